@@ -1,0 +1,231 @@
+"""Label schemas: classes (train id, name, colour, category), the ignore label, raw-id mapping, JSON.
+
+One definition per schema. A schema travels inside every saved model's metadata (`to_dict`), so the
+app never guesses class names or colours.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# The Cityscapes categories, void excluded: every schema folds onto these for category-level views.
+CATEGORIES: tuple[str, ...] = ("flat", "construction", "object", "nature", "sky", "human", "vehicle")
+CATEGORY_COLORS: tuple[tuple[int, int, int], ...] = (
+    (128, 64, 128), (70, 70, 70), (153, 153, 153), (107, 142, 35), (70, 130, 180), (220, 20, 60), (0, 0, 142),
+)
+VOID = "void"
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    train_id: int
+    name: str
+    color: tuple[int, int, int]
+    category: str
+
+
+@dataclass(frozen=True)
+class LabelSchema:
+    """Classes with train ids 0..n-1; `ignore_index` marks void pixels (never scored, never trained on).
+
+    `raw_to_train` maps the pixel values found in label files (e.g. Cityscapes labelIds) to train ids;
+    a raw value absent from it is invalid for this schema.
+    """
+
+    name: str
+    classes: tuple[ClassInfo, ...]
+    ignore_index: int
+    void_color: tuple[int, int, int] = (0, 0, 0)
+    raw_to_train: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self):
+        ids = [c.train_id for c in self.classes]
+        if ids != list(range(len(ids))):
+            raise ValueError(f"schema {self.name!r}: train ids must be 0..n-1 in order, got {ids}")
+        if 0 <= self.ignore_index < len(ids):
+            raise ValueError(f"schema {self.name!r}: ignore index {self.ignore_index} collides with a class id")
+        if not 0 <= self.ignore_index <= 255:
+            raise ValueError(f"schema {self.name!r}: ignore index must fit in uint8")
+        for c in self.classes:
+            if c.category not in CATEGORIES:
+                raise ValueError(f"schema {self.name!r}: class {c.name!r} has unknown category {c.category!r}")
+        if not self.raw_to_train:  # label files hold train ids directly (CamVid style)
+            object.__setattr__(self, "raw_to_train", {**{i: i for i in ids}, self.ignore_index: self.ignore_index})
+
+    # --- views -------------------------------------------------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+    @property
+    def colors(self) -> np.ndarray:
+        """(num_classes, 3) uint8 palette."""
+        return np.array([c.color for c in self.classes], dtype=np.uint8)
+
+    def palette(self) -> np.ndarray:
+        """(256, 3) uint8 lookup: train id -> colour, ignore and unknown ids -> void colour."""
+        table = np.tile(np.array(self.void_color, dtype=np.uint8), (256, 1))
+        table[: self.num_classes] = self.colors
+        return table
+
+    def colorize(self, label_map: np.ndarray) -> np.ndarray:
+        """Train-id map (H, W) -> RGB (H, W, 3) uint8."""
+        return self.palette()[np.asarray(label_map, dtype=np.uint8)]
+
+    def raw_lut(self) -> tuple[np.ndarray, np.ndarray]:
+        """(256,) uint8 raw value -> train id, and (256,) bool raw value is valid."""
+        lut = np.full(256, self.ignore_index, dtype=np.uint8)
+        valid = np.zeros(256, dtype=bool)
+        for raw, train in self.raw_to_train.items():
+            if 0 <= raw <= 255:
+                lut[raw] = train
+                valid[raw] = True
+        return lut, valid
+
+    def encode(self, raw: np.ndarray) -> np.ndarray:
+        """Raw label values -> train ids. Raises ValueError naming the values this schema does not know."""
+        raw = np.asarray(raw)
+        if raw.dtype != np.uint8:
+            if raw.size and (raw.min() < 0 or raw.max() > 255):
+                raise ValueError(f"label values {int(raw.min())}..{int(raw.max())} do not fit the {self.name} schema")
+            raw = raw.astype(np.uint8)
+        lut, valid = self.raw_lut()
+        bad = np.unique(raw[~valid[raw]])
+        if bad.size:
+            raise ValueError(
+                f"label values {bad.tolist()[:10]} are not in the {self.name} schema "
+                f"(valid: {sorted(self.raw_to_train)[:12]}{'...' if len(self.raw_to_train) > 12 else ''})")
+        return lut[raw]
+
+    # --- categories --------------------------------------------------------------------------------------
+    def category_ids(self) -> np.ndarray:
+        """(num_classes,) int: class train id -> index in CATEGORIES."""
+        return np.array([CATEGORIES.index(c.category) for c in self.classes], dtype=np.int64)
+
+    def category_schema(self) -> "LabelSchema":
+        """The 7 Cityscapes categories + void (ignored) as a schema of its own."""
+        return category_schema()
+
+    def to_categories(self, label_map: np.ndarray) -> np.ndarray:
+        """Train-id map -> category-id map (ignore -> the category schema's ignore index)."""
+        cat = category_schema()
+        table = np.full(256, cat.ignore_index, dtype=np.uint8)
+        table[: self.num_classes] = self.category_ids()
+        return table[np.asarray(label_map, dtype=np.uint8)]
+
+    # --- colour masks ------------------------------------------------------------------------------------
+    def decode_color(self, rgb: np.ndarray) -> np.ndarray:
+        """RGB colour mask -> train ids via the palette. Raises ValueError if a colour is not in the palette."""
+        rgb = np.asarray(rgb, dtype=np.uint8)[..., :3]
+        key = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+        palette = np.vstack([self.colors, np.array([self.void_color], dtype=np.uint8)]).astype(np.int64)
+        ids = np.append(np.arange(self.num_classes), self.ignore_index)
+        pkeys = (palette[:, 0] << 16) | (palette[:, 1] << 8) | palette[:, 2]
+        # Duplicate colours (e.g. Cityscapes pole/polegroup) keep the first class.
+        pkeys, first = np.unique(pkeys, return_index=True)
+        uniq, inverse = np.unique(key, return_inverse=True)
+        pos = np.clip(np.searchsorted(pkeys, uniq), 0, len(pkeys) - 1)
+        known = pkeys[pos] == uniq
+        if not known.all():
+            bad = [((int(k) >> 16) & 255, (int(k) >> 8) & 255, int(k) & 255) for k in uniq[~known][:5]]
+            raise ValueError(f"colour mask has colours that are not in the {self.name} palette, e.g. {bad}")
+        return ids[first[pos]][inverse].reshape(key.shape).astype(np.uint8)
+
+    # --- serialisation -----------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "ignore_index": self.ignore_index,
+            "void_color": list(self.void_color),
+            "classes": [{"id": c.train_id, "name": c.name, "color": list(c.color), "category": c.category}
+                        for c in self.classes],
+            "raw_to_train": {str(k): v for k, v in sorted(self.raw_to_train.items())},
+            "categories": list(CATEGORIES),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LabelSchema":
+        try:
+            classes = tuple(ClassInfo(int(c["id"]), str(c["name"]), tuple(int(v) for v in c["color"]),
+                                      str(c["category"])) for c in data["classes"])
+            return cls(name=str(data["name"]), classes=classes, ignore_index=int(data["ignore_index"]),
+                       void_color=tuple(int(v) for v in data.get("void_color", (0, 0, 0))),
+                       raw_to_train={int(k): int(v) for k, v in data.get("raw_to_train", {}).items()})
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"not a label schema: {err}") from err
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> "LabelSchema":
+        return cls.from_dict(json.loads(text))
+
+
+def _schema(name, rows, ignore_index, **kwargs) -> LabelSchema:
+    return LabelSchema(name, tuple(ClassInfo(i, n, c, cat) for i, (n, c, cat) in enumerate(rows)), ignore_index,
+                       **kwargs)
+
+
+CAMVID11 = _schema("camvid11", [
+    ("Sky", (128, 128, 128), "sky"),
+    ("Building", (128, 0, 0), "construction"),
+    ("Pole", (192, 192, 128), "object"),
+    ("Road", (128, 64, 128), "flat"),
+    ("Pavement", (60, 40, 222), "flat"),
+    ("Tree", (128, 128, 0), "nature"),
+    ("SignSymbol", (192, 128, 128), "object"),
+    ("Fence", (64, 64, 128), "construction"),
+    ("Car", (64, 0, 128), "vehicle"),
+    ("Pedestrian", (64, 64, 0), "human"),
+    ("Bicyclist", (0, 128, 192), "human"),
+], ignore_index=11)
+
+# Official Cityscapes labels (cityscapesScripts labels.py): (name, labelId, trainId, category, colour).
+CITYSCAPES_LABELS = [
+    ("unlabeled", 0, 255, "void", (0, 0, 0)), ("ego vehicle", 1, 255, "void", (0, 0, 0)),
+    ("rectification border", 2, 255, "void", (0, 0, 0)), ("out of roi", 3, 255, "void", (0, 0, 0)),
+    ("static", 4, 255, "void", (0, 0, 0)), ("dynamic", 5, 255, "void", (111, 74, 0)),
+    ("ground", 6, 255, "void", (81, 0, 81)), ("road", 7, 0, "flat", (128, 64, 128)),
+    ("sidewalk", 8, 1, "flat", (244, 35, 232)), ("parking", 9, 255, "flat", (250, 170, 160)),
+    ("rail track", 10, 255, "flat", (230, 150, 140)), ("building", 11, 2, "construction", (70, 70, 70)),
+    ("wall", 12, 3, "construction", (102, 102, 156)), ("fence", 13, 4, "construction", (190, 153, 153)),
+    ("guard rail", 14, 255, "construction", (180, 165, 180)), ("bridge", 15, 255, "construction", (150, 100, 100)),
+    ("tunnel", 16, 255, "construction", (150, 120, 90)), ("pole", 17, 5, "object", (153, 153, 153)),
+    ("polegroup", 18, 255, "object", (153, 153, 153)), ("traffic light", 19, 6, "object", (250, 170, 30)),
+    ("traffic sign", 20, 7, "object", (220, 220, 0)), ("vegetation", 21, 8, "nature", (107, 142, 35)),
+    ("terrain", 22, 9, "nature", (152, 251, 152)), ("sky", 23, 10, "sky", (70, 130, 180)),
+    ("person", 24, 11, "human", (220, 20, 60)), ("rider", 25, 12, "human", (255, 0, 0)),
+    ("car", 26, 13, "vehicle", (0, 0, 142)), ("truck", 27, 14, "vehicle", (0, 0, 70)),
+    ("bus", 28, 15, "vehicle", (0, 60, 100)), ("caravan", 29, 255, "vehicle", (0, 0, 90)),
+    ("trailer", 30, 255, "vehicle", (0, 0, 110)), ("train", 31, 16, "vehicle", (0, 80, 100)),
+    ("motorcycle", 32, 17, "vehicle", (0, 0, 230)), ("bicycle", 33, 18, "vehicle", (119, 11, 32)),
+]
+
+CITYSCAPES = _schema(
+    "cityscapes",
+    [(n, color, cat) for n, _, t, cat, color in sorted(CITYSCAPES_LABELS, key=lambda r: r[2]) if t != 255],
+    ignore_index=255,
+    raw_to_train={label_id: train_id for _, label_id, train_id, _, _ in CITYSCAPES_LABELS},
+)
+
+
+def category_schema() -> LabelSchema:
+    """The 8 Cityscapes categories: 7 scored, void (id 7) ignored."""
+    return _schema("categories", list(zip(CATEGORIES, CATEGORY_COLORS, CATEGORIES)), ignore_index=len(CATEGORIES))
+
+
+SCHEMAS: dict[str, LabelSchema] = {s.name: s for s in (CAMVID11, CITYSCAPES, category_schema())}
+
+
+def get_schema(name: str) -> LabelSchema:
+    try:
+        return SCHEMAS[name]
+    except KeyError:
+        raise ValueError(f"unknown label schema {name!r}; choose one of {sorted(SCHEMAS)}") from None
