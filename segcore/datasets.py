@@ -1,0 +1,190 @@
+"""Data set layouts (CamVid style, SegNet tutorial, Cityscapes) -> (image, label) pairs, and `check`.
+
+- CamVid style: images/<split>/NAME.png + labels/<split>/NAME.png (same names).
+- SegNet tutorial: <split>/NAME.png + <split>annot/NAME.png.
+- Cityscapes: leftImg8bit/<split>/<city>/X_leftImg8bit.png + gtFine/<split>/<city>/X_gtFine_labelIds.png.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from segcore.imageio import ImageError, image_size, read_image, read_mask
+from segcore.labels import LabelSchema, get_schema
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+CITYSCAPES_IMAGE = "_leftImg8bit"
+CITYSCAPES_LABEL = "_gtFine_labelIds"
+LAYOUT_SCHEMA = {"camvid": "camvid11", "segnet": "camvid11", "cityscapes": "cityscapes"}
+
+
+class DatasetError(ValueError):
+    """A folder that isn't a data set this project can read; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    image: Path
+    label: Path | None
+
+
+@dataclass
+class SplitReport:
+    pairs: int = 0
+    sizes: Counter = field(default_factory=Counter)        # (H, W) -> count
+    pixel_counts: np.ndarray | None = None                 # per train id incl. ignore at the end
+    label_values: set = field(default_factory=set)         # raw values seen
+
+
+@dataclass
+class CheckReport:
+    root: Path
+    layout: str
+    schema: LabelSchema
+    splits: dict[str, SplitReport]
+    problems: list[tuple[str, str]]                        # (file, what is wrong)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+
+
+def detect_layout(root) -> str:
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder; point to a data set folder (CamVid style: images/ + labels/)")
+    if (root / "leftImg8bit").is_dir() and (root / "gtFine").is_dir():
+        return "cityscapes"
+    if (root / "images").is_dir() and (root / "labels").is_dir():
+        return "camvid"
+    if any((root / f"{d.name}annot").is_dir() for d in root.iterdir() if d.is_dir()):
+        return "segnet"
+    raise DatasetError(f"{root}: not a data set layout this project reads; expected images/<split>/ + "
+                       "labels/<split>/ (CamVid style), <split>/ + <split>annot/ (SegNet tutorial), or "
+                       "leftImg8bit/ + gtFine/ (Cityscapes)")
+
+
+def list_splits(root, layout: str | None = None) -> list[str]:
+    root = Path(root)
+    layout = layout or detect_layout(root)
+    if layout == "camvid":
+        names = {d.name for d in (root / "images").iterdir() if d.is_dir()}
+    elif layout == "cityscapes":
+        names = {d.name for d in (root / "leftImg8bit").iterdir() if d.is_dir()}
+    else:
+        names = {d.name for d in root.iterdir() if d.is_dir() and (root / f"{d.name}annot").is_dir()}
+    order = {"train": 0, "val": 1, "test": 2}
+    return sorted(names, key=lambda s: (order.get(s, 9), s))
+
+
+def _folder_pairs(image_dir: Path, label_dir: Path) -> tuple[list[Sample], list[tuple[str, str]]]:
+    images = {p.stem: p for p in _images(image_dir)} if image_dir.is_dir() else {}
+    labels = {p.stem: p for p in _images(label_dir)} if label_dir.is_dir() else {}
+    return _match(images, labels, label_dir)
+
+
+def _match(images: dict, labels: dict, label_dir: Path) -> tuple[list[Sample], list[tuple[str, str]]]:
+    problems = [(str(images[k]), f"image has no label (expected one in {label_dir})")
+                for k in sorted(images.keys() - labels.keys())]
+    problems += [(str(labels[k]), "label has no image") for k in sorted(labels.keys() - images.keys())]
+    samples = [Sample(k, images[k], labels[k]) for k in sorted(images.keys() & labels.keys())]
+    return samples, problems
+
+
+def _cityscapes_pairs(root: Path, split: str):
+    images, labels = {}, {}
+    for path in sorted((root / "leftImg8bit" / split).glob(f"*/*{CITYSCAPES_IMAGE}.png")):
+        images[f"{path.parent.name}/{path.name[: -len(CITYSCAPES_IMAGE + '.png')]}"] = path
+    for path in sorted((root / "gtFine" / split).glob(f"*/*{CITYSCAPES_LABEL}.png")):
+        labels[f"{path.parent.name}/{path.name[: -len(CITYSCAPES_LABEL + '.png')]}"] = path
+    return _match(images, labels, root / "gtFine" / split)
+
+
+def pairs_with_problems(root, split: str, layout: str | None = None):
+    """(samples, problems) for one split: problems are unpaired files."""
+    root = Path(root)
+    layout = layout or detect_layout(root)
+    if split not in list_splits(root, layout):
+        raise DatasetError(f"{root}: no split {split!r}; found {list_splits(root, layout)}")
+    if layout == "camvid":
+        return _folder_pairs(root / "images" / split, root / "labels" / split)
+    if layout == "segnet":
+        return _folder_pairs(root / split, root / f"{split}annot")
+    return _cityscapes_pairs(root, split)
+
+
+def list_pairs(root, split: str, layout: str | None = None) -> list[Sample]:
+    """Paired samples of a split, sorted by name. Unpaired files are left out (see `check`)."""
+    samples, _ = pairs_with_problems(root, split, layout)
+    if not samples:
+        raise DatasetError(f"{root}: split {split!r} has no image/label pairs")
+    return samples
+
+
+def schema_for(root, schema: str | LabelSchema | None = None) -> LabelSchema:
+    if isinstance(schema, LabelSchema):
+        return schema
+    return get_schema(schema or LAYOUT_SCHEMA[detect_layout(root)])
+
+
+def check(root, schema: str | LabelSchema | None = None) -> CheckReport:
+    """Pair every split, decode every file, and collect every problem with the file it concerns."""
+    root = Path(root)
+    layout = detect_layout(root)
+    schema = schema_for(root, schema)
+    splits, problems = {}, []
+    if not list_splits(root, layout):
+        problems.append((str(root), "no splits found (e.g. images/train/ and labels/train/)"))
+    for split in list_splits(root, layout):
+        samples, unpaired = pairs_with_problems(root, split, layout)
+        problems += unpaired
+        report = SplitReport(pixel_counts=np.zeros(schema.num_classes + 1, dtype=np.int64))
+        if not samples:
+            problems.append((str(root / split), "split has no image/label pairs"))
+        for sample in samples:
+            try:
+                size = image_size(sample.image)
+                read_image(sample.image)
+            except (ImageError, OSError) as err:
+                problems.append((str(sample.image), f"unreadable image: {err}"))
+                continue
+            try:
+                labels = read_mask(sample.label, schema, size=size)
+            except (ImageError, OSError) as err:
+                problems.append((str(sample.label), str(err).removeprefix(f"{sample.label.name}: ")))
+                continue
+            report.pairs += 1
+            report.sizes[size] += 1
+            ids, counts = np.unique(labels, return_counts=True)
+            for train_id, count in zip(ids, counts):
+                report.label_values.add(int(train_id))
+                report.pixel_counts[min(int(train_id), schema.num_classes)] += int(count)
+        splits[split] = report
+    return CheckReport(root, layout, schema, splits, problems)
+
+
+def format_report(report: CheckReport) -> str:
+    schema = report.schema
+    lines = [f"{report.root}  layout={report.layout}  schema={schema.name}"]
+    for split, rep in report.splits.items():
+        sizes = ", ".join(f"{w}x{h} ({n})" for (h, w), n in rep.sizes.most_common(4))
+        lines.append(f"  {split}: {rep.pairs} pairs; sizes {sizes or '-'}; {len(rep.label_values)} label values")
+        total = rep.pixel_counts.sum() if rep.pixel_counts is not None else 0
+        if total:
+            names = schema.names + ["void"]
+            shares = "  ".join(f"{n} {100 * c / total:.1f}%" for n, c in zip(names, rep.pixel_counts))
+            lines.append(f"    pixel shares: {shares}")
+    if report.problems:
+        lines.append(f"{len(report.problems)} problem(s):")
+        lines += [f"  {path}: {what}" for path, what in report.problems]
+    else:
+        lines.append("OK")
+    return "\n".join(lines)

@@ -1,0 +1,101 @@
+"""Evaluation: stream a labelled split through a run, accumulate the confusion matrix, store it as JSON.
+
+The JSON is the single source for every evaluation view: class- and category-level scores, the
+confusion matrices, and per-image records (with their largest confusions) that link a matrix cell to
+the images behind it. Scoring is at each label's own resolution.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from segcore import runs
+from segcore.datasets import list_pairs, schema_for
+from segcore.imageio import read_image, read_mask
+from segcore.labels import CATEGORIES
+from segcore.metrics import ConfusionMatrix, top_confusions
+
+
+def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=None) -> dict:
+    """Score `predictor` (a predict.Predictor) on samples; `on_image(i, n)` is called after each image."""
+    schema = predictor.schema
+    category_ids = schema.category_ids()
+    classes = ConfusionMatrix(schema.num_classes, schema.ignore_index)
+    bar = None
+    if progress:
+        import keras
+        bar = keras.utils.Progbar(len(samples), unit_name="image")
+    per_image, started = [], time.time()
+    for index, sample in enumerate(samples):
+        image = read_image(sample.image)
+        truth = read_mask(sample.label, schema, size=image.shape[:2])
+        counts = classes.update(truth, predictor.predict(image).labels)
+        single = ConfusionMatrix(schema.num_classes, None, counts)
+        category = single.to_categories(schema)
+        per_image.append({
+            "name": sample.name, "image": str(sample.image), "label": str(sample.label),
+            "pixel_accuracy": _round(single.pixel_accuracy()), "mean_iou": _round(single.mean_iou()),
+            "confusions": top_confusions(counts, 8),
+            "category_confusions": top_confusions(category.counts, 8),
+        })
+        if bar is not None:
+            bar.update(index + 1)
+        if on_image is not None:
+            on_image(index + 1, len(samples))
+    categories = classes.fold(category_ids, len(CATEGORIES))
+    return {
+        "run": predictor.name,
+        "schema": schema.name,
+        "images": len(samples),
+        "input_size": list(predictor.input_size),
+        "seconds": round(time.time() - started, 1),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "class_level": classes.summary(schema.names),
+        "category_level": categories.summary(list(CATEGORIES)),
+        "per_image": per_image,
+    }
+
+
+def _round(value: float):
+    return None if np.isnan(value) else round(float(value), 6)
+
+
+def evaluation_path(run: runs.Run, data, split: str) -> Path:
+    return run.path / runs.EVAL_DIR / f"{Path(data).resolve().name}-{split}.json"
+
+
+def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progress: bool = False,
+                 on_image=None, predictor=None) -> tuple[dict, Path]:
+    """Evaluate and write the JSON atomically (an interrupted evaluation leaves the previous file intact)."""
+    from segcore.predict import Predictor
+
+    predictor = predictor or Predictor(run)
+    data_schema = schema_for(data, schema)
+    if data_schema.name != predictor.schema.name:
+        raise ValueError(f"the data set uses the {data_schema.name} schema but {predictor.name} was trained on "
+                         f"{predictor.schema.name}; evaluate on data labelled like its training data")
+    samples = list_pairs(data, split)
+    result = evaluate_predictor(predictor, samples, progress=progress, on_image=on_image)
+    result.update({"dataset": Path(data).resolve().name, "split": split})
+    path = Path(out) if out else evaluation_path(predictor.run, data, split)
+    runs.write_json(path, result)
+    return result, path
+
+
+def format_evaluation(result: dict) -> str:
+    lines = []
+    for level in ("class_level", "category_level"):
+        summary = result[level]
+        lines.append(f"{level.replace('_', ' ')}: mIoU {_pct(summary['mean_iou'])}  pixel acc "
+                     f"{_pct(summary['pixel_accuracy'])}  mean class acc {_pct(summary['mean_class_accuracy'])}  "
+                     f"FW-IoU {_pct(summary['frequency_weighted_iou'])}  mean Dice {_pct(summary['mean_dice'])}")
+        for name, scores in summary["per_class"].items():
+            lines.append(f"  {name:<14} IoU {_pct(scores['iou'])}  acc {_pct(scores['accuracy'])}  "
+                         f"Dice {_pct(scores['dice'])}")
+    return "\n".join(lines)
+
+
+def _pct(value) -> str:
+    return "  n/a" if value is None else f"{100 * value:5.1f}"

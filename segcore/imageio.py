@@ -1,0 +1,169 @@
+"""Safe decoding of user images and masks, and PNG encoding (atomic writes).
+
+Size and pixel limits are checked from the header *before* the pixels are decoded, so a small file
+that declares a huge image (a decompression bomb) is refused cheaply.
+"""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from segcore.labels import LabelSchema
+
+MAX_BYTES = 50 * 1024 * 1024          # larger files are refused before reading
+MAX_PIXELS = 40_000_000               # e.g. 8000 x 5000; a 20000 x 20000 bomb is refused from its header
+MIN_SIDE = 1
+
+# Pillow's own bomb guard raises a warning first and an error at 2x; ours is stricter and explicit.
+Image.MAX_IMAGE_PIXELS = None
+
+
+class ImageError(ValueError):
+    """A file that can't be used as an image or mask; the message says what is wrong and what to do."""
+
+
+def _label(source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return Path(source).name
+    return getattr(source, "name", "upload")
+
+
+def _open(source, *, max_bytes: int, max_pixels: int) -> Image.Image:
+    """Open lazily (header only) after checking the byte size and the declared pixel count."""
+    name = _label(source)
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        size = os.path.getsize(source)
+        if size > max_bytes:
+            raise ImageError(f"{name}: file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit; "
+                             "downscale it first")
+        data = Path(source).read_bytes()
+    else:  # file-like (e.g. a Streamlit UploadedFile)
+        data = source.read(max_bytes + 1) if hasattr(source, "read") else None
+        if data is None:
+            raise ImageError(f"{name}: not a file, path or bytes")
+    if len(data) == 0:
+        raise ImageError(f"{name}: the file is empty (0 bytes); choose a PNG or JPEG image")
+    if len(data) > max_bytes:
+        raise ImageError(f"{name}: file is over the {max_bytes / 2**20:.0f} MB limit; downscale it first")
+    try:
+        img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image Pillow can read (expected PNG or JPEG)") from None
+    width, height = img.size
+    if width * height > max_pixels:
+        raise ImageError(f"{name}: image is {width}x{height} = {width * height / 1e6:.0f} MP, over the "
+                         f"{max_pixels / 1e6:.0f} MP limit; downscale it first")
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(f"{name}: image has no pixels ({width}x{height})")
+    return img
+
+
+def _load(img: Image.Image, name: str) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img.load()
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ImageError(f"{name}: the image data is damaged or truncated ({err}); re-export the file") from None
+    return img
+
+
+def read_image(source, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Any PNG/JPEG (RGB, RGBA, grey, palette, CMYK, 16-bit; EXIF orientation applied) -> (H, W, 3) uint8 RGB."""
+    name = _label(source)
+    img = _load(_open(source, max_bytes=max_bytes, max_pixels=max_pixels), name)
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "I;16N"):
+        # 16-bit grey: scale the full range to 8 bits rather than clipping.
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        return np.repeat((arr / top * 255.0).round().clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    if img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        return np.repeat(arr.clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+def read_mask(source, schema: LabelSchema, *, size: tuple[int, int] | None = None,
+              max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """A label PNG -> (H, W) uint8 train ids.
+
+    Index masks (grey or palette) hold raw ids mapped by the schema; colour masks (RGB) are converted
+    through the schema's palette. `size` = (H, W) of the matching image, checked.
+    """
+    name = _label(source)
+    img = _load(_open(source, max_bytes=max_bytes, max_pixels=max_pixels), name)
+    if img.mode in ("RGB", "RGBA"):
+        arr = np.asarray(img.convert("RGB"))
+        if (arr[..., 0] == arr[..., 1]).all() and (arr[..., 1] == arr[..., 2]).all():
+            raw = arr[..., 0]
+        else:
+            try:
+                labels = schema.decode_color(arr)
+            except ValueError as err:
+                raise ImageError(f"{name}: {err}; save the mask as single-channel class indices") from None
+            return _check_size(labels, size, name)
+    elif img.mode == "P":
+        raw = np.asarray(img)  # palette index = class id, as CamVid/VOC tools write them
+    elif img.mode in ("L", "I", "I;16", "I;16B", "I;16L"):
+        raw = np.asarray(img)
+    else:
+        raise ImageError(f"{name}: mask has mode {img.mode}; expected a single-channel PNG of class indices")
+    try:
+        labels = schema.encode(raw)
+    except ValueError as err:
+        raise ImageError(f"{name}: {err}") from None
+    return _check_size(labels, size, name)
+
+
+def _check_size(labels: np.ndarray, size, name: str) -> np.ndarray:
+    if size is not None and tuple(labels.shape[:2]) != tuple(size):
+        raise ImageError(f"{name}: mask is {labels.shape[1]}x{labels.shape[0]} but the image is "
+                         f"{size[1]}x{size[0]}; a mask must have its image's size")
+    return labels
+
+
+def image_size(path) -> tuple[int, int]:
+    """(H, W) from the header alone."""
+    with Image.open(path) as img:
+        return img.size[1], img.size[0]
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """uint8 (H, W) or (H, W, 3) -> PNG bytes, deterministic (no metadata)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8)).save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write to a temporary file in the same folder, then rename: readers never see a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_png(path, array: np.ndarray) -> Path:
+    return atomic_write_bytes(path, encode_png(array))

@@ -1,0 +1,140 @@
+"""Streaming confusion matrix and every score derived from it (IoU, Dice, accuracies), class or category level.
+
+Rows are ground truth, columns are predictions. Ignored pixels never enter the matrix. A class absent
+from both ground truth and prediction has an undefined IoU (NaN) and is left out of the means.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from segcore.labels import CATEGORIES, LabelSchema
+
+
+class ConfusionMatrix:
+    def __init__(self, num_classes: int, ignore_index: int | None = None, counts: np.ndarray | None = None):
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+        self.counts = np.zeros((num_classes, num_classes), dtype=np.int64) if counts is None else \
+            np.asarray(counts, dtype=np.int64).reshape(num_classes, num_classes).copy()
+
+    @staticmethod
+    def pair_counts(truth: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: int | None) -> np.ndarray:
+        """(num_classes, num_classes) counts for one batch: one bincount, no Python loop over pixels."""
+        truth = np.asarray(truth).ravel()
+        pred = np.asarray(pred).ravel()
+        if truth.shape != pred.shape:
+            raise ValueError(f"ground truth has {truth.size} pixels but prediction has {pred.size}")
+        keep = truth < num_classes
+        if ignore_index is not None:
+            keep &= truth != ignore_index
+        truth = truth[keep].astype(np.int64)
+        pred = np.clip(pred[keep].astype(np.int64), 0, num_classes - 1)
+        return np.bincount(truth * num_classes + pred, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+    def update(self, truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Add a batch; returns that batch's own counts (used for per-image records)."""
+        batch = self.pair_counts(truth, pred, self.num_classes, self.ignore_index)
+        self.counts += batch
+        return batch
+
+    def merge(self, other: "ConfusionMatrix") -> "ConfusionMatrix":
+        return ConfusionMatrix(self.num_classes, self.ignore_index, self.counts + other.counts)
+
+    # --- derived ---------------------------------------------------------------------------------------
+    @property
+    def true_positives(self) -> np.ndarray:
+        return np.diag(self.counts)
+
+    @property
+    def support(self) -> np.ndarray:      # ground-truth pixels per class
+        return self.counts.sum(axis=1)
+
+    @property
+    def predicted(self) -> np.ndarray:    # predicted pixels per class
+        return self.counts.sum(axis=0)
+
+    @staticmethod
+    def _ratio(num, den) -> np.ndarray:
+        num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
+        out = np.full(np.broadcast(num, den).shape, np.nan)
+        np.divide(num, den, out=out, where=den > 0)
+        return out
+
+    def iou(self) -> np.ndarray:
+        tp = self.true_positives
+        return self._ratio(tp, self.support + self.predicted - tp)
+
+    def dice(self) -> np.ndarray:          # = F1 per class
+        return self._ratio(2 * self.true_positives, self.support + self.predicted)
+
+    def class_accuracy(self) -> np.ndarray:  # = recall
+        return self._ratio(self.true_positives, self.support)
+
+    def precision(self) -> np.ndarray:
+        return self._ratio(self.true_positives, self.predicted)
+
+    def mean_iou(self) -> float:
+        return _nanmean(self.iou())
+
+    def mean_dice(self) -> float:
+        return _nanmean(self.dice())
+
+    def mean_class_accuracy(self) -> float:
+        return _nanmean(self.class_accuracy())
+
+    def frequency_weighted_iou(self) -> float:
+        total = self.counts.sum()
+        if total == 0:
+            return float("nan")
+        iou = np.nan_to_num(self.iou())
+        return float((self.support / total * iou).sum())
+
+    def pixel_accuracy(self) -> float:
+        total = self.counts.sum()
+        return float(self.true_positives.sum() / total) if total else float("nan")
+
+    def fold(self, mapping: np.ndarray, num_groups: int) -> "ConfusionMatrix":
+        """Sum rows and columns by group (e.g. class -> category)."""
+        onehot = np.zeros((self.num_classes, num_groups), dtype=np.int64)
+        onehot[np.arange(self.num_classes), mapping] = 1
+        return ConfusionMatrix(num_groups, None, onehot.T @ self.counts @ onehot)
+
+    def to_categories(self, schema: LabelSchema) -> "ConfusionMatrix":
+        return self.fold(schema.category_ids(), len(CATEGORIES))
+
+    def summary(self, names: list[str]) -> dict:
+        """JSON-safe scores (NaN -> None)."""
+        return {
+            "names": list(names),
+            "confusion_matrix": self.counts.tolist(),
+            "pixel_accuracy": _json_float(self.pixel_accuracy()),
+            "mean_class_accuracy": _json_float(self.mean_class_accuracy()),
+            "mean_iou": _json_float(self.mean_iou()),
+            "frequency_weighted_iou": _json_float(self.frequency_weighted_iou()),
+            "mean_dice": _json_float(self.mean_dice()),
+            "per_class": {
+                name: {"iou": _json_float(i), "accuracy": _json_float(a), "precision": _json_float(p),
+                       "dice": _json_float(d), "support": int(s)}
+                for name, i, a, p, d, s in zip(names, self.iou(), self.class_accuracy(), self.precision(),
+                                               self.dice(), self.support)
+            },
+        }
+
+
+def _nanmean(values: np.ndarray) -> float:
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else float("nan")
+
+
+def _json_float(value) -> float | None:
+    value = float(value)
+    return None if np.isnan(value) else round(value, 6)
+
+
+def top_confusions(counts: np.ndarray, k: int = 5) -> list[tuple[int, int, int]]:
+    """The k largest off-diagonal cells as (true, predicted, pixels), non-empty only."""
+    off = np.asarray(counts).copy()
+    np.fill_diagonal(off, 0)
+    flat = np.argsort(off, axis=None)[::-1][:k]
+    rows, cols = np.unravel_index(flat, off.shape)
+    return [(int(r), int(c), int(off[r, c])) for r, c in zip(rows, cols) if off[r, c] > 0]

@@ -1,0 +1,177 @@
+"""SegNet (Badrinarayanan et al., 2017) and a MobileNet-encoder variant, with index unpooling in pure Keras ops.
+
+The encoder max-pools and remembers where each maximum was; the decoder puts every value back at that
+position (zeros elsewhere) and densifies with convolutions. Only Keras layers and `keras.ops` are used, so
+the models run on any Keras backend (TensorFlow, JAX).
+
+"Indices" here are an argmax *mask* rather than flat integer indices: a tensor shaped like the pooling
+input holding 1 at the first maximum of each window and 0 elsewhere. Unpooling is then a broadcast
+multiply -- no scatter (slow on CPU) and exact on ties: an all-equal window unpools to exactly one
+position, its first (row-major) element, like Caffe's and TensorFlow's argmax pooling.
+
+Builders take images already scaled to 0..1 (the registry in `segcore.models` rescales and pads) whose
+height and width divide by the total stride, and return float32 per-pixel class probabilities.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+BN_MOMENTUM = 0.9  # Keras' 0.99 lags the batch statistics for many epochs in short training runs
+
+VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))  # (filters, convs) per encoder block
+SEGNET_STRIDE = 2 ** len(VGG16_BLOCKS)  # 32
+
+MOBILENET_WIDTHS = (32, 64, 128, 256, 512, 1024)  # stem, then the width after each pooling (alpha=1)
+MOBILENET_REPEATS = (1, 2, 2, 4, 2)  # separable blocks after each pooling
+
+
+@keras.saving.register_keras_serializable(package="segcore")
+class MaxPoolingWithArgmax2D(layers.Layer):
+    """Non-overlapping max-pooling returning `(pooled, argmax_mask)`.
+
+    `argmax_mask` has the input's shape and dtype: 1 at the first maximum (row-major) of each
+    pool_size x pool_size window, 0 elsewhere. Input height and width must divide by pool_size.
+    """
+
+    def __init__(self, pool_size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = int(pool_size)
+
+    def call(self, inputs):
+        p = self.pool_size
+        _, h, w, c = ops.shape(inputs)
+        # Split each spatial axis into (window, offset) without moving data: windows are axes 2 and 4.
+        windows = ops.reshape(inputs, (-1, h // p, p, w // p, p, c))
+        peak = ops.max(windows, axis=(2, 4), keepdims=True)
+        # Row-major rank of each offset; the smallest rank among the maxima picks exactly one per window.
+        rank = ops.reshape(ops.arange(p * p, dtype="int32"), (1, 1, p, 1, p, 1))
+        first = ops.min(ops.where(windows == peak, rank, p * p), axis=(2, 4), keepdims=True)
+        mask = ops.cast(rank == first, inputs.dtype)
+        pooled = ops.reshape(peak, (-1, h // p, w // p, c))
+        return pooled, ops.stop_gradient(ops.reshape(mask, (-1, h, w, c)))
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        p = self.pool_size
+        return (b, None if h is None else h // p, None if w is None else w // p, c), tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size}
+
+
+@keras.saving.register_keras_serializable(package="segcore")
+class MaxUnpooling2D(layers.Layer):
+    """Inverse of `MaxPoolingWithArgmax2D`: call([x, argmax_mask]) puts each value at its stored maximum.
+
+    The mask fixes the output shape (the pooling input's), so `output_shape` -- a shape or a reference
+    tensor -- is optional and only checked.
+    """
+
+    def __init__(self, pool_size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = int(pool_size)
+
+    def call(self, inputs, output_shape=None):
+        x, mask = inputs
+        p = self.pool_size
+        _, h, w, c = ops.shape(x)
+        if output_shape is not None:
+            expected = tuple(getattr(output_shape, "shape", output_shape))[-3:-1]
+            if expected != tuple(mask.shape[1:3]):
+                raise ValueError(f"output_shape {expected} does not match the argmax mask {tuple(mask.shape)}")
+        # Broadcast each pooled value over its window; the mask keeps it only at the argmax.
+        up = ops.reshape(x, (-1, h, 1, w, 1, c)) * ops.reshape(mask, (-1, h, p, w, p, c))
+        return ops.reshape(up, (-1, h * p, w * p, c))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[1])
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size}
+
+
+def _image_input(input_shape, stride: int, name: str):
+    shape = tuple(input_shape) if len(input_shape) == 3 else (*input_shape, 3)
+    if any(not isinstance(side, int) or side % stride for side in shape[:2]):
+        raise ValueError(f"{name} needs a static height and width divisible by {stride}, got {shape[:2]}; "
+                         "segcore.models.build pads to the stride")
+    return keras.Input(shape=shape, name="image")
+
+
+def _bn_act(x, name, relu_max=None):
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    return layers.ReLU(max_value=relu_max, name=f"{name}_relu")(x)
+
+
+def conv_bn_relu(x, filters: int, name: str, relu_max=None):
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    return _bn_act(x, name, relu_max)
+
+
+def separable_block(x, filters: int, name: str):
+    """MobileNet v1 block: depthwise 3x3 + BN + ReLU6, then pointwise 1x1 + BN + ReLU6."""
+    x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"{name}_dw")(x)
+    x = _bn_act(x, f"{name}_dw", 6.0)
+    x = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_pw")(x)
+    return _bn_act(x, f"{name}_pw", 6.0)
+
+
+def _classifier(x, num_classes: int):
+    x = layers.Conv2D(num_classes, 1, name="classifier")(x)
+    return layers.Softmax(dtype="float32", name="probabilities")(x)  # float32 even under mixed precision
+
+
+def segnet(num_classes: int, input_shape=(352, 480, 3), base_filters: int = 64, name: str = "segnet") -> keras.Model:
+    """The paper's SegNet: VGG16 encoder (13 conv 3x3), mirrored decoder with index unpooling, stride 32.
+
+    `base_filters` scales every width (64 = the paper, ~29 M parameters; 32 is ~4x fewer).
+    """
+    inputs = _image_input(input_shape, SEGNET_STRIDE, name)
+    widths = [max(1, round(filters * base_filters / 64)) for filters, _ in VGG16_BLOCKS]
+    x, masks = inputs, []
+    for block, (_, convs) in enumerate(VGG16_BLOCKS):
+        for i in range(convs):
+            x = conv_bn_relu(x, widths[block], f"enc{block + 1}_{i + 1}")
+        x, mask = MaxPoolingWithArgmax2D(2, name=f"enc{block + 1}_pool")(x)
+        masks.append(mask)
+    for block in reversed(range(len(VGG16_BLOCKS))):
+        x = MaxUnpooling2D(2, name=f"dec{block + 1}_unpool")([x, masks[block]])
+        convs = VGG16_BLOCKS[block][1]
+        for i in range(convs):
+            # The block's last conv narrows to the next (shallower) block's width, as in the paper.
+            last = i == convs - 1 and block > 0
+            x = conv_bn_relu(x, widths[block - 1] if last else widths[block], f"dec{block + 1}_{i + 1}")
+    return keras.Model(inputs, _classifier(x, num_classes), name=name)
+
+
+def segnet_mobilenet_stride(depth: int = 4) -> int:
+    if not 1 <= depth <= len(MOBILENET_REPEATS):
+        raise ValueError(f"depth must be 1..{len(MOBILENET_REPEATS)}, got {depth}")
+    return 2 ** depth
+
+
+def segnet_mobilenet(num_classes: int, input_shape=(352, 480, 3), alpha: float = 1.0, depth: int = 4,
+                     name: str = "segnet_mobilenet") -> keras.Model:
+    """SegNet with a MobileNet v1-style encoder; every downsampling is an argmax pooling, stride 2**depth.
+
+    Encoder: full-resolution conv stem, then per level a pooling and separable blocks (widths 64, 128,
+    256, 512, 1024 times `alpha`). Decoder, per level: one separable block at the pooled resolution that
+    mixes and narrows to the width the indices were taken at, then index unpooling. The last unpooled map
+    is 3/4 zeros, so a depthwise 3x3 spreads it before the 1x1 classifier.
+    """
+    inputs = _image_input(input_shape, segnet_mobilenet_stride(depth), name)
+    widths = [max(8, int(w * alpha + 4) // 8 * 8) for w in MOBILENET_WIDTHS[:depth + 1]]
+    x = conv_bn_relu(inputs, widths[0], "stem", relu_max=6.0)
+    masks = []
+    for level in range(1, depth + 1):
+        x, mask = MaxPoolingWithArgmax2D(2, name=f"enc{level}_pool")(x)
+        masks.append(mask)
+        for i in range(MOBILENET_REPEATS[level - 1]):
+            x = separable_block(x, widths[level], f"enc{level}_{i + 1}")
+    for level in reversed(range(1, depth + 1)):
+        x = separable_block(x, widths[level - 1], f"dec{level}")
+        x = MaxUnpooling2D(2, name=f"dec{level}_unpool")([x, masks[level - 1]])
+    x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="head_dw")(x)
+    x = _bn_act(x, "head_dw", 6.0)
+    return keras.Model(inputs, _classifier(x, num_classes), name=name)

@@ -1,0 +1,276 @@
+"""Histories: CSVLogger / History JSON / TensorBoard readers, smoothing, summaries and the curves figure."""
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.summary.writer.record_writer import RecordWriter
+from tensorboard.util import tensor_util
+
+from segcore.figures_curves import available_metrics, curves_figure
+from segcore.histories import (HistoryError, best_epoch, discover_histories, read_history, smooth, summarize,
+                               to_long)
+
+KERAS_COLUMNS = ["epoch", "accuracy", "loss", "mean_io_u", "val_accuracy", "val_loss", "val_mean_io_u", "learning_rate"]
+
+
+def keras_csv(path: Path, epochs=(0, 1, 2)) -> pd.DataFrame:
+    """Write a history.csv the way keras.callbacks.CSVLogger does (header row, 0-based epoch, no index)."""
+    rows = [[e, 0.5 + 0.1 * e, 1.0 - 0.2 * e, 0.3 + 0.1 * e, 0.45 + 0.1 * e, 1.1 - 0.2 * e, 0.25 + 0.1 * e, 0.001]
+            for e in epochs]
+    frame = pd.DataFrame(rows, columns=KERAS_COLUMNS)
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def write_events(path: Path, scalars, *, simple=False, wall_time=None):
+    """A TFRecord event file (what Keras' TensorBoard callback writes), without TensorFlow.
+
+    scalars: [(step, tag, value)]; tensor summaries as tf.summary.scalar writes them, or legacy simple_value.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = RecordWriter(path.open("wb"))
+    writer.write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
+    for step, tag, value in scalars:
+        if simple:
+            entry = summary_pb2.Summary.Value(tag=tag, simple_value=value)
+        else:
+            meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+            entry = summary_pb2.Summary.Value(tag=tag, tensor=tensor_util.make_tensor_proto(np.float32(value)),
+                                              metadata=meta)
+        event = event_pb2.Event(step=step, wall_time=wall_time or time.time(), summary=summary_pb2.Summary(value=[entry]))
+        writer.write(event.SerializeToString())
+    writer.close()
+
+
+def keras_logs(root: Path) -> Path:
+    train = [(e, tag, v) for e in range(3) for tag, v in (("epoch_loss", 1.0 - 0.2 * e), ("epoch_mean_iou", 0.3 + 0.1 * e))]
+    val = [(e, tag, v) for e in range(3) for tag, v in (("epoch_loss", 1.1 - 0.2 * e), ("epoch_mean_iou", 0.25 + 0.1 * e))]
+    val += [(1000, "evaluation_loss_vs_iterations", 0.5)]          # Keras 3 also logs this, per batch step
+    write_events(root / "train" / "events.out.tfevents.1.host.1.v2", train, wall_time=100.0)
+    write_events(root / "validation" / "events.out.tfevents.1.host.2.v2", val, wall_time=100.0)
+    # A resumed run starts a second file that re-logs epoch 2: the later write wins.
+    write_events(root / "train" / "events.out.tfevents.2.host.3.v2", [(2, "epoch_loss", 0.55)], wall_time=200.0)
+    return root
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+def test_csvlogger_round_trip(tmp_path):
+    written = keras_csv(tmp_path / "history.csv")
+    history = read_history(tmp_path / "history.csv")
+    assert list(history.columns) == ["epoch", "pixel_accuracy", "loss", "mean_iou", "val_pixel_accuracy",
+                                     "val_loss", "val_mean_iou", "learning_rate"]
+    assert history["epoch"].tolist() == [0, 1, 2] and history["epoch"].dtype.kind == "i"
+    np.testing.assert_allclose(history["val_mean_iou"], written["val_mean_io_u"])
+    assert history.attrs["warnings"] == [] and history.attrs["name"] == tmp_path.name
+    upload = read_history(("history.csv", (tmp_path / "history.csv").read_bytes()), name="upload")
+    pd.testing.assert_frame_equal(upload, history)
+    assert upload.attrs["name"] == "upload"
+
+
+def test_run_folder_reads_its_csv(tmp_path):
+    keras_csv(tmp_path / "history.csv")
+    assert read_history(tmp_path)["epoch"].tolist() == [0, 1, 2]
+
+
+def test_resumed_csv_keeps_last_row_per_epoch(tmp_path):
+    path = tmp_path / "history.csv"
+    keras_csv(path, epochs=(0, 1, 2, 1, 2, 3))
+    frame = pd.read_csv(path)
+    frame.loc[3, "loss"] = 0.123                                   # the re-run epoch 1
+    frame.to_csv(path, index=False)
+    history = read_history(path)
+    assert history["epoch"].tolist() == [0, 1, 2, 3]
+    assert history.loc[1, "loss"] == pytest.approx(0.123)
+
+
+def test_history_json(tmp_path):
+    data = {"loss": [0.9, 0.7], "val_loss": [1.0, 0.8], "iou_score": [0.2, 0.3], "val_acc": [0.5, None]}
+    (tmp_path / "h.json").write_text(json.dumps(data))
+    history = read_history(tmp_path / "h.json")
+    assert list(history.columns) == ["epoch", "loss", "val_loss", "mean_iou", "val_pixel_accuracy"]
+    assert history["epoch"].tolist() == [0, 1] and math.isnan(history.loc[1, "val_pixel_accuracy"])
+    wrapped = read_history(("run.json", json.dumps({"history": data, "params": {"epochs": 2}}).encode()))
+    pd.testing.assert_frame_equal(wrapped, history)
+
+
+def test_tensorboard_keras_layout(tmp_path):
+    history = read_history(keras_logs(tmp_path / "logs"))
+    assert list(history.columns) == ["epoch", "loss", "mean_iou", "val_loss", "val_mean_iou"]
+    assert history["epoch"].tolist() == [0, 1, 2]
+    np.testing.assert_allclose(history["loss"], [1.0, 0.8, 0.55], rtol=1e-6)
+    np.testing.assert_allclose(history["val_mean_iou"], [0.25, 0.35, 0.45], rtol=1e-6)
+    assert read_history(tmp_path)["val_loss"].notna().all()          # a run folder holding logs/
+
+
+def test_tensorboard_single_file_simple_values(tmp_path):
+    path = tmp_path / "events.out.tfevents.123.host"
+    write_events(path, [(e, "accuracy", 0.5 + 0.1 * e) for e in range(3)] + [(0, "val/loss", 1.0)], simple=True)
+    history = read_history(path)
+    assert list(history.columns) == ["epoch", "pixel_accuracy", "val_loss"]
+    np.testing.assert_allclose(history["pixel_accuracy"], [0.5, 0.6, 0.7], rtol=1e-6)
+    uploaded = read_history((path.name, path.read_bytes()))
+    pd.testing.assert_frame_equal(uploaded, history)
+
+
+def test_nan_and_inf_are_warnings_not_errors(tmp_path):
+    path = tmp_path / "diverged.csv"
+    path.write_text("epoch,loss,val_loss\n0,1.0,1.1\n1,nan,inf\n2,-inf,1.0\n")
+    history = read_history(path)
+    assert history[["loss", "val_loss"]].isna().sum().tolist() == [2, 1]
+    assert not np.isinf(history[["loss", "val_loss"]]).any().any()
+    assert any(w.startswith("loss:") for w in history.attrs["warnings"])
+    assert any(w.startswith("val_loss:") for w in history.attrs["warnings"])
+
+
+BAD_TEXT = {
+    "empty.csv": b"",
+    "no_epoch.csv": b"loss,val_loss\n1,2\n",
+    "words.csv": b"epoch,loss,val_loss\n0,1.0,oops\n",
+    "only_epoch.csv": b"epoch\n0\n1\n",
+    "list.json": b"[1, 2, 3]",
+    "scalars.json": b'{"loss": 1.0, "val_loss": 2.0}',
+    "ragged.json": b'{"loss": [1.0, 0.9], "val_loss": [2.0]}',
+    "binary.csv": b"\xff\xfe\x00\x81garbage",
+}
+
+
+@pytest.mark.parametrize("filename", sorted(BAD_TEXT))
+def test_bad_files_raise_history_error_naming_the_file(tmp_path, filename):
+    path = tmp_path / filename
+    path.write_bytes(BAD_TEXT[filename])
+    with pytest.raises(HistoryError, match=filename.replace(".", r"\.")) as info:
+        read_history(path)
+    if filename == "words.csv":
+        assert "val_loss" in str(info.value)
+    with pytest.raises(HistoryError, match=filename.replace(".", r"\.")):
+        read_history((filename, BAD_TEXT[filename]))
+
+
+def test_bad_event_files_and_size_limit(tmp_path):
+    empty = tmp_path / "events.out.tfevents.9.empty"
+    write_events(empty, [])
+    with pytest.raises(HistoryError, match="events.out.tfevents.9.empty.*no scalar"):
+        read_history(empty)
+    garbage = tmp_path / "events.out.tfevents.9.garbage"
+    garbage.write_bytes(b"this is not a record file at all")
+    with pytest.raises(HistoryError, match="garbage"):
+        read_history(garbage)
+    with pytest.raises(HistoryError, match="nothing_here"):
+        read_history(tmp_path / "nothing_here")
+    big = tmp_path / "big.csv"
+    keras_csv(big)
+    with pytest.raises(HistoryError, match="big.csv.*limit"):
+        read_history(big, max_bytes=10)
+    with pytest.raises(HistoryError, match="big.csv.*limit"):
+        read_history(("big.csv", big.read_bytes()), max_bytes=10)
+
+
+def test_reading_events_does_not_import_tensorflow(tmp_path):
+    logs = keras_logs(tmp_path / "logs")
+    code = ("import sys; from segcore.histories import read_history; import segcore.figures_curves; "
+            f"read_history({str(logs)!r}); assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_discover_histories(tmp_path):
+    for run in ("b-run", "a-run"):
+        (tmp_path / run).mkdir()
+        keras_csv(tmp_path / run / "history.csv")
+    (tmp_path / "no-history").mkdir()
+    found = discover_histories(tmp_path)
+    assert list(found) == ["a-run", "b-run"] and found["a-run"] == tmp_path / "a-run" / "history.csv"
+    assert discover_histories(tmp_path / "missing") == {}
+
+
+# ------------------------------------------------------------------------------------------ analysis
+
+def hand_made() -> pd.DataFrame:
+    return pd.DataFrame({"epoch": [0, 1, 2, 3],
+                         "loss": [1.0, 0.6, 0.4, 0.3], "mean_iou": [0.3, 0.5, 0.6, 0.7],
+                         "val_loss": [1.1, 0.7, 0.65, 0.8], "val_mean_iou": [0.25, 0.45, 0.5, 0.48]})
+
+
+def test_to_long():
+    long = to_long(hand_made(), "r1")
+    assert list(long.columns) == ["run", "epoch", "metric", "split", "value"]
+    assert len(long) == 16 and set(long["metric"]) == {"loss", "mean_iou"}
+    row = long[(long["metric"] == "mean_iou") & (long["split"] == "val") & (long["epoch"] == 2)]
+    assert row["value"].item() == 0.5 and row["run"].item() == "r1"
+
+
+def test_smooth():
+    assert smooth([2.0, 2.0, 2.0], 0.9).tolist() == [2.0, 2.0, 2.0]
+    np.testing.assert_array_equal(smooth([1.0, 5.0, 2.0], 0.0), [1.0, 5.0, 2.0])
+    # last = 0.5*last + 0.5*v; debiased by 1 - 0.5**n: 0.5/0.5, 1.25/0.75, 2.125/0.875
+    np.testing.assert_allclose(smooth([1, 2, 3], 0.5), [1.0, 5 / 3, 17 / 7])
+    with_nan = smooth([1.0, np.nan, 2.0, 3.0], 0.5)
+    assert np.isnan(with_nan[1])
+    np.testing.assert_allclose(with_nan[[0, 2, 3]], [1.0, 5 / 3, 17 / 7])
+    for weight in (1.0, -0.1):
+        with pytest.raises(ValueError):
+            smooth([1.0], weight)
+
+
+def test_best_epoch_and_summarize():
+    history = hand_made()
+    assert best_epoch(history) == (2, 0.5)
+    assert best_epoch(history, "loss") == (2, 0.65)
+    assert best_epoch(history.drop(columns=["val_loss"]), "loss") == (3, 0.3)     # train fallback
+    assert best_epoch(history, "dice") is None
+    summary = summarize({"r1": history, "r2": history[["epoch", "loss", "val_loss"]]})
+    assert summary["run"].tolist() == ["r1", "r2"] and summary["best_epoch"].tolist() == [2, 2]
+    r1, r2 = summary.iloc[0], summary.iloc[1]
+    assert r1["epochs"] == 4
+    assert r1["best_val_mean_iou"] == 0.5 and r1["best_val_loss"] == 0.65
+    assert r1["train_val_gap"] == pytest.approx(0.6 - 0.5)
+    assert r1["final_val_mean_iou"] == 0.48 and r1["final_loss"] == 0.3
+    assert math.isnan(summary["best_val_mean_iou"][1]) and math.isnan(summary["final_mean_iou"][1])
+    assert r2["train_val_gap"] == pytest.approx(0.65 - 0.4)                         # val_loss - loss
+
+
+# ------------------------------------------------------------------------------------------ figure
+
+def two_runs() -> dict[str, pd.DataFrame]:
+    other = hand_made()
+    other[["mean_iou", "val_mean_iou"]] += 0.05
+    return {"unet": hand_made(), "segnet": other, "no-iou": hand_made()[["epoch", "loss"]]}
+
+
+def test_available_metrics():
+    assert available_metrics({"a": hand_made().assign(dice=0.1, learning_rate=0.001)}) == \
+        ["loss", "mean_iou", "dice", "learning_rate"]
+
+
+def test_curves_figure():
+    fig = curves_figure(two_runs(), "mean_iou", log_y=True)
+    lines = [t for t in fig.data if t.mode == "lines"]
+    stars = [t for t in fig.data if t.mode == "markers"]
+    assert len(lines) == 4 and len(stars) == 2                    # the run without mean_iou is skipped
+    assert {t.line.dash for t in lines if t.name.endswith("train")} == {"solid"}
+    assert {t.line.dash for t in lines if t.name.endswith("val")} == {"dash"}
+    for run in ("unet", "segnet"):
+        assert len({t.line.color for t in lines if t.legendgroup == run}) == 1
+    assert lines[0].line.color != lines[2].line.color
+    unet_star = next(t for t in stars if t.legendgroup == "unet")
+    assert unet_star.marker.symbol == "star" and (unet_star.x[0], unet_star.y[0]) == (2, 0.5)
+    assert "0.5" in unet_star.hovertemplate
+    assert fig.layout.yaxis.type == "log" and fig.layout.hovermode == "x unified"
+    assert fig.layout.title.text == "mean_iou" and fig.layout.xaxis.title.text == "epoch"
+
+
+def test_curves_figure_smoothing_and_stable_colours():
+    fig = curves_figure(two_runs(), "mean_iou", smoothing=0.6, show_best=False)
+    raw = [t for t in fig.data if t.opacity == 0.25]
+    assert len(fig.data) == 8 and len(raw) == 4 and not any(t.showlegend for t in raw)
+    colour = next(t.line.color for t in fig.data if t.legendgroup == "unet")
+    alone = curves_figure({"unet": hand_made()}, "mean_iou")
+    assert alone.data[0].line.color == colour
+    assert curves_figure(two_runs(), "loss").layout.yaxis.type == "linear"
