@@ -445,16 +445,16 @@ def _objects(p: _Painter, s: _Street) -> list:
     def add(z, fn, *args):
         items.append((z, len(items), lambda: fn(p, *args, z)))
 
-    for side in (-1, 1):
-        for z in _spread(rng, int(rng.integers(1, 4)), 7, 60, 6):
-            add(z, _tree, s.kerb(side) - side * rng.uniform(0.7, 1.2))
-        for z in _spread(rng, int(rng.integers(1, 3)), 6, 70, 10):
-            add(z, _lamp, s, side)
     def onscreen(X, lo, hi):
         """A depth in [lo, hi) at which lateral position X is inside the picture, not off its side."""
         room = p.xv if X < 0 else p.w - p.xv
         return rng.uniform(min(max(lo, abs(X) * p.f / (0.85 * room)), hi - 1), hi)
 
+    for side in (-1, 1):
+        for z in _spread(rng, int(rng.integers(1, 4)), 7, 60, 6):
+            add(z, _tree, s.kerb(side) - side * rng.uniform(0.7, 1.2))
+        for z in _spread(rng, int(rng.integers(1, 3)), 6, 70, 10):
+            add(z, _lamp, s, side)
     for _ in range(rng.integers(1, 3)):
         side = int(rng.choice([-1, 1]))
         X = s.kerb(side) - side * 0.5
@@ -498,6 +498,8 @@ def render_scene(seed: int, size: tuple[int, int] = (360, 480)) -> tuple[np.ndar
     h, w = (int(v) for v in size)
     if h < 16 or w < 16:
         raise ValueError(f"scene size must be at least 16x16, got {h}x{w}")
+    if int(seed) < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     rng = np.random.default_rng(int(seed))
     p, s = _Painter(rng, (h, w)), _Street(rng)
     _sky(p)
@@ -529,11 +531,14 @@ real data set. Scores measured on them say nothing about real street scenes.
   then lit, hazed and noised. Everything comes from `numpy.random.default_rng(seed)` with integer
   geometry and no anti-aliasing, so the same seed gives identical pixels on every machine.
 
-Regenerate (same arguments give byte-identical files):
+Regenerate (same arguments give identical pixels, and byte-identical files with the same Pillow/zlib):
 
     segcore sample make
 
-or from Python: `from segcore.synth import make_sample; make_sample(<this folder>, n_train={n_train}, n_val={n_val}, seed={seed}, size=({h}, {w}))`
+or from Python:
+
+    from segcore.synth import make_sample
+    make_sample("<this folder>", n_train={n_train}, n_val={n_val}, seed={seed}, size=({h}, {w}))
 """
 
 _SCENE_FILE = re.compile(r"scene_\d{4,}\.png")
@@ -569,7 +574,7 @@ def make_sample(out_dir, *, n_train: int = 16, n_val: int = 8, seed: int = 0, si
                         stale.unlink()
     classes = ", ".join(f"{c.train_id} {c.name}" for c in CAMVID11.classes)
     readme = _README.format(n_train=n_train, n_val=n_val, h=h, w=w, seed=seed, classes=classes, void=VOID,
-                            per_seed=SCENES_PER_SEED, out=out.as_posix())
+                            per_seed=SCENES_PER_SEED)
     atomic_write_bytes(out / "README.md", readme.encode("utf-8"))
     files.append("README.md")
     return {"train": n_train, "val": n_val, "files": files}

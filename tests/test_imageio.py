@@ -1,0 +1,92 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from segcore.imageio import ImageError, atomic_write_bytes, encode_png, read_image, read_mask
+from segcore.labels import CAMVID11
+
+
+def png_bytes(array, mode=None, **save):
+    buffer = io.BytesIO()
+    (Image.fromarray(array, mode) if mode else Image.fromarray(array)).save(buffer, format="PNG", **save)
+    return buffer.getvalue()
+
+
+def jpeg_bytes(img: Image.Image, **save):
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", **save)
+    return buffer.getvalue()
+
+
+def test_reads_rgb_png_from_bytes_path_and_file(tmp_path):
+    rgb = np.random.default_rng(0).integers(0, 255, (5, 7, 3), dtype=np.uint8)
+    data = png_bytes(rgb)
+    (tmp_path / "a.png").write_bytes(data)
+    assert (read_image(data) == rgb).all()
+    assert (read_image(tmp_path / "a.png") == rgb).all()
+    assert (read_image(io.BytesIO(data)) == rgb).all()
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P", "I;16"])
+def test_other_modes_become_rgb(mode):
+    if mode == "I;16":
+        img = Image.fromarray(np.full((4, 4), 65535, dtype=np.uint16))
+    else:
+        img = Image.new(mode, (4, 4), 200 if mode in ("L", "P") else (10, 20, 30, 255))
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    out = read_image(buffer.getvalue())
+    assert out.shape == (4, 4, 3) and out.dtype == np.uint8
+    if mode == "I;16":
+        assert out.max() == 255
+
+
+def test_cmyk_jpeg_and_exif_rotation():
+    cmyk = Image.new("CMYK", (6, 4), (0, 255, 255, 0))
+    out = read_image(jpeg_bytes(cmyk))
+    assert out.shape == (4, 6, 3) and out[..., 0].mean() > 150
+    img = Image.new("RGB", (6, 4), (0, 0, 255))
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotate 90 on display
+    assert read_image(jpeg_bytes(img, exif=exif)).shape == (6, 4, 3)
+
+
+def test_bad_files_have_clear_messages():
+    with pytest.raises(ImageError, match="empty"):
+        read_image(b"")
+    with pytest.raises(ImageError, match="not an image"):
+        read_image(b"hello, I am text")
+    good = png_bytes(np.zeros((64, 64, 3), dtype=np.uint8))
+    with pytest.raises(ImageError, match="damaged or truncated"):
+        read_image(good[: len(good) // 2])
+
+
+def test_decompression_bomb_is_refused_from_the_header():
+    bomb = png_bytes(np.zeros((2000, 2000), dtype=np.uint8), "L", optimize=True)
+    assert len(bomb) < 100_000
+    with pytest.raises(ImageError, match="MP limit"):
+        read_image(bomb, max_pixels=1_000_000)
+
+
+def test_mask_index_colour_and_errors():
+    labels = np.array([[0, 1], [11, 3]], dtype=np.uint8)
+    assert (read_mask(png_bytes(labels, "L"), CAMVID11) == labels).all()
+    assert (read_mask(png_bytes(CAMVID11.colorize(labels)), CAMVID11) == labels).all()
+    with pytest.raises(ImageError, match="200"):
+        read_mask(png_bytes(np.array([[0, 200]], dtype=np.uint8), "L"), CAMVID11)
+    with pytest.raises(ImageError, match="must have its image's size"):
+        read_mask(png_bytes(labels, "L"), CAMVID11, size=(3, 3))
+    odd = np.zeros((2, 2, 3), dtype=np.uint8)
+    odd[0, 0] = (1, 200, 3)
+    with pytest.raises(ImageError, match="palette"):
+        read_mask(png_bytes(odd), CAMVID11)
+
+
+def test_png_encoding_is_deterministic_and_writes_are_atomic(tmp_path):
+    array = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    assert encode_png(array) == encode_png(array)
+    target = atomic_write_bytes(tmp_path / "x" / "a.png", encode_png(array))
+    assert (read_image(target) == array).all()
+    assert [p.name for p in target.parent.iterdir()] == ["a.png"]

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from segcore.labels import CAMVID11, CATEGORIES
+from segcore.metrics import ConfusionMatrix, top_confusions
+
+
+def test_hand_computed_case():
+    truth = np.array([[0, 0, 1, 1], [2, 2, 9, 9]])
+    pred = np.array([[0, 1, 1, 1], [2, 0, 0, 1]])
+    cm = ConfusionMatrix(3, ignore_index=9)
+    cm.update(truth, pred)
+    assert cm.counts.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    # IoU: class0 1/(2+2-1)=1/3, class1 2/(2+3-2)=2/3, class2 1/(2+1-1)=1/2
+    np.testing.assert_allclose(cm.iou(), [1 / 3, 2 / 3, 1 / 2])
+    assert cm.mean_iou() == pytest.approx((1 / 3 + 2 / 3 + 1 / 2) / 3)
+    assert cm.pixel_accuracy() == pytest.approx(4 / 6)
+    assert cm.mean_class_accuracy() == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)
+    np.testing.assert_allclose(cm.dice(), [2 / 4, 4 / 5, 2 / 3])
+    assert cm.frequency_weighted_iou() == pytest.approx((2 / 6) * (1 / 3) + (2 / 6) * (2 / 3) + (2 / 6) * (1 / 2))
+
+
+def test_absent_classes_are_excluded_from_means():
+    cm = ConfusionMatrix(4)
+    cm.update(np.array([0, 1]), np.array([0, 1]))
+    assert np.isnan(cm.iou()[2]) and np.isnan(cm.iou()[3])
+    assert cm.mean_iou() == 1.0
+    # a class predicted but never true is present, with IoU 0
+    cm.update(np.array([0]), np.array([3]))
+    assert cm.iou()[3] == 0.0
+    assert cm.mean_iou() == pytest.approx((0.5 + 1 + 0) / 3)
+
+
+def test_streaming_equals_one_shot():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 12, size=(6, 20, 20))
+    pred = rng.integers(0, 11, size=(6, 20, 20))
+    streaming = ConfusionMatrix(11, 11)
+    for t, p in zip(truth, pred):
+        streaming.update(t, p)
+    once = ConfusionMatrix(11, 11)
+    once.update(truth, pred)
+    assert (streaming.counts == once.counts).all()
+    assert streaming.counts.sum() == (truth != 11).sum()
+
+
+def test_matches_keras_mean_iou_on_random_data():
+    import keras
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 12, size=(4, 16, 16))
+    pred = rng.integers(0, 11, size=(4, 16, 16))
+    ours = ConfusionMatrix(11, 11)
+    ours.update(truth, pred)
+    theirs = keras.metrics.MeanIoU(num_classes=11, ignore_class=11)
+    theirs.update_state(truth, pred)
+    assert ours.mean_iou() == pytest.approx(float(theirs.result()), abs=1e-5)
+
+
+def test_category_fold_sums_blocks():
+    rng = np.random.default_rng(2)
+    cm = ConfusionMatrix(11, 11)
+    cm.update(rng.integers(0, 12, (50, 50)), rng.integers(0, 11, (50, 50)))
+    folded = cm.to_categories(CAMVID11)
+    assert folded.counts.shape == (len(CATEGORIES), len(CATEGORIES))
+    assert folded.counts.sum() == cm.counts.sum()
+    flat = CATEGORIES.index("flat")
+    # Road (3) and Pavement (4) both fold onto flat: their 2x2 block sums into one cell
+    assert folded.counts[flat, flat] == cm.counts[3:5, 3:5].sum()
+
+
+def test_summary_is_json_safe_and_top_confusions():
+    cm = ConfusionMatrix(3)
+    cm.update(np.array([0, 0, 0, 1]), np.array([1, 1, 0, 1]))
+    summary = cm.summary(["a", "b", "c"])
+    assert summary["per_class"]["c"]["iou"] is None
+    assert summary["confusion_matrix"] == [[1, 2, 0], [0, 1, 0], [0, 0, 0]]
+    assert top_confusions(cm.counts) == [(0, 1, 2)]
+
+
+def test_size_mismatch_is_an_error():
+    with pytest.raises(ValueError, match="pixels"):
+        ConfusionMatrix(3).update(np.zeros(4), np.zeros(5))
