@@ -104,7 +104,7 @@ class SegmentationSequence(keras.utils.PyDataset):
 
 
 def tf_dataset(samples: list[Sample], loader: SampleLoader, batch_size: int, *, shuffle: bool = True,
-               seed: int = 0, repeat: bool = False):
+               seed: int = 0, repeat: bool = False, drop_remainder: bool = False):
     """The same per-sample function under tf.data: parallel decode/augment, prefetch. TensorFlow only."""
     import tensorflow as tf
 
@@ -127,4 +127,4 @@ def tf_dataset(samples: list[Sample], loader: SampleLoader, batch_size: int, *, 
     if repeat:
         dataset = dataset.repeat()
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

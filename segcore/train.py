@@ -108,8 +108,9 @@ def _strategy(name: str):
     if name == "mirrored":
         cpus = tf.config.list_physical_devices("CPU")
         gpus = tf.config.list_physical_devices("GPU")
-        if not gpus and len(tf.config.list_logical_devices("CPU")) < 2:
+        if not gpus and tf.config.get_logical_device_configuration(cpus[0]) is None:
             # Two logical CPU devices so mirrored training runs (and is tested) on a CPU-only machine.
+            # Must happen before TensorFlow initialises its devices: train() asks for the strategy first.
             tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
         devices = [d.name for d in tf.config.list_logical_devices("GPU" if gpus else "CPU")]
         return tf.distribute.MirroredStrategy(devices)
@@ -153,6 +154,7 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
     from segcore.models.objectives import MaskedSparseCrossEntropy, PixelAccuracy, mean_iou_metric
     from segcore.pipeline import SampleLoader, SegmentationSequence, tf_dataset
 
+    strategy = _strategy(config.strategy)
     out = Path(config.out)
     schema = schema_for(config.data, config.schema)
     train_samples = list_pairs(config.data, config.train_split)
@@ -182,7 +184,15 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
         augment_dict = aug.to_dict(aug.load_pipeline(config.augment))
     train_loader = SampleLoader(schema, config.size, augment_dict, seed=config.seed)
     val_loader = SampleLoader(schema, config.size)
-    if config.loader == "tf" and keras.backend.backend() == "tensorflow":
+    if strategy is not None:
+        # A replica handed an empty final batch breaks batch norm, so distributed batches drop their
+        # remainder; validation then uses one image per replica and skips at most replicas-1 images
+        # (`segcore evaluate` scores every image).
+        train_data = tf_dataset(train_samples, train_loader, config.batch, shuffle=True, seed=config.seed,
+                                drop_remainder=True)
+        val_data = tf_dataset(val_samples, val_loader, strategy.num_replicas_in_sync, shuffle=False,
+                              drop_remainder=True)
+    elif config.loader == "tf" and keras.backend.backend() == "tensorflow":
         train_data = tf_dataset(train_samples, train_loader, config.batch, shuffle=True, seed=config.seed)
         val_data = tf_dataset(val_samples, val_loader, config.batch, shuffle=False)
     else:
@@ -191,7 +201,6 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
         val_data = SegmentationSequence(val_samples, val_loader, config.batch, shuffle=False)
 
     steps = config.steps_per_epoch or math.ceil(len(train_samples) / config.batch)
-    strategy = _strategy(config.strategy)
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = build(config.arch, schema.num_classes, config.size, **config.arch_options)
         schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps * config.epochs,

@@ -1,0 +1,130 @@
+"""Pure helpers behind the dashboard's Augmentation Lab: the editable step list, widget settings generated from
+the catalogue's ParamSpecs, loading a frame or an upload, and tables of sampled parameters and timings.
+
+The lab keeps its pipeline as *items*: augment steps plus a "uid" that never changes while the step exists, so
+a step's widgets keep their state when it is moved. `steps_of(items)` gives the plain steps augment.py takes.
+"""
+from __future__ import annotations
+
+import json
+from itertools import count
+
+import numpy as np
+import pandas as pd
+
+from segcore import augment
+from segcore.augment import CATALOGUE, GROUPS, ParamSpec
+from segcore.datasets import Sample
+from segcore.figures import class_shares, legend_html
+from segcore.imageio import read_image, read_mask
+from segcore.labels import LabelSchema
+
+_uids = count(1)
+
+
+# ------------------------------------------------------------------------------------------------ step list
+
+def catalogue_choices() -> list[str]:
+    """Transform names ordered by group (weather first), then by name."""
+    return sorted(CATALOGUE, key=lambda name: (GROUPS.index(CATALOGUE[name].group), name))
+
+
+def choice_label(name: str) -> str:
+    return f"{CATALOGUE[name].group} · {name}"
+
+
+def new_item(name: str) -> dict:
+    """A catalogue step with its defaults, under a fresh uid."""
+    return {"uid": next(_uids), **augment.default_step(name)}
+
+
+def items_from_steps(steps) -> list[dict]:
+    return [{"uid": next(_uids), **step} for step in augment.validate_steps(steps)]
+
+
+def steps_of(items) -> list[dict]:
+    return [{key: item[key] for key in ("name", "params", "p")} for item in items]
+
+
+def removed(items, index: int) -> list[dict]:
+    return [item for i, item in enumerate(items) if i != index]
+
+
+def moved(items, index: int, offset: int) -> list[dict]:
+    """The list with item `index` moved by `offset` places (-1 = up), clamped at both ends."""
+    items = list(items)
+    target = min(max(index + offset, 0), len(items) - 1)
+    items.insert(target, items.pop(index))
+    return items
+
+
+# ------------------------------------------------------------------------------------------------ widgets
+
+def slider_settings(spec: ParamSpec) -> dict:
+    """min_value, max_value and step for a slider, all int or all float as Streamlit requires."""
+    cast = int if spec.kind in ("int", "int_range", "int_pair") else float
+    low, high = cast(spec.min), cast(spec.max)
+    step = cast(spec.step) if spec.step else cast((high - low) / 100) or cast(1)
+    return {"min_value": low, "max_value": high, "step": step}
+
+
+def widget_value(spec: ParamSpec, value):
+    """A step's stored value in the form its widget takes (same number type as the bounds, hex for colours)."""
+    if spec.kind == "rgb":
+        return "#{:02x}{:02x}{:02x}".format(*value)
+    if spec.kind in ("float", "int"):
+        return (int if spec.kind == "int" else float)(value)
+    if spec.kind in ("float_range", "int_range", "int_pair"):
+        cast = float if spec.kind == "float_range" else int
+        return tuple(cast(v) for v in value)
+    return value
+
+
+def from_widget(spec: ParamSpec, value):
+    """A widget's value back in step form (colours as (r, g, b))."""
+    if spec.kind == "rgb":
+        return tuple(int(value[i:i + 2], 16) for i in (1, 3, 5))
+    return widget_value(spec, value)
+
+
+# ------------------------------------------------------------------------------------------------ sources
+
+def load_frame(sample: Sample, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray]:
+    """A data-set frame: (H, W, 3) image and (H, W) train ids; raises ImageError for unreadable files."""
+    image = read_image(sample.image)
+    return image, read_mask(sample.label, schema, size=image.shape[:2])
+
+
+def load_upload(image_file, mask_file, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray | None]:
+    """An uploaded image and optional mask (Streamlit UploadedFile, bytes or path); raises ImageError."""
+    image = read_image(image_file)
+    mask = None if mask_file is None else read_mask(mask_file, schema, size=image.shape[:2])
+    return image, mask
+
+
+def legend_for(mask: np.ndarray, schema: LabelSchema) -> str:
+    """Legend HTML of the classes present in `mask`, with their pixel shares."""
+    shares = class_shares(mask, schema)["share"].to_dict()
+    return legend_html(schema, list(shares), shares)
+
+
+# ------------------------------------------------------------------------------------------------ tables
+
+def draw_table(record) -> pd.DataFrame:
+    """One row per step of a draw: whether it fired and the parameters it sampled (as compact JSON)."""
+    return pd.DataFrame([{"step": i + 1, "transform": r["name"], "applied": r["applied"],
+                          "sampled parameters": json.dumps(r["params"], default=str) if r["applied"] else ""}
+                         for i, r in enumerate(record)], columns=["step", "transform", "applied", "sampled parameters"])
+
+
+def cost_table(timings: dict[str, float]) -> pd.DataFrame:
+    """time_steps' {"i:Name": ms, ..., "pipeline": ms} as rows: each step at p=1, then the pipeline as configured."""
+    rows = [{"step": _step_label(key), "ms per image": round(ms, 2)} for key, ms in timings.items()]
+    return pd.DataFrame(rows, columns=["step", "ms per image"]).set_index("step")
+
+
+def _step_label(key: str) -> str:
+    if key == "pipeline":
+        return "whole pipeline (as configured)"
+    index, name = key.split(":", 1)
+    return f"{int(index) + 1}. {name}"          # the page numbers steps from 1
