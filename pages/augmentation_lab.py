@@ -1,0 +1,150 @@
+"""Augmentation Lab: chain catalogue transforms, see what they do to a frame *and its mask*, export the pipeline."""
+import json
+from pathlib import Path
+
+import streamlit as st
+
+import app_support as app
+from segcore import augment, lab
+from segcore.datasets import schema_for
+from segcore.figures import overlay
+from segcore.imageio import ImageError
+from segcore.labels import SCHEMAS
+
+config = app.settings()
+st.title("Augmentation lab")
+st.caption("Geometric transforms move the mask with the image (nearest-neighbour); uncovered pixels get the "
+           "ignore label, so they are never trained on.")
+
+# --- source: a frame of the data folder, or an upload -------------------------------------------------------
+data_ok, data_message, _, splits = app.data_overview(config.data_dir)
+with st.sidebar:
+    source = st.radio("Source", ["Data folder", "Upload"], index=0 if data_ok else 1, horizontal=True)
+    try:
+        if source == "Data folder":
+            if not data_ok:
+                st.error(data_message)
+                st.stop()
+            split = st.selectbox("Split", [s for s, n in splits.items() if n])
+            samples = {s.name: s for s in app.samples(config.data_dir, split)}
+            schema = schema_for(config.data_dir)
+            image, mask = app.frame(samples[st.selectbox("Frame", list(samples))], schema)
+        else:
+            schema = SCHEMAS[st.selectbox("Label schema", list(SCHEMAS))]
+            image_file = st.file_uploader("Image", type=["png", "jpg", "jpeg"])
+            mask_file = st.file_uploader("Mask (optional)", type=["png"], help="Class ids or the schema's colours")
+            if image_file is None:
+                st.info("Upload a PNG or JPEG image to start.")
+                st.stop()
+            image, mask = lab.load_upload(image_file, mask_file, schema)
+    except ImageError as err:
+        st.error(f"{err}", icon=":material/broken_image:")
+        st.stop()
+fill = schema.ignore_index
+
+# --- pipeline editor ------------------------------------------------------------------------------------------
+items = st.session_state.setdefault("lab_items", [])
+
+
+def edit(new_items):
+    st.session_state["lab_items"] = new_items
+
+
+def param_widget(spec, value, key):
+    """One widget per ParamSpec kind, generated from the catalogue (labels and help included)."""
+    value = lab.widget_value(spec, value)
+    args = dict(label=spec.name, key=key, help=spec.help or None)
+    if spec.kind in ("float", "int", "float_range", "int_range"):
+        return st.slider(value=value, **lab.slider_settings(spec), **args)
+    if spec.kind == "int_pair":
+        low, high = st.columns(2)
+        bounds = lab.slider_settings(spec)
+        return (low.number_input(value=value[0], **bounds, **{**args, "key": f"{key}-0"}),
+                high.number_input(value=value[1], **bounds, **{**args, "key": f"{key}-1", "label": " "}))
+    if spec.kind == "choice":
+        return st.selectbox(options=spec.options, index=spec.options.index(value), **args)
+    if spec.kind == "bool":
+        return st.checkbox(value=value, **args)
+    return st.color_picker(value=value, **args)
+
+
+editor, preview = st.columns([2, 3], gap="large")
+with editor:
+    st.subheader("Pipeline")
+    choice = st.selectbox("Transform", lab.catalogue_choices(), format_func=lab.choice_label)
+    st.button("Add to pipeline", icon=":material/add:", on_click=lambda: edit(items + [lab.new_item(choice)]))
+    for i, item in enumerate(items):
+        spec, uid = augment.CATALOGUE[item["name"]], item["uid"]
+        with st.expander(f"{i + 1}. {item['name']}  (p = {item['p']:.2f})", expanded=True):
+            st.caption(spec.description)
+            item["p"] = st.slider("probability p", 0.0, 1.0, float(item["p"]), 0.05, key=f"lab-{uid}-p")
+            for param in spec.params:
+                value = param_widget(param, item["params"][param.name], key=f"lab-{uid}-{param.name}")
+                item["params"][param.name] = lab.from_widget(param, value)
+            up, down, remove = st.columns(3)
+            up.button("Up", key=f"lab-{uid}-up", icon=":material/arrow_upward:", disabled=i == 0,
+                      on_click=edit, args=(lab.moved(items, i, -1),))
+            down.button("Down", key=f"lab-{uid}-down", icon=":material/arrow_downward:",
+                        disabled=i == len(items) - 1, on_click=edit, args=(lab.moved(items, i, 1),))
+            remove.button("Remove", key=f"lab-{uid}-rm", icon=":material/delete:",
+                          on_click=edit, args=(lab.removed(items, i),))
+    if not items:
+        st.info("The pipeline is empty: add a transform above, or import a saved pipeline below.")
+steps = lab.steps_of(items)
+
+# --- one draw, side by side ---------------------------------------------------------------------------------
+with preview:
+    st.subheader("Preview")
+    seed_col, button_col, alpha_col = st.columns([2, 1, 2], vertical_alignment="bottom")
+    st.session_state.setdefault("lab_seed", 0)      # set here, not via value=, because "New draw" writes it
+    seed = seed_col.number_input("Seed", min_value=0, step=1, key="lab_seed")
+    button_col.button("New draw", icon=":material/casino:",
+                      on_click=lambda: st.session_state.update(lab_seed=st.session_state["lab_seed"] + 1))
+    alpha = alpha_col.slider("Mask opacity", 0.0, 1.0, 0.5, 0.05)
+    try:
+        aug_image, aug_mask, record = augment.draw(steps, image, mask, seed=seed, mask_fill=fill)
+    except ValueError as err:  # PipelineError, or albumentations rejecting a combination of values
+        st.error(f"This pipeline can't run: {err}. Change that step's values or remove it.")
+        st.stop()
+    before, after = st.columns(2)
+    before.image(image, caption=f"original {image.shape[1]}x{image.shape[0]}")
+    after.image(aug_image, caption=f"augmented {aug_image.shape[1]}x{aug_image.shape[0]} (seed {seed})")
+    if mask is not None:
+        before.image(overlay(image, mask, schema, alpha), caption="original mask")
+        after.image(overlay(aug_image, aug_mask, schema, alpha), caption="augmented mask")
+        st.html(lab.legend_for(aug_mask, schema))
+
+drawn, grid, cost, export = st.tabs(["Sampled parameters", "Grid of draws", "Cost", "Export / import"])
+with drawn:
+    st.dataframe(lab.draw_table(record), hide_index=True)
+with grid:
+    n = st.slider("Draws", 1, 12, 4)
+    draws = augment.draw_grid(steps, image, mask, n=n, seed=seed, mask_fill=fill)
+    st.image([overlay(i, m, schema, alpha) if m is not None else i for i, m, _ in draws], width=240,
+             caption=[f"seed {seed + k}" for k in range(n)])
+with cost:
+    st.caption("Median ms per image on this frame: each step forced to p = 1, then the pipeline as configured.")
+    signature = json.dumps([steps, image.shape], default=str)
+    if st.button("Measure", icon=":material/timer:", disabled=not steps):
+        st.session_state["lab_cost"] = (signature, lab.cost_table(augment.time_steps(steps, image, mask)))
+    measured = st.session_state.get("lab_cost")
+    if measured and measured[0] == signature:
+        st.bar_chart(measured[1], horizontal=True, x_label="ms per image", sort=False)
+        st.dataframe(measured[1])
+with export:
+    left, right = st.columns(2)
+    for column, fmt in ((left, "json"), (right, "yaml")):
+        column.download_button(f"Download {fmt.upper()}", augment.dumps_pipeline(steps, fmt, mask_fill=fill),
+                               file_name=f"pipeline.{fmt}", on_click="ignore", icon=":material/download:")
+    st.caption("Train with it: `segcore train --augment pipeline.json ...`, or build it in Python:")
+    st.code(augment.pipeline_code(steps, mask_fill=fill), language="python")
+    saved = st.file_uploader("Import a saved pipeline", type=["json", "yaml", "yml"])
+    if saved is not None and st.session_state.get("lab_imported") != saved.file_id:
+        st.session_state["lab_imported"] = saved.file_id      # import once, not on every rerun
+        try:
+            fmt = "json" if Path(saved.name).suffix.lower() == ".json" else "yaml"
+            loaded = augment.load_pipeline(saved.getvalue().decode("utf-8", "replace"), fmt=fmt)
+            edit(lab.items_from_steps(augment.steps_from_pipeline(loaded)))
+            st.rerun()
+        except augment.PipelineError as err:
+            st.error(f"{saved.name}: {err}. Only flat pipelines of catalogue transforms can be edited here.")
