@@ -78,3 +78,15 @@ def test_masked_loss_ignores_void_and_weights_classes():
     assert float(loss(labels, probs)) == pytest.approx(-np.log(0.5), rel=1e-5)
     weighted = MaskedSparseCrossEntropy(2, 9, [3.0, 1.0])
     assert float(weighted(labels, probs)) == pytest.approx(-3 * np.log(0.5), rel=1e-5)
+
+
+def test_count_flops_by_hand():
+    import keras
+    from keras import layers
+
+    from segcore.models import count_flops
+    inputs = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, padding="same")(inputs)              # 8*8*3*4*9 MACs
+    x = layers.SeparableConv2D(5, 3, padding="same")(x)          # 8*8*4*(9+5)
+    model = keras.Model(inputs, x)
+    assert count_flops(model) == 2 * (8 * 8 * 3 * 4 * 9 + 8 * 8 * 4 * (9 + 5))

@@ -70,3 +70,29 @@ def build(arch: str, num_classes: int, input_shape: tuple[int, int] | tuple[int,
     if not spec.outputs_probabilities:
         x = layers.Softmax(dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, x, name=arch.replace("-", "_"))
+
+
+def count_flops(model) -> int:
+    """Forward FLOPs (2 x multiply-adds) of the convolutions, from the layers' shapes; nested models included.
+
+    Convolutions are nearly all of a segmentation network's arithmetic; batch norm, activations and
+    pooling are left out, so this slightly undercounts.
+    """
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += count_flops(layer)
+            continue
+        if not isinstance(layer, (layers.Conv2D, layers.SeparableConv2D, layers.DepthwiseConv2D)):
+            continue
+        _, height, width, channels_out = layer.output.shape
+        channels_in = layer.input.shape[-1]
+        kh, kw = layer.kernel_size
+        if isinstance(layer, layers.SeparableConv2D):
+            macs = height * width * channels_in * (kh * kw + channels_out)
+        elif isinstance(layer, layers.DepthwiseConv2D):
+            macs = height * width * channels_in * kh * kw
+        else:
+            macs = height * width * channels_in * channels_out * kh * kw
+        total += 2 * macs
+    return int(total)

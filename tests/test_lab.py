@@ -1,0 +1,93 @@
+"""segcore.lab: the Augmentation Lab's pure helpers."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import make_camvid_like, scene
+from segcore import augment, lab
+from segcore.datasets import list_pairs
+from segcore.imageio import ImageError
+from segcore.labels import CAMVID11
+
+
+def test_catalogue_choices_are_grouped_and_complete():
+    names = lab.catalogue_choices()
+    assert sorted(names) == sorted(augment.CATALOGUE)
+    groups = [augment.CATALOGUE[n].group for n in names]
+    assert groups == sorted(groups, key=augment.GROUPS.index)
+    assert lab.choice_label("RandomRain") == "weather · RandomRain"
+
+
+def test_items_keep_uids_through_edits():
+    items = [lab.new_item(n) for n in ("HorizontalFlip", "GaussianBlur", "RandomRain")]
+    uids = [i["uid"] for i in items]
+    assert len(set(uids)) == 3
+    assert augment.validate_steps(lab.steps_of(items)) == lab.steps_of(items)
+    assert [i["uid"] for i in lab.moved(items, 2, -1)] == [uids[0], uids[2], uids[1]]
+    assert [i["uid"] for i in lab.moved(items, 0, -1)] == uids               # clamped at the top
+    assert [i["uid"] for i in lab.moved(items, 2, 1)] == uids                # and at the bottom
+    assert [i["uid"] for i in lab.removed(items, 1)] == [uids[0], uids[2]]
+    assert [i["uid"] for i in items] == uids                                  # edits return new lists
+    again = lab.items_from_steps(lab.steps_of(items))
+    assert lab.steps_of(again) == lab.steps_of(items) and {i["uid"] for i in again}.isdisjoint(uids)
+
+
+@pytest.mark.parametrize("name", list(augment.CATALOGUE))
+def test_widget_settings_fit_every_parameter(name):
+    for spec in augment.CATALOGUE[name].params:
+        value = lab.widget_value(spec, spec.default)
+        assert lab.from_widget(spec, value) == augment.validate_steps([augment.default_step(name)])[0]["params"][spec.name]
+        if spec.kind in ("float", "int", "float_range", "int_range", "int_pair"):
+            bounds = lab.slider_settings(spec)
+            number = int if "int" in spec.kind else float
+            assert {type(v) for v in bounds.values()} == {number}
+            values = value if isinstance(value, tuple) else (value,)
+            assert all(type(v) is number and bounds["min_value"] <= v <= bounds["max_value"] for v in values)
+        if spec.kind == "rgb":
+            assert value.startswith("#") and len(value) == 7
+
+
+def test_colour_round_trip():
+    spec = next(p for p in augment.CATALOGUE["RandomRain"].params if p.kind == "rgb")
+    assert lab.widget_value(spec, (200, 16, 0)) == "#c81000"
+    assert lab.from_widget(spec, "#c81000") == (200, 16, 0)
+
+
+def _png(array, mode=None) -> bytes:
+    buffer = io.BytesIO()
+    (Image.fromarray(array, mode) if mode else Image.fromarray(array)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_load_frame_and_uploads(tmp_path):
+    root = make_camvid_like(tmp_path / "d", splits=(("train", 1),))
+    image, mask = lab.load_frame(list_pairs(root, "train")[0], CAMVID11)
+    assert image.shape == (32, 48, 3) and mask.shape == (32, 48) and mask.max() <= 11
+    picture, labels = scene(3)
+    image, mask = lab.load_upload(_png(picture), _png(labels, "L"), CAMVID11)
+    assert np.array_equal(image, picture) and np.array_equal(mask, labels)
+    assert lab.load_upload(_png(picture), None, CAMVID11)[1] is None
+    with pytest.raises(ImageError, match="image's size"):
+        lab.load_upload(_png(picture), _png(labels[:16], "L"), CAMVID11)
+    with pytest.raises(ImageError):
+        lab.load_upload(b"nope", None, CAMVID11)
+
+
+def test_legend_lists_present_classes():
+    html = lab.legend_for(np.array([[0, 0], [3, 11]], dtype=np.uint8), CAMVID11)
+    assert "Sky" in html and "Road" in html and "void" in html and "Car" not in html
+    assert "50.0%" in html
+
+
+def test_tables():
+    picture, labels = scene(1)
+    steps = [{**augment.default_step("HorizontalFlip"), "p": 1.0}, {**augment.default_step("GaussianBlur"), "p": 0.0}]
+    _, _, record = augment.draw(steps, picture, labels, seed=0)
+    table = lab.draw_table(record)
+    assert list(table["step"]) == [1, 2] and list(table["applied"]) == [True, False]
+    assert table["sampled parameters"].iloc[1] == ""
+    costs = lab.cost_table({"0:HorizontalFlip": 0.1234, "1:GaussianBlur": 2.0, "pipeline": 0.2})
+    assert list(costs.index) == ["1. HorizontalFlip", "2. GaussianBlur", "whole pipeline (as configured)"]
+    assert costs["ms per image"].iloc[0] == 0.12

@@ -1,0 +1,92 @@
+"""segcore.settings: folders from the environment, and plain-words descriptions of what they hold."""
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from conftest import make_camvid_like
+from segcore.labels import CAMVID11
+from segcore.settings import REPO, Settings, describe_data_dir, describe_models_dir
+
+
+def test_defaults_are_the_repo_folders():
+    settings = Settings.from_env({})
+    assert settings.models_dir == (REPO / "models").resolve()
+    assert settings.data_dir == (REPO / "data" / "sample").resolve()
+    assert Settings.from_env({"SEGLAB_MODELS_DIR": " ", "SEGLAB_DATA_DIR": ""}) == settings   # blank = unset
+
+
+def test_environment_overrides_and_resolves(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({"SEGLAB_MODELS_DIR": "runs", "SEGLAB_DATA_DIR": "../camvid"})
+    assert settings.models_dir == tmp_path / "runs"
+    assert settings.data_dir == (tmp_path.parent / "camvid").resolve()
+    monkeypatch.setenv("SEGLAB_DATA_DIR", str(tmp_path / "d"))
+    assert Settings.from_env().data_dir == tmp_path / "d"
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda p: p / "missing", "does not exist"),
+    (lambda p: (p / "file.txt").write_text("x") and p / "file.txt", "is a file"),
+    (lambda p: (p / "empty").mkdir() or p / "empty", "is empty"),
+    (lambda p: (p / "other" / "stuff").mkdir(parents=True) or p / "other", "not a data set layout"),
+    (lambda p: ((p / "d" / "images" / "train").mkdir(parents=True), (p / "d" / "labels" / "train").mkdir(parents=True))
+     and p / "d", "no image/label pairs"),
+])
+def test_unusable_data_folders_are_explained(tmp_path, make, expected):
+    ok, message, _, counts = describe_data_dir(make(tmp_path))
+    assert not ok and expected in message
+    assert "SEGLAB_DATA_DIR" in message
+    assert not any(counts.values())
+
+
+def test_camvid_folder_is_described(tmp_path):
+    root = make_camvid_like(tmp_path / "camvid", splits=(("train", 3), ("val", 2), ("test", 1)))
+    ok, message, layout, counts = describe_data_dir(root)
+    assert ok and layout == "camvid"
+    assert counts == {"train": 3, "val": 2, "test": 1}
+    assert "train: 3 pairs" in message and str(root) in message
+
+
+def _run(root: Path, name: str, meta: dict | None, model=True, evaluation=None) -> Path:
+    run = root / name
+    run.mkdir(parents=True)
+    if meta is not None:
+        (run / "meta.json").write_text(json.dumps(meta))
+    if model:
+        (run / "model.keras").write_bytes(b"x")
+    if evaluation is not None:
+        (run / "eval").mkdir()
+        for key, value in evaluation.items():
+            (run / "eval" / f"{key}.json").write_text(value)
+    return run
+
+
+def test_models_folder_rows_and_broken_runs(tmp_path):
+    base = {"arch": "segnet", "schema": CAMVID11.to_dict(), "input_size": [360, 480]}
+    _run(tmp_path, "a-eval", {**base, "parameters": 10, "epochs_completed": 4, "best": {"val_mean_iou": 0.2}},
+         evaluation={"camvid-test": json.dumps({"class_level": {"mean_iou": 0.9}}),
+                     "camvid-val": json.dumps({"class_level": {"mean_iou": 0.5}})})
+    _run(tmp_path, "b-log", {**base, "best": {"val_mean_iou": 0.25}},
+         evaluation={"camvid-val": "{not json"})                 # unreadable evaluation: training log instead
+    _run(tmp_path, "c-nothing", base)
+    _run(tmp_path, "d-no-model", base, model=False)
+    _run(tmp_path, "e-bad-meta", None)                           # a model file alone still counts as a run
+    (tmp_path / "not-a-run").mkdir()
+    table, broken = describe_models_dir(tmp_path)
+    rows = table.set_index("run")
+    assert list(rows.index) == ["a-eval", "b-log", "c-nothing", "d-no-model", "e-bad-meta"]
+    assert rows.loc["a-eval", "val mIoU"] == 0.5 and rows.loc["a-eval", "val mIoU from"] == "eval/camvid-val.json"
+    assert rows.loc["b-log", "val mIoU"] == 0.25 and "training log" in rows.loc["b-log", "val mIoU from"]
+    assert math.isnan(rows.loc["c-nothing", "val mIoU"])
+    assert rows.loc["a-eval", "input size"] == "480x360" and rows.loc["a-eval", "parameters"] == 10
+    reasons = dict(broken)
+    assert set(reasons) == {"d-no-model", "e-bad-meta"}
+    assert "no model.keras" in reasons["d-no-model"] and "meta.json" in reasons["e-bad-meta"]
+    assert list(rows["status"]) == ["ok", "ok", "ok", "broken", "broken"]
+
+
+def test_missing_models_folder_is_an_empty_table(tmp_path):
+    table, broken = describe_models_dir(tmp_path / "none")
+    assert table.empty and broken == [] and "val mIoU" in table.columns
