@@ -11,9 +11,7 @@ from __future__ import annotations
 import inspect
 import io
 import json
-import os
 import statistics
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -24,6 +22,8 @@ import albumentations as A
 import cv2
 import numpy as np
 import yaml
+
+from segcore.imageio import atomic_write_bytes
 
 KINDS = ("float", "int", "float_range", "int_range", "choice", "bool", "rgb", "int_pair")
 
@@ -449,15 +449,7 @@ def save_pipeline(pipeline_or_steps, path, *, mask_fill: int = 0) -> Path:
     """Write the pipeline to `path` as JSON or YAML (by suffix), atomically: a reader never sees half a file."""
     path = Path(path)
     text = dumps_pipeline(pipeline_or_steps, _format(None, path), mask_fill=mask_fill)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, text.encode())
 
 
 def _parse(path_or_text, fmt):

@@ -9,7 +9,6 @@ import contextlib
 import csv
 import json
 import math
-import os
 import platform
 import subprocess
 import sys

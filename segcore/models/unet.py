@@ -6,7 +6,6 @@ level (the U-Net skip), then a residual separable block. Total stride 2**depth.
 """
 from __future__ import annotations
 
-import keras
 from keras import layers
 
 BN_MOMENTUM = 0.9  # Keras' 0.99 lags the batch statistics for many epochs in short training runs
