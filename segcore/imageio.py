@@ -40,6 +40,8 @@ def _open(source, *, max_bytes: int, max_pixels: int) -> Image.Image:
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
+        if not os.path.isfile(source):
+            raise ImageError(f"{source}: no such file")
         size = os.path.getsize(source)
         if size > max_bytes:
             raise ImageError(f"{name}: file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit; "
@@ -67,15 +69,27 @@ def _open(source, *, max_bytes: int, max_pixels: int) -> Image.Image:
 
 
 def _load(img: Image.Image, name: str) -> Image.Image:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img.load()
-    except (OSError, SyntaxError, ValueError) as err:
-        raise ImageError(f"{name}: the image data is damaged or truncated ({err}); re-export the file") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        img.load()
     return img
 
 
+def _guarded(read):
+    """Any decoder failure becomes an ImageError that names the file (Pillow raises many types, late)."""
+    def wrapper(source, *args, **kwargs):
+        try:
+            return read(source, *args, **kwargs)
+        except ImageError:
+            raise
+        except (OSError, SyntaxError, ValueError, EOFError) as err:
+            raise ImageError(f"{_label(source)}: the image data is damaged or truncated ({err}); "
+                             "re-export the file") from None
+    wrapper.__doc__, wrapper.__name__ = read.__doc__, read.__name__
+    return wrapper
+
+
+@_guarded
 def read_image(source, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Any PNG/JPEG (RGB, RGBA, grey, palette, CMYK, 16-bit; EXIF orientation applied) -> (H, W, 3) uint8 RGB."""
     name = _label(source)
@@ -96,6 +110,7 @@ def read_image(source, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXE
     return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
 
 
+@_guarded
 def read_mask(source, schema: LabelSchema, *, size: tuple[int, int] | None = None,
               max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """A label PNG -> (H, W) uint8 train ids.

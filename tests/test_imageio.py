@@ -53,7 +53,9 @@ def test_cmyk_jpeg_and_exif_rotation():
     assert read_image(jpeg_bytes(img, exif=exif)).shape == (6, 4, 3)
 
 
-def test_bad_files_have_clear_messages():
+def test_bad_files_have_clear_messages(tmp_path):
+    with pytest.raises(ImageError, match="no such file"):
+        read_image(tmp_path / "missing.png")
     with pytest.raises(ImageError, match="empty"):
         read_image(b"")
     with pytest.raises(ImageError, match="not an image"):
