@@ -60,10 +60,26 @@ def navigation_sections() -> dict[str, list[st.Page]]:
 
 
 def settings() -> Settings:
-    """Read from the environment once per session."""
+    """The folders from the environment, read once per session.
+
+    Every page calls this first, so it also makes sure the app's own navigation is in charge (see below).
+    """
+    _run_through_entry_script()
     if "settings" not in st.session_state:
         st.session_state["settings"] = Settings.from_env()
     return st.session_state["settings"]
+
+
+def _run_through_entry_script() -> None:
+    """Streamlit treats an app with a pages/ folder as an old-style multipage app (its own sidebar, no page
+    config) until the entry script has called st.navigation once in this server process. A first visit straight
+    to a page URL would get that old look; flipping the flag and rerunning sends it through streamlit_app.py,
+    whose st.navigation then opens the same page (page ids come from the URL path in both schemes)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 # ---------------------------------------------------------------------------------------------- fingerprints

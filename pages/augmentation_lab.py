@@ -53,7 +53,7 @@ def edit(new_items):
 def param_widget(spec, value, key):
     """One widget per ParamSpec kind, generated from the catalogue (labels and help included)."""
     value = lab.widget_value(spec, value)
-    args = dict(label=spec.name, key=key, help=spec.help or None)
+    args = {"label": spec.name, "key": key, "help": spec.help or None}
     if spec.kind in ("float", "int", "float_range", "int_range"):
         return st.slider(value=value, **lab.slider_settings(spec), **args)
     if spec.kind == "int_pair":
@@ -75,6 +75,7 @@ with editor:
     st.button("Add to pipeline", icon=":material/add:", on_click=lambda: edit(items + [lab.new_item(choice)]))
     for i, item in enumerate(items):
         spec, uid = augment.CATALOGUE[item["name"]], item["uid"]
+        item["p"] = st.session_state.get(f"lab-{uid}-p", item["p"])   # so the title shows this run's p
         with st.expander(f"{i + 1}. {item['name']}  (p = {item['p']:.2f})", expanded=True):
             st.caption(spec.description)
             item["p"] = st.slider("probability p", 0.0, 1.0, float(item["p"]), 0.05, key=f"lab-{uid}-p")
@@ -82,11 +83,11 @@ with editor:
                 value = param_widget(param, item["params"][param.name], key=f"lab-{uid}-{param.name}")
                 item["params"][param.name] = lab.from_widget(param, value)
             up, down, remove = st.columns(3)
-            up.button("Up", key=f"lab-{uid}-up", icon=":material/arrow_upward:", disabled=i == 0,
+            up.button(":material/arrow_upward:", key=f"lab-{uid}-up", help="Move up", disabled=i == 0,
                       on_click=edit, args=(lab.moved(items, i, -1),))
-            down.button("Down", key=f"lab-{uid}-down", icon=":material/arrow_downward:",
+            down.button(":material/arrow_downward:", key=f"lab-{uid}-down", help="Move down",
                         disabled=i == len(items) - 1, on_click=edit, args=(lab.moved(items, i, 1),))
-            remove.button("Remove", key=f"lab-{uid}-rm", icon=":material/delete:",
+            remove.button(":material/delete:", key=f"lab-{uid}-rm", help="Remove this step",
                           on_click=edit, args=(lab.removed(items, i),))
     if not items:
         st.info("The pipeline is empty: add a transform above, or import a saved pipeline below.")
@@ -95,7 +96,7 @@ steps = lab.steps_of(items)
 # --- one draw, side by side ---------------------------------------------------------------------------------
 with preview:
     st.subheader("Preview")
-    seed_col, button_col, alpha_col = st.columns([2, 1, 2], vertical_alignment="bottom")
+    seed_col, button_col, alpha_col = st.columns([3, 2, 3], vertical_alignment="bottom")
     st.session_state.setdefault("lab_seed", 0)      # set here, not via value=, because "New draw" writes it
     seed = seed_col.number_input("Seed", min_value=0, step=1, key="lab_seed")
     button_col.button("New draw", icon=":material/casino:",
@@ -114,9 +115,10 @@ with preview:
         after.image(overlay(aug_image, aug_mask, schema, alpha), caption="augmented mask")
         st.html(lab.legend_for(aug_mask, schema))
 
-drawn, grid, cost, export = st.tabs(["Sampled parameters", "Grid of draws", "Cost", "Export / import"])
+drawn, grid, cost, export = preview.tabs(["Sampled parameters", "Grid of draws", "Cost", "Export / import"])
 with drawn:
-    st.dataframe(lab.draw_table(record), hide_index=True)
+    st.dataframe(lab.draw_table(record), hide_index=True,
+                 column_config={"sampled parameters": st.column_config.TextColumn(width="large")})
 with grid:
     n = st.slider("Draws", 1, 12, 4)
     draws = augment.draw_grid(steps, image, mask, n=n, seed=seed, mask_fill=fill)
@@ -132,12 +134,12 @@ with cost:
         st.bar_chart(measured[1], horizontal=True, x_label="ms per image", sort=False)
         st.dataframe(measured[1])
 with export:
-    left, right = st.columns(2)
-    for column, fmt in ((left, "json"), (right, "yaml")):
-        column.download_button(f"Download {fmt.upper()}", augment.dumps_pipeline(steps, fmt, mask_fill=fill),
+    buttons = st.container(horizontal=True)
+    for fmt in ("json", "yaml"):
+        buttons.download_button(f"Download {fmt.upper()}", augment.dumps_pipeline(steps, fmt, mask_fill=fill),
                                file_name=f"pipeline.{fmt}", on_click="ignore", icon=":material/download:")
     st.caption("Train with it: `segcore train --augment pipeline.json ...`, or build it in Python:")
-    st.code(augment.pipeline_code(steps, mask_fill=fill), language="python")
+    st.code(augment.pipeline_code(steps, mask_fill=fill), language="python", wrap_lines=True)
     saved = st.file_uploader("Import a saved pipeline", type=["json", "yaml", "yml"])
     if saved is not None and st.session_state.get("lab_imported") != saved.file_id:
         st.session_state["lab_imported"] = saved.file_id      # import once, not on every rerun

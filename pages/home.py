@@ -18,7 +18,7 @@ if table.empty:
     st.info("No runs yet. Train one with `segcore train --arch unet --data <data folder> --out "
             f"{config.models_dir}/<name>`, or point `SEGLAB_MODELS_DIR` at a folder of run folders.")
 else:
-    st.dataframe(table, hide_index=True, column_config={
+    st.dataframe(table, hide_index=True, placeholder="–", column_config={
         "parameters": st.column_config.NumberColumn(format="localized"),
         "val mIoU": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
     })
@@ -26,14 +26,13 @@ for name, reason in broken:
     st.warning(f"**{name}** can't be used: {reason}", icon=":material/error:")
 
 st.subheader("Data")
-ok, message, layout, splits = app.data_overview(config.data_dir)
+ok, message, _, _ = app.data_overview(config.data_dir)
 if ok:
     st.success(message, icon=":material/folder_open:")
-    st.dataframe({"split": list(splits), "image/label pairs": list(splits.values())}, hide_index=False)
 else:
     st.warning(message, icon=":material/folder_off:")
 
 st.subheader("Pages")
 for page in app.available_pages()[1:]:
-    st.page_link(app.st_page(page), help=page.blurb)
+    st.page_link(app.st_page(page))
     st.caption(page.blurb)

@@ -58,7 +58,7 @@ st.plotly_chart(curves_figure(runs, metric, smoothing=smoothing, log_y=log_y))
 st.subheader("Summary")
 st.caption("Best epoch by validation mIoU (by validation loss when a run logs no IoU); "
            "train-val gap at that epoch, positive when the model does better on training data.")
-st.dataframe(summarize(runs), hide_index=True)
+st.dataframe(summarize(runs), hide_index=True, column_config={"run": st.column_config.TextColumn(pinned=True)})
 merged = pd.concat([to_long(frame, name) for name, frame in runs.items()], ignore_index=True)
 st.download_button("Download all curves (CSV, long format)", merged.to_csv(index=False).encode(),
                    file_name="training_curves.csv", mime="text/csv", icon=":material/download:")

@@ -547,6 +547,8 @@ def steps_from_pipeline(pipeline_or_dict) -> list[dict]:
                 value = value["x"]
             if value is None:
                 raise PipelineError(f"step {i} ({name}): {spec.name} is not set; the lab needs a value")
+            if spec.kind == "rgb" and isinstance(value, (int, float)):  # a single fill value means grey
+                value = (int(value),) * 3
             params[spec.name] = tuple(value) if isinstance(value, list) else value
         steps.append({"name": name, "params": params, "p": child.get("p", CATALOGUE[name].default_p)})
     return validate_steps(steps)

@@ -97,6 +97,9 @@ def load_frame(sample: Sample, schema: LabelSchema) -> tuple[np.ndarray, np.ndar
 
 def load_upload(image_file, mask_file, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray | None]:
     """An uploaded image and optional mask (Streamlit UploadedFile, bytes or path); raises ImageError."""
+    for upload in (image_file, mask_file):
+        if hasattr(upload, "seek"):
+            upload.seek(0)            # a file object read on an earlier rerun would otherwise look empty
     image = read_image(image_file)
     mask = None if mask_file is None else read_mask(mask_file, schema, size=image.shape[:2])
     return image, mask
@@ -125,6 +128,6 @@ def cost_table(timings: dict[str, float]) -> pd.DataFrame:
 
 def _step_label(key: str) -> str:
     if key == "pipeline":
-        return "whole pipeline (as configured)"
+        return "whole pipeline"
     index, name = key.split(":", 1)
     return f"{int(index) + 1}. {name}"          # the page numbers steps from 1

@@ -28,7 +28,7 @@ class Settings:
     data_dir: Path
 
     @classmethod
-    def from_env(cls, environ=None) -> "Settings":
+    def from_env(cls, environ=None) -> Settings:
         env = os.environ if environ is None else environ
         return cls(models_dir=_resolve(env.get(MODELS_ENV), REPO / "models"),
                    data_dir=_resolve(env.get(DATA_ENV), REPO / "data" / "sample"))

@@ -231,3 +231,12 @@ def test_pipeline_code_round_trip():
     assert A.to_dict(namespace["pipeline"]) == A.to_dict(aug.build_pipeline(steps, mask_fill=IGNORE))
     exec(aug.pipeline_code([]), namespace)
     assert len(namespace["pipeline"].transforms) == 0
+
+
+def test_the_shipped_training_pipeline_imports_into_the_lab():
+    from pathlib import Path
+    shipped = Path(__file__).resolve().parents[1] / "data" / "pipelines" / "street-train.json"
+    steps = aug.steps_from_pipeline(shipped)
+    assert [s["name"] for s in steps] == ["HorizontalFlip", "Affine", "RandomBrightnessContrast",
+                                          "HueSaturationValue", "GaussNoise"]
+    assert steps[1]["params"]["fill"] == (0, 0, 0)
