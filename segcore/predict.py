@@ -35,6 +35,8 @@ class Predictor:
         self.schema: LabelSchema = self.run.schema
         self.input_size: tuple[int, int] = tuple(int(v) for v in self.model.input_shape[1:3])
         self._lock = threading.Lock()
+        # The first call traces the graph (slow); do it here so reported latencies are the steady state.
+        self.model.predict_on_batch(np.zeros((1, *self.input_size, 3), dtype=np.float32))
 
     @property
     def name(self) -> str:

@@ -1,0 +1,212 @@
+"""Comparing models: what the Side by Side and Evaluation pages show, as pure functions of arrays and eval JSON.
+
+Side by Side: a model's label map seen at class or category level (overlay, colour mask, legend, shares, scores
+against a ground truth), two models' disagreement and a before/after swipe. Evaluation: which stored evaluation
+the runs share, the confusion-matrix cell a click or a picker names, and a per-frame table across runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from segcore import figures
+from segcore.labels import LabelSchema, category_schema
+
+LEVELS = {"class": "class_level", "category": "category_level"}
+DEFAULT_EVALUATION = "camvid-val"
+SWIPE_LINE = (255, 255, 255)
+
+
+# ------------------------------------------------------------------------------------------------ choosing runs
+
+def default_runs(names: list[str]) -> list[str]:
+    """The first run named like a U-Net and the first named like a SegNet; else the first two runs."""
+    unet = next((n for n in names if "unet" in n.lower()), None)
+    segnet = next((n for n in names if "segnet" in n.lower()), None)
+    return [unet, segnet] if unet and segnet else list(names[:2])
+
+
+# ------------------------------------------------------------------------------------------------ one model's view
+
+def at_level(labels: np.ndarray, schema: LabelSchema, level: str) -> tuple[np.ndarray, LabelSchema]:
+    """A train-id map and its schema as seen at `level`: "class" unchanged, "category" folded onto the 7 + void."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {list(LEVELS)}, got {level!r}")
+    return (labels, schema) if level == "class" else (schema.to_categories(labels), category_schema())
+
+
+@dataclass
+class ModelView:
+    labels: np.ndarray              # (H, W) ids of the view's schema, at the image's resolution
+    schema: LabelSchema
+    overlay: np.ndarray             # (H, W, 3) the image with the mask blended in
+    color: np.ndarray               # (H, W, 3) the mask alone in the schema's colours
+    shares: pd.DataFrame            # figures.class_shares: class, share, pixels, color (by id)
+    legend: str                     # HTML: the classes present, with their shares
+    truth: np.ndarray | None = None   # the ground truth at the same level, when there is one
+    scores: dict | None = None      # pixel_accuracy, mean_iou (0..1) against the ground truth
+    errors: np.ndarray | None = None  # error map: right green, wrong red, void grey
+
+
+def model_view(image: np.ndarray, labels: np.ndarray, schema: LabelSchema, *, level: str = "class",
+               alpha: float = 0.5, truth: np.ndarray | None = None) -> ModelView:
+    """Everything shown for one model on one image; `truth` is a train-id map of `schema`, same size as labels."""
+    shown, shown_schema = at_level(labels, schema, level)
+    shares = figures.class_shares(shown, shown_schema)
+    view = ModelView(shown, shown_schema, figures.overlay(image, shown, shown_schema, alpha),
+                     shown_schema.colorize(shown), shares,
+                     figures.legend_html(shown_schema, list(shares.index), shares["share"].to_dict()))
+    if truth is not None:
+        view.truth, _ = at_level(truth, schema, level)
+        view.scores = figures.per_image_scores(view.truth, shown, shown_schema)
+        view.errors = figures.error_map(image, view.truth, shown, shown_schema.ignore_index)
+    return view
+
+
+def scores_table(rows: list[dict]) -> pd.DataFrame:
+    """rows of {model, model_ms, total_ms[, pixel_accuracy, mean_iou]} -> a table in ms and % (1 decimal)."""
+    table = pd.DataFrame(rows).set_index("model")
+    for column in ("pixel_accuracy", "mean_iou"):
+        if column in table:
+            table[column] = (100 * table[column].astype(float)).round(1)
+    table = table.rename(columns={"model_ms": "model ms", "total_ms": "total ms", "pixel_accuracy": "pixel acc %",
+                                  "mean_iou": "mIoU %"})
+    return table.round({"model ms": 1, "total ms": 1})
+
+
+def shares_table(views: dict[str, ModelView]) -> pd.DataFrame:
+    """One row per class any model predicts, one column per model: its share of the pixels in % (1 decimal)."""
+    if not views:
+        return pd.DataFrame(index=pd.Index([], name="class"))
+    long = pd.concat([view.shares.reset_index().assign(model=name) for name, view in views.items()])
+    # Rows in schema order (by id), void last, as the legends list them.
+    table = long.pivot_table(index=["id", "class"], columns="model", values="share", sort=True).fillna(0.0)
+    table = (100 * table).round(1).droplevel("id")[list(views)]
+    table.columns.name = None
+    return table
+
+
+# ------------------------------------------------------------------------------------------------ two models
+
+def disagreement_view(image: np.ndarray, labels_a: np.ndarray, labels_b: np.ndarray) -> tuple[np.ndarray, float]:
+    """The photo with the pixels where two label maps differ tinted, and the share of such pixels."""
+    differ, share = figures.disagreement(labels_a, labels_b)
+    return figures.disagreement_image(image, differ), share
+
+
+def swipe(left: np.ndarray, right: np.ndarray, position: float, line_width: int = 2) -> np.ndarray:
+    """`left` shown left of the split at `position` (0..1 of the width), `right` after it, a white line between."""
+    if left.shape != right.shape:
+        raise ValueError(f"images differ in shape: {left.shape} vs {right.shape}")
+    if not 0 <= position <= 1:
+        raise ValueError(f"position must be in [0, 1], got {position}")
+    width = left.shape[1]
+    split = round(position * width)
+    out = right.copy()
+    out[:, :split] = left[:, :split]
+    # The line straddles the split, clipped to the image, and only where both sides are visible.
+    if 0 < split < width and line_width > 0:
+        start = min(max(split - line_width // 2, 0), width - line_width)
+        out[:, start:start + line_width] = SWIPE_LINE
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ evaluations
+
+def evaluation_keys(available: dict[str, list[str]]) -> tuple[list[str], str | None]:
+    """{run: its evaluation keys} -> (the keys every run has, sorted; the default: camvid-val, else the first)."""
+    sets = [set(keys) for keys in available.values()]
+    shared = sorted(set.intersection(*sets)) if sets else []
+    default = DEFAULT_EVALUATION if DEFAULT_EVALUATION in shared else (shared[0] if shared else None)
+    return shared, default
+
+
+def largest_confusion(summary: dict) -> tuple[int, int] | None:
+    """(truth, predicted) of the largest off-diagonal cell of a stored confusion matrix; None if there is none."""
+    counts = np.array(summary["confusion_matrix"], dtype=np.int64)
+    np.fill_diagonal(counts, 0)
+    if not counts.any():
+        return None
+    truth, predicted = np.unravel_index(int(counts.argmax()), counts.shape)
+    return int(truth), int(predicted)
+
+
+def clickable_cells(figure):
+    """The confusion heatmap with an invisible marker on every cell, hovering like the cell itself.
+
+    Plotly selects scatter points on a click but never heatmap cells, so these markers are what a click on the
+    matrix selects; a selected point's x and y name the cell (see cell_from_selection).
+    """
+    heatmap = figure.data[0]
+    names_x, names_y = list(heatmap.x), list(heatmap.y)
+    counts = np.asarray(heatmap.customdata, dtype=np.int64)
+    values = np.asarray(heatmap.z, dtype=float)
+    shares = heatmap.zmax == 1          # row or column normalised
+    xs, ys, text = [], [], []
+    for row, truth in enumerate(names_y):
+        for col, predicted in enumerate(names_x):
+            value, count = values[row, col], int(counts[row, col])
+            amount = f"{value:.1%} ({count:,} px)" if shares and not np.isnan(value) else f"{count:,} px"
+            xs.append(predicted), ys.append(truth), text.append(f"truth {truth} / predicted {predicted}: {amount}")
+    invisible = {"marker": {"opacity": 0}}
+    figure.add_scatter(x=xs, y=ys, text=text, mode="markers", hovertemplate="%{text}<extra></extra>",
+                       marker={"symbol": "square", "size": 14, "opacity": 0}, selected=invisible,
+                       unselected=invisible, showlegend=False, name="cells")
+    # Markers would pad the axes' autorange; keep the matrix edge to edge, row 0 on top.
+    figure.update_xaxes(range=[-0.5, len(names_x) - 0.5])
+    figure.update_yaxes(range=[len(names_y) - 0.5, -0.5], autorange=False)
+    return figure
+
+
+def cell_from_selection(points: list[dict], names: list[str]) -> tuple[int, int] | None:
+    """(truth, predicted) ids of the heatmap cell a Plotly selection event names (y = truth, x = predicted)."""
+    for point in points or []:
+        truth, predicted = point.get("y"), point.get("x")
+        if truth in names and predicted in names:
+            return names.index(truth), names.index(predicted)
+    return None
+
+
+def confusion_pixels(truth: np.ndarray, pred: np.ndarray, true_id: int, pred_id: int) -> np.ndarray:
+    """(H, W) bool: the pixels of class `true_id` that were predicted as `pred_id`."""
+    return (np.asarray(truth) == true_id) & (np.asarray(pred) == pred_id)
+
+
+def frame_views(image: np.ndarray, truth: np.ndarray, preds: dict[str, np.ndarray], schema: LabelSchema,
+                level: str = "class", cell: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+    """Pictures of one evaluated frame, by caption: the ground truth and each model's prediction as colour masks at
+    `level`, and with `cell` = (truth, predicted) the pixels of that confusion tinted on the photo, per model."""
+    truth, shown_schema = at_level(truth, schema, level)
+    pictures = {"image": image, "ground truth": shown_schema.colorize(truth)}
+    for name, pred in preds.items():
+        pred, _ = at_level(pred, schema, level)
+        pictures[name] = shown_schema.colorize(pred)
+        if cell is not None:
+            confused = confusion_pixels(truth, pred, *cell)
+            caption = f"{name}: {int(confused.sum())} px of this confusion"
+            pictures[caption] = figures.disagreement_image(image, confused)
+    return pictures
+
+
+def per_image_table(evaluations: dict[str, dict]) -> pd.DataFrame:
+    """One row per frame, each run's mIoU and pixel accuracy in %, worst frame (lowest mean mIoU) first.
+
+    Frames are matched by name; a frame one run has not scored stays blank for it.
+    """
+    columns = {}
+    for run, result in evaluations.items():
+        frame = figures.worst_images(result.get("per_image", [])).set_index("name")
+        columns[f"{run} mIoU %"] = frame["mean_iou"]
+        columns[f"{run} pixel acc %"] = frame["pixel_accuracy"]
+    table = (100 * pd.DataFrame(columns)).round(1)
+    table.index.name = "frame"
+    miou = table[[c for c in table.columns if c.endswith(" mIoU %")]]
+    table.insert(0, "mean mIoU %", miou.mean(axis=1).round(1))
+    return table.sort_values("mean mIoU %", na_position="last", kind="stable")
+
+
+def find_record(evaluation: dict, name: str) -> dict | None:
+    """The per-image record of frame `name`, if the evaluation has one."""
+    return next((r for r in evaluation.get("per_image", []) if r.get("name") == name), None)

@@ -1,0 +1,166 @@
+"""segcore.compare: the pure logic behind the Side by Side and Evaluation pages."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from segcore import compare
+from segcore.labels import CAMVID11, CATEGORIES, category_schema
+
+ROAD, BUILDING, CAR, VOID = 3, 1, 8, CAMVID11.ignore_index
+
+
+def photo(height=4, width=6, value=100):
+    return np.full((height, width, 3), value, dtype=np.uint8)
+
+
+def test_default_runs_prefers_a_unet_and_a_segnet():
+    assert compare.default_runs(["a", "my-SegNet", "b", "UNet-big", "unet-2"]) == ["UNet-big", "my-SegNet"]
+    assert compare.default_runs(["a", "unet", "b"]) == ["a", "unet"]
+    assert compare.default_runs(["only"]) == ["only"]
+    assert compare.default_runs([]) == []
+
+
+def test_at_level_folds_classes_onto_categories():
+    labels = np.array([[ROAD, BUILDING], [CAR, VOID]], dtype=np.uint8)
+    same, schema = compare.at_level(labels, CAMVID11, "class")
+    assert same is labels and schema is CAMVID11
+    folded, schema = compare.at_level(labels, CAMVID11, "category")
+    assert schema.names == list(CATEGORIES)
+    assert folded.tolist() == [[CATEGORIES.index("flat"), CATEGORIES.index("construction")],
+                               [CATEGORIES.index("vehicle"), category_schema().ignore_index]]
+    with pytest.raises(ValueError, match="level"):
+        compare.at_level(labels, CAMVID11, "pixel")
+
+
+def test_model_view_without_truth():
+    labels = np.full((4, 6), ROAD, dtype=np.uint8)
+    labels[:, :3] = CAR
+    view = compare.model_view(photo(), labels, CAMVID11, alpha=1.0)
+    assert view.overlay.shape == (4, 6, 3) and view.color.shape == (4, 6, 3)
+    assert tuple(view.overlay[0, 0]) == CAMVID11.classes[CAR].color       # alpha 1: the class colour alone
+    assert view.shares["share"].to_dict() == {ROAD: 0.5, CAR: 0.5}
+    assert "Road 50.0%" in view.legend and "Car 50.0%" in view.legend and "Sky" not in view.legend
+    assert view.scores is None and view.errors is None and view.truth is None
+
+
+def test_model_view_scores_against_truth_at_both_levels():
+    truth = np.full((4, 6), ROAD, dtype=np.uint8)
+    truth[0] = VOID
+    labels = np.full((4, 6), ROAD, dtype=np.uint8)
+    labels[1] = 4        # Pavement: wrong class, right category (flat)
+    view = compare.model_view(photo(), labels, CAMVID11, truth=truth)
+    assert view.scores["pixel_accuracy"] == pytest.approx(2 / 3)          # void row not scored
+    assert view.errors.shape == (4, 6, 3)
+    assert tuple(view.errors[0, 0]) != tuple(view.errors[1, 0]) != tuple(view.errors[2, 0])  # void, wrong, right
+    categories = compare.model_view(photo(), labels, CAMVID11, level="category", truth=truth)
+    assert categories.scores == {"pixel_accuracy": 1.0, "mean_iou": 1.0}
+    assert "flat 100.0%" in categories.legend and "Pavement" not in categories.legend
+    assert categories.truth[0, 0] == category_schema().ignore_index
+
+
+def test_scores_and_shares_tables():
+    table = compare.scores_table([
+        {"model": "a", "model_ms": 12.345, "total_ms": 20.0, "pixel_accuracy": 0.91234, "mean_iou": 0.5},
+        {"model": "b", "model_ms": 3.0, "total_ms": 4.06, "pixel_accuracy": 0.5, "mean_iou": float("nan")}])
+    assert list(table.columns) == ["model ms", "total ms", "pixel acc %", "mIoU %"]
+    assert table.loc["a"].tolist() == [12.3, 20.0, 91.2, 50.0] and np.isnan(table.loc["b", "mIoU %"])
+    timings_only = compare.scores_table([{"model": "a", "model_ms": 1, "total_ms": 2}])
+    assert list(timings_only.columns) == ["model ms", "total ms"]
+
+    road = np.full((2, 2), ROAD, dtype=np.uint8)
+    mixed = np.array([[CAR, ROAD], [VOID, ROAD]], dtype=np.uint8)
+    views = {"b": compare.model_view(photo(2, 2), mixed, CAMVID11),
+             "a": compare.model_view(photo(2, 2), road, CAMVID11)}
+    shares = compare.shares_table(views)
+    assert list(shares.columns) == ["b", "a"]                             # the models' order, not sorted
+    assert list(shares.index) == ["Road", "Car", "void"]                   # schema order, void last
+    assert shares.loc["Road"].tolist() == [50.0, 100.0] and shares.loc["Car"].tolist() == [25.0, 0.0]
+    assert compare.shares_table({}).empty
+
+
+def test_disagreement_view():
+    a = np.zeros((4, 6), dtype=np.uint8)
+    b = a.copy()
+    b[0, :3] = 1
+    picture, share = compare.disagreement_view(photo(), a, b)
+    assert share == pytest.approx(3 / 24) and picture.shape == (4, 6, 3)
+    assert tuple(picture[0, 0]) != tuple(picture[3, 5])
+
+
+def test_swipe_shows_left_then_right_with_a_line():
+    left, right = photo(value=10), photo(value=200)
+    half = compare.swipe(left, right, 0.5, line_width=2)
+    assert (half[:, :2] == 10).all() and (half[:, 4:] == 200).all()
+    assert (half[:, 2:4] == compare.SWIPE_LINE).all()
+    assert (compare.swipe(left, right, 0.0) == right).all()               # no line at the edges
+    assert (compare.swipe(left, right, 1.0) == left).all()
+    assert (compare.swipe(left, right, 0.5, line_width=0)[:, :3] == 10).all()
+    with pytest.raises(ValueError, match="shape"):
+        compare.swipe(left, photo(5, 6), 0.5)
+    with pytest.raises(ValueError, match="position"):
+        compare.swipe(left, right, 1.5)
+
+
+def test_evaluation_keys_and_default():
+    shared, default = compare.evaluation_keys({"a": ["camvid-test", "camvid-val", "x-val"],
+                                               "b": ["camvid-val", "camvid-test"]})
+    assert shared == ["camvid-test", "camvid-val"] and default == "camvid-val"
+    assert compare.evaluation_keys({"a": ["data-val", "data-train"], "b": ["data-train", "data-val"]}) == \
+           (["data-train", "data-val"], "data-train")
+    assert compare.evaluation_keys({"a": ["x"], "b": []}) == ([], None)
+    assert compare.evaluation_keys({}) == ([], None)
+
+
+def test_largest_confusion_and_selected_cell():
+    summary = {"names": ["a", "b", "c"], "confusion_matrix": [[50, 1, 7], [0, 40, 0], [3, 0, 9]]}
+    assert compare.largest_confusion(summary) == (0, 2)
+    assert compare.largest_confusion({"confusion_matrix": [[5, 0], [0, 5]]}) is None
+    names = summary["names"]
+    assert compare.cell_from_selection([{"x": "c", "y": "b", "z": 0}], names) == (1, 2)
+    assert compare.cell_from_selection([{"x": "zzz", "y": "b"}, {"x": "a", "y": "a"}], names) == (0, 0)
+    assert compare.cell_from_selection([], names) is None and compare.cell_from_selection(None, names) is None
+
+
+def test_confusion_pixels_and_frame_views():
+    truth = np.array([[ROAD, ROAD], [CAR, VOID]], dtype=np.uint8)
+    pred = np.array([[CAR, ROAD], [CAR, CAR]], dtype=np.uint8)
+    assert compare.confusion_pixels(truth, pred, ROAD, CAR).tolist() == [[True, False], [False, False]]
+    pictures = compare.frame_views(photo(2, 2), truth, {"m": pred}, CAMVID11, cell=(ROAD, CAR))
+    assert list(pictures) == ["image", "ground truth", "m", "m: 1 px of this confusion"]
+    assert tuple(pictures["ground truth"][1, 0]) == CAMVID11.classes[CAR].color
+    flat, vehicle = CATEGORIES.index("flat"), CATEGORIES.index("vehicle")
+    folded = compare.frame_views(photo(2, 2), truth, {"m": pred}, CAMVID11, "category", (flat, vehicle))
+    assert "m: 1 px of this confusion" in folded
+    assert tuple(folded["m"][0, 0]) == category_schema().classes[vehicle].color
+
+
+def test_per_image_table_and_find_record():
+    evaluations = {
+        "a": {"per_image": [{"name": "f1", "mean_iou": 0.5, "pixel_accuracy": 0.9},
+                            {"name": "f2", "mean_iou": 0.1, "pixel_accuracy": 0.4}]},
+        "b": {"per_image": [{"name": "f1", "mean_iou": 0.7, "pixel_accuracy": 0.8},
+                            {"name": "f3", "mean_iou": None, "pixel_accuracy": 0.2}]},
+    }
+    table = compare.per_image_table(evaluations)
+    assert list(table.columns) == ["mean mIoU %", "a mIoU %", "a pixel acc %", "b mIoU %", "b pixel acc %"]
+    assert list(table.index) == ["f2", "f1", "f3"]                         # worst first, unscored last
+    assert table.loc["f1"].tolist() == [60.0, 50.0, 90.0, 70.0, 80.0]
+    assert pd.isna(table.loc["f2", "b mIoU %"])
+    assert compare.find_record(evaluations["b"], "f3")["pixel_accuracy"] == 0.2
+    assert compare.find_record(evaluations["b"], "f2") is None
+
+
+def test_clickable_cells_cover_the_matrix_and_hover_like_it():
+    from segcore.figures import confusion_heatmap
+
+    summary = {"names": ["a", "b"], "confusion_matrix": [[3, 1], [0, 0]]}
+    figure = compare.clickable_cells(confusion_heatmap(summary, "row"))
+    cells = figure.data[1]
+    assert cells.type == "scatter" and cells.marker.opacity == 0
+    assert list(zip(cells.y, cells.x)) == [("a", "a"), ("a", "b"), ("b", "a"), ("b", "b")]
+    assert cells.text[1] == "truth a / predicted b: 25.0% (1 px)" and cells.text[3] == "truth b / predicted b: 0 px"
+    assert list(figure.layout.yaxis.range) == [1.5, -0.5]                  # row 0 stays on top
+    counts = compare.clickable_cells(confusion_heatmap(summary))
+    assert counts.data[1].text[0] == "truth a / predicted a: 3 px"
+    # What a click on the marker of cell (b, a) sends back names that cell.
+    assert compare.cell_from_selection([{"x": cells.x[2], "y": cells.y[2]}], summary["names"]) == (1, 0)
