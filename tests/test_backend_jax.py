@@ -1,0 +1,45 @@
+"""The models, loss, metrics and PyDataset path are backend-agnostic: train, save and reload on Keras' JAX backend.
+
+Runs only where JAX is installed (the lent GPU machines have JAX and no TensorFlow); elsewhere it skips.
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE = """
+import sys, tempfile
+from pathlib import Path
+import keras, numpy as np
+assert keras.backend.backend() == "jax"
+from conftest import make_camvid_like
+from segcore.datasets import list_pairs
+from segcore.labels import CAMVID11
+from segcore.models import build
+from segcore.models.objectives import MaskedSparseCrossEntropy, PixelAccuracy, mean_iou_metric
+from segcore.pipeline import SampleLoader, SegmentationSequence
+tmp = Path(tempfile.mkdtemp())
+sequence = SegmentationSequence(list_pairs(make_camvid_like(tmp / "d"), "train"), SampleLoader(CAMVID11, (30, 46)), 2)
+for arch, options in [("unet", dict(base_filters=4, depth=2, stem_filters=4)), ("segnet", dict(base_filters=4)),
+                      ("segnet-mobilenet", dict(alpha=0.125))]:
+    model = build(arch, 11, (30, 46), **options)
+    model.compile(optimizer="adam", loss=MaskedSparseCrossEntropy(11, 11),
+                  metrics=[PixelAccuracy(11, 11), mean_iou_metric(11, 11)])
+    losses = model.fit(sequence, epochs=3, verbose=0).history["loss"]
+    assert losses[-1] < losses[0], (arch, losses)
+    model.save(tmp / "m.keras")
+    again = keras.models.load_model(tmp / "m.keras", safe_mode=True)
+    x = sequence[0][0]
+    assert np.allclose(again.predict_on_batch(x), model.predict_on_batch(x), atol=1e-5), arch
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed here (pip install jax)")
+def test_all_architectures_train_and_reload_on_jax():
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}
+    result = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
