@@ -491,6 +491,25 @@ def _check_names(node, where="transform"):
         _check_names(child, f"{where}.transforms[{i}]")
 
 
+def _explain(transform: dict, error: Exception) -> str:
+    """One line naming the step that fails to build and why (pydantic's own text spans several lines)."""
+    for index, child in enumerate(transform.get("transforms", []) if isinstance(transform, dict) else []):
+        try:
+            A.from_dict({"transform": child})
+        except (KeyError, TypeError, ValueError) as step_error:
+            error, where = step_error, f"step {index} ({child.get('__class_fullname__', '?')})"
+            break
+    else:
+        where = "the pipeline"
+    while not hasattr(error, "errors") and (error.__cause__ or error.__context__):
+        error = error.__cause__ or error.__context__   # albumentations wraps pydantic's ValidationError
+    if hasattr(error, "errors"):  # pydantic: field path and message per problem
+        details = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in error.errors())
+    else:
+        details = f"{type(error).__name__}: {error}"
+    return f"{where}: {details}"
+
+
 def load_pipeline(path_or_text, *, fmt: str | None = None):
     """An A.Compose from a saved JSON/YAML file, its text, or an A.to_dict dict.
 
@@ -507,7 +526,7 @@ def load_pipeline(path_or_text, *, fmt: str | None = None):
         try:
             pipeline = A.from_dict(data)
         except (KeyError, TypeError, ValueError) as e:  # pydantic's ValidationError is a ValueError
-            raise PipelineError(f"invalid albumentations pipeline: {type(e).__name__}: {e}") from e
+            raise PipelineError(f"invalid albumentations pipeline: {_explain(data['transform'], e)}") from e
     for w in caught:
         # albumentations only warns about arguments it does not know; a typo in a saved file must not be
         # silently dropped, so that warning becomes an error. Others pass on to the caller.

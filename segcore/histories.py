@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-MAX_BYTES = 50_000_000
+MAX_BYTES = 50 * 1024 * 1024  # the dashboard's upload limit (server.maxUploadSize = 50 MB)
 HISTORY_FILE = "history.csv"      # same name as segcore.runs.HISTORY_FILE; not imported to keep this module light
 
 _ALIASES = {

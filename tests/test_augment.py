@@ -240,3 +240,11 @@ def test_the_shipped_training_pipeline_imports_into_the_lab():
     assert [s["name"] for s in steps] == ["HorizontalFlip", "Affine", "RandomBrightnessContrast",
                                           "HueSaturationValue", "GaussNoise"]
     assert steps[1]["params"]["fill"] == (0, 0, 0)
+
+
+def test_invalid_argument_message_names_the_step_on_one_line():
+    text = json.dumps({"__version__": "2.0.8", "transform": {"__class_fullname__": "Compose", "p": 1, "transforms": [
+        {"__class_fullname__": "HorizontalFlip", "p": 0.5}, {"__class_fullname__": "Blur", "p": 5}]}})
+    with pytest.raises(aug.PipelineError) as caught:
+        aug.load_pipeline(text)
+    assert str(caught.value) == "invalid albumentations pipeline: step 1 (Blur): p: Input should be less than or equal to 1"

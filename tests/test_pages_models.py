@@ -27,14 +27,16 @@ def segcore(*args):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-def build_runs(root: Path) -> tuple[Path, Path]:
-    """(data, models): a CamVid-style folder and two one-epoch runs trained on it, each evaluated on val."""
+def build_runs(root: Path, runs: dict[str, list[str]] = RUNS, evaluate: bool = True) -> tuple[Path, Path]:
+    """(data, models): a CamVid-style folder and one-epoch runs trained on it (all of RUNS unless `runs` picks),
+    each evaluated on val unless `evaluate` is false (test_bad_inputs_app needs one run, no evaluation)."""
     data = make_camvid_like(root / "data", splits=(("train", 4), ("val", 3)))
     models = root / "models"
-    for name, options in RUNS.items():
+    for name, options in runs.items():
         segcore("train", "--data", data, "--size", "32x48", "--epochs", 1, "--batch", 2, "--out", models / name,
                 *options)
-        segcore("evaluate", "--run", models / name, "--data", data, "--split", "val", "--quiet")
+        if evaluate:
+            segcore("evaluate", "--run", models / name, "--data", data, "--split", "val", "--quiet")
     return data, models
 
 
