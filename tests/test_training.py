@@ -138,3 +138,24 @@ def test_mirrored_strategy_on_two_logical_cpus(data, tmp_path):
                      "--strategy", "mirrored", "--out", tmp_path / "m", *TINY)
     assert result.returncode == 0, result.stderr[-3000:]
     assert history_epochs(tmp_path / "m") == [0]
+
+
+def test_one_predictor_serves_several_threads_at_once(trained):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from segcore.predict import Predictor
+    predictor = Predictor(trained)
+    images = [np.random.default_rng(i).integers(0, 255, (40 + i, 50, 3), dtype=np.uint8) for i in range(8)]
+    expected = [predictor.predict(image).labels for image in images]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda image: predictor.predict(image).labels, images))
+    assert all((a == b).all() for a, b in zip(results, expected))
+
+
+def test_evaluation_output_stays_inside_the_run_folder(trained, tmp_path):
+    from segcore.evaluate import evaluation_path
+    from segcore.runs import open_run
+    run = open_run(trained)
+    for data in (tmp_path / "a" / "..", tmp_path / "x" / "..." , Path("/")):
+        path = evaluation_path(run, data, "val").resolve()
+        assert path.parent == (trained / "eval").resolve(), path
