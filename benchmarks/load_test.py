@@ -110,6 +110,10 @@ def main() -> None:
     server = start_server(port)
     rows = []
     try:
+        # The first session after start-up pays for loading both models into the server's cache.
+        cold = asyncio.run(run_level(f"http://127.0.0.1:{port}", image, 1))
+        rows.append({**cold, "sessions": "1 (cold: models load)", "server_peak_rss_mb": peak_rss_mb(server.pid)})
+        print(rows[-1], flush=True)
         for sessions in args.sessions:
             row = asyncio.run(run_level(f"http://127.0.0.1:{port}", image, sessions))
             row["server_peak_rss_mb"] = peak_rss_mb(server.pid)
