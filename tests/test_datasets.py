@@ -5,8 +5,8 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import CAMVID, needs_camvid, save_png, scene
-from segcore.datasets import DatasetError, check, detect_layout, list_pairs, list_splits
+from conftest import CAMVID, make_camvid_like, needs_camvid, save_png, scene
+from segcore.datasets import DatasetError, check, detect_layout, format_report, list_pairs, list_splits
 from segcore.labels import CITYSCAPES_LABELS
 
 
@@ -100,3 +100,14 @@ def test_real_camvid_check_and_a_broken_copy(tmp_path):
     assert result.returncode == 1
     assert f"{victims[0].name}: image has no label" in result.stdout
     assert f"{victims[1].name}: label values [200]" in result.stdout
+
+
+def test_mixed_sizes_are_reported_not_refused(tmp_path):
+    root = make_camvid_like(tmp_path / "a", splits=(("train", 2),), size=(32, 48))
+    image, label = scene(7, 40, 64)
+    save_png(root / "images" / "train" / "big.png", image)
+    save_png(root / "labels" / "train" / "big.png", label, "L")
+    report = check(root)
+    assert report.ok and report.splits["train"].pairs == 3
+    assert dict(report.splits["train"].sizes) == {(32, 48): 2, (40, 64): 1}
+    assert "48x32 (2), 64x40 (1)" in format_report(report)

@@ -92,3 +92,12 @@ def test_png_encoding_is_deterministic_and_writes_are_atomic(tmp_path):
     target = atomic_write_bytes(tmp_path / "x" / "a.png", encode_png(array))
     assert (read_image(target) == array).all()
     assert [p.name for p in target.parent.iterdir()] == ["a.png"]
+
+
+def test_files_over_the_byte_limit_are_refused_before_reading(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(b"\x89PNG" + b"\0" * 2000)
+    with pytest.raises(ImageError, match="big.png: file is .* MB, over the"):
+        read_image(path, max_bytes=1000)
+    with pytest.raises(ImageError, match="limit"):
+        read_image(path.read_bytes(), max_bytes=1000)
