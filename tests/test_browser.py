@@ -5,90 +5,34 @@ skipped, except under CI=true, where a missing browser is a failure. Screenshots
 """
 from __future__ import annotations
 
-import importlib.util
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from browser_support import chromium, require_browser, streamlit_server
 from conftest import make_camvid_like
 from test_app_pages import HISTORY_CSV, make_models_dir
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path("/tmp")
-
-
-def _require_browser():
-    missing = None if CHROMIUM.exists() else f"{CHROMIUM} not found (apt-get install chromium)"
-    if importlib.util.find_spec("playwright") is None:
-        missing = missing or "the playwright package is not installed"
-    if missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser tests must run in CI: {missing}")
-        pytest.skip(missing)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """Base URL of a fresh `streamlit run streamlit_app.py` on temporary data and models folders."""
-    _require_browser()
+    require_browser()
     tmp = tmp_path_factory.mktemp("browser")
     data = make_camvid_like(tmp / "data", splits=(("train", 2), ("val", 1)), size=(240, 320))
     models = make_models_dir(tmp / "models")
-    port = _free_port()
-    env = {**os.environ, "SEGLAB_DATA_DIR": str(data), "SEGLAB_MODELS_DIR": str(models)}
-    log = (tmp / "server.log").open("w")
-    # No file watcher: the test never edits sources, and watching the repo (and .venv) costs CPU.
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-                             "--server.headless", "true", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 45
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start: {(tmp / 'server.log').read_text()[-2000:]}")
-                time.sleep(0.5)
+    with streamlit_server({"SEGLAB_DATA_DIR": str(data), "SEGLAB_MODELS_DIR": str(models)},
+                          tmp / "server.log", timeout_s=45) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

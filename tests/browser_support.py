@@ -1,0 +1,83 @@
+"""Shared by the real-browser tests: Debian's Chromium driven by Playwright, and `streamlit run` on a free port.
+
+Never `playwright install`: the browser is /usr/bin/chromium. Without it the tests skip, except under CI=true,
+where a missing browser is a failure.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def require_browser() -> None:
+    missing = None if CHROMIUM.exists() else f"{CHROMIUM} not found (apt-get install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        missing = missing or "the playwright package is not installed"
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests must run in CI: {missing}")
+        pytest.skip(missing)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(env: dict, log_path: Path, timeout_s: float = 90):
+    """Base URL of a fresh `streamlit run streamlit_app.py` on 127.0.0.1 with `env` added; stopped afterwards."""
+    port = free_port()
+    with open(log_path, "w") as log:
+        # No file watcher: the tests never edit sources, and watching the repo (and .venv) costs CPU.
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+                                 "--server.headless", "true", "--server.port", str(port),
+                                 "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+                                 "--browser.gatherUsageStats", "false"],
+                                cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                        if reply.status == 200:
+                            break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"streamlit did not start: {Path(log_path).read_text()[-2000:]}")
+                    time.sleep(0.5)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextlib.contextmanager
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
