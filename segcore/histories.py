@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from segcore.runs import HISTORY_FILE
+
 MAX_BYTES = 50 * 1024 * 1024  # the dashboard's upload limit (server.maxUploadSize = 50 MB)
-HISTORY_FILE = "history.csv"      # same name as segcore.runs.HISTORY_FILE; not imported to keep this module light
 
 _ALIASES = {
     "loss": "loss",
