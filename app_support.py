@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from segcore import datasets, histories
+from segcore import datasets, histories, runs
 from segcore.lab import load_frame
 from segcore.labels import LabelSchema
 from segcore.settings import Settings, describe_data_dir, describe_models_dir
@@ -89,7 +89,7 @@ def _stamp(paths) -> tuple:
 
 
 def _models_fingerprint(models_dir: Path) -> tuple:
-    patterns = ("*/meta.json", "*/model.keras", "*/history.csv", "*/eval/*.json")
+    patterns = (f"*/{runs.META_FILE}", f"*/{runs.MODEL_FILE}", f"*/{runs.HISTORY_FILE}", f"*/{runs.EVAL_DIR}/*.json")
     return _stamp([models_dir, *(p for pattern in patterns for p in models_dir.glob(pattern))]) \
         if models_dir.is_dir() else ()
 
