@@ -13,7 +13,7 @@ import numpy as np
 
 from segcore import runs
 from segcore.datasets import list_pairs, schema_for
-from segcore.imageio import read_image, read_mask
+from segcore.imageio import read_pair
 from segcore.labels import CATEGORIES
 from segcore.metrics import ConfusionMatrix, top_confusions
 
@@ -29,8 +29,7 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
         bar = keras.utils.Progbar(len(samples), unit_name="image")
     per_image, started = [], time.time()
     for index, sample in enumerate(samples):
-        image = read_image(sample.image)
-        truth = read_mask(sample.label, schema, size=image.shape[:2])
+        image, truth = read_pair(sample.image, sample.label, schema)
         counts = classes.update(truth, predictor.predict(image).labels)
         single = ConfusionMatrix(schema.num_classes, None, counts)
         category = single.to_categories(schema)

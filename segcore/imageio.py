@@ -143,6 +143,13 @@ def read_mask(source, schema: LabelSchema, *, size: tuple[int, int] | None = Non
     return _check_size(labels, size, name)
 
 
+def read_pair(image_source, mask_source, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray | None]:
+    """An image and its mask (or None), the mask checked against the image's size."""
+    image = read_image(image_source)
+    mask = None if mask_source is None else read_mask(mask_source, schema, size=image.shape[:2])
+    return image, mask
+
+
 def _check_size(labels: np.ndarray, size, name: str) -> np.ndarray:
     if size is not None and tuple(labels.shape[:2]) != tuple(size):
         raise ImageError(f"{name}: mask is {labels.shape[1]}x{labels.shape[0]} but the image is "

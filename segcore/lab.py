@@ -16,7 +16,7 @@ from segcore import augment
 from segcore.augment import CATALOGUE, GROUPS, ParamSpec
 from segcore.datasets import Sample
 from segcore.figures import class_shares, legend_html
-from segcore.imageio import read_image, read_mask
+from segcore.imageio import read_pair
 from segcore.labels import LabelSchema
 
 _uids = count(1)
@@ -91,8 +91,7 @@ def from_widget(spec: ParamSpec, value):
 
 def load_frame(sample: Sample, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray]:
     """A data-set frame: (H, W, 3) image and (H, W) train ids; raises ImageError for unreadable files."""
-    image = read_image(sample.image)
-    return image, read_mask(sample.label, schema, size=image.shape[:2])
+    return read_pair(sample.image, sample.label, schema)
 
 
 def load_upload(image_file, mask_file, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray | None]:
@@ -100,9 +99,7 @@ def load_upload(image_file, mask_file, schema: LabelSchema) -> tuple[np.ndarray,
     for upload in (image_file, mask_file):
         if hasattr(upload, "seek"):
             upload.seek(0)            # a file object read on an earlier rerun would otherwise look empty
-    image = read_image(image_file)
-    mask = None if mask_file is None else read_mask(mask_file, schema, size=image.shape[:2])
-    return image, mask
+    return read_pair(image_file, mask_file, schema)
 
 
 def legend_for(mask: np.ndarray, schema: LabelSchema) -> str:

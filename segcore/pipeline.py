@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from segcore.datasets import Sample
-from segcore.imageio import read_image, read_mask
+from segcore.imageio import read_pair
 from segcore.labels import LabelSchema
 
 
@@ -60,8 +60,7 @@ class SampleLoader:
         return self._local.pipeline
 
     def __call__(self, image_path, label_path) -> tuple[np.ndarray, np.ndarray]:
-        image = read_image(image_path)
-        label = read_mask(label_path, self.schema, size=image.shape[:2])
+        image, label = read_pair(image_path, label_path, self.schema)
         pipeline = self._pipeline()
         if pipeline is not None:
             out = pipeline(image=image, mask=label)
