@@ -13,6 +13,7 @@ import pandas as pd
 
 from segcore import figures
 from segcore.labels import LabelSchema, category_schema
+from segcore.metrics import top_confusions
 
 LEVELS = {"class": "class_level", "category": "category_level"}
 DEFAULT_EVALUATION = "camvid-val"
@@ -125,12 +126,8 @@ def evaluation_keys(available: dict[str, list[str]]) -> tuple[list[str], str | N
 
 def largest_confusion(summary: dict) -> tuple[int, int] | None:
     """(truth, predicted) of the largest off-diagonal cell of a stored confusion matrix; None if there is none."""
-    counts = np.array(summary["confusion_matrix"], dtype=np.int64)
-    np.fill_diagonal(counts, 0)
-    if not counts.any():
-        return None
-    truth, predicted = np.unravel_index(int(counts.argmax()), counts.shape)
-    return int(truth), int(predicted)
+    largest = top_confusions(np.array(summary["confusion_matrix"], dtype=np.int64), k=1)
+    return largest[0][:2] if largest else None
 
 
 def clickable_cells(figure):
