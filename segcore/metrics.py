@@ -135,6 +135,6 @@ def top_confusions(counts: np.ndarray, k: int = 5) -> list[tuple[int, int, int]]
     """The k largest off-diagonal cells as (true, predicted, pixels), non-empty only."""
     off = np.asarray(counts).copy()
     np.fill_diagonal(off, 0)
-    flat = np.argsort(off, axis=None)[::-1][:k]
+    flat = np.argsort(-off, axis=None, kind="stable")[:k]   # ties: the first cell first, as argmax would
     rows, cols = np.unravel_index(flat, off.shape)
     return [(int(r), int(c), int(off[r, c])) for r, c in zip(rows, cols) if off[r, c] > 0]

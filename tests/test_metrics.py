@@ -80,3 +80,8 @@ def test_summary_is_json_safe_and_top_confusions():
 def test_size_mismatch_is_an_error():
     with pytest.raises(ValueError, match="pixels"):
         ConfusionMatrix(3).update(np.zeros(4), np.zeros(5))
+
+
+def test_top_confusions_orders_ties_by_cell_position():
+    counts = np.array([[0, 3, 3], [3, 0, 1], [0, 0, 0]])
+    assert top_confusions(counts, 3) == [(0, 1, 3), (0, 2, 3), (1, 0, 3)]
