@@ -31,9 +31,24 @@ def test_the_best_shipped_model_reaches_60_miou():
 @needs_camvid()
 @pytest.mark.parametrize("name", SHIPPED)
 def test_evaluate_reproduces_the_committed_json(name, tmp_path):
+    """Re-evaluation matches the committed JSON within float tolerance, never exactly.
+
+    Model output is float arithmetic, which differs between CPUs (instruction sets, thread counts), so a few
+    pixels near class boundaries flip: on another machine of the same kind cells differed by 1-3 pixels. The
+    tolerances still catch a real regression: mIoU within 0.05 points, each confusion cell within 0.01 %
+    of its row's pixels (a ~300k-pixel row may move by 30 pixels; a broken model moves millions).
+    """
+    import numpy as np
+
     from segcore.evaluate import evaluate_run
     run = runs.open_run(ROOT / "models" / name)
     result, _ = evaluate_run(run, CAMVID, "val", out=tmp_path / "e.json")
     committed = json.loads((run.path / "eval" / "camvid-val.json").read_text())
-    assert result["class_level"]["mean_iou"] == pytest.approx(committed["class_level"]["mean_iou"], abs=1e-6)
-    assert result["class_level"]["confusion_matrix"] == committed["class_level"]["confusion_matrix"]
+    assert result["class_level"]["mean_iou"] == pytest.approx(committed["class_level"]["mean_iou"], abs=5e-4)
+    ours = np.asarray(result["class_level"]["confusion_matrix"], dtype=np.int64)
+    theirs = np.asarray(committed["class_level"]["confusion_matrix"], dtype=np.int64)
+    assert ours.shape == theirs.shape
+    assert ours.sum() == theirs.sum()          # same frames, same labels: the pixel count is exact
+    row_pixels = np.maximum(theirs.sum(axis=1, keepdims=True), 1)
+    worst = (np.abs(ours - theirs) / row_pixels).max()
+    assert worst <= 1e-4, f"a confusion cell moved by {100 * worst:.4f} % of its row (tolerance 0.01 %)"
