@@ -23,6 +23,7 @@ RUN pip install --no-cache-dir --no-deps .
 COPY .streamlit/ .streamlit/
 COPY streamlit_app.py app_support.py app_models.py ./
 COPY pages/ pages/
+COPY assets/ assets/
 COPY models/ models/
 COPY data/sample/ data/sample/
 COPY data/pipelines/ data/pipelines/
@@ -33,4 +34,6 @@ USER 10001:10001
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status != 200)"]
-CMD ["streamlit", "run", "streamlit_app.py", "--server.address=0.0.0.0", "--server.port=8501", "--server.headless=true"]
+# No tracebacks (server paths) in visitors' browsers: unexpected errors show their type only.
+CMD ["streamlit", "run", "streamlit_app.py", "--server.address=0.0.0.0", "--server.port=8501", "--server.headless=true", \
+     "--client.showErrorDetails=type"]

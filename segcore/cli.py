@@ -1,11 +1,17 @@
 """Command line front door: `segcore data check`, `sample make`, `train`, `evaluate`, `predict`.
 
 Every expected failure (bad folder, bad file, bad option) ends as one line on stderr and exit code 2.
+Output is what the user asked for: TensorFlow's start-up logs are shown only with --verbose.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+
+# Commands that run a model; only these pay for importing TensorFlow.
+TENSORFLOW_COMMANDS = ("train", "evaluate", "predict")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -71,58 +77,109 @@ def parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="data set tools").add_subparsers(dest="data_command", required=True)
     check = data.add_parser("check", help="pair images and labels, report counts, sizes, class shares, problems")
-    check.add_argument("dir")
+    check.add_argument("dir", help="data set folder (CamVid style, SegNet tutorial or Cityscapes layout)")
     check.add_argument("--schema", default=None, help="camvid11 | cityscapes (default: from the layout)")
     check.set_defaults(func=cmd_data_check)
 
     sample = sub.add_parser("sample", help="sample data").add_subparsers(dest="sample_command", required=True)
     make = sample.add_parser("make", help="regenerate the procedural sample data set (byte-identical)")
-    make.add_argument("--out", default="data/sample")
-    make.add_argument("--train", type=int, default=16)
-    make.add_argument("--val", type=int, default=8)
-    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--out", default="data/sample", help="folder to write (default: data/sample)")
+    make.add_argument("--train", type=int, default=16, help="number of train frames (default: 16)")
+    make.add_argument("--val", type=int, default=8, help="number of val frames (default: 8)")
+    make.add_argument("--seed", type=int, default=0, help="scene seed; the same seed gives the same files")
     make.set_defaults(func=cmd_sample_make)
 
     train = sub.add_parser("train", help="train a model into a run folder")
-    train.add_argument("--arch", required=True, choices=["unet", "segnet", "segnet-mobilenet"])
-    train.add_argument("--data", required=True)
-    train.add_argument("--schema", default=None)
+    train.add_argument("--arch", required=True, choices=["unet", "segnet", "segnet-mobilenet"],
+                       help="architecture: unet, segnet (VGG16 encoder) or segnet-mobilenet")
+    train.add_argument("--data", required=True, help="labelled data set folder with train and val splits")
+    train.add_argument("--schema", default=None, help="label schema, e.g. camvid11 (default: from the layout)")
     train.add_argument("--size", type=_size, default=(240, 320), help="HxW model input, e.g. 240x320")
-    train.add_argument("--epochs", type=int, default=30)
-    train.add_argument("--batch", type=int, default=8)
+    train.add_argument("--epochs", type=int, default=30, help="epochs to train (default: 30)")
+    train.add_argument("--batch", type=int, default=8, help="images per batch (default: 8)")
     train.add_argument("--augment", default=None, help="albumentations pipeline JSON/YAML (e.g. from the lab)")
-    train.add_argument("--class-weights", default="none", choices=["none", "median-frequency"])
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--out", required=True)
+    train.add_argument("--class-weights", default="none", choices=["none", "median-frequency"],
+                       help="loss weights per class: none, or SegNet's median-frequency balancing")
+    train.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (cosine decay; default: 1e-3)")
+    train.add_argument("--out", required=True, help="run folder to create, e.g. models/my-unet")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
-    train.add_argument("--strategy", default="default", choices=["default", "mirrored", "multiworker"])
-    train.add_argument("--loader", default="tf", choices=["tf", "pydataset"])
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--steps-per-epoch", type=int, default=None)
+    train.add_argument("--strategy", default="default", choices=["default", "mirrored", "multiworker"],
+                       help="tf.distribute strategy; multiworker reads its workers from TF_CONFIG")
+    train.add_argument("--loader", default="tf", choices=["tf", "pydataset"],
+                       help="input pipeline: tf.data (TensorFlow) or a Keras PyDataset (any backend)")
+    train.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and augmentation draws")
+    train.add_argument("--steps-per-epoch", type=int, default=None,
+                       help="batches per epoch (default: one pass over the train split)")
     train.add_argument("--option", action="append", metavar="KEY=VALUE",
                        help="architecture option, e.g. base_filters=32 (repeatable)")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="score a run on a labelled split; writes eval JSON")
-    evaluate.add_argument("--run", required=True)
-    evaluate.add_argument("--data", required=True)
-    evaluate.add_argument("--split", default="val")
-    evaluate.add_argument("--schema", default=None)
+    evaluate.add_argument("--run", required=True, help="run folder, e.g. models/unet-camvid")
+    evaluate.add_argument("--data", required=True, help="labelled data set folder")
+    evaluate.add_argument("--split", default="val", help="split to score (default: val)")
+    evaluate.add_argument("--schema", default=None, help="label schema of the data (default: from the layout)")
     evaluate.add_argument("--out", default=None, help="JSON path (default: RUN/eval/<dataset>-<split>.json)")
-    evaluate.add_argument("--quiet", action="store_true")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=cmd_evaluate)
 
     predict = sub.add_parser("predict", help="masks at each image's own resolution")
-    predict.add_argument("--run", required=True)
-    predict.add_argument("images", nargs="+")
-    predict.add_argument("--out", required=True)
-    predict.add_argument("--format", default="labels", choices=["labels", "color", "overlay"])
+    predict.add_argument("--run", required=True, help="run folder, e.g. models/unet-camvid")
+    predict.add_argument("images", nargs="+", help="PNG or JPEG images")
+    predict.add_argument("--out", required=True, help="folder for the predicted PNGs")
+    predict.add_argument("--format", default="labels", choices=["labels", "color", "overlay"],
+                         help="labels: class ids; color: the schema's colours; overlay: colours over the image")
     predict.set_defaults(func=cmd_predict)
+    _add_verbose(top)
     return top
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser):
+    """Every parser that runs a command (the leaves under the subcommands)."""
+    subcommands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subcommands:
+        yield parser
+    for action in subcommands:
+        for child in dict.fromkeys(action.choices.values()):   # aliases map to the same parser
+            yield from _leaf_parsers(child)
+
+
+def _add_verbose(top: argparse.ArgumentParser) -> None:
+    for leaf in _leaf_parsers(top):
+        leaf.add_argument("--verbose", action="store_true",
+                          help="also show TensorFlow's own start-up and device logs")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow (via Keras) with its start-up lines hidden.
+
+    Some are written to the stderr file descriptor before TensorFlow's logging starts, so no log level hides
+    them ("failed call to cuInit: CUDA error" on a machine without a GPU reads like a failure): stderr is sent
+    to a temporary file during the import, and shown only if the import fails.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            import keras  # noqa: F401 - imports the TensorFlow backend
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    import logging
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command in TENSORFLOW_COMMANDS and not args.verbose:
+        import_tensorflow_quietly()
     try:
         return args.func(args)
     except (ValueError, OSError) as err:   # our errors are ValueError subclasses with a full message
