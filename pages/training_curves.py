@@ -3,24 +3,26 @@ import pandas as pd
 import streamlit as st
 
 import app_support as app
-from segcore.figures_curves import available_metrics, curves_figure
-from segcore.histories import HistoryError, discover_histories, read_history, summarize, to_long
+from segcore.exports import csv_bytes
+from segcore.figures_curves import available_metrics, axis_title, curves_figure, run_colours
+from segcore.histories import BEST_EPOCH_RULE, HistoryError, discover_histories, read_history, summarize, to_long
 
 config = app.settings()
 st.title("Training curves")
-st.caption("Solid lines are training, dashed lines validation; a star marks each run's best epoch. "
-           "Epochs are counted from 0, as Keras logs them.")
+st.caption("Solid lines are training, dashed lines validation; a star marks each run's one best epoch, the same "
+           "epoch whatever metric is shown. Epochs are counted from 0, as Keras logs them.")
 
-# --- sources: every run folder's history.csv, plus uploads ---------------------------------------------------
+# --- sources: every run folder's history (history.csv, else its TensorBoard logs/), plus uploads ----------------
 found = discover_histories(config.models_dir)
 with st.sidebar:
     chosen = st.multiselect("Runs in the models folder", list(found), default=list(found),
-                            help=f"Every `<run>/history.csv` under {config.models_dir}")
+                            help=f"Every `<run>/history.csv` (or `<run>/logs/`) under {config.models_dir}")
     uploads = st.file_uploader(
         "Add logs", accept_multiple_files=True, type=None,     # no type filter: event files have no extension
-        help="Keras CSVLogger `.csv`, `History.history` `.json`, or TensorBoard `events.out.tfevents.*` files")
+        help="Keras CSVLogger `.csv`, `History.history` `.json`, TensorBoard `events.out.tfevents.*` files, or a "
+             "`.zip` of a TensorBoard log folder (its `train/` and `validation/` subfolders become one run)")
 if not found:
-    st.info(f"No `history.csv` under {config.models_dir}; upload logs in the sidebar to plot them.")
+    st.info(f"No `history.csv` or `logs/` under {config.models_dir}; upload logs in the sidebar to plot them.")
 
 runs: dict[str, pd.DataFrame] = {}
 problems: list[str] = []
@@ -29,36 +31,55 @@ for name in chosen:
         runs[name] = app.history(found[name], name)
     except HistoryError as err:
         problems.append(str(err))
+loose_events = 0
 for upload in uploads or []:
     try:
         frame = read_history((upload.name, upload.getvalue()))
     except HistoryError as err:
         problems.append(str(err))
         continue
+    loose_events += "tfevents" in upload.name
     runs[app.unique_name(frame.attrs["name"], runs)] = frame
 
 for problem in problems:
     st.error(f"Skipped: {problem}", icon=":material/error:")
+if loose_events > 1:
+    st.info("Event files uploaded one by one lose their `train/` and `validation/` folders, so each is read as a "
+            "run of its own, labelled train. Zip the log folder and upload the `.zip` to read it as one run.")
 for name, frame in runs.items():
     for warning in frame.attrs.get("warnings", []):
         st.warning(f"{name}: {warning}")
 if not runs:
     st.stop()
 
+# Colours by order of first appearance, kept for the session: adding uploads never recolours a shown run.
+st.session_state["curve_colours"] = colours = run_colours(runs, keep=st.session_state.get("curve_colours"))
+
 # --- the chart ------------------------------------------------------------------------------------------------
 metrics = available_metrics(runs)
 left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
-metric = left.selectbox("Metric", metrics, index=metrics.index("mean_iou") if "mean_iou" in metrics else 0)
+metric = left.selectbox("Metric", metrics, index=metrics.index("mean_iou") if "mean_iou" in metrics else 0,
+                        format_func=axis_title)
 smoothing = middle.slider("Smoothing", 0.0, 0.99, 0.6, 0.01,
-                          help="Debiased exponential moving average, as TensorBoard's (0 = raw values)")
+                          help="Debiased exponential moving average, as TensorBoard's (0 = raw values). The star "
+                               "sits on the smoothed curve; its tooltip gives the raw value too.")
 log_y = right.checkbox("Log scale (y)")
-st.plotly_chart(curves_figure(runs, metric, smoothing=smoothing, log_y=log_y))
+st.plotly_chart(curves_figure(runs, metric, smoothing=smoothing, log_y=log_y, colours=colours))
 
 # --- summary and export ---------------------------------------------------------------------------------------
 st.subheader("Summary")
-st.caption("Best epoch by validation mIoU (by validation loss when a run logs no IoU); "
-           "train-val gap at that epoch, positive when the model does better on training data.")
-st.dataframe(summarize(runs), hide_index=True, column_config={"run": st.column_config.TextColumn(pinned=True)})
+st.caption(f"Best epoch: {BEST_EPOCH_RULE}. Every value in a row is read at that run's best epoch; gaps are "
+           "positive when the model does better on training data.")
+st.caption("These are the metrics Keras logged during training: computed at the model's input size (column "
+           "\"input (H x W)\"), on the frames of the training data set's validation split, mIoU and accuracy "
+           "accumulated over the epoch's batches, loss averaged over them (train values on augmented frames). "
+           "Home and Evaluation show `segcore evaluate` instead: predictions resized to each label's full "
+           "resolution, so the same model's numbers differ a little.")
+summary = summarize(runs)
+number_columns = {c: st.column_config.NumberColumn(format="%.2f" if "(%)" in c or "points" in c else "%.4g")
+                  for c in summary.columns if summary[c].dtype.kind == "f"}
+st.dataframe(summary, hide_index=True,
+             column_config={"run": st.column_config.TextColumn(pinned=True), **number_columns})
 merged = pd.concat([to_long(frame, name) for name, frame in runs.items()], ignore_index=True)
-st.download_button("Download all curves (CSV, long format)", merged.to_csv(index=False).encode(),
+st.download_button("Download all curves (CSV, long format, values as logged)", csv_bytes(merged),
                    file_name="training_curves.csv", mime="text/csv", icon=":material/download:")

@@ -1,29 +1,42 @@
-"""Training-curve figures (plotly only): one colour per run, train solid and val dashed, optional smoothing."""
+"""Training-curve figures (plotly only): one colour per run, train solid and val dashed, optional smoothing.
+
+Fractions (mIoU, accuracy, Dice) are drawn in percent; long histories are thinned to what is worth drawing
+(histories.drawn_points) so a 100,000-epoch log still makes a small figure.
+"""
 from __future__ import annotations
 
+import math
 import zlib
+from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from segcore.histories import best_epoch, canonical_name, smooth
+from segcore.histories import (MAX_DRAWN_POINTS, best_epoch, canonical_name, drawn_points, is_percent, metric_label,
+                               smooth)
 
 PALETTE = qualitative.Plotly
 _FIRST = ("loss", "mean_iou", "pixel_accuracy")
 
 
-def run_colours(runs) -> dict[str, str]:
-    """A colour per run, picked from a hash of its name so a run keeps its colour when other runs are
-    shown or hidden; a clash within one figure moves to the next free colour."""
-    taken: set[str] = set()
-    colours = {}
-    for run in sorted(runs):
+def run_colours(runs: Iterable[str], keep: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A colour per run. Runs in `keep` keep their colour (pass the last result back, e.g. from session state,
+    so adding runs never recolours the ones already shown); new runs take the free colour nearest a hash of
+    their name, in the order given (sorted when there is nothing to keep)."""
+    keep = dict(keep or {})
+    runs = list(runs) if keep else sorted(runs)
+    colours = {run: keep[run] for run in runs if run in keep}
+    taken = set(colours.values())
+    for run in runs:
+        if run in colours:
+            continue
         start = zlib.crc32(run.encode())             # crc32, not hash(): stable across processes
         options = [PALETTE[(start + k) % len(PALETTE)] for k in range(len(PALETTE))]
         colours[run] = next((c for c in options if c not in taken), options[0])
         taken.add(colours[run])
-    return colours
+    return {run: colours[run] for run in runs}
 
 
 def available_metrics(histories: dict[str, pd.DataFrame]) -> list[str]:
@@ -32,38 +45,84 @@ def available_metrics(histories: dict[str, pd.DataFrame]) -> list[str]:
     return [m for m in _FIRST if m in names] + sorted(names - set(_FIRST))
 
 
+def axis_title(metric: str) -> str:
+    return metric_label(metric) + (" (%)" if is_percent(metric) else "")
+
+
 def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing: float = 0.0,
-                  log_y: bool = False, show_best: bool = True) -> go.Figure:
+                  log_y: bool = False, show_best: bool = True, colours: Mapping[str, str] | None = None,
+                  max_points: int = MAX_DRAWN_POINTS) -> go.Figure:
     """Train (solid) and val (dashed) curves of `metric` for each run that logs it; epochs as Keras counts (0-based).
 
-    With smoothing > 0 the raw curve stays visible but faint behind the smoothed one, so smoothing can't
-    hide a spike. The star marks the best raw value: max val for IoU/accuracy-like metrics, min for losses.
+    The star marks each run's ONE best epoch (histories.best_epoch: by val mIoU, else val loss), the same epoch
+    whatever metric is plotted. It sits on the curve as drawn (smoothed when smoothing is on), on the val curve
+    when the run logs one; its hover gives both the drawn and the raw value. With smoothing the raw curve stays
+    faint behind the smoothed one, so smoothing can't hide a spike.
     """
     metric = canonical_name(metric).removeprefix("val_")
     if not 0 <= smoothing < 1:
         raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
-    colours = run_colours(histories)
+    colours = dict(colours) if colours else run_colours(histories)
+    scale = 100.0 if is_percent(metric) else 1.0
+    unit = " %" if scale == 100 else ""
     fig = go.Figure()
+    drawn_values = []
     for run, history in histories.items():
+        colour = colours.get(run) or run_colours([run])[run]
+        best = best_epoch(history) if show_best else None
+        star = None                                 # (epoch, drawn value, raw value, split) on the preferred curve
         for split, column in (("train", metric), ("val", f"val_{metric}")):
             if column not in history.columns:
                 continue
-            x, y = history["epoch"].to_numpy(), history[column].to_numpy(dtype=float)
-            line = dict(color=colours[run], dash="solid" if split == "train" else "dash")
+            x = history["epoch"].to_numpy()
+            raw = history[column].to_numpy(dtype=float) * scale
+            y = smooth(raw, smoothing) if smoothing > 0 else raw
+            at_best = np.flatnonzero(x == best.epoch) if best else []
+            line = dict(color=colour, dash="solid" if split == "train" else "dash")
             if smoothing > 0:
-                fig.add_scatter(x=x, y=y, mode="lines", line=line, opacity=0.25, name=f"{run} · {split} (raw)",
-                                legendgroup=run, showlegend=False, hoverinfo="skip")
-                y = smooth(y, smoothing)
-            fig.add_scatter(x=x, y=y, mode="lines", line=line, name=f"{run} · {split}", legendgroup=run,
-                            hovertemplate="%{y:.4g}")
-        best = best_epoch(history, metric) if show_best else None
-        if best:
-            fig.add_scatter(x=[best[0]], y=[best[1]], mode="markers", name=f"{run} · best", legendgroup=run,
+                shown = drawn_points(raw, max_points, keep=at_best)
+                fig.add_scatter(x=x[shown], y=raw[shown], mode="lines", line=line, opacity=0.25,
+                                name=f"{run} · {split} (raw)", legendgroup=run, showlegend=False, hoverinfo="skip")
+            shown = drawn_points(y, max_points, keep=at_best)
+            fig.add_scatter(x=x[shown], y=y[shown], mode="lines", line=line, name=f"{run} · {split}",
+                            legendgroup=run, hovertemplate=f"%{{y:.4g}}{unit}")
+            drawn_values.append(y[shown])
+            if len(at_best) and math.isfinite(y[at_best[0]]):
+                star = (best.epoch, float(y[at_best[0]]), float(raw[at_best[0]]), split)
+        if star:
+            epoch, drawn, raw_value, split = star
+            value = f"{split} {metric_label(metric)} {raw_value:.4g}{unit}"
+            if smoothing > 0:
+                value = f"{split} {metric_label(metric)} {drawn:.4g}{unit} smoothed ({raw_value:.4g}{unit} raw)"
+            fig.add_scatter(x=[epoch], y=[drawn], mode="markers", name=f"{run} · best epoch", legendgroup=run,
                             showlegend=False,
-                            marker=dict(symbol="star", size=14, color=colours[run], line=dict(width=1, color="white")),
-                            hovertemplate=f"best {best[1]:.4g} at epoch {best[0]}<extra></extra>")
+                            marker=dict(symbol="star", size=14, color=colour, line=dict(width=1, color="white")),
+                            hovertemplate=f"best epoch {epoch} ({best.chosen_by}): {value}<extra></extra>")
     if not fig.data:
         fig.add_annotation(text=f"no run logs '{metric}'", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
-    fig.update_layout(title=metric, hovermode="x unified", legend_title_text="run · split",
-                      xaxis_title="epoch", yaxis_title=metric, yaxis_type="log" if log_y else "linear")
+    fig.update_layout(title=axis_title(metric), hovermode="x unified", legend_title_text="run · split",
+                      xaxis_title="epoch", yaxis_title=axis_title(metric), yaxis_type="log" if log_y else "linear")
+    if log_y and drawn_values:
+        tickvals = log_ticks(np.concatenate(drawn_values))
+        if tickvals:
+            fig.update_yaxes(tickmode="array", tickvals=tickvals, ticktext=[f"{v:g}" for v in tickvals])
     return fig
+
+
+def log_ticks(values) -> list[float]:
+    """Readable ticks for a log axis over `values`: 1-2-5 per decade, or 1..9 when that gives fewer than three.
+
+    Plotly's own log ticks label the in-between ticks with a bare digit ("2", "5"), which reads as the value 2
+    on an axis that runs from 0.1 to 1."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if not finite.size:
+        return []
+    low, high = float(finite.min()), float(finite.max())
+    decades = range(math.floor(math.log10(low)), math.floor(math.log10(high)) + 1)
+    for steps in ((1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)):
+        ticks = [float(f"{step * 10.0 ** d:.6g}") for d in decades for step in steps]
+        ticks = [t for t in ticks if low <= t <= high]
+        if len(ticks) >= 3:
+            return ticks
+    return ticks or [float(f"{low:.2g}"), float(f"{high:.2g}")]

@@ -14,7 +14,7 @@ from tensorboard.summary.writer.record_writer import RecordWriter
 from tensorboard.util import tensor_util
 
 from segcore.figures_curves import available_metrics, curves_figure
-from segcore.histories import (HistoryError, best_epoch, discover_histories, read_history, smooth, summarize,
+from segcore.histories import (BestEpoch, HistoryError, best_epoch, discover_histories, read_history, smooth, summarize,
                                to_long)
 
 KERAS_COLUMNS = ["epoch", "accuracy", "loss", "mean_io_u", "val_accuracy", "val_loss", "val_mean_io_u", "learning_rate"]
@@ -219,21 +219,56 @@ def test_smooth():
             smooth([1.0], weight)
 
 
-def test_best_epoch_and_summarize():
+def test_best_epoch_is_one_epoch_by_val_miou_else_val_loss():
     history = hand_made()
-    assert best_epoch(history) == (2, 0.5)
-    assert best_epoch(history, "loss") == (2, 0.65)
-    assert best_epoch(history.drop(columns=["val_loss"]), "loss") == (3, 0.3)     # train fallback
-    assert best_epoch(history, "dice") is None
-    summary = summarize({"r1": history, "r2": history[["epoch", "loss", "val_loss"]]})
-    assert summary["run"].tolist() == ["r1", "r2"] and summary["best_epoch"].tolist() == [2, 2]
+    assert best_epoch(history) == BestEpoch(2, "val_mean_iou", 0.5)
+    assert best_epoch(history).chosen_by == "highest val mIoU"
+    no_iou = history[["epoch", "loss", "val_loss"]]
+    assert best_epoch(no_iou) == BestEpoch(2, "val_loss", 0.65) and best_epoch(no_iou).chosen_by == "lowest val loss"
+    assert best_epoch(history[["epoch", "loss", "mean_iou"]]).epoch == 3          # no validation: train mIoU
+    assert best_epoch(history[["epoch", "loss"]]) == BestEpoch(3, "loss", 0.3)
+    assert best_epoch(pd.DataFrame({"epoch": [0], "dice": [0.1]})) is None
+
+
+def split_best() -> pd.DataFrame:
+    """val loss is lowest at epoch 1, val mIoU highest at epoch 3 (the shipped U-Net's 13 vs 23, small)."""
+    return pd.DataFrame({"epoch": [0, 1, 2, 3], "loss": [1.0, 0.6, 0.4, 0.3], "mean_iou": [0.3, 0.5, 0.6, 0.7],
+                         "val_loss": [1.1, 0.5, 0.7, 0.8], "val_mean_iou": [0.25, 0.45, 0.5, 0.55],
+                         "pixel_accuracy": [0.7, 0.8, 0.85, 0.9]})
+
+
+def test_summary_reads_every_value_at_the_one_best_epoch():
+    summary = summarize({"r1": split_best(), "r2": hand_made()[["epoch", "loss", "val_loss"]]})
+    assert summary["run"].tolist() == ["r1", "r2"] and summary["best epoch"].tolist() == [3, 2]
     r1, r2 = summary.iloc[0], summary.iloc[1]
-    assert r1["epochs"] == 4
-    assert r1["best_val_mean_iou"] == 0.5 and r1["best_val_loss"] == 0.65
-    assert r1["train_val_gap"] == pytest.approx(0.6 - 0.5)
-    assert r1["final_val_mean_iou"] == 0.48 and r1["final_loss"] == 0.3
-    assert math.isnan(summary["best_val_mean_iou"][1]) and math.isnan(summary["final_mean_iou"][1])
-    assert r2["train_val_gap"] == pytest.approx(0.65 - 0.4)                         # val_loss - loss
+    assert r1["epochs logged"] == 4 and r1["chosen by"] == "highest val mIoU"
+    assert r1["val mIoU (%) at best epoch"] == pytest.approx(55.0)                 # percent
+    assert r1["val loss at best epoch"] == pytest.approx(0.8)                      # epoch 3's, not the lowest 0.5
+    assert r1["train pixel accuracy (%) at best epoch"] == pytest.approx(90.0)
+    assert r1["mIoU gap, train − val (points) at best epoch"] == pytest.approx(70 - 55)
+    assert r1["loss gap, val − train at best epoch"] == pytest.approx(0.8 - 0.3)
+    assert r2["chosen by"] == "lowest val loss" and math.isnan(r2["val mIoU (%) at best epoch"])
+    assert r2["loss gap, val − train at best epoch"] == pytest.approx(0.65 - 0.4)
+    assert not [c for c in summary.columns if "_" in c]                             # names read as words
+    assert summary["val data"].tolist() == ["unknown", "unknown"]
+    assert summary["input (H x W)"].tolist() == ["unknown", "unknown"]
+
+
+def test_summary_says_where_a_run_folders_numbers_come_from(tmp_path):
+    run = tmp_path / "unet-a"
+    run.mkdir()
+    keras_csv(run / "history.csv")
+    (run / "meta.json").write_text(json.dumps({"input_size": [240, 320], "dataset": {"name": "camvid"},
+                                               "config": {"val_split": "val"}}))
+    history = read_history(run)
+    assert (history.attrs["input_size"], history.attrs["dataset"], history.attrs["val_split"]) == \
+        ("240x320", "camvid", "val")
+    row = summarize({"unet-a": history}).iloc[0]
+    assert row["input (H x W)"] == "240x320" and row["val data"] == "camvid, val split"
+    (run / "meta.json").write_text('{"input_size": "lots"')                        # broken meta: unknown, no error
+    assert read_history(run).attrs["input_size"] is None
+    upload = read_history(("history.csv", (run / "history.csv").read_bytes()))
+    assert upload.attrs["input_size"] is None and upload.attrs["dataset"] is None
 
 
 # ------------------------------------------------------------------------------------------ figure
@@ -260,10 +295,28 @@ def test_curves_figure():
         assert len({t.line.color for t in lines if t.legendgroup == run}) == 1
     assert lines[0].line.color != lines[2].line.color
     unet_star = next(t for t in stars if t.legendgroup == "unet")
-    assert unet_star.marker.symbol == "star" and (unet_star.x[0], unet_star.y[0]) == (2, 0.5)
-    assert "0.5" in unet_star.hovertemplate
+    assert unet_star.marker.symbol == "star" and unet_star.x[0] == 2 and unet_star.y[0] == pytest.approx(50.0)
+    assert "best epoch 2 (highest val mIoU)" in unet_star.hovertemplate and "50 %" in unet_star.hovertemplate
     assert fig.layout.yaxis.type == "log" and fig.layout.hovermode == "x unified"
-    assert fig.layout.title.text == "mean_iou" and fig.layout.xaxis.title.text == "epoch"
+    assert fig.layout.title.text == "mIoU (%)" and fig.layout.xaxis.title.text == "epoch"
+
+
+def test_star_marks_the_same_epoch_whatever_metric_is_plotted():
+    runs = {"r1": split_best()}
+    for metric in ("mean_iou", "loss", "pixel_accuracy"):
+        star = next(t for t in curves_figure(runs, metric).data if t.mode == "markers")
+        assert star.x[0] == 3, metric                             # val loss alone would pick epoch 1
+    loss_star = next(t for t in curves_figure(runs, "loss").data if t.mode == "markers")
+    assert loss_star.y[0] == pytest.approx(0.8)                   # on the val curve, at epoch 3
+
+
+def test_with_smoothing_the_star_sits_on_the_smoothed_curve():
+    fig = curves_figure({"r1": split_best()}, "mean_iou", smoothing=0.6)
+    smoothed_val = next(t for t in fig.data if t.name == "r1 · val")
+    star = next(t for t in fig.data if t.mode == "markers")
+    assert star.y[0] == pytest.approx(smoothed_val.y[list(smoothed_val.x).index(3)])
+    assert star.y[0] != pytest.approx(55.0)                       # the raw value, which the hover gives as well
+    assert "smoothed" in star.hovertemplate and "55 % raw" in star.hovertemplate
 
 
 def test_curves_figure_smoothing_and_stable_colours():

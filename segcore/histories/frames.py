@@ -1,0 +1,118 @@
+"""The one frame every history reader returns, its limits, and the names of its columns.
+
+A history frame has an int "epoch" column (0-based, as Keras counts, sorted, unique) followed by float metric
+columns under canonical names ("loss", "mean_iou", "val_mean_iou", ...); attrs hold "warnings".
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+MAX_BYTES = 50 * 1024 * 1024  # the dashboard's upload limit (server.maxUploadSize = 50 MB)
+MAX_COLUMNS = 256             # metric columns a history may hold (Keras logs a handful)
+MAX_ROWS = 100_000            # epochs (or steps) a history may hold
+
+_ALIASES = {
+    "loss": "loss",
+    "accuracy": "pixel_accuracy", "acc": "pixel_accuracy", "pixel_accuracy": "pixel_accuracy",
+    "sparse_categorical_accuracy": "pixel_accuracy", "categorical_accuracy": "pixel_accuracy",
+    "mean_io_u": "mean_iou", "mean_iou": "mean_iou", "iou": "mean_iou", "iou_score": "mean_iou", "miou": "mean_iou",
+    "dice": "dice", "dice_coef": "dice", "f1-score": "dice", "f1_score": "dice",
+    "lr": "learning_rate", "learning_rate": "learning_rate",
+}
+CANONICAL = frozenset(_ALIASES.values())
+# Fractions in [0, 1] that the app shows in percent.
+PERCENT_METRICS = frozenset({"mean_iou", "pixel_accuracy", "dice"})
+_LABELS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "dice": "Dice", "loss": "loss",
+           "learning_rate": "learning rate"}
+# Columns some loggers add that are bookkeeping, not metrics.
+_NON_METRIC = {"step", "wall_time", "time", "timestamp", "date", "run"}
+
+
+class HistoryError(ValueError):
+    """A history file that can't be read; the message names the file and what was expected."""
+
+
+def canonical_name(raw: str) -> str:
+    """Fold a logged metric name to its canonical form, keeping the val_ prefix ("val_mean_io_u" -> "val_mean_iou")."""
+    name = raw.strip().lower().replace(" ", "_")
+    is_val = False
+    for prefix in ("val_", "validation_"):
+        if name.startswith(prefix):
+            name, is_val = name[len(prefix):], True
+    # Keras suffixes a metric's name with _1, _2 when it is instantiated twice ("mean_io_u_1").
+    name = _ALIASES.get(name) or _ALIASES.get(re.sub(r"_\d+$", "", name)) or name
+    return f"val_{name}" if is_val else name
+
+
+def lower_is_better(metric: str) -> bool:
+    return any(word in metric for word in ("loss", "error", "entropy"))
+
+
+def is_percent(metric: str) -> bool:
+    """True for metrics shown in percent (mIoU, accuracy, Dice); `metric` with or without val_."""
+    return metric.removeprefix("val_") in PERCENT_METRICS
+
+
+def metric_label(metric: str) -> str:
+    """A metric's name in words: "mean_iou" -> "mIoU", "pixel_accuracy" -> "pixel accuracy"."""
+    return _LABELS.get(metric, metric.replace("_", " "))
+
+
+def column_label(column: str) -> str:
+    """A column's name in words with its split and unit: "val_mean_iou" -> "val mIoU (%)", "loss" -> "train loss"."""
+    metric = column.removeprefix("val_")
+    split = "val" if column.startswith("val_") else "train"
+    return f"{split} {metric_label(metric)}" + (" (%)" if is_percent(metric) else "")
+
+
+def too_many_columns(label: str, count: int) -> HistoryError:
+    return HistoryError(f"{label}: {count:,} columns, over the limit of {MAX_COLUMNS:,} for a history; "
+                        "expected one column per logged metric")
+
+
+def too_many_rows(label: str, count: int) -> HistoryError:
+    return HistoryError(f"{label}: {count:,} rows, over the limit of {MAX_ROWS:,} epochs for a history; "
+                        "log per epoch, not per batch")
+
+
+def is_metric(column: str) -> bool:
+    name = column.lower()
+    return name != "epoch" and name not in _NON_METRIC and not name.startswith("unnamed:")   # unnamed: a saved index
+
+
+def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] | None = None) -> pd.DataFrame:
+    """Validate epochs, canonicalise and merge metric columns, keep the last row of a repeated epoch."""
+    if not len(frame):
+        raise HistoryError(f"{label}: no rows; {expected}")
+    epoch = frame["epoch"]
+    if not (np.isfinite(epoch).all() and (epoch == epoch.round()).all() and (epoch >= 0).all()):
+        raise HistoryError(f"{label}: column 'epoch' must hold whole numbers >= 0; {expected}")
+    metrics = [c for c in frame.columns if is_metric(c)]
+    if not metrics:
+        raise HistoryError(f"{label}: no metric columns; {expected}")
+    merged: dict[str, pd.Series] = {}
+    for column in metrics:                     # "acc" and "accuracy" in one file fold to one column
+        key = canonical_name(column)
+        merged[key] = merged[key].combine_first(frame[column]) if key in merged else frame[column]
+    out = pd.DataFrame({"epoch": epoch.astype(int), **merged})        # one step: no column-by-column inserts
+    # A resumed run may log an epoch again; the later row is the one training continued from.
+    out = out.drop_duplicates("epoch", keep="last").sort_values("epoch", ignore_index=True)
+    values = out.columns[1:]
+    out[values] = out[values].astype(float).replace([np.inf, -np.inf], np.nan)
+    if warnings is None:                       # event readers pass their own (a split may skip epochs)
+        warnings = [w for c in values if (w := nonfinite_warning(c, out["epoch"], out[c]))]
+    out.attrs["warnings"] = warnings
+    return out
+
+
+def nonfinite_warning(column: str, epochs, values) -> str | None:
+    values = np.asarray(values, dtype=float)
+    bad = np.asarray(epochs)[~np.isfinite(values)]
+    if not len(bad):
+        return None
+    shown = ", ".join(str(int(e)) for e in bad[:5]) + (", ..." if len(bad) > 5 else "")
+    return f"{column}: {len(bad)} missing or non-finite (NaN/inf) value(s) at epoch {shown}; kept as NaN"
+
