@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from segcore.imageio import ImageError, image_size, read_image, read_mask
+from segcore.files import is_regular_file
+from segcore.imageio import ImageError, read_image, read_mask
 from segcore.labels import LabelSchema, get_schema
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -53,8 +54,17 @@ class CheckReport:
         return not self.problems
 
 
+NOT_REGULAR = "not a regular file (a FIFO, device, socket or folder); remove it or replace it with an image"
+
+
 def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+
+
+def _regular_only(paths: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """Keep regular files (never opened here, so a FIFO can't block); the others become problems."""
+    kept = {key: path for key, path in paths.items() if is_regular_file(path)}
+    return kept, [(str(path), NOT_REGULAR) for key, path in sorted(paths.items()) if key not in kept]
 
 
 def detect_layout(root) -> str:
@@ -92,7 +102,10 @@ def _folder_pairs(image_dir: Path, label_dir: Path) -> tuple[list[Sample], list[
 
 
 def _match(images: dict, labels: dict, label_dir: Path) -> tuple[list[Sample], list[tuple[str, str]]]:
-    problems = [(str(images[k]), f"image has no label (expected one in {label_dir})")
+    images, irregular_images = _regular_only(images)
+    labels, irregular_labels = _regular_only(labels)
+    problems = irregular_images + irregular_labels
+    problems += [(str(images[k]), f"image has no label (expected one in {label_dir})")
                 for k in sorted(images.keys() - labels.keys())]
     problems += [(str(labels[k]), "label has no image") for k in sorted(labels.keys() - images.keys())]
     samples = [Sample(k, images[k], labels[k]) for k in sorted(images.keys() & labels.keys())]
@@ -151,8 +164,8 @@ def check(root, schema: str | LabelSchema | None = None) -> CheckReport:
             problems.append((str(root / split), "split has no image/label pairs"))
         for sample in samples:
             try:
-                size = image_size(sample.image)
-                read_image(sample.image)
+                # The size as the readers see it (EXIF orientation applied), so check agrees with training.
+                size = read_image(sample.image).shape[:2]
             except (ImageError, OSError) as err:
                 problems.append((str(sample.image), f"unreadable image: {err}"))
                 continue

@@ -1,27 +1,28 @@
 """Safe decoding of user images and masks, and PNG encoding (atomic writes).
 
 Size and pixel limits are checked from the header *before* the pixels are decoded, so a small file
-that declares a huge image (a decompression bomb) is refused cheaply.
+that declares a huge image (a decompression bomb) is refused cheaply. Only regular files are read (a FIFO
+named like an image would block forever). Pillow's own bomb guard is left on for the whole process; our
+limit is stricter, so it never fires for an image we accept.
 """
 from __future__ import annotations
 
 import io
 import os
-import tempfile
+import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from segcore.files import atomic_write_bytes  # noqa: F401 - re-exported (augment, older callers)
+from segcore.files import NotARegularFile, read_regular_bytes
 from segcore.labels import LabelSchema
 
 MAX_BYTES = 50 * 1024 * 1024          # larger files are refused before reading
 MAX_PIXELS = 40_000_000               # e.g. 8000 x 5000; a 20000 x 20000 bomb is refused from its header
 MIN_SIDE = 1
-
-# Pillow's own bomb guard raises a warning first and an error at 2x; ours is stricter and explicit.
-Image.MAX_IMAGE_PIXELS = None
 
 
 class ImageError(ValueError):
@@ -40,13 +41,17 @@ def _open(source, *, max_bytes: int, max_pixels: int) -> Image.Image:
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
-        if not os.path.isfile(source):
-            raise ImageError(f"{source}: no such file")
-        size = os.path.getsize(source)
-        if size > max_bytes:
-            raise ImageError(f"{name}: file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit; "
-                             "downscale it first")
-        data = Path(source).read_bytes()
+        try:
+            data = read_regular_bytes(source, max_bytes=max_bytes, what="image file")
+        except FileNotFoundError:
+            raise ImageError(f"{source}: no such file") from None
+        except NotARegularFile:
+            raise ImageError(f"{source}: not a regular file (a FIFO, device, socket or folder); "
+                             "point to an image file") from None
+        except ValueError as err:  # over the byte limit
+            raise ImageError(f"{err}; downscale it first") from None
+        except OSError as err:     # e.g. permission denied: not damage, so not left to _guarded
+            raise ImageError(f"{source}: can't be read ({err.strerror or err})") from None
     else:  # file-like (e.g. a Streamlit UploadedFile)
         data = source.read(max_bytes + 1) if hasattr(source, "read") else None
         if data is None:
@@ -56,9 +61,18 @@ def _open(source, *, max_bytes: int, max_pixels: int) -> Image.Image:
     if len(data) > max_bytes:
         raise ImageError(f"{name}: file is over the {max_bytes / 2**20:.0f} MB limit; downscale it first")
     try:
-        img = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            # Pillow warns from ~89 MP, far above our own limit (checked just below): keep stderr quiet.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageError(f"{name}: not an image Pillow can read (expected PNG or JPEG)") from None
+    except Image.DecompressionBombError as err:
+        # Pillow refuses before we see the header; its message holds the declared pixel count.
+        declared = re.search(r"\((\d+) pixels\)", str(err))
+        pixels = int(declared.group(1)) if declared else 2 * Image.MAX_IMAGE_PIXELS
+        raise ImageError(f"{name}: image declares {pixels / 1e6:.0f} MP, over the "
+                         f"{max_pixels / 1e6:.0f} MP limit; downscale it first") from None
     width, height = img.size
     if width * height > max_pixels:
         raise ImageError(f"{name}: image is {width}x{height} = {width * height / 1e6:.0f} MP, over the "
@@ -69,9 +83,7 @@ def _open(source, *, max_bytes: int, max_pixels: int) -> Image.Image:
 
 
 def _load(img: Image.Image, name: str) -> Image.Image:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        img.load()
+    img.load()
     return img
 
 
@@ -157,10 +169,18 @@ def _check_size(labels: np.ndarray, size, name: str) -> np.ndarray:
     return labels
 
 
-def image_size(path) -> tuple[int, int]:
-    """(H, W) from the header alone."""
-    with Image.open(path) as img:
-        return img.size[1], img.size[0]
+# EXIF orientations 5-8 rotate by 90 or 270 degrees on display, swapping width and height.
+_SWAPS_SIDES = {5, 6, 7, 8}
+
+
+@_guarded
+def image_size(source, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """(H, W) of the image as displayed (EXIF orientation applied), as read_image returns it; header only."""
+    img = _open(source, max_bytes=max_bytes, max_pixels=max_pixels)
+    width, height = img.size
+    if img.getexif().get(0x0112) in _SWAPS_SIDES:
+        width, height = height, width
+    return height, width
 
 
 def encode_png(array: np.ndarray) -> bytes:
@@ -168,23 +188,6 @@ def encode_png(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8)).save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()
-
-
-def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write to a temporary file in the same folder, then rename: readers never see a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_png(path, array: np.ndarray) -> Path:

@@ -151,14 +151,58 @@ class LabelSchema:
 
     @classmethod
     def from_dict(cls, data: dict) -> "LabelSchema":
+        """A schema from its JSON form; anything malformed is a one-line ValueError saying which field."""
+        if not isinstance(data, dict):
+            raise ValueError(f"not a label schema: expected an object, got {type(data).__name__}")
+        for key in ("name", "classes", "ignore_index"):
+            if key not in data:
+                raise ValueError(f"not a label schema: missing {key!r}")
+        name = data["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("not a label schema: 'name' must be a non-empty string")
+        rows = data["classes"]
+        if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_SCHEMA_CLASSES:
+            raise ValueError(f"not a label schema: 'classes' must be a list of 1 to {MAX_SCHEMA_CLASSES} classes")
+        classes, seen = [], set()
+        for index, row in enumerate(rows):
+            where = f"class {index}"
+            if not isinstance(row, dict):
+                raise ValueError(f"not a label schema: {where} must be an object")
+            for key in ("id", "name", "color", "category"):
+                if key not in row:
+                    raise ValueError(f"not a label schema: {where} has no {key!r}")
+            class_name = row["name"]
+            if not isinstance(class_name, str) or not class_name.strip() or class_name in seen:
+                raise ValueError(f"not a label schema: {where} needs a unique non-empty name, "
+                                 f"got {class_name!r}"[:200])
+            seen.add(class_name)
+            if not isinstance(row["category"], str):
+                raise ValueError(f"not a label schema: {where} ({class_name}) category must be a string")
+            classes.append(ClassInfo(_int(row["id"], f"{where} ({class_name}) id", 0, 255), class_name,
+                                     _color(row["color"], f"{where} ({class_name}) color"), row["category"]))
+        void_color = _color(data.get("void_color", [0, 0, 0]), "void_color")
+        raw_to_train = data.get("raw_to_train", {})
+        if not isinstance(raw_to_train, dict):
+            raise ValueError("not a label schema: 'raw_to_train' must be an object of raw value -> train id")
+        ignore_index = _int(data["ignore_index"], "ignore_index", 0, 255)
+        if ignore_index < len(classes):
+            raise ValueError(f"not a label schema: ignore_index {ignore_index} collides with a class id; use "
+                             f"{len(classes)} or 255")
+        targets = set(range(len(classes))) | {ignore_index}
+        mapping = {}
+        for raw, train in raw_to_train.items():
+            raw_value = _int(int(raw) if isinstance(raw, str) and raw.lstrip("-").isdigit() else raw,
+                             f"raw_to_train key {raw!r}", 0, 255)
+            train_value = _int(train, f"raw_to_train[{raw!r}]", 0, 255)
+            if train_value not in targets:
+                raise ValueError(f"not a label schema: raw_to_train[{raw!r}] = {train_value} is neither a class "
+                                 f"id nor the ignore index {ignore_index}")
+            mapping[raw_value] = train_value
         try:
-            classes = tuple(ClassInfo(int(c["id"]), str(c["name"]), tuple(int(v) for v in c["color"]),
-                                      str(c["category"])) for c in data["classes"])
-            return cls(name=str(data["name"]), classes=classes, ignore_index=int(data["ignore_index"]),
-                       void_color=tuple(int(v) for v in data.get("void_color", (0, 0, 0))),
-                       raw_to_train={int(k): int(v) for k, v in data.get("raw_to_train", {}).items()})
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"not a label schema: {err}") from err
+            return cls(name=name, classes=tuple(classes), ignore_index=ignore_index, void_color=void_color,
+                       raw_to_train=mapping)
+        except ValueError as err:   # ids out of order, ignore colliding, unknown category
+            raise ValueError(f"not a label schema: {err}") from None
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1)
@@ -166,6 +210,23 @@ class LabelSchema:
     @classmethod
     def from_json(cls, text: str) -> "LabelSchema":
         return cls.from_dict(json.loads(text))
+
+
+MAX_SCHEMA_CLASSES = 255          # label maps are uint8 and need one value left for the ignore index
+
+
+def _int(value, what: str, low: int, high: int) -> int:
+    """A JSON integer in [low, high] (bools and floats refused), or a one-line ValueError naming the field."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"not a label schema: {what} must be an integer {low}..{high}, got {value!r}"[:200])
+    return value
+
+
+def _color(value, what: str) -> tuple[int, int, int]:
+    """An RGB colour: exactly three integers 0..255."""
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise ValueError(f"not a label schema: {what} must be three integers 0..255 (R, G, B), got {value!r}"[:200])
+    return tuple(_int(v, what, 0, 255) for v in value)
 
 
 def _schema(name, rows, ignore_index, **kwargs) -> LabelSchema:

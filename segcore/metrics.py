@@ -20,15 +20,21 @@ class ConfusionMatrix:
     @staticmethod
     def pair_counts(truth: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: int | None) -> np.ndarray:
         """(num_classes, num_classes) counts for one batch: one bincount, no Python loop over pixels."""
-        truth = np.asarray(truth).ravel()
-        pred = np.asarray(pred).ravel()
+        truth, pred = np.asarray(truth), np.asarray(pred)
+        # Shapes before flattening: a transposed map has as many pixels but pairs the wrong ones.
         if truth.shape != pred.shape:
-            raise ValueError(f"ground truth has {truth.size} pixels but prediction has {pred.size}")
+            raise ValueError(f"ground truth is {_shape(truth)} pixels but the prediction is {_shape(pred)}; "
+                             "a prediction must have its label map's exact shape (transposed or resized?)")
+        truth, pred = truth.ravel(), pred.ravel()
+        if pred.size and (pred.min() < 0 or pred.max() >= num_classes):
+            bad = np.unique(pred[(pred < 0) | (pred >= num_classes)])
+            raise ValueError(f"the prediction holds class ids {bad.tolist()[:10]} outside the schema's "
+                             f"0..{num_classes - 1}; the model's classes don't match the label schema")
         keep = truth < num_classes
         if ignore_index is not None:
             keep &= truth != ignore_index
         truth = truth[keep].astype(np.int64)
-        pred = np.clip(pred[keep].astype(np.int64), 0, num_classes - 1)
+        pred = pred[keep].astype(np.int64)
         return np.bincount(truth * num_classes + pred, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
     def update(self, truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -138,3 +144,8 @@ def top_confusions(counts: np.ndarray, k: int = 5) -> list[tuple[int, int, int]]
     flat = np.argsort(-off, axis=None, kind="stable")[:k]   # ties: the first cell first, as argmax would
     rows, cols = np.unravel_index(flat, off.shape)
     return [(int(r), int(c), int(off[r, c])) for r, c in zip(rows, cols) if off[r, c] > 0]
+
+
+def _shape(array: np.ndarray) -> str:
+    """(H, W) as 'HxW' (height x width, as the CLI writes sizes); other ranks as a tuple."""
+    return "x".join(str(v) for v in array.shape) if array.ndim == 2 else str(array.shape)

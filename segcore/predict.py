@@ -5,6 +5,7 @@ the image's size, and the arg-max gives the label map, so every mask matches its
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -16,6 +17,12 @@ import numpy as np
 from segcore import runs
 from segcore.imageio import read_image, write_png
 from segcore.labels import LabelSchema
+
+# The largest model input accepted (height x width). Warm-up allocates a batch of this size and the forward
+# pass needs many times more, so a model declaring more is refused before anything is allocated.
+# 2048 x 2048 covers a full-resolution Cityscapes frame (1024 x 2048).
+MAX_INPUT_PIXELS = 2048 * 2048
+MIN_INPUT_SIDE = 8
 
 
 @dataclass
@@ -33,7 +40,8 @@ class Predictor:
         self.run = run if isinstance(run, runs.Run) else runs.open_run(run)
         self.model = runs.load_model(self.run)
         self.schema: LabelSchema = self.run.schema
-        self.input_size: tuple[int, int] = tuple(int(v) for v in self.model.input_shape[1:3])
+        self.input_size: tuple[int, int] = model_input_size(self.model, self.run)
+        check_model_output(self.model, self.schema, self.run.name)
         self._lock = threading.Lock()
         # The first call traces the graph (slow); do it here so reported latencies are the steady state.
         self.model.predict_on_batch(np.zeros((1, *self.input_size, 3), dtype=np.float32))
@@ -62,16 +70,71 @@ class Predictor:
                           (time.perf_counter() - start) * 1000)
 
 
+def model_input_size(model, run: runs.Run) -> tuple[int, int]:
+    """(H, W) the model is fed: its declared input, or the run's training size (meta.json) where the model
+    leaves a side free (None). Refuses anything but (batch, H, W, 3) and sizes over MAX_INPUT_PIXELS."""
+    shape = model.input_shape
+    if not (isinstance(shape, tuple) and len(shape) == 4 and shape[3] == 3):
+        raise runs.RunError(f"{run.name}: the model takes input {shape}; expected (batch, height, width, 3) "
+                            "RGB images")
+    declared = shape[1:3]
+    if None in declared:
+        trained = run.meta.get("input_size")
+        if not (isinstance(trained, list) and len(trained) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in trained)):
+            raise runs.RunError(f"{run.name}: the model accepts any input size and meta.json has no valid "
+                                f"input_size (got {trained!r}); add e.g. \"input_size\": [240, 320]")
+        declared = tuple(t if d is None else d for d, t in zip(declared, trained))
+    height, width = (int(v) for v in declared)
+    if min(height, width) < MIN_INPUT_SIDE or height * width > MAX_INPUT_PIXELS:
+        raise runs.RunError(f"{run.name}: input size {height}x{width} is outside what this app runs (each side "
+                            f"at least {MIN_INPUT_SIDE}, at most {MAX_INPUT_PIXELS / 1e6:.1f} MP); "
+                            "export the model at a smaller input size")
+    return height, width
+
+
+def check_model_output(model, schema: LabelSchema, run_name: str) -> None:
+    """The model must output (batch, H, W, C) scores with C == the schema's class count."""
+    shape = model.output_shape
+    if not (isinstance(shape, tuple) and len(shape) == 4):
+        raise runs.RunError(f"{run_name}: the model outputs {shape}; expected one (batch, height, width, "
+                            f"{schema.num_classes}) map of class scores for its schema {schema.name}")
+    if shape[3] != schema.num_classes:
+        raise runs.RunError(f"{run_name}: the model outputs {shape[3]} classes but its schema {schema.name} has "
+                            f"{schema.num_classes}; fix the schema in meta.json or use the matching model")
+
+
+def output_paths(images: list, out, fmt: str) -> list[Path]:
+    """One output per input, refused before anything is written if two inputs would share an output
+    (e.g. a/frame.png and b/frame.png) or an output would replace an input."""
+    out = Path(out)
+    targets, owners = [], {}
+    for image in images:
+        target = out / f"{Path(image).stem}_{fmt}.png"
+        key = os.path.normcase(os.path.abspath(target))
+        if key in owners and os.path.abspath(owners[key]) != os.path.abspath(image):
+            raise ValueError(f"{owners[key]} and {image} would both be written to {target}; predict them in "
+                             "separate runs with different --out folders, or rename one")
+        owners[key] = image
+        targets.append(target)
+    inputs = {os.path.normcase(os.path.abspath(image)): image for image in images}
+    for target in targets:
+        if os.path.normcase(os.path.abspath(target)) in inputs:
+            raise ValueError(f"the output {target} would replace the input image of that name; choose "
+                             "another --out folder")
+    return targets
+
+
 def predict_files(run, images: list, out, *, fmt: str = "labels") -> list[Path]:
     """Write one PNG per image into `out`: class indices (labels), colour mask (color) or overlay."""
     from segcore.figures import overlay
 
     if fmt not in ("labels", "color", "overlay"):
         raise ValueError("format must be labels, color or overlay")
+    targets = output_paths(images, out, fmt)   # before loading the model: refuse collisions cheaply
     predictor = Predictor(run)
-    out = Path(out)
     written = []
-    for path in images:
+    for path, target in zip(images, targets):
         image = read_image(path)
         labels = predictor.predict(image).labels
         if fmt == "labels":
@@ -80,5 +143,5 @@ def predict_files(run, images: list, out, *, fmt: str = "labels") -> list[Path]:
             array = predictor.schema.colorize(labels)
         else:
             array = overlay(image, labels, predictor.schema, alpha=0.5)
-        written.append(write_png(out / f"{Path(path).stem}_{fmt}.png", array))
+        written.append(write_png(target, array))
     return written

@@ -15,7 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from segcore.imageio import atomic_write_bytes, encode_png
+from segcore.files import atomic_write_bytes
+from segcore.imageio import encode_png
 from segcore.labels import CAMVID11
 
 SKY, BUILDING, POLE, ROAD, PAVEMENT, TREE, SIGN, FENCE, CAR, PEDESTRIAN, BICYCLIST = range(11)
