@@ -1,6 +1,5 @@
 """Augmentation Lab: chain catalogue transforms, see what they do to a frame *and its mask*, export the pipeline."""
 import json
-from pathlib import Path
 
 import streamlit as st
 
@@ -17,7 +16,8 @@ st.caption("Geometric transforms move the mask with the image (nearest-neighbour
            "ignore label, so they are never trained on.")
 
 # --- source: a frame of the data folder, or an upload -------------------------------------------------------
-data_ok, data_message, _, splits = app.data_overview(config.data_dir)
+data_dir = app.pick_data_dir(config, key="lab_data")
+data_ok, data_message, _, splits = app.data_overview(data_dir)
 with st.sidebar:
     source = st.radio("Source", ["Data folder", "Upload"], index=0 if data_ok else 1, horizontal=True)
     try:
@@ -26,8 +26,8 @@ with st.sidebar:
                 st.error(data_message)
                 st.stop()
             split = st.selectbox("Split", [s for s, n in splits.items() if n])
-            samples = {s.name: s for s in app.samples(config.data_dir, split)}
-            schema = schema_for(config.data_dir)
+            samples = {s.name: s for s in app.samples(data_dir, split)}
+            schema = schema_for(data_dir)
             image, mask = app.frame(samples[st.selectbox("Frame", list(samples))], schema)
         else:
             schema = SCHEMAS[st.selectbox("Label schema", list(SCHEMAS))]
@@ -68,6 +68,15 @@ def param_widget(spec, value, key):
     return st.color_picker(value=value, **args)
 
 
+def isolate(uid):
+    """'This step only': at most one step is shown alone, so switching one on switches the others off."""
+    for item in st.session_state["lab_items"]:
+        if item["uid"] != uid:
+            st.session_state[f"lab-{item['uid']}-only"] = False
+    st.session_state["lab_only"] = uid if uid is not None and st.session_state[f"lab-{uid}-only"] else None
+
+
+isolated = lab.isolated_index(items, st.session_state.get("lab_only"))
 editor, preview = st.columns([2, 3], gap="large")
 with editor:
     st.subheader("Pipeline")
@@ -76,8 +85,13 @@ with editor:
     for i, item in enumerate(items):
         spec, uid = augment.CATALOGUE[item["name"]], item["uid"]
         item["p"] = st.session_state.get(f"lab-{uid}-p", item["p"])   # so the title shows this run's p
-        with st.expander(f"{i + 1}. {item['name']}  (p = {item['p']:.2f})", expanded=True):
+        alone = " · SHOWN ALONE" if i == isolated else ""
+        with st.expander(f"{i + 1}. {item['name']}  (p = {item['p']:.2f}){alone}", expanded=True,
+                         icon=":material/center_focus_strong:" if i == isolated else None):
             st.caption(spec.description)
+            st.toggle("this step only", key=f"lab-{uid}-only", on_change=isolate, args=(uid,),
+                      help="Preview and grid run only this step, applied every draw (p = 1), to see its effect "
+                           "in isolation. Statistics and export still use the whole pipeline.")
             item["p"] = st.slider("probability p", 0.0, 1.0, float(item["p"]), 0.05, key=f"lab-{uid}-p")
             for param in spec.params:
                 value = param_widget(param, item["params"][param.name], key=f"lab-{uid}-{param.name}")
@@ -92,6 +106,7 @@ with editor:
     if not items:
         st.info("The pipeline is empty: add a transform above, or import a saved pipeline below.")
 steps = lab.steps_of(items)
+shown = lab.shown_steps(items, st.session_state.get("lab_only"))
 
 # --- one draw, side by side ---------------------------------------------------------------------------------
 with preview:
@@ -102,8 +117,13 @@ with preview:
     button_col.button("New draw", icon=":material/casino:",
                       on_click=lambda: st.session_state.update(lab_seed=st.session_state["lab_seed"] + 1))
     alpha = alpha_col.slider("Mask opacity", 0.0, 1.0, 0.5, 0.05)
+    if isolated is not None:
+        note, clear = st.columns([3, 1], vertical_alignment="center")
+        note.warning(f"Showing step {isolated + 1} ({items[isolated]['name']}) alone, applied in every draw. "
+                     "The other steps are off in the preview and grid.", icon=":material/center_focus_strong:")
+        clear.button("All steps", on_click=isolate, args=(None,), help="Turn 'this step only' off")
     try:
-        aug_image, aug_mask, record = augment.draw(steps, image, mask, seed=seed, mask_fill=fill)
+        aug_image, aug_mask, record = augment.draw(shown, image, mask, seed=seed, mask_fill=fill)
     except ValueError as err:  # PipelineError, or albumentations rejecting a combination of values
         st.error(f"This pipeline can't run: {err}. Change that step's values or remove it.")
         st.stop()
@@ -115,15 +135,45 @@ with preview:
         after.image(overlay(aug_image, aug_mask, schema, alpha), caption="augmented mask")
         st.html(lab.legend_for(aug_mask, schema))
 
-drawn, grid, cost, export = preview.tabs(["Sampled parameters", "Grid of draws", "Cost", "Export / import"])
+drawn, grid, statistics, cost, export = preview.tabs(["Sampled parameters", "Grid of draws", "Statistics",
+                                                     "Cost", "Export / import"])
 with drawn:
     st.dataframe(lab.draw_table(record), hide_index=True,
                  column_config={"sampled parameters": st.column_config.TextColumn(width="large")})
 with grid:
     n = st.slider("Draws", 1, 12, 4)
-    draws = augment.draw_grid(steps, image, mask, n=n, seed=seed, mask_fill=fill)
+    if isolated is not None:
+        st.caption(f"Step {isolated + 1} ({items[isolated]['name']}) alone.")
+    draws = augment.draw_grid(shown, image, mask, n=n, seed=seed, mask_fill=fill)
     st.image([overlay(i, m, schema, alpha) if m is not None else i for i, m, _ in draws], width=240,
-             caption=[f"seed {seed + k}" for k in range(n)])
+             caption=[f"seed {seed + k} · {lab.fired_label(r)}" for k, (_, _, r) in enumerate(draws)])
+with statistics:
+    st.caption("Many seeded draws of the whole pipeline on this frame, as training draws them: how often each "
+               "step fires, which on/off combinations occur, and class shares before and after (void includes "
+               "what geometric steps push out of the frame). `segcore augment stats` gives the same for a data set.")
+    n_draws = st.slider("Number of draws", 50, 1000, 200, 50, key="lab_stats_draws")
+    signature = lab.stats_signature(steps, image, mask, seed, n_draws)
+    if st.button("Compute statistics", icon=":material/query_stats:", disabled=not steps):
+        try:
+            result = augment.augmentation_stats(steps, [(image, mask)], draws=n_draws, seed=seed, schema=schema)
+            st.session_state["lab_stats"] = (signature, lab.stats_tables(result))
+        except ValueError as err:
+            st.error(f"Statistics failed: {err}")
+    computed = st.session_state.get("lab_stats")
+    if computed and computed[0] == signature:
+        tables = computed[1]
+        st.dataframe(tables["steps"], hide_index=True, column_config={
+            "p": st.column_config.NumberColumn(format="%.2f"),
+            "fired": st.column_config.ProgressColumn("fired", format="percent", min_value=0.0, max_value=1.0)})
+        patterns = len(tables["combinations"])
+        st.markdown(f"**{patterns} of {2 ** len(steps)} on/off combinations** occurred (1 = the step fired).")
+        st.dataframe(tables["combinations"], hide_index=True,
+                     column_config={"share": st.column_config.NumberColumn(format="percent")})
+        if tables["classes"] is not None:
+            st.dataframe(tables["classes"], hide_index=True, column_config={
+                name: st.column_config.NumberColumn(format="percent") for name in ("before", "after", "change")})
+    elif computed:
+        st.info("The pipeline, frame or seed changed: compute again to see its statistics.")
 with cost:
     st.caption("Median ms per image on this frame: each step forced to p = 1, then the pipeline as configured.")
     signature = json.dumps([steps, image.shape], default=str)
@@ -144,9 +194,7 @@ with export:
     if saved is not None and st.session_state.get("lab_imported") != saved.file_id:
         st.session_state["lab_imported"] = saved.file_id      # import once, not on every rerun
         try:
-            fmt = "json" if Path(saved.name).suffix.lower() == ".json" else "yaml"
-            loaded = augment.load_pipeline(saved.getvalue().decode("utf-8", "replace"), fmt=fmt)
-            edit(lab.items_from_steps(augment.steps_from_pipeline(loaded)))
+            edit(lab.items_from_steps(lab.steps_from_upload(saved.name, saved.getvalue())))
             st.rerun()
         except augment.PipelineError as err:
             st.error(f"{saved.name}: {err}. Only flat pipelines of catalogue transforms can be edited here.")

@@ -2,12 +2,14 @@
 the catalogue's ParamSpecs, loading a frame or an upload, and tables of sampled parameters and timings.
 
 The lab keeps its pipeline as *items*: augment steps plus a "uid" that never changes while the step exists, so
-a step's widgets keep their state when it is moved. `steps_of(items)` gives the plain steps augment.py takes.
+a step's widgets keep their state when it is moved. `steps_of(items)` gives the plain steps segcore.augment takes.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from itertools import count
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -87,6 +89,27 @@ def from_widget(spec: ParamSpec, value):
     return widget_value(spec, value)
 
 
+def isolated_index(items, isolated_uid) -> int | None:
+    """Position of the step shown alone ("this step only"), or None when none is (or it was removed)."""
+    return next((i for i, item in enumerate(items) if item["uid"] == isolated_uid), None)
+
+
+def shown_steps(items, isolated_uid) -> list[dict]:
+    """The steps the preview and grid run: the whole pipeline, or only the isolated step at p=1."""
+    index = isolated_index(items, isolated_uid)
+    steps = steps_of(items)
+    return steps if index is None else augment.isolate(steps, index)
+
+
+def steps_from_upload(name: str, data: bytes) -> list[dict]:
+    """Steps from an uploaded pipeline file: its bytes are the pipeline, never a path to open.
+
+    The format comes from the file name (.json is JSON, anything else YAML). Raises PipelineError.
+    """
+    fmt = "json" if Path(name).suffix.lower() == ".json" else "yaml"
+    return augment.steps_from_pipeline(augment.parse_pipeline_text(data, fmt=fmt, source="the file"))
+
+
 # ------------------------------------------------------------------------------------------------ sources
 
 def load_frame(sample: Sample, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray]:
@@ -117,6 +140,12 @@ def draw_table(record) -> pd.DataFrame:
                          for i, r in enumerate(record)], columns=["step", "transform", "applied", "sampled parameters"])
 
 
+def fired_label(record) -> str:
+    """Which steps fired in a draw, numbered from 1 as on the page: "fired 1, 3" or "fired none"."""
+    fired = [str(i + 1) for i, r in enumerate(record) if r["applied"]]
+    return f"fired {', '.join(fired) or 'none'}"
+
+
 def cost_table(timings: dict[str, float]) -> pd.DataFrame:
     """time_steps' {"i:Name": ms, ..., "pipeline": ms} as rows: each step at p=1, then the pipeline as configured."""
     rows = [{"step": _step_label(key), "ms per image": round(ms, 2)} for key, ms in timings.items()]
@@ -128,3 +157,33 @@ def _step_label(key: str) -> str:
         return "whole pipeline"
     index, name = key.split(":", 1)
     return f"{int(index) + 1}. {name}"          # the page numbers steps from 1
+
+
+def stats_signature(steps, image: np.ndarray, mask, seed: int, draws: int) -> str:
+    """A key that changes when anything the statistics depend on changes (so a stored result is not shown
+    for another pipeline or frame)."""
+    digest = hashlib.sha1(image.tobytes())
+    if mask is not None:
+        digest.update(mask.tobytes())
+    return json.dumps([steps, image.shape, digest.hexdigest(), seed, draws], default=str)
+
+
+def stats_tables(stats: dict) -> dict[str, pd.DataFrame]:
+    """augmentation_stats as tables: "steps" (p and fired share per step), "combinations" (each on/off
+    pattern with the steps that fired), "classes" (pixel share before and after, None without masks)."""
+    keys = stats["steps"]
+    steps = pd.DataFrame([{"step": _step_label(key), "p": stats["p"][key], "fired": stats["applied_rate"][key]}
+                          for key in keys], columns=["step", "p", "fired"])
+    names = [key.split(":", 1)[1] for key in keys]
+    combinations = pd.DataFrame(
+        [{"pattern": pattern, "draws": n, "share": n / stats["draws"],
+          "steps fired": ", ".join(f"{i + 1}. {names[i]}" for i, on in enumerate(pattern) if on == "1") or "none"}
+         for pattern, n in stats["combinations"].items()], columns=["pattern", "draws", "share", "steps fired"])
+    classes = None
+    if stats.get("class_shares"):
+        before, after = stats["class_shares"]["before"], stats["class_shares"]["after"]
+        classes = pd.DataFrame([{"class": name, "before": before[name], "after": after[name],
+                                 "change": after[name] - before[name]}
+                                for name in before if before[name] or after[name]],
+                               columns=["class", "before", "after", "change"])
+    return {"steps": steps, "combinations": combinations, "classes": classes}

@@ -219,7 +219,7 @@ def test_steps_from_pipeline_names_foreign_transforms():
     pipeline = A.Compose([A.VerticalFlip(), A.Blur(), A.Transpose()])
     with pytest.raises(aug.PipelineError, match="VerticalFlip, Transpose"):
         aug.steps_from_pipeline(pipeline)
-    assert aug.load_pipeline(A.to_dict(pipeline))  # training still accepts any albumentations pipeline
+    assert aug.load_pipeline(A.to_dict(pipeline))  # the general loader reads any; training takes only the catalogue
 
 
 def test_pipeline_code_round_trip():

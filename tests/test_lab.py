@@ -92,3 +92,45 @@ def test_tables():
     costs = lab.cost_table({"0:HorizontalFlip": 0.1234, "1:GaussianBlur": 2.0, "pipeline": 0.2})
     assert list(costs.index) == ["1. HorizontalFlip", "2. GaussianBlur", "whole pipeline"]
     assert costs["ms per image"].iloc[0] == 0.12
+
+
+# ------------------------------------------------------------------------------------- isolation, import, stats
+
+def test_shown_steps_isolate_one_step_by_uid():
+    items = [lab.new_item(n) for n in ("HorizontalFlip", "GaussianBlur", "RandomRain")]
+    assert lab.shown_steps(items, None) == lab.steps_of(items)
+    assert lab.isolated_index(items, items[1]["uid"]) == 1
+    shown = lab.shown_steps(items, items[1]["uid"])
+    assert [s["p"] for s in shown] == [0.0, 1.0, 0.0] and [s["name"] for s in shown] == [i["name"] for i in items]
+    assert lab.shown_steps(lab.removed(items, 1), items[1]["uid"]) == lab.steps_of(lab.removed(items, 1))
+
+
+def test_steps_from_upload_parses_bytes_and_never_opens_a_path(tmp_path):
+    text = augment.dumps_pipeline([augment.default_step("HorizontalFlip")], "yaml")
+    assert [s["name"] for s in lab.steps_from_upload("p.yaml", text.encode())] == ["HorizontalFlip"]
+    real = tmp_path / "real.json"
+    real.write_text(text)
+    for content in (str(real).encode(), b"/etc/hostname"):
+        with pytest.raises(augment.PipelineError, match="not an albumentations pipeline"):
+            lab.steps_from_upload("x.yaml", content)
+    with pytest.raises(augment.PipelineError, match="not valid JSON"):
+        lab.steps_from_upload("x.json", str(real).encode())
+
+
+def test_stats_tables_and_fired_label():
+    picture, labels = scene(2)
+    steps = [{**augment.default_step("HorizontalFlip"), "p": 1.0}, {**augment.default_step("Affine"), "p": 0.5}]
+    stats = augment.augmentation_stats(steps, [(picture, labels)], draws=20, seed=0, schema=CAMVID11)
+    tables = lab.stats_tables(stats)
+    assert list(tables["steps"]["step"]) == ["1. HorizontalFlip", "2. Affine"]
+    assert tables["steps"]["fired"].iloc[0] == 1.0
+    assert set(tables["combinations"]["pattern"]) <= {"10", "11"}
+    both = tables["combinations"].set_index("pattern").loc["11", "steps fired"]
+    assert both == "1. HorizontalFlip, 2. Affine"
+    assert "void" in set(tables["classes"]["class"]) and tables["classes"]["after"].sum() == pytest.approx(1)
+    record = [{"applied": True}, {"applied": False}, {"applied": True}]
+    assert lab.fired_label(record) == "fired 1, 3" and lab.fired_label([{"applied": False}]) == "fired none"
+    a = lab.stats_signature(steps, picture, labels, 0, 20)
+    assert a == lab.stats_signature(steps, picture.copy(), labels, 0, 20)
+    assert a != lab.stats_signature(steps, picture[::-1].copy(), labels, 0, 20)
+    assert a != lab.stats_signature(steps, picture, labels, 1, 20)

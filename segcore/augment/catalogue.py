@@ -1,29 +1,15 @@
-"""Augmentation catalogue and pipelines: the data behind the dashboard's Augmentation Lab and `train --augment`.
+"""The transform catalogue as data (arguments, kinds, defaults, bounds) and validation of pipeline steps.
 
-The catalogue describes each supported albumentations 2.x transform as data (its arguments, their kinds, defaults
-and bounds) so the lab can generate widgets from it. A pipeline is specified as a list of plain-dict *steps*,
-``{"name": "RandomRain", "params": {...}, "p": 0.5}``; this module validates steps, builds albumentations
-pipelines from them (masks always moved with nearest-neighbour interpolation, padding filled with the ignore
-label), draws reproducible samples, times steps, and converts between steps, saved files and Python code.
+A step is a plain dict, ``{"name": "RandomRain", "params": {...}, "p": 0.5}``; `validate_steps` is the one gate
+every pipeline passes, in the Lab and in training, before anything is built.
 """
 from __future__ import annotations
 
-import inspect
-import io
-import json
-import statistics
-import time
-import warnings
+import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import albumentations as A
-import cv2
 import numpy as np
-import yaml
-
-from segcore.imageio import atomic_write_bytes
 
 KINDS = ("float", "int", "float_range", "int_range", "choice", "bool", "rgb", "int_pair")
 
@@ -63,6 +49,9 @@ class PipelineError(ValueError):
 
 
 GROUPS = ("weather", "geometric", "blur", "noise", "colour")
+
+# A pipeline is a short list a person edits; a cap stops a crafted file from building thousands of transforms.
+MAX_STEPS = 64
 
 _P = ParamSpec
 
@@ -232,6 +221,9 @@ def _number(value, integer: bool, where: str):
     """A JSON/YAML number as int or float; integral floats pass as ints (serialisers write 11 as 11.0)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise PipelineError(f"{where}: expected a number, got {value!r}")
+    # NaN passes albumentations' own checks and fails every `lo <= v <= hi` silently: name it.
+    if not isinstance(value, (int, np.integer)) and not math.isfinite(value):
+        raise PipelineError(f"{where}: expected a finite number, got {value!r}")
     if integer:
         if float(value) != int(value):
             raise PipelineError(f"{where}: expected an integer, got {value!r}")
@@ -287,6 +279,8 @@ def validate_steps(steps: list[dict]) -> list[dict]:
     """
     if not isinstance(steps, (list, tuple)):
         raise PipelineError(f"a pipeline spec is a list of steps, got {type(steps).__name__}")
+    if len(steps) > MAX_STEPS:
+        raise PipelineError(f"the pipeline has {len(steps)} steps; at most {MAX_STEPS} are allowed")
     out = []
     for i, step in enumerate(steps):
         if not isinstance(step, dict) or "name" not in step:
@@ -302,285 +296,9 @@ def validate_steps(steps: list[dict]) -> list[dict]:
         if unknown:
             raise PipelineError(f"{where}: unknown parameter(s) {sorted(unknown)}; valid: {list(known) or 'none'}")
         p = step.get("p", spec.default_p)
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
             raise PipelineError(f"{where}: p={p!r} must be a number in [0, 1]")
         out.append({"name": spec.name,
                     "params": {n: _check_param(ps, params.get(n, ps.default), where) for n, ps in known.items()},
                     "p": float(p)})
     return out
-
-
-# ------------------------------------------------------------------------------------------------- pipelines
-
-def _kwargs(step: dict, mask_fill: int) -> dict:
-    """Constructor arguments for a validated step, including the mask handling the lab does not expose."""
-    kwargs = dict(step["params"])
-    if CATALOGUE[step["name"]].geometric:
-        accepted = inspect.signature(getattr(A, step["name"])).parameters
-        # Labels are class ids: interpolating between them invents classes, so masks use nearest neighbour,
-        # and pixels a warp uncovers get the ignore label so they do not count as any class.
-        if "mask_interpolation" in accepted:
-            kwargs["mask_interpolation"] = cv2.INTER_NEAREST
-        if "fill_mask" in accepted:
-            kwargs["fill_mask"] = mask_fill
-    kwargs["p"] = step["p"]
-    return kwargs
-
-
-def _transform(step: dict, mask_fill: int):
-    return getattr(A, step["name"])(**_kwargs(step, mask_fill))
-
-
-def build_pipeline(steps, *, replay: bool = False, seed: int | None = None, mask_fill: int = 0):
-    """An A.Compose (A.ReplayCompose with replay=True) running the steps in order.
-
-    `mask_fill` is the label given to mask pixels that geometric transforms uncover: pass the schema's
-    ignore index. With `seed`, the pipeline's random draws are reproducible.
-    """
-    transforms = [_transform(s, mask_fill) for s in validate_steps(steps)]
-    if not replay:
-        return A.Compose(transforms, seed=seed)
-    pipeline = A.ReplayCompose(transforms)  # ReplayCompose takes no seed= argument in 2.0.8
-    if seed is not None:
-        pipeline.set_random_seed(seed)
-    return pipeline
-
-
-def apply(pipeline, image: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Run `pipeline` on an image and optional mask; returns (image, mask or None)."""
-    if mask is None:
-        return pipeline(image=image)["image"], None
-    out = pipeline(image=image, mask=mask)
-    return out["image"], out["mask"]
-
-
-def _jsonable(value, limit: int = 16):
-    """Sampled parameters in a form JSON and a table can show; large arrays and lists become summaries."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist() if value.size <= limit else f"<array {value.dtype} {list(value.shape)}>"
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v, limit) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v, limit) for v in value] if len(value) <= limit else f"<{len(value)} items>"
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
-
-
-def draw(steps, image, mask=None, *, seed: int, mask_fill: int = 0):
-    """One reproducible augmentation of (image, mask): the same seed gives the same output.
-
-    Returns (image, mask or None, record), with one record entry per step:
-    {"name", "applied": whether it fired, "params": the values it sampled (JSON-safe)}.
-    """
-    pipeline = build_pipeline(steps, replay=True, seed=seed, mask_fill=mask_fill)
-    data = {"image": image} if mask is None else {"image": image, "mask": mask}
-    out = pipeline(**data)
-    record = [{"name": r["__class_fullname__"].rsplit(".", 1)[-1], "applied": bool(r["applied"]),
-               "params": _jsonable({k: v for k, v in (r.get("params") or {}).items() if k != "shape"})}
-              for r in out["replay"]["transforms"]]
-    return out["image"], out.get("mask"), record
-
-
-def draw_grid(steps, image, mask, *, n: int, seed: int, mask_fill: int = 0):
-    """`n` different reproducible draws, with seeds seed, seed + 1, ..."""
-    steps = validate_steps(steps)
-    return [draw(steps, image, mask, seed=seed + i, mask_fill=mask_fill) for i in range(n)]
-
-
-def _median_ms(pipeline, data: dict, repeats: int) -> float:
-    pipeline(**data)  # warm-up: the first call pays for lazy set-up (kernels, lookup tables)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        pipeline(**data)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
-def time_steps(steps, image, mask=None, *, repeats: int = 5, seed: int = 0) -> dict[str, float]:
-    """Median milliseconds per image for each step forced to p=1 (key "i:Name") and for the whole pipeline as
-    configured (key "pipeline")."""
-    steps = validate_steps(steps)
-    data = {"image": image} if mask is None else {"image": image, "mask": mask}
-    result = {f"{i}:{s['name']}": _median_ms(build_pipeline([{**s, "p": 1.0}], seed=seed), data, repeats)
-              for i, s in enumerate(steps)}
-    result["pipeline"] = _median_ms(build_pipeline(steps, seed=seed), data, repeats)
-    return result
-
-
-# ---------------------------------------------------------------------------------------------- serialising
-
-def _as_pipeline(pipeline_or_steps, mask_fill: int = 0):
-    if isinstance(pipeline_or_steps, (list, tuple)):
-        return build_pipeline(pipeline_or_steps, mask_fill=mask_fill)
-    if isinstance(pipeline_or_steps, dict):
-        return load_pipeline(pipeline_or_steps)
-    return pipeline_or_steps
-
-
-def to_dict(pipeline, *, mask_fill: int = 0) -> dict:
-    """A.to_dict of a pipeline; also accepts steps (built with `mask_fill`) or an already serialised dict."""
-    if isinstance(pipeline, dict):
-        return A.to_dict(load_pipeline(pipeline))  # round trip, so junk is rejected here and not in a worker
-    return A.to_dict(_as_pipeline(pipeline, mask_fill))
-
-
-def _format(fmt: str | None, path: Path | None = None) -> str:
-    if fmt is None and path is not None:
-        fmt = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(path.suffix.lower())
-        if fmt is None:
-            raise PipelineError(f"{path}: use a .json, .yaml or .yml file name")
-    if fmt not in ("json", "yaml"):
-        raise PipelineError(f"format must be 'json' or 'yaml', got {fmt!r}")
-    return fmt
-
-
-def dumps_pipeline(steps, fmt: str = "json", *, mask_fill: int = 0) -> str:
-    """The pipeline as JSON or YAML text, exactly as A.save writes it (so A.load accepts it unchanged)."""
-    buffer = io.StringIO()
-    A.save(_as_pipeline(steps, mask_fill), buffer, data_format=_format(fmt))
-    return buffer.getvalue()
-
-
-def save_pipeline(pipeline_or_steps, path, *, mask_fill: int = 0) -> Path:
-    """Write the pipeline to `path` as JSON or YAML (by suffix), atomically: a reader never sees half a file."""
-    path = Path(path)
-    text = dumps_pipeline(pipeline_or_steps, _format(None, path), mask_fill=mask_fill)
-    return atomic_write_bytes(path, text.encode())
-
-
-def _parse(path_or_text, fmt):
-    """The parsed document of a path, JSON/YAML text or dict."""
-    if isinstance(path_or_text, dict):
-        return path_or_text
-    path = None
-    if isinstance(path_or_text, Path) or (
-            isinstance(path_or_text, str) and "\n" not in path_or_text and not path_or_text.lstrip().startswith("{")
-            and (Path(path_or_text).suffix.lower() in (".json", ".yaml", ".yml") or Path(path_or_text).is_file())):
-        path = Path(path_or_text)
-        try:
-            text = path.read_text()
-        except OSError as e:
-            raise PipelineError(f"cannot read pipeline file {path}: {e}") from e
-        fmt = fmt or (_format(None, path) if path.suffix.lower() in (".json", ".yaml", ".yml") else None)
-    else:
-        text = str(path_or_text)
-    source = path or "pipeline text"
-    if fmt is not None:
-        fmt = _format(fmt)
-    try:
-        if fmt == "json":
-            return json.loads(text)
-        return yaml.safe_load(text)  # YAML also reads JSON
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise PipelineError(f"{source} is not valid {fmt.upper() if fmt else 'JSON or YAML'}: {e}") from e
-
-
-def _check_names(node, where="transform"):
-    """PipelineError for documents that are not albumentations pipelines or name unknown transforms."""
-    if not isinstance(node, dict) or not isinstance(node.get("__class_fullname__"), str):
-        raise PipelineError(f"not an albumentations pipeline: {where} has no '__class_fullname__'")
-    name = node["__class_fullname__"].rsplit(".", 1)[-1]
-    cls = getattr(A, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, (A.BasicTransform, A.BaseCompose))):
-        raise PipelineError(f"unknown albumentations transform {node['__class_fullname__']!r} in {where}")
-    for i, child in enumerate(node.get("transforms") or []):
-        _check_names(child, f"{where}.transforms[{i}]")
-
-
-def _explain(transform: dict, error: Exception) -> str:
-    """One line naming the step that fails to build and why (pydantic's own text spans several lines)."""
-    for index, child in enumerate(transform.get("transforms", []) if isinstance(transform, dict) else []):
-        try:
-            A.from_dict({"transform": child})
-        except (KeyError, TypeError, ValueError) as step_error:
-            error, where = step_error, f"step {index} ({child.get('__class_fullname__', '?')})"
-            break
-    else:
-        where = "the pipeline"
-    while not hasattr(error, "errors") and (error.__cause__ or error.__context__):
-        error = error.__cause__ or error.__context__   # albumentations wraps pydantic's ValidationError
-    if hasattr(error, "errors"):  # pydantic: field path and message per problem
-        details = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in error.errors())
-    else:
-        details = f"{type(error).__name__}: {error}"
-    return f"{where}: {details}"
-
-
-def load_pipeline(path_or_text, *, fmt: str | None = None):
-    """An A.Compose from a saved JSON/YAML file, its text, or an A.to_dict dict.
-
-    Any albumentations transform is accepted (not only the catalogue's). Raises PipelineError for text that
-    is not JSON/YAML, documents that are not albumentations pipelines, unknown transforms and invalid arguments.
-    """
-    data = _parse(path_or_text, fmt)
-    if not isinstance(data, dict) or "transform" not in data:
-        raise PipelineError("not an albumentations pipeline: expected a mapping with a 'transform' key "
-                            "(as written by A.save)")
-    _check_names(data["transform"])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            pipeline = A.from_dict(data)
-        except (KeyError, TypeError, ValueError) as e:  # pydantic's ValidationError is a ValueError
-            raise PipelineError(f"invalid albumentations pipeline: {_explain(data['transform'], e)}") from e
-    for w in caught:
-        # albumentations only warns about arguments it does not know; a typo in a saved file must not be
-        # silently dropped, so that warning becomes an error. Others pass on to the caller.
-        if "are not valid for transform" in str(w.message):
-            raise PipelineError(f"invalid albumentations pipeline: {w.message}")
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    # Callers expect a Compose; a lone transform or OneOf is wrapped, keeping its own semantics.
-    return pipeline if isinstance(pipeline, A.Compose) else A.Compose([pipeline])
-
-
-def steps_from_pipeline(pipeline_or_dict) -> list[dict]:
-    """The lab's steps for a flat pipeline (A.Compose, its A.to_dict dict, or a path/text load_pipeline reads).
-
-    Arguments the catalogue does not expose (interpolation, mask fill, border mode) are dropped. Raises
-    PipelineError for transforms not in the catalogue, nested composes and values the lab cannot represent.
-    """
-    if isinstance(pipeline_or_dict, (str, Path)):
-        pipeline_or_dict = load_pipeline(pipeline_or_dict)
-    data = pipeline_or_dict if isinstance(pipeline_or_dict, dict) else A.to_dict(pipeline_or_dict)
-    root = data.get("transform", data) if isinstance(data, dict) else None
-    children = root.get("transforms") if isinstance(root, dict) else None
-    if children is None:
-        raise PipelineError("not an albumentations pipeline: no list of transforms")
-    names = [c.get("__class_fullname__", "?").rsplit(".", 1)[-1] for c in children]
-    unknown = [n for n in names if n not in CATALOGUE]
-    if unknown:
-        raise PipelineError(f"transform(s) not in the catalogue: {', '.join(unknown)}")
-    steps = []
-    for i, (name, child) in enumerate(zip(names, children)):
-        params = {}
-        for spec in CATALOGUE[name].params:
-            value = child.get(spec.name)
-            if isinstance(value, dict) and set(value) == {"x", "y"}:  # Affine stores per-axis ranges
-                if list(value["x"]) != list(value["y"]):
-                    raise PipelineError(f"step {i} ({name}): different x and y {spec.name} ranges cannot be "
-                                        "shown in the lab")
-                value = value["x"]
-            if value is None:
-                raise PipelineError(f"step {i} ({name}): {spec.name} is not set; the lab needs a value")
-            if spec.kind == "rgb" and isinstance(value, (int, float)):  # a single fill value means grey
-                value = (int(value),) * 3
-            params[spec.name] = tuple(value) if isinstance(value, list) else value
-        steps.append({"name": name, "params": params, "p": child.get("p", CATALOGUE[name].default_p)})
-    return validate_steps(steps)
-
-
-def pipeline_code(steps, *, mask_fill: int = 0) -> str:
-    """Python source that builds the same pipeline as build_pipeline(steps, mask_fill=mask_fill)."""
-    lines = []
-    for step in validate_steps(steps):
-        args = ", ".join(f"{k}={v!r}" for k, v in _kwargs(step, mask_fill).items())
-        lines.append(f"    A.{step['name']}({args}),")
-    body = "\n" + "\n".join(lines) + "\n" if lines else ""
-    code = f"import albumentations as A\n\npipeline = A.Compose([{body}])\n"
-    if "mask_interpolation=0" in code:
-        code += "# mask_interpolation=0 is cv2.INTER_NEAREST: class ids must not be blended.\n"
-    return code

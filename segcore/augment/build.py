@@ -1,0 +1,211 @@
+"""Building albumentations pipelines from validated steps, and running them reproducibly.
+
+Seeding: albumentations 2.0.8's `BaseCompose.set_random_seed(seed)` (and `Compose(seed=...)`) hands the *same*
+seed to every child, and each child makes its own `random.Random(seed)`; so every step's first coin flip is the
+same number and the steps fire all together or not at all. Here each transform gets its own seed derived from
+(seed, its position), so coin flips and sampled parameters are independent between steps and reproducible.
+"""
+from __future__ import annotations
+
+import inspect
+import random
+import statistics
+import threading
+import time
+
+import albumentations as A
+import cv2
+import numpy as np
+
+from segcore.augment.catalogue import CATALOGUE, PipelineError, validate_steps
+
+
+def _kwargs(step: dict, mask_fill: int) -> dict:
+    """Constructor arguments for a validated step, including the mask handling the lab does not expose."""
+    kwargs = dict(step["params"])
+    if CATALOGUE[step["name"]].geometric:
+        accepted = inspect.signature(getattr(A, step["name"])).parameters
+        # Labels are class ids: interpolating between them invents classes, so masks use nearest neighbour,
+        # and pixels a warp uncovers get the ignore label so they do not count as any class.
+        if "mask_interpolation" in accepted:
+            kwargs["mask_interpolation"] = cv2.INTER_NEAREST
+        if "fill_mask" in accepted:
+            kwargs["fill_mask"] = mask_fill
+    kwargs["p"] = step["p"]
+    return kwargs
+
+
+def _transform(step: dict, mask_fill: int):
+    return getattr(A, step["name"])(**_kwargs(step, mask_fill))
+
+
+# ------------------------------------------------------------------------------------------------- seeding
+
+def draw_seed(*parts: int) -> int:
+    """One 32-bit seed from any integers, e.g. draw_seed(run_seed, epoch, sample_index) in training.
+
+    Nearby inputs give unrelated seeds (numpy's SeedSequence hashing), so draws of neighbouring samples or
+    epochs are independent. Negative parts are taken modulo 2**64.
+    """
+    entropy = [int(part) % 2 ** 64 for part in parts]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def _child_seed(seed: int, index: int) -> int:
+    return int(np.random.SeedSequence(int(seed) % 2 ** 64, spawn_key=(index,)).generate_state(1)[0])
+
+
+def seed_pipeline(pipeline, seed: int):
+    """Give `pipeline` and every transform in it its own generators, derived from (seed, position).
+
+    Step i's seed depends only on (seed, i), not on the other steps, so a step keeps its draws when another
+    step's p changes. Returns the pipeline.
+    """
+    root_seed = int(np.random.SeedSequence(int(seed) % 2 ** 64).generate_state(1)[0])
+    # Set the container's own generators directly: its set_random_seed would hand root_seed to every child.
+    pipeline.seed = root_seed
+    pipeline.random_generator = np.random.default_rng(root_seed)
+    pipeline.py_random = random.Random(root_seed)
+    for index, transform in enumerate(getattr(pipeline, "transforms", ())):
+        child = _child_seed(seed, index)
+        if isinstance(transform, A.BaseCompose):
+            seed_pipeline(transform, child)   # OneOf, Sequential...: their children get seeds of their own
+        else:
+            transform.set_random_seed(child)
+    return pipeline
+
+
+def build_pipeline(steps, *, replay: bool = False, seed: int | None = None, mask_fill: int = 0):
+    """An A.Compose (A.ReplayCompose with replay=True) running the steps in order.
+
+    `mask_fill` is the label given to mask pixels that geometric transforms uncover: pass the schema's
+    ignore index. With `seed`, the pipeline's random draws are reproducible and independent between steps.
+    """
+    transforms = [_transform(s, mask_fill) for s in validate_steps(steps)]
+    pipeline = A.ReplayCompose(transforms) if replay else A.Compose(transforms)
+    return pipeline if seed is None else seed_pipeline(pipeline, seed)
+
+
+def apply(pipeline, image: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Run `pipeline` on an image and optional mask; returns (image, mask or None)."""
+    if mask is None:
+        return pipeline(image=image)["image"], None
+    out = pipeline(image=image, mask=mask)
+    return out["image"], out["mask"]
+
+
+def apply_seeded(pipeline, image: np.ndarray, mask: np.ndarray | None, seed: int):
+    """One reproducible draw of `pipeline` (an A.Compose): reseeds it from `seed`, then applies it.
+
+    The same seed gives the same output whatever ran before; steps fire independently. The pipeline object is
+    modified (its generators), so use one per thread (see SeededAugmenter). Returns (image, mask or None).
+    """
+    return apply(seed_pipeline(pipeline, seed), image, mask)
+
+
+class SeededAugmenter:
+    """Training's augmentation: `augmenter(image, mask, seed)` is one reproducible, independent-step draw.
+
+    Built from a pipeline dict (as `load_training_pipeline` returns); each thread builds its own copy, since a
+    pipeline holds generators that must not be shared between tf.data worker threads.
+    """
+
+    def __init__(self, pipeline_dict: dict):
+        self.pipeline_dict = pipeline_dict
+        A.from_dict(pipeline_dict)   # fail here, in the caller, rather than in a worker thread
+        self._local = threading.local()
+
+    def _pipeline(self):
+        if not hasattr(self._local, "pipeline"):
+            self._local.pipeline = A.from_dict(self.pipeline_dict)
+        return self._local.pipeline
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray | None, seed: int):
+        return apply_seeded(self._pipeline(), image, mask, seed)
+
+
+# --------------------------------------------------------------------------------------------------- draws
+
+def isolate(steps, index: int) -> list[dict]:
+    """The steps with only step `index` active, forced to p=1 (the others at p=0), for "this step only".
+
+    Positions are kept, so the isolated step gets the same seed as in the whole pipeline.
+    """
+    steps = validate_steps(steps)
+    if not 0 <= index < len(steps):
+        raise PipelineError(f"no step {index + 1}: the pipeline has {len(steps)} step(s)")
+    return [{**step, "p": 1.0 if i == index else 0.0} for i, step in enumerate(steps)]
+
+
+def _jsonable(value, limit: int = 16):
+    """Sampled parameters in a form JSON and a table can show; large arrays and lists become summaries."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.size <= limit else f"<array {value.dtype} {list(value.shape)}>"
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, limit) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, limit) for v in value] if len(value) <= limit else f"<{len(value)} items>"
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def draw(steps, image, mask=None, *, seed: int, mask_fill: int = 0):
+    """One reproducible augmentation of (image, mask): the same seed gives the same output, and the same
+    output as training's `apply_seeded` with that seed.
+
+    Returns (image, mask or None, record), with one record entry per step:
+    {"name", "applied": whether it fired, "params": the values it sampled (JSON-safe)}.
+    """
+    pipeline = build_pipeline(steps, replay=True, seed=seed, mask_fill=mask_fill)
+    data = {"image": image} if mask is None else {"image": image, "mask": mask}
+    out = pipeline(**data)
+    record = [{"name": r["__class_fullname__"].rsplit(".", 1)[-1], "applied": bool(r["applied"]),
+               "params": _jsonable({k: v for k, v in (r.get("params") or {}).items() if k != "shape"})}
+              for r in out["replay"]["transforms"]]
+    return out["image"], out.get("mask"), record
+
+
+def draw_grid(steps, image, mask, *, n: int, seed: int, mask_fill: int = 0):
+    """`n` different reproducible draws, with seeds seed, seed + 1, ..."""
+    steps = validate_steps(steps)
+    return [draw(steps, image, mask, seed=seed + i, mask_fill=mask_fill) for i in range(n)]
+
+
+def _median_ms(pipeline, data: dict, repeats: int) -> float:
+    pipeline(**data)  # warm-up: the first call pays for lazy set-up (kernels, lookup tables)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        pipeline(**data)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def time_steps(steps, image, mask=None, *, repeats: int = 5, seed: int = 0) -> dict[str, float]:
+    """Median milliseconds per image for each step forced to p=1 (key "i:Name") and for the whole pipeline as
+    configured (key "pipeline")."""
+    steps = validate_steps(steps)
+    data = {"image": image} if mask is None else {"image": image, "mask": mask}
+    result = {f"{i}:{s['name']}": _median_ms(build_pipeline([{**s, "p": 1.0}], seed=seed), data, repeats)
+              for i, s in enumerate(steps)}
+    result["pipeline"] = _median_ms(build_pipeline(steps, seed=seed), data, repeats)
+    return result
+
+
+def pipeline_code(steps, *, mask_fill: int = 0) -> str:
+    """Python source that builds the same pipeline as build_pipeline(steps, mask_fill=mask_fill)."""
+    lines = []
+    for step in validate_steps(steps):
+        args = ", ".join(f"{k}={v!r}" for k, v in _kwargs(step, mask_fill).items())
+        lines.append(f"    A.{step['name']}({args}),")
+    body = "\n" + "\n".join(lines) + "\n" if lines else ""
+    code = f"import albumentations as A\n\npipeline = A.Compose([{body}])\n"
+    if "mask_interpolation=0" in code:
+        code += "# mask_interpolation=0 is cv2.INTER_NEAREST: class ids must not be blended.\n"
+    if lines:
+        code += ("# Seed it with segcore.augment.seed_pipeline(pipeline, seed), not Compose(seed=...): albumentations "
+                 "2.0.8 gives every step that same seed, so the steps fire all together or not at all.\n")
+    return code

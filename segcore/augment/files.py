@@ -1,0 +1,308 @@
+"""Pipeline files: parsing text (never a path), reading a file (only when asked to), saving, and the catalogue
+checks that the Lab's import and `train --augment` share.
+
+Limits, checked before anything is built: text of at most MAX_PIPELINE_BYTES, no YAML aliases (a few hundred
+bytes of nested aliases expand to 100,000 transforms), at most MAX_STEPS transforms in all, nesting at most
+MAX_NESTING composes deep. Every failure is a one-line PipelineError.
+"""
+from __future__ import annotations
+
+import io
+import json
+import stat
+import warnings
+from pathlib import Path
+
+import albumentations as A
+import yaml
+
+from segcore.augment.build import build_pipeline
+from segcore.augment.catalogue import CATALOGUE, MAX_STEPS, PipelineError, validate_steps
+from segcore.imageio import atomic_write_bytes
+
+MAX_PIPELINE_BYTES = 1_000_000
+MAX_NESTING = 8
+SUFFIX_FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+# Set by SegLab itself (nearest-neighbour masks, the schema's ignore label), so not compared with the file's.
+_MANAGED_ARGUMENTS = {"__class_fullname__", "p", "mask_interpolation", "fill_mask"}
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def _format(fmt: str | None, path: Path | None = None) -> str:
+    if fmt is None and path is not None:
+        fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            raise PipelineError(f"{path}: use a .json, .yaml or .yml file name")
+    if fmt not in ("json", "yaml"):
+        raise PipelineError(f"format must be 'json' or 'yaml', got {fmt!r}")
+    return fmt
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses aliases (`*name`, `<<: *name`) before they are expanded."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise PipelineError(f"YAML aliases are not allowed in a pipeline (*{event.anchor} on line "
+                                f"{event.start_mark.line + 1}); write each step out in full")
+        return super().compose_node(parent, index)
+
+
+# ------------------------------------------------------------------------------------------------- reading
+
+def parse_pipeline_text(text: str | bytes, *, fmt: str | None = None, source: str = "pipeline text"):
+    """The document in JSON or YAML `text` (YAML also reads JSON when fmt is None). Never opens a file:
+    text that looks like a path is just text that is not a pipeline."""
+    if isinstance(text, (bytes, bytearray)):
+        size = len(text)
+    elif isinstance(text, str):
+        size = len(text.encode("utf-8", "replace"))
+    else:
+        raise PipelineError(f"{source}: expected pipeline text, got {type(text).__name__}")
+    if size > MAX_PIPELINE_BYTES:
+        raise PipelineError(f"{source} is {size:,} bytes; a pipeline file may be at most {MAX_PIPELINE_BYTES:,}")
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError:
+            raise PipelineError(f"{source} is not UTF-8 text; save the pipeline as JSON or YAML") from None
+    fmt = None if fmt is None else _format(fmt)
+    try:
+        if fmt == "json":
+            return json.loads(text)
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise PipelineError(f"{source} is nested too deeply to be a pipeline") from None
+    except (json.JSONDecodeError, yaml.YAMLError, ValueError) as e:
+        kind = fmt.upper() if fmt else "JSON or YAML"
+        raise PipelineError(_one_line(f"{source} is not valid {kind}: {e}")[:300]) from None
+
+
+def read_pipeline_file(path) -> object:
+    """The document in a pipeline file on disk: for the CLI and training, never for uploads.
+
+    The file must be a regular file of at most MAX_PIPELINE_BYTES; its format comes from the suffix (.json is
+    JSON; anything else is read as YAML, which also reads JSON).
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except OSError as e:
+        raise PipelineError(f"cannot read pipeline file {path}: {e.strerror or e}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise PipelineError(f"cannot read pipeline file {path}: not a regular file")
+    if info.st_size > MAX_PIPELINE_BYTES:
+        raise PipelineError(f"{path} is {info.st_size:,} bytes; a pipeline file may be at most "
+                            f"{MAX_PIPELINE_BYTES:,}")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise PipelineError(f"cannot read pipeline file {path}: {e.strerror or e}") from None
+    return parse_pipeline_text(data, fmt=SUFFIX_FORMATS.get(path.suffix.lower()), source=str(path))
+
+
+def _check_document(data) -> dict:
+    """The root transform of an A.save document, after checking its shape, size and transform names.
+
+    Walks the tree without recursion and without building anything, so huge or deep documents fail fast.
+    """
+    if not isinstance(data, dict) or "transform" not in data:
+        raise PipelineError("not an albumentations pipeline: expected a mapping with a 'transform' key "
+                            "(as written by A.save)")
+    pending, count = [(data["transform"], "transform", 0)], 0
+    while pending:
+        node, where, depth = pending.pop()
+        if not isinstance(node, dict) or not isinstance(node.get("__class_fullname__"), str):
+            raise PipelineError(f"not an albumentations pipeline: {where} has no '__class_fullname__'")
+        name = node["__class_fullname__"].rsplit(".", 1)[-1]
+        cls = getattr(A, name, None)
+        if not (isinstance(cls, type) and issubclass(cls, (A.BasicTransform, A.BaseCompose))):
+            raise PipelineError(f"unknown albumentations transform {node['__class_fullname__']!r} in {where}")
+        children = node.get("transforms") or []
+        if not isinstance(children, list):
+            raise PipelineError(f"not an albumentations pipeline: {where}.transforms is not a list")
+        count += len(children)
+        if count > MAX_STEPS:
+            raise PipelineError(f"the pipeline has more than {MAX_STEPS} transforms; at most {MAX_STEPS} are "
+                                "allowed")
+        if children and depth >= MAX_NESTING:
+            raise PipelineError(f"the pipeline nests composes more than {MAX_NESTING} deep")
+        pending += [(child, f"{where}.transforms[{i}]", depth + 1) for i, child in enumerate(children)]
+    return data["transform"]
+
+
+def _explain(transform: dict, error: Exception) -> str:
+    """One line naming the step that fails to build and why (pydantic's own text spans several lines)."""
+    for index, child in enumerate(transform.get("transforms", []) if isinstance(transform, dict) else []):
+        try:
+            A.from_dict({"transform": child})
+        except (KeyError, TypeError, ValueError, NotImplementedError) as step_error:
+            error, where = step_error, f"step {index} ({child.get('__class_fullname__', '?')})"
+            break
+    else:
+        where = "the pipeline"
+    while not hasattr(error, "errors") and (error.__cause__ or error.__context__):
+        error = error.__cause__ or error.__context__   # albumentations wraps pydantic's ValidationError
+    if hasattr(error, "errors"):  # pydantic: field path and message per problem
+        details = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in error.errors())
+    else:
+        details = f"{type(error).__name__}: {error}"
+    return _one_line(f"{where}: {details}")
+
+
+def _document(source, fmt: str | None):
+    """The parsed document of a dict, text/bytes (parsed, never opened) or a pathlib.Path (read)."""
+    if isinstance(source, dict):
+        return source
+    if isinstance(source, Path):
+        return read_pipeline_file(source)
+    return parse_pipeline_text(source, fmt=fmt)
+
+
+def load_pipeline(source, *, fmt: str | None = None):
+    """An A.Compose from an A.to_dict dict, JSON/YAML text or bytes, or a pathlib.Path to read.
+
+    A str is always text, never a file name (use `load_pipeline_file` for paths). Any albumentations transform
+    is accepted (not only the catalogue's). Raises PipelineError for text that is not JSON/YAML, documents that
+    are not albumentations pipelines, unknown transforms, invalid arguments and the limits above.
+    """
+    data = _document(source, fmt)
+    _check_document(data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            pipeline = A.from_dict(data)
+            A.to_dict(pipeline)   # some transforms (HistogramMatching) cannot be saved, so not be trained with
+        except (KeyError, TypeError, ValueError, NotImplementedError) as e:  # pydantic's errors are ValueErrors
+            raise PipelineError(f"invalid albumentations pipeline: {_explain(data['transform'], e)}") from None
+        except RecursionError:
+            raise PipelineError("invalid albumentations pipeline: an argument is nested too deeply") from None
+    for w in caught:
+        # albumentations only warns about arguments it does not know; a typo in a saved file must not be
+        # silently dropped, so that warning becomes an error. Others pass on to the caller.
+        if "are not valid for transform" in str(w.message):
+            raise PipelineError(_one_line(f"invalid albumentations pipeline: {w.message}"))
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    # Callers expect a Compose; a lone transform or OneOf is wrapped, keeping its own semantics.
+    return pipeline if isinstance(pipeline, A.Compose) else A.Compose([pipeline])
+
+
+def load_pipeline_file(path):
+    """load_pipeline for a file on disk (CLI, training); never call it with a web user's input."""
+    return load_pipeline(read_pipeline_file(path))
+
+
+# ----------------------------------------------------------------------------------------- catalogue steps
+
+def _comparable(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+def steps_from_pipeline(source) -> list[dict]:
+    """The lab's steps for a flat pipeline of catalogue transforms: an A.Compose, its A.to_dict dict, JSON/YAML
+    text or bytes, or a pathlib.Path to read.
+
+    The catalogue check runs before anything is built. Arguments the catalogue does not expose must keep
+    albumentations' defaults (mask interpolation and mask fill are SegLab's own), so nothing is dropped
+    silently. Raises PipelineError for transforms not in the catalogue, nested composes and values outside
+    the catalogue's bounds (non-finite numbers included).
+    """
+    if isinstance(source, A.BaseCompose):
+        try:
+            source = A.to_dict(source)
+        except NotImplementedError as e:
+            raise PipelineError(_one_line(f"this pipeline cannot be saved or edited: {e}")) from None
+    data = _document(source, None)
+    root = _check_document(data)
+    children = root.get("transforms")
+    if root["__class_fullname__"].rsplit(".", 1)[-1] != "Compose" or not isinstance(children, list):
+        raise PipelineError("not a flat pipeline: expected a Compose with a list of transforms")
+    names = [c["__class_fullname__"].rsplit(".", 1)[-1] for c in children]
+    unknown = [n for n in names if n not in CATALOGUE]
+    if unknown:
+        raise PipelineError(f"transform(s) not in the catalogue: {', '.join(unknown)}; the Lab and training "
+                            f"use only: {', '.join(CATALOGUE)}")
+    children = A.to_dict(load_pipeline(data))["transform"]["transforms"]  # albumentations' checks, defaults
+    steps = []
+    for i, (name, child) in enumerate(zip(names, children)):
+        params = {}
+        for spec in CATALOGUE[name].params:
+            value = child.get(spec.name)
+            if isinstance(value, dict) and set(value) == {"x", "y"}:  # Affine stores per-axis ranges
+                if list(value["x"]) != list(value["y"]):
+                    raise PipelineError(f"step {i} ({name}): different x and y {spec.name} ranges cannot be "
+                                        "shown in the lab")
+                value = value["x"]
+            if value is None:
+                raise PipelineError(f"step {i} ({name}): {spec.name} is not set; the lab needs a value")
+            if spec.kind == "rgb" and isinstance(value, (int, float)):  # a single fill value means grey
+                value = (value,) * 3
+            params[spec.name] = tuple(value) if isinstance(value, list) else value
+        steps.append({"name": name, "params": params, "p": child.get("p", CATALOGUE[name].default_p)})
+    steps = validate_steps(steps)
+    _check_unexposed(children, steps)
+    return steps
+
+
+def _check_unexposed(children: list[dict], steps: list[dict]) -> None:
+    """PipelineError when a file sets an argument the catalogue does not expose to a non-default value."""
+    rebuilt = A.to_dict(build_pipeline(steps))["transform"]["transforms"]
+    for i, (given, default) in enumerate(zip(children, rebuilt)):
+        exposed = {spec.name for spec in CATALOGUE[steps[i]["name"]].params} | _MANAGED_ARGUMENTS
+        for key in sorted(set(given) - exposed):
+            if _comparable(given[key]) != _comparable(default.get(key)):
+                raise PipelineError(f"step {i} ({steps[i]['name']}): {key}={given[key]!r} cannot be set here; the "
+                                    f"Lab and training use its default ({default.get(key)!r}). Remove it")
+
+
+def load_training_pipeline(path, *, mask_fill: int) -> dict:
+    """The validated pipeline dict for `train --augment PATH`: exactly the Lab's checks, then rebuilt.
+
+    Only catalogue transforms within the catalogue's bounds pass (so no Resize to 100000x100000, no NaN, no
+    blur kernel of 10001); masks are moved nearest-neighbour and uncovered pixels get `mask_fill` (the
+    schema's ignore index). Raises PipelineError naming the file, step and problem.
+    """
+    try:
+        steps = steps_from_pipeline(read_pipeline_file(path))
+    except PipelineError as e:
+        message = str(e)
+        raise PipelineError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+    return A.to_dict(build_pipeline(steps, mask_fill=mask_fill))
+
+
+# ------------------------------------------------------------------------------------------------- writing
+
+def _as_pipeline(pipeline_or_steps, mask_fill: int = 0):
+    if isinstance(pipeline_or_steps, (list, tuple)):
+        return build_pipeline(pipeline_or_steps, mask_fill=mask_fill)
+    if isinstance(pipeline_or_steps, dict):
+        return load_pipeline(pipeline_or_steps)
+    return pipeline_or_steps
+
+
+def to_dict(pipeline, *, mask_fill: int = 0) -> dict:
+    """A.to_dict of a pipeline; also accepts steps (built with `mask_fill`) or an already serialised dict."""
+    try:
+        if isinstance(pipeline, dict):
+            return A.to_dict(load_pipeline(pipeline))  # round trip, so junk is rejected here and not in a worker
+        return A.to_dict(_as_pipeline(pipeline, mask_fill))
+    except NotImplementedError as e:
+        raise PipelineError(_one_line(f"this pipeline cannot be saved: {e}")) from None
+
+
+def dumps_pipeline(steps, fmt: str = "json", *, mask_fill: int = 0) -> str:
+    """The pipeline as JSON or YAML text, exactly as A.save writes it (so A.load accepts it unchanged)."""
+    buffer = io.StringIO()
+    A.save(_as_pipeline(steps, mask_fill), buffer, data_format=_format(fmt))
+    return buffer.getvalue()
+
+
+def save_pipeline(pipeline_or_steps, path, *, mask_fill: int = 0) -> Path:
+    """Write the pipeline to `path` as JSON or YAML (by suffix), atomically: a reader never sees half a file."""
+    path = Path(path)
+    text = dumps_pipeline(pipeline_or_steps, _format(None, path), mask_fill=mask_fill)
+    return atomic_write_bytes(path, text.encode())
