@@ -5,10 +5,13 @@
 - `tf_dataset`: the same function under `tf.data` (parallel map + prefetch), faster on TensorFlow.
 
 Images come out as float32 0..255 (models rescale inside), labels as int32 train ids (ignore kept).
+
+Randomness is a function of (seed, epoch, sample index) only, never of threads, workers or how many batches
+were read before: an epoch's sample order comes from `epoch_order` and each sample's augmentation from
+`draw_seed`, so a resumed run sees exactly the batches an uninterrupted one would.
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import cv2
@@ -18,6 +21,19 @@ import numpy as np
 from segcore.datasets import Sample
 from segcore.imageio import read_pair
 from segcore.labels import LabelSchema
+
+def draw_seed(seed: int, epoch: int, index: int) -> int:
+    """The augmentation seed of sample `index` in `epoch` of a run seeded with `seed` (a uint32)."""
+    from segcore.augment import draw_seed as combine
+    return combine(seed, epoch, index)
+
+
+def epoch_order(count: int, seed: int, epoch: int, shuffle: bool = True) -> np.ndarray:
+    """The order in which an epoch visits `count` samples: a permutation fixed by (seed, epoch)."""
+    if not shuffle:
+        return np.arange(count)
+    # A spawn key keeps this stream apart from draw_seed's (plain entropy [s, e] would equal [s, e, 0]).
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(epoch,))).permutation(count)
 
 
 def resize_pair(image: np.ndarray, label: np.ndarray | None, size: tuple[int, int]):
@@ -33,48 +49,43 @@ def resize_pair(image: np.ndarray, label: np.ndarray | None, size: tuple[int, in
 class SampleLoader:
     """The per-sample function: read an (image, label) pair, augment it, resize it to the model's size.
 
-    The augmentation pipeline is kept as a dict and rebuilt once per thread, because albumentations'
-    pipelines hold a random generator that should not be shared between tf.data worker threads.
+    `augment` is a pipeline dict (as `segcore.augment.load_training_pipeline` returns), a pipeline file (then
+    validated as training validates it) or an A.Compose. Every draw is seeded from (seed, epoch, index) and
+    each thread keeps its own pipeline object (`augment.SeededAugmenter`), so which thread runs it does not
+    matter.
     """
 
     def __init__(self, schema: LabelSchema, size: tuple[int, int] | None, augment=None, seed: int = 0):
         self.schema = schema
         self.size = tuple(size) if size else None
         self.seed = seed
-        self._augment_dict = None
-        if isinstance(augment, dict):
-            self._augment_dict = augment
-        elif augment is not None:
+        self._augmenter = None
+        if augment is not None:
             from segcore import augment as aug
-            self._augment_dict = aug.to_dict(aug.load_pipeline(augment) if isinstance(augment, (str, Path))
-                                              else augment)
-        self._local = threading.local()
+            if isinstance(augment, (str, Path)):
+                augment = aug.load_training_pipeline(augment, mask_fill=schema.ignore_index)
+            elif not isinstance(augment, dict):
+                augment = aug.to_dict(augment)
+            self._augmenter = aug.SeededAugmenter(augment)
 
-    def _pipeline(self):
-        if self._augment_dict is None:
-            return None
-        if not hasattr(self._local, "pipeline"):
-            import albumentations as A
-            self._local.pipeline = A.from_dict(self._augment_dict)
-            self._local.pipeline.set_random_seed(self.seed + threading.get_ident() % 100_000)
-        return self._local.pipeline
-
-    def __call__(self, image_path, label_path) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, image_path, label_path, *, epoch: int = 0, index: int = 0) -> tuple[np.ndarray, np.ndarray]:
         image, label = read_pair(image_path, label_path, self.schema)
-        pipeline = self._pipeline()
-        if pipeline is not None:
-            out = pipeline(image=image, mask=label)
-            image, label = out["image"], out["mask"]
+        if self._augmenter is not None:
+            image, label = self._augmenter(image, label, draw_seed(self.seed, epoch, index))
         if self.size:
             image, label = resize_pair(image, label, self.size)
         return image.astype(np.float32), label.astype(np.int32)
 
 
 class SegmentationSequence(keras.utils.PyDataset):
-    """Batches read from disk on demand; reshuffled after every epoch."""
+    """Batches read from disk on demand; each epoch has its own order, fixed by (seed, epoch).
+
+    `epoch` is the epoch being served; Keras' `on_epoch_end` advances it. A resumed run sets it to the
+    first epoch it trains.
+    """
 
     def __init__(self, samples: list[Sample], loader: SampleLoader, batch_size: int, *, shuffle: bool = True,
-                 seed: int = 0, **kwargs):
+                 seed: int = 0, epoch: int = 0, **kwargs):
         super().__init__(**kwargs)
         if not samples:
             raise ValueError("no samples to batch")
@@ -82,10 +93,17 @@ class SegmentationSequence(keras.utils.PyDataset):
         self.loader = loader
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self._rng = np.random.default_rng(seed)
-        self._order = np.arange(len(self.samples))
-        if shuffle:
-            self._rng.shuffle(self._order)
+        self.seed = seed
+        self.epoch = epoch
+        self._orders: dict[int, np.ndarray] = {}
+
+    @property
+    def order(self) -> np.ndarray:
+        """Sample indices in the order the current epoch visits them."""
+        epoch = self.epoch
+        if epoch not in self._orders:
+            self._orders = {epoch: epoch_order(len(self.samples), self.seed, epoch, self.shuffle)}
+        return self._orders[epoch]
 
     def __len__(self) -> int:
         return -(-len(self.samples) // self.batch_size)
@@ -93,18 +111,26 @@ class SegmentationSequence(keras.utils.PyDataset):
     def __getitem__(self, index: int):
         if not 0 <= index < len(self):
             raise IndexError(index)
-        picks = self._order[index * self.batch_size:(index + 1) * self.batch_size]
-        pairs = [self.loader(self.samples[i].image, self.samples[i].label) for i in picks]
+        epoch = self.epoch
+        picks = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        pairs = [self.loader(self.samples[i].image, self.samples[i].label, epoch=epoch, index=int(i))
+                 for i in picks]
         return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
     def on_epoch_end(self):
-        if self.shuffle:
-            self._rng.shuffle(self._order)
+        self.epoch += 1
 
 
 def tf_dataset(samples: list[Sample], loader: SampleLoader, batch_size: int, *, shuffle: bool = True,
-               seed: int = 0, repeat: bool = False, drop_remainder: bool = False):
-    """The same per-sample function under tf.data: parallel decode/augment, prefetch. TensorFlow only."""
+               seed: int = 0, repeat: bool = False, drop_remainder: bool = False, epochs: range | None = None,
+               steps: int | None = None):
+    """The same per-sample function under tf.data: parallel decode/augment, prefetch. TensorFlow only.
+
+    With `epochs` (e.g. range(first_epoch, last_epoch)) the dataset runs through those epochs back to back,
+    each element carrying its epoch and sample index, so order and augmentation are exact functions of
+    (seed, epoch, index); batches never straddle two epochs, and `steps` cuts each epoch to that many
+    batches. Pass the same `steps_per_epoch` to `fit`. Without `epochs` it is one pass as epoch 0.
+    """
     import tensorflow as tf
 
     if loader.size is None:
@@ -112,18 +138,33 @@ def tf_dataset(samples: list[Sample], loader: SampleLoader, batch_size: int, *, 
     height, width = loader.size
     images = [str(s.image) for s in samples]
     labels = [str(s.label) for s in samples]
+    epochs = epochs if epochs is not None else range(0, 1)
+    if len(epochs) == 0:
+        raise ValueError("tf_dataset needs at least one epoch")
+    orders = tf.constant(np.stack([epoch_order(len(samples), seed, e, shuffle) for e in epochs]), tf.int64)
 
-    def load(image_path, label_path):
-        image, label = tf.numpy_function(
-            lambda a, b: loader(a.decode(), b.decode()), [image_path, label_path], [tf.float32, tf.int32])
+    def read(epoch, index):
+        return loader(images[index], labels[index], epoch=int(epoch), index=int(index))
+
+    def load(epoch, index):
+        image, label = tf.numpy_function(read, [epoch, index], [tf.float32, tf.int32])
         image.set_shape((height, width, 3))
         label.set_shape((height, width))
         return image, label
 
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    def one_epoch(epoch):
+        order = tf.gather(orders, epoch - epochs.start)
+        elements = tf.data.Dataset.from_tensor_slices((tf.fill(tf.shape(order), epoch), order))
+        # deterministic=True: parallel reads finish in any order, but batches keep the epoch's order.
+        batches = elements.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True) \
+            .batch(batch_size, drop_remainder=drop_remainder)
+        return batches.take(steps) if steps else batches
+
+    per_epoch = len(samples) // batch_size if drop_remainder else -(-len(samples) // batch_size)
+    per_epoch = min(per_epoch, steps) if steps else per_epoch
+    # flat_map hides the length; state it, so Keras knows where the data ends (no "ran out of data").
+    dataset = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(one_epoch) \
+        .apply(tf.data.experimental.assert_cardinality(per_epoch * len(epochs)))
     if repeat:
         dataset = dataset.repeat()
-    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
-    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,48 +1,31 @@
 """Training: data -> batches -> model.fit with the run folder's callbacks; resumable; optional tf.distribute.
 
-A run killed at any point resumes with `resume=True` from its last completed epoch (BackupAndRestore),
-and history.csv then holds every epoch exactly once.
+A run killed at any point, even while writing its backup, resumes with `resume=True` from its last completed
+epoch and then matches an uninterrupted run: the backup holds weights, optimizer state and best score
+(segcore.train_backup), and data order and augmentation depend only on (seed, epoch, sample index)
+(segcore.pipeline). history.csv holds every epoch exactly once. One trainer at a time writes a run folder
+(segcore.run_lock).
 """
 from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import math
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from segcore import runs
+from segcore import runs, train_backup
 from segcore.datasets import list_pairs, schema_for
 from segcore.imageio import read_mask
 from segcore.labels import LabelSchema
-
-
-@dataclass
-class TrainConfig:
-    arch: str
-    data: str
-    out: str
-    schema: str | None = None
-    size: tuple[int, int] = (240, 320)
-    epochs: int = 30
-    batch: int = 8
-    augment: str | None = None
-    class_weights: str = "none"          # none | median-frequency
-    learning_rate: float = 1e-3
-    strategy: str = "default"            # default | mirrored | multiworker
-    loader: str = "tf"                   # tf (tf.data) | pydataset
-    train_split: str = "train"
-    val_split: str = "val"
-    seed: int = 0
-    arch_options: dict = field(default_factory=dict)
-    steps_per_epoch: int | None = None   # for smoke tests
+from segcore.train_config import RESUMABLE_CHANGES, TrainConfig, resume_differences  # noqa: F401 - public here
 
 
 def median_frequency_weights(samples, schema: LabelSchema, damping: float = 0.5) -> list[float]:
@@ -114,8 +97,46 @@ def _strategy(name: str):
         devices = [d.name for d in tf.config.list_logical_devices("GPU" if gpus else "CPU")]
         return tf.distribute.MirroredStrategy(devices)
     if name == "multiworker":
+        _reduce_scalar_logs_across_workers()
         return tf.distribute.MultiWorkerMirroredStrategy()  # workers come from TF_CONFIG
     raise ValueError(f"unknown strategy {name!r}; choose default, mirrored or multiworker")
+
+
+def _reduce_scalar_logs_across_workers() -> None:
+    """Keras 3.15's fit under MultiWorkerMirroredStrategy averages each step's logs with
+    strategy.reduce("MEAN", v, axis=0), which fails on scalar losses and metrics (keras-team/keras#20585).
+    Average scalars with axis=None; everything else goes to Keras' own function. Pinned Keras: the
+    multi-worker test catches a change here."""
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+    if getattr(tf_trainer.reduce_per_replica, "segcore_patched", False):
+        return
+    keras_reduce = tf_trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction not in ("auto", "mean") or not tf_trainer._collective_all_reduce_multi_worker(strategy):
+            return keras_reduce(values, strategy, reduction)
+
+        def mean(value):
+            if not tf_trainer._is_per_replica_instance(value):
+                return value
+            rank = strategy.experimental_local_results(value)[0].shape.rank
+            return strategy.reduce("MEAN", value, axis=0 if rank else None)
+
+        return tree.map_structure(mean, values)
+
+    reduce_per_replica.segcore_patched = True
+    tf_trainer.reduce_per_replica = reduce_per_replica
+
+
+def is_chief(strategy) -> bool:
+    """Whether this process writes the run folder: always, except for non-chief multi-worker workers."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
 
 
 class RunCheckpoint:
@@ -135,6 +156,8 @@ class RunCheckpoint:
                 logs = logs or {}
                 value = logs.get(monitor)
                 meta["epochs_completed"] = epoch + 1
+                # .value: under tf.distribute a MirroredVariable, which int() does not take directly.
+                meta["optimizer_steps"] = int(self.model.optimizer.iterations.value.numpy())
                 meta["wall_time_s"] = round(meta.get("wall_time_before_s", 0) + time.time() - self.started, 1)
                 if value is not None and value > self.best:
                     self.best = float(value)
@@ -146,60 +169,140 @@ class RunCheckpoint:
         return _Callback()
 
 
-def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = None) -> Path:
-    import keras
+def _check_folder(out: Path, resume: bool, config: TrainConfig, augment_dict, train_count: int,
+                  val_count: int) -> tuple[dict, train_backup.Backup | None]:
+    """Decide between a new run and a resume; returns (meta to start from, backup to restore or None)."""
+    backup_dir = out / train_backup.BACKUP_DIR
+    interrupted = backup_dir.is_dir()
+    if interrupted and not resume:
+        raise runs.RunError(f"{out} holds an interrupted training; pass --resume to continue it")
+    if resume and not interrupted:
+        raise runs.RunError(f"{out} has no interrupted training to resume (no {backup_dir.name}/ folder)")
+    if not interrupted:
+        if (out / runs.MODEL_FILE).exists():
+            raise runs.RunError(f"{out} already holds a trained run; choose another --out or delete it")
+        return {}, None
+    meta = runs.read_json(out / runs.META_FILE)
+    if not isinstance(meta.get("config"), dict):
+        raise runs.RunError(f"{out / runs.META_FILE} has no stored configuration to check a resume against; "
+                            "start a new run")
+    stored_augment = runs.read_json(out / runs.AUGMENT_FILE) if (out / runs.AUGMENT_FILE).exists() else None
+    differences = resume_differences(meta, config, augment_dict, stored_augment, train_count, val_count)
+    if differences:
+        raise runs.RunError(f"can't resume {out} with a different configuration ({'; '.join(differences)}); "
+                            "resume with the original options or start a new run")
+    backups = train_backup.complete_backups(backup_dir)
+    return meta, (backups[0] if backups else None)
 
-    from segcore.models import build
-    from segcore.models.objectives import MaskedSparseCrossEntropy, PixelAccuracy, mean_iou_metric
-    from segcore.pipeline import SampleLoader, SegmentationSequence, tf_dataset
+
+def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = None, callbacks=()) -> Path:
+    """Train `config` into its run folder (or resume it); returns the folder. `callbacks` are extra Keras
+    callbacks, run after the run folder's own."""
+    from segcore.run_lock import RunLock
 
     strategy = _strategy(config.strategy)
     out = Path(config.out)
     schema = schema_for(config.data, config.schema)
     train_samples = list_pairs(config.data, config.train_split)
     val_samples = list_pairs(config.data, config.val_split)
-    backup_dir = out / "backup"
-    resuming = backup_dir.is_dir()
-    if resuming and not resume:
-        raise runs.RunError(f"{out} holds an interrupted training; pass --resume to continue it")
-    if resume and not resuming:
-        raise runs.RunError(f"{out} has no interrupted training to resume (no {backup_dir.name}/ folder)")
-    if not resuming and (out / runs.MODEL_FILE).exists():
-        raise runs.RunError(f"{out} already holds a trained run; choose another --out or delete it")
-    meta_path = out / runs.META_FILE
-    meta = runs.read_json(meta_path) if resuming and meta_path.exists() else {}
+    if strategy is not None and len(train_samples) < config.batch:
+        raise ValueError(f"batch (--batch) {config.batch} is larger than the {len(train_samples)} training "
+                         "images; distributed training needs at least one full batch")
+    augment_dict = None
+    if config.augment:   # validated exactly as the Lab validates a pipeline (catalogue limits included)
+        from segcore.augment import load_training_pipeline
+        augment_dict = load_training_pipeline(config.augment, mask_fill=schema.ignore_index)
+
+    if not is_chief(strategy):
+        # Non-chief workers write to a temporary folder (the usual tf.distribute pattern); the run folder is
+        # the chief's. They read the same backup, so every worker resumes from the same epoch.
+        scratch = Path(tempfile.mkdtemp(prefix="segcore-worker-"))
+        try:
+            meta, backup = _check_folder(out, resume, config, augment_dict, len(train_samples), len(val_samples))
+            return _fit(config, out, scratch, schema, train_samples, val_samples, augment_dict, meta, backup,
+                        strategy, verbose, callbacks)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    with RunLock(out) as lock:
+        if lock.took_over:
+            print(f"segcore: took over the stale lock of {out} (pid {lock.took_over['pid']} on "
+                  f"{lock.took_over.get('host')} is no longer running)", file=sys.stderr)
+        meta, backup = _check_folder(out, resume, config, augment_dict, len(train_samples), len(val_samples))
+        return _fit(config, out, out, schema, train_samples, val_samples, augment_dict, meta, backup, strategy,
+                    verbose, callbacks)
+
+
+def _datasets(config, strategy, train_samples, val_samples, train_loader, val_loader, first_epoch):
+    """(train data, val data, steps per epoch to pass to fit, steps per epoch for the schedule)."""
+    import keras
+
+    from segcore.pipeline import SegmentationSequence, tf_dataset
+
+    distributed = strategy is not None
+    full_steps = len(train_samples) // config.batch if distributed else math.ceil(len(train_samples) / config.batch)
+    steps = min(config.steps_per_epoch or full_steps, full_steps)
+    if distributed or (config.loader == "tf" and keras.backend.backend() == "tensorflow"):
+        # Distributed batches drop their remainder: a replica handed an empty final batch breaks batch norm.
+        # Validation then uses one image per replica and skips at most replicas-1 images (`segcore evaluate`
+        # scores every image).
+        val_batch = strategy.num_replicas_in_sync if distributed else config.batch
+        train_data = tf_dataset(train_samples, train_loader, config.batch, shuffle=True, seed=config.seed,
+                                drop_remainder=distributed, epochs=range(first_epoch, config.epochs), steps=steps)
+        val_data = tf_dataset(val_samples, val_loader, val_batch, shuffle=False, drop_remainder=distributed)
+        if distributed:
+            import tensorflow as tf
+            options = tf.data.Options()   # elements are (epoch, index) pairs, not files: shard by data
+            options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+            train_data, val_data = train_data.with_options(options), val_data.with_options(options)
+        return train_data, val_data, steps, steps
+    train_data = SegmentationSequence(train_samples, train_loader, config.batch, seed=config.seed,
+                                      epoch=first_epoch, workers=2, use_multiprocessing=False)
+    val_data = SegmentationSequence(val_samples, val_loader, config.batch, shuffle=False)
+    return train_data, val_data, config.steps_per_epoch, steps
+
+
+def _build_without_a_batch(model, strategy, size) -> None:
+    """Under tf.distribute, Keras 3.15's fit builds the model from the first batch of the training iterator:
+    it consumes that batch (the epoch loses it, breaking exact resume) and, under MultiWorkerMirroredStrategy,
+    fails on (image, label) batches (strategy.reduce of a tuple; keras-team/keras#20585). Shapes are all
+    the build needs, so give it a batch of zeros of the right shapes instead."""
+    height, width = size
+    batch = (np.zeros((1, height, width, 3), np.float32), np.zeros((1, height, width), np.int32))
+
+    def build(iterator=None, data_batch=None):
+        with strategy.scope():
+            model._symbolic_build(data_batch=batch)
+
+    model._maybe_symbolic_build = build
+
+
+def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples, augment_dict, meta, backup,
+         strategy, verbose, extra_callbacks) -> Path:
+    """Build, restore and fit; `out` is where this process writes (the run folder, or a worker's scratch)."""
+    import keras
+
+    from segcore.models import build
+    from segcore.models.objectives import MaskedSparseCrossEntropy, PixelAccuracy, mean_iou_metric
+    from segcore.pipeline import SampleLoader
+
+    resuming = bool(meta)
+    first_epoch = backup.epoch if backup else 0
     if resuming:
-        meta["wall_time_before_s"] = meta.get("wall_time_s", 0)
+        meta["wall_time_before_s"] = backup.state.get("wall_time_s", 0) if backup else 0
+        meta["epochs_completed"] = first_epoch
+        if backup and backup.state.get("best"):
+            meta["best"] = backup.state["best"]
+        else:
+            meta.pop("best", None)
 
     keras.utils.set_random_seed(config.seed)
     weights = median_frequency_weights(train_samples, schema) if config.class_weights == "median-frequency" \
         else None
-    if config.class_weights not in ("none", "median-frequency"):
-        raise ValueError("--class-weights must be none or median-frequency")
-
-    augment_dict = None
-    if config.augment:
-        from segcore import augment as aug
-        augment_dict = aug.to_dict(aug.load_pipeline(config.augment))
     train_loader = SampleLoader(schema, config.size, augment_dict, seed=config.seed)
     val_loader = SampleLoader(schema, config.size)
-    if strategy is not None:
-        # A replica handed an empty final batch breaks batch norm, so distributed batches drop their
-        # remainder; validation then uses one image per replica and skips at most replicas-1 images
-        # (`segcore evaluate` scores every image).
-        train_data = tf_dataset(train_samples, train_loader, config.batch, shuffle=True, seed=config.seed,
-                                drop_remainder=True)
-        val_data = tf_dataset(val_samples, val_loader, strategy.num_replicas_in_sync, shuffle=False,
-                              drop_remainder=True)
-    elif config.loader == "tf" and keras.backend.backend() == "tensorflow":
-        train_data = tf_dataset(train_samples, train_loader, config.batch, shuffle=True, seed=config.seed)
-        val_data = tf_dataset(val_samples, val_loader, config.batch, shuffle=False)
-    else:
-        train_data = SegmentationSequence(train_samples, train_loader, config.batch, seed=config.seed,
-                                          workers=2, use_multiprocessing=False)
-        val_data = SegmentationSequence(val_samples, val_loader, config.batch, shuffle=False)
+    train_data, val_data, fit_steps, steps = _datasets(config, strategy, train_samples, val_samples,
+                                                       train_loader, val_loader, first_epoch)
 
-    steps = config.steps_per_epoch or math.ceil(len(train_samples) / config.batch)
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = build(config.arch, schema.num_classes, config.size, **config.arch_options)
         schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps * config.epochs,
@@ -210,10 +313,15 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
             metrics=[PixelAccuracy(schema.num_classes, schema.ignore_index),
                      mean_iou_metric(schema.num_classes, schema.ignore_index)],
         )
+        if strategy is not None:
+            _build_without_a_batch(model, strategy, config.size)
+        if backup is not None and train_backup.restore(model, backup.slot.parent) is None:
+            raise runs.RunError(f"{run_folder}: no backup of the interrupted training can be loaded; "
+                                "start a new run")
 
     meta.update({
         "arch": config.arch, "schema": schema.to_dict(), "input_size": list(config.size),
-        "parameters": int(model.count_params()), "config": {**asdict(config), "size": list(config.size)},
+        "parameters": int(model.count_params()), "config": config.record(),
         "dataset": {"path": str(Path(config.data).resolve()), "name": Path(config.data).resolve().name,
                     "train": len(train_samples), "val": len(val_samples)},
         "class_weights": weights, "epochs": config.epochs, "versions": _versions(), "git_commit": _git_commit(),
@@ -223,23 +331,28 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
     if augment_dict is not None:
         runs.write_json(out / runs.AUGMENT_FILE, augment_dict)
     if resuming:
-        state = backup_dir / "training_metadata.json"
-        done = json.loads(state.read_text())["epoch"] if state.exists() else 0
-        trim_history(out / runs.HISTORY_FILE, done)
-    runs.write_json(meta_path, meta)
+        trim_history(out / runs.HISTORY_FILE, first_epoch)
+    else:
+        # A new run in a folder with an old run's logs: start them afresh instead of appending.
+        (out / runs.HISTORY_FILE).unlink(missing_ok=True)
+        shutil.rmtree(out / "logs", ignore_errors=True)
+    runs.write_json(out / runs.META_FILE, meta)
 
     callbacks = [
-        keras.callbacks.CSVLogger(str(out / runs.HISTORY_FILE), append=True),
+        keras.callbacks.CSVLogger(str(out / runs.HISTORY_FILE), append=resuming),
         RunCheckpoint.make(out, meta),
-        keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=True),
     ]
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(out / "logs"), write_graph=False, profile_batch=0))
+    # Last of the run's callbacks: an epoch's history row and meta are on disk before its backup is.
+    callbacks.append(train_backup.callback(out / train_backup.BACKUP_DIR, lambda: {
+        "best": meta.get("best"), "wall_time_s": meta.get("wall_time_s", 0)}))
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    model.fit(train_data, validation_data=val_data, epochs=config.epochs, callbacks=callbacks, verbose=verbose,
-              steps_per_epoch=config.steps_per_epoch)
+    model.fit(train_data, validation_data=val_data, epochs=config.epochs, initial_epoch=first_epoch,
+              callbacks=[*callbacks, *extra_callbacks], verbose=verbose, steps_per_epoch=fit_steps, shuffle=False)
+    train_backup.remove(out / train_backup.BACKUP_DIR)
     meta.pop("wall_time_before_s", None)
     meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    runs.write_json(meta_path, meta)
-    return out
+    runs.write_json(out / runs.META_FILE, meta)
+    return run_folder
