@@ -15,6 +15,7 @@ import streamlit as st
 
 from segcore import runs
 from segcore.compare import default_runs
+from segcore.evaluations import evaluation_problem
 from segcore.imageio import read_image, read_mask
 from segcore.labels import LabelSchema
 
@@ -67,23 +68,36 @@ def _named(data: bytes, name: str) -> io.BytesIO:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _evaluation(path: str, mtime_ns: int) -> dict:
-    return runs.read_json(path)
+    result = runs.read_json(path)
+    problem = evaluation_problem(result)
+    if problem:
+        raise runs.RunError(f"{Path(path).name} is not a complete evaluation ({problem})")
+    return result
 
 
 def evaluation(run: runs.Run, key: str) -> dict:
     """A stored evaluation JSON (RunError if unreadable); a rewritten file is re-read (its mtime is in the key)."""
-    path = run.evaluations()[key]
-    return _evaluation(str(path), path.stat().st_mtime_ns)
+    path = run.evaluations().get(key)
+    if path is None:
+        raise runs.RunError(f"{run.name}: no evaluation {key}")
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as err:
+        raise runs.RunError(f"{run.name}: evaluation {key} can't be read ({err.strerror})") from None
+    return _evaluation(str(path), mtime)
 
 
 def clear_evaluations() -> None:
     _evaluation.clear()
 
 
-def evaluate_runs(chosen: list[runs.Run], data: Path, split: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """Evaluate each run on data/split with a progress bar, writing RUN/eval/<data>-<split>.json.
+def evaluate_runs(chosen: list[runs.Run], data: Path, split: str, *, models_dir: Path,
+                  overwrite: bool) -> tuple[list[str], list[tuple[str, str]]]:
+    """Evaluate each run on data/split with a progress bar, writing RUN/eval/<data set key>.json.
 
-    Returns the runs evaluated and (kind, message) pairs for the page to show (success, or an error per run).
+    Nothing is written outside `models_dir` (a run linked in from elsewhere is refused), and an existing
+    evaluation is replaced only with `overwrite`. Returns the runs evaluated and (kind, message) pairs for the
+    page to show (success, or an error per run).
     """
     from segcore.evaluate import evaluate_run
 
@@ -91,7 +105,7 @@ def evaluate_runs(chosen: list[runs.Run], data: Path, split: str) -> tuple[list[
     for run in chosen:
         bar = st.progress(0.0, text=f"{run.name}: loading the model")
         try:
-            evaluate_run(run, data, split, predictor=predictor_for(run),
+            evaluate_run(run, data, split, predictor=predictor_for(run), overwrite=overwrite, inside=models_dir,
                          on_image=lambda i, n, run=run, bar=bar: bar.progress(i / n, f"{run.name}: image {i} of {n}"))
             written.append(run.name)
         except ValueError as err:   # RunError, DatasetError, ImageError and schema mismatches are all ValueErrors

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from segcore import datasets, histories, runs
+from segcore import datasets, evaluations, histories, runs
 from segcore.lab import load_frame
 from segcore.labels import LabelSchema
 from segcore.settings import Settings, describe_data_dir, describe_models_dir
@@ -119,7 +119,11 @@ def _data_overview(data_dir: str, fingerprint: tuple):
 
 
 def data_overview(data_dir: Path):
-    """(ok, message, layout, {split: pairs}) as describe_data_dir gives it."""
+    """(ok, message, layout, {split: pairs}) as describe_data_dir gives it, for a configured data folder only."""
+    try:
+        data_dir = settings().data_folder(data_dir)
+    except datasets.DatasetError as err:
+        return False, str(err), None, {}
     return _data_overview(str(data_dir), _folders_fingerprint(data_dir))
 
 
@@ -129,7 +133,51 @@ def _samples(data_dir: str, split: str, fingerprint: tuple) -> list[datasets.Sam
 
 
 def samples(data_dir: Path, split: str) -> list[datasets.Sample]:
+    """The split's pairs of a configured data folder (DatasetError for any other folder)."""
+    data_dir = settings().data_folder(data_dir)
     return _samples(str(data_dir), split, _folders_fingerprint(data_dir))
+
+
+def pick_data_dir(config: Settings, key: str, container=st.sidebar) -> Path:
+    """The data folder to read: the only configured one, or the user's choice among them (never a typed path)."""
+    options = [str(folder) for folder in config.data_dirs]
+    if len(options) == 1:
+        return config.data_dirs[0]
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)            # anything but a configured folder is dropped, never read
+    chosen = container.selectbox("Data folder", options, key=key,
+                                 help="The data folders this dashboard was configured with (SEGLAB_DATA_DIR, set by "
+                                      "whoever runs it)")
+    return config.data_folder(chosen)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _dataset_identity(data_dir: str, split: str, fingerprint: tuple) -> dict:
+    return evaluations.dataset_identity(data_dir, split)
+
+
+def dataset_identity(data_dir: Path, split: str) -> dict:
+    """{name, path, layout, split, fingerprint} of a configured data folder's split (DatasetError if unreadable)."""
+    data_dir = settings().data_folder(data_dir)
+    return _dataset_identity(str(data_dir), split, _folders_fingerprint(data_dir))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _locate_dataset(split: str, fingerprint: str, roots: tuple, stamp: tuple) -> str | None:
+    found = evaluations.locate_dataset({"dataset": {"split": split, "fingerprint": fingerprint}}, roots)
+    return str(found) if found else None
+
+
+def locate_dataset(result: dict) -> Path | None:
+    """The configured data folder holding the data set `result` was computed on (same fingerprint), or None."""
+    config = settings()
+    dataset = evaluations.dataset_of(result)
+    if not dataset["fingerprint"]:
+        return None
+    stamp = tuple(_folders_fingerprint(root) for root in config.data_dirs)
+    found = _locate_dataset(dataset["split"], str(dataset["fingerprint"]),
+                            tuple(str(root) for root in config.data_dirs), stamp)
+    return Path(found) if found else None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

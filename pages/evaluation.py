@@ -1,14 +1,12 @@
 """Evaluation: the chosen runs' stored evaluations side by side: scores, per-class IoU, confusion matrices with
-the frames behind a cell, the worst frames, and a form to evaluate the runs on a data folder."""
-from pathlib import Path
-
+the frames behind a cell, the worst frames, and a form to evaluate the runs on one of the configured data folders."""
 import streamlit as st
 
 import app_models as models
 import app_support as app
 from segcore import compare, figures
-from segcore.datasets import DatasetError, Sample, detect_layout, list_splits
-from segcore.evaluate import evaluation_path
+from segcore import evaluations as stored
+from segcore.datasets import DatasetError, list_splits
 from segcore.figures import PER_CLASS_SCORES
 from segcore.imageio import ImageError
 from segcore.runs import RunError
@@ -25,27 +23,47 @@ for kind, message in st.session_state.pop("ev_messages", []):      # left by the
 available = {run.name: list(run.evaluations()) for run in chosen}
 shared, default = compare.evaluation_keys(available)
 
-# --- evaluate on a data folder ----------------------------------------------------------------------------------
+# --- evaluate on a configured data folder (never a typed path) ----------------------------------------------------
 with st.expander("Evaluate on…", expanded=not shared, icon=":material/play_arrow:"):
-    folder = st.text_input("Data folder", str(config.data_dir), key="ev_data",
-                           help="CamVid style (images/ + labels/), SegNet tutorial or Cityscapes layout")
-    try:
-        data = Path(folder).expanduser().resolve()
-        detect_layout(data)
-        splits = list_splits(data)
-    except DatasetError as err:
-        st.error(f"{err}.", icon=":material/folder_off:")
-        splits = []
-    if st.session_state.get("ev_split") not in splits:
-        st.session_state.pop("ev_split", None)        # a split of the previous folder
-    if splits:
-        split = st.selectbox("Split", splits, index=splits.index("val") if "val" in splits else 0, key="ev_split")
-        if st.button(f"Evaluate {len(chosen)} run(s) on {data.name}/{split}", type="primary", key="ev_go"):
-            written, messages = models.evaluate_runs(chosen, data, split)
-            if written:
-                st.session_state["ev_key"] = evaluation_path(chosen[0], data, split).stem   # show it at once
-            st.session_state["ev_messages"] = messages
-            st.rerun()
+    if config.read_only:
+        st.info("This dashboard is read-only (SEGLAB_READ_ONLY is set), so it stores no new evaluations. Whoever "
+                "runs it can evaluate on the server: `segcore evaluate --run <run> --data <folder> --split val`.",
+                icon=":material/lock:")
+    else:
+        data = app.pick_data_dir(config, key="ev_data", container=st)
+        try:
+            splits = list_splits(data)
+        except DatasetError as err:
+            st.error(f"{err}.", icon=":material/folder_off:")
+            splits = []
+        if st.session_state.get("ev_split") not in splits:
+            st.session_state.pop("ev_split", None)        # a split of the previous folder
+        if splits:
+            split = st.selectbox("Split", splits, index=splits.index("val") if "val" in splits else 0,
+                                 key="ev_split")
+            try:
+                identity = app.dataset_identity(data, split)
+            except (DatasetError, OSError) as err:
+                st.error(f"{err}.", icon=":material/folder_off:")
+                identity = None
+            if identity is not None:
+                target = stored.evaluation_key(identity)
+                existing = [run.name for run in chosen if target in run.evaluations()]
+                replace = False
+                if existing:
+                    st.warning(f"{', '.join(existing)} already {'has' if len(existing) == 1 else 'have'} an "
+                               f"evaluation on {data.name}/{split} (`{target}`): evaluating again replaces it.",
+                               icon=":material/warning:")
+                    replace = st.checkbox("Replace the existing evaluation", key="ev_replace")
+                if st.button(f"Evaluate {len(chosen)} run(s) on {data.name}/{split}", type="primary", key="ev_go",
+                             disabled=bool(existing) and not replace):
+                    written, messages = models.evaluate_runs(chosen, data, split, models_dir=config.models_dir,
+                                                             overwrite=replace)
+                    if written:
+                        st.session_state["ev_key"] = target             # show it at once
+                    st.session_state.pop("ev_replace", None)
+                    st.session_state["ev_messages"] = messages
+                    st.rerun()
 
 if not shared:
     st.info("The chosen runs share no stored evaluation: evaluate them on one data set above, or run "
@@ -53,14 +71,27 @@ if not shared:
             + "  \n".join(f"**{name}**: {', '.join(keys) or 'none'}" for name, keys in available.items()))
     st.stop()
 
+
+def evaluation_label(key: str) -> str:
+    """'camvid val (data set 8a853e67)' from the first chosen run's copy; the bare key if it can't be read."""
+    try:
+        dataset = stored.dataset_of(models.evaluation(chosen[0], key))
+    except RunError:
+        return key
+    return f"{dataset['name']} {dataset['split']}" + (f" (data set {dataset['fingerprint']})"
+                                                      if dataset["fingerprint"] else "")
+
+
 # --- which evaluation, at which level -----------------------------------------------------------------------------
 if st.session_state.get("ev_key") not in shared:
     st.session_state["ev_key"] = default      # a choice the current runs don't share falls back to the default
 with st.sidebar:
-    key = st.selectbox("Evaluation", shared, key="ev_key",
-                       help="<data set>-<split>, as stored in each run's eval/ folder")
+    key = st.selectbox("Evaluation", shared, key="ev_key", format_func=evaluation_label,
+                       help="Data set and split; the data set's fingerprint (its file names and sizes) keeps two "
+                            "folders of the same name apart")
     level_name = st.radio("Level", list(compare.LEVELS), horizontal=True, key="ev_level",
-                          format_func={"class": "classes", "category": "8 categories"}.get)
+                          format_func={"class": "classes", "category": "7 categories"}.get,
+                          help="Categories: the classes folded onto the 7 Cityscapes categories (void is ignored)")
 level = compare.LEVELS[level_name]
 evaluations = {}
 for run in chosen:
@@ -73,10 +104,12 @@ if not evaluations:
 
 st.subheader("Scores (%)")
 st.dataframe(figures.metrics_table(evaluations, level), column_config={
-    metric: st.column_config.NumberColumn(metric.replace("_", " "), format="%.1f")
+    metric: st.column_config.NumberColumn(figures.SUMMARY_LABELS[metric], format="%.1f")
     for metric in figures.SUMMARY_METRICS})
-st.caption(" · ".join(f"{name}: {result.get('images')} images, {result.get('created', '?')}"
-                      for name, result in evaluations.items()))
+st.caption("  \n".join(f"{name}: {stored.scored_at(result)}; evaluated {result.get('created', '?')}"
+                       for name, result in evaluations.items()))
+for note in dict.fromkeys(filter(None, map(stored.optimism_note, evaluations.values()))):
+    st.info(note, icon=":material/info:")
 
 st.subheader("Per-class IoU")
 sort = st.selectbox("Sort bars by", ["class", "mean", *evaluations], key="ev_sort")
@@ -85,9 +118,26 @@ score = st.selectbox("Table score", PER_CLASS_SCORES, key="ev_score")
 st.dataframe(figures.per_class_table(evaluations, level, score))
 
 
+# Frames are shown only from a configured data folder holding the very data set that was evaluated.
+data_root = app.locate_dataset(evaluations[next(iter(evaluations))])
+if data_root is None:
+    dataset = stored.dataset_of(evaluations[next(iter(evaluations))])
+    why = (f"the data set it was computed on ({dataset['name']}, {dataset['split']} split, fingerprint "
+           f"{dataset['fingerprint']}) is not in this dashboard's data folders: "
+           + ", ".join(f"`{folder}`" for folder in config.data_dirs)
+           if dataset["fingerprint"] else "it was stored before evaluations recorded their data set; evaluate again")
+    st.info(f"Frame pictures are not available here: {why}. Scores, tables and matrices are unaffected.",
+            icon=":material/folder_off:")
+
+
 def frame_pictures(run, record, cell=None):
-    """image, ground truth and the run's prediction of an evaluated frame, or None if its files are gone."""
-    sample = Sample(record["name"], Path(record["image"]), Path(record["label"]))
+    """image, ground truth and the run's prediction of an evaluated frame, or None if the data set isn't here."""
+    if data_root is None:
+        return None
+    try:
+        sample = stored.record_sample(record, data_root)
+    except DatasetError:
+        return None
     if not (sample.image.is_file() and sample.label.is_file()):
         return None
     image, truth = app.frame(sample, run.schema)
@@ -140,10 +190,10 @@ for record in records:
     except (ImageError, RunError) as err:
         st.error(f"{err}", icon=":material/broken_image:")
         continue
-    if pictures is None:
-        st.caption("image files not found on this machine")
-    else:
+    if pictures is not None:
         show_pictures(pictures)
+    elif data_root is not None:
+        st.caption(f"{record['name']}: image files not found in `{data_root}`")
 
 # --- worst frames --------------------------------------------------------------------------------------------------
 st.subheader("Frames by mIoU, worst first")
@@ -161,5 +211,5 @@ for name, result in evaluations.items():
     pictures.update(found or {})
 if pictures:
     show_pictures(pictures)
-else:
-    st.caption(f"{frame}: image files not found on this machine")
+elif data_root is not None:
+    st.caption(f"{frame}: image files not found in `{data_root}`")

@@ -1,7 +1,10 @@
 """Home: what SegLab does, which trained runs and which data it sees, and links to every page."""
+import os
+
 import streamlit as st
 
 import app_support as app
+from segcore.settings import EVAL_MIOU, EVALUATED_ON, LOG_MIOU
 
 config = app.settings()
 
@@ -18,19 +21,39 @@ if table.empty:
     st.info("No runs yet. Train one with `segcore train --arch unet --data <data folder> --out "
             f"{config.models_dir}/<name>`, or point `SEGLAB_MODELS_DIR` at a folder of run folders.")
 else:
+    # One data set behind every evaluated score: name it in the column header too.
+    scored_on = table[EVALUATED_ON].dropna().unique()
+    evaluated = f"mIoU % ({scored_on[0]})" if len(scored_on) == 1 else "mIoU % (evaluation, see evaluated on)"
     st.dataframe(table, hide_index=True, placeholder="–", column_config={
+        "status": st.column_config.TextColumn(width="medium", help="ok, or why the run can't be used (in full "
+                                                                    "below the table)"),
         "parameters": st.column_config.NumberColumn(format="localized"),
-        "val mIoU": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
+        EVAL_MIOU: st.column_config.ProgressColumn(evaluated, min_value=0.0, max_value=100.0, format="%.1f",
+                                                   help="Class-level mIoU of the run's stored evaluation on a val "
+                                                        "split, scored at each label's own resolution"),
+        LOG_MIOU: st.column_config.NumberColumn(format="%.1f",
+                                                help="Best epoch's Keras val mIoU logged during training, at the "
+                                                     "model's input size: not the same measurement as an "
+                                                     "evaluation"),
     })
+    st.caption("Evaluation scores come from `segcore evaluate` (or Evaluate on… on the Evaluation page) at the "
+               "labels' own resolution; training-log scores were measured during training at the model's input "
+               "size, so the two differ.")
+    for note in table.attrs.get("notes", []):
+        st.info(note, icon=":material/info:")
 for name, reason in broken:
     st.warning(f"**{name}** can't be used: {reason}", icon=":material/error:")
 
 st.subheader("Data")
-ok, message, _, _ = app.data_overview(config.data_dir)
-if ok:
-    st.success(message, icon=":material/folder_open:")
-else:
-    st.warning(message, icon=":material/folder_off:")
+for data_dir in config.data_dirs:
+    ok, message, _, _ = app.data_overview(data_dir)
+    if ok:
+        st.success(message, icon=":material/folder_open:")
+    else:
+        st.warning(message, icon=":material/folder_off:")
+st.caption("The pages read data only from these folders (`SEGLAB_DATA_DIR`, several separated by `"
+           f"{os.pathsep}`)." + (" Read-only: the dashboard stores no new evaluations (`SEGLAB_READ_ONLY`)."
+                                 if config.read_only else ""))
 
 st.subheader("Pages")
 for page in app.available_pages()[1:]:

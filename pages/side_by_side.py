@@ -17,7 +17,8 @@ st.title("Side by side")
 chosen = models.pick_runs(config.models_dir, key="sbs_runs")
 with st.sidebar:
     level = st.radio("Labels", list(compare.LEVELS), horizontal=True, key="sbs_level",
-                     format_func={"class": "classes", "category": "8 categories"}.get)
+                     format_func={"class": "classes", "category": "7 categories"}.get,
+                     help="Categories: the classes folded onto the 7 Cityscapes categories (void is ignored)")
     alpha = st.slider("Mask opacity", 0.0, 1.0, 0.5, 0.05, key="sbs_alpha")
     source = st.radio("Images from", ["Upload", "Data folder"], horizontal=True, key="sbs_source")
     names = [run.name for run in chosen]
@@ -58,19 +59,25 @@ def uploaded_images():
 
 
 def folder_images():
-    ok, message, _, splits = app.data_overview(config.data_dir)
+    data_dir = app.pick_data_dir(config, key="sbs_data")
+    ok, message, _, splits = app.data_overview(data_dir)
     if not ok:
         st.warning(message, icon=":material/folder_off:")
         return []
+    if st.session_state.get("sbs_split") not in splits:
+        st.session_state.pop("sbs_split", None)        # a split of another data folder
     split = st.sidebar.selectbox("Split", list(splits), index=list(splits).index("val") if "val" in splits else 0,
                                  key="sbs_split")
     try:
-        samples = {sample.name: sample for sample in app.samples(config.data_dir, split)}
-        data_schema = schema_for(config.data_dir)
+        samples = {sample.name: sample for sample in app.samples(data_dir, split)}
+        data_schema = schema_for(data_dir)
     except (DatasetError, ValueError) as err:
-        st.error(f"{err}. Check the data folder with `segcore data check {config.data_dir}`.")
+        st.error(f"{err}. Check the data folder with `segcore data check {data_dir}`.")
         return []
-    frames = st.sidebar.multiselect("Frames", list(samples), default=list(samples)[:1], key=f"sbs_frames_{split}")
+    frames_key = f"sbs_frames_{split}"
+    if frames_key in st.session_state:     # frames of another data folder with the same split are dropped
+        st.session_state[frames_key] = [name for name in st.session_state[frames_key] if name in samples]
+    frames = st.sidebar.multiselect("Frames", list(samples), default=list(samples)[:1], key=frames_key)
     images = []
     for name in frames:
         try:
@@ -120,13 +127,16 @@ def show_image(index: int, name: str, image, truths):
         return
     left, right = st.columns([3, 2])
     left.dataframe(compare.scores_table(rows))
+    if any("mean_iou" in row for row in rows):
+        left.caption("Scores against this image's ground truth, at the image's own resolution; model inputs: "
+                     + ", ".join(f"{run.name} {run.input_size[0]}x{run.input_size[1]}" for run in chosen))
     with right.expander("Pixel share per class (%)"):
         st.dataframe(compare.shares_table(views))
 
     if len(pair) == 2 and all(p in views for p in pair):
         a, b = (views[p] for p in pair)
         if a.schema.name != b.schema.name:
-            st.info(f"{pair[0]} and {pair[1]} use different label schemas: switch to 8 categories to compare them.")
+            st.info(f"{pair[0]} and {pair[1]} use different label schemas: switch to 7 categories to compare them.")
         else:
             left, right = st.columns(2)
             differ, share = compare.disagreement_view(image, a.labels, b.labels)

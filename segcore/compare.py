@@ -6,6 +6,7 @@ the runs share, the confusion-matrix cell a click or a picker names, and a per-f
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,10 +118,12 @@ def swipe(left: np.ndarray, right: np.ndarray, position: float, line_width: int 
 # ------------------------------------------------------------------------------------------------ evaluations
 
 def evaluation_keys(available: dict[str, list[str]]) -> tuple[list[str], str | None]:
-    """{run: its evaluation keys} -> (the keys every run has, sorted; the default: camvid-val, else the first)."""
+    """{run: its evaluation keys} -> (the keys every run has, sorted; the default: a CamVid val evaluation
+    ('camvid-<fingerprint>-val', or the older 'camvid-val'), else the first)."""
     sets = [set(keys) for keys in available.values()]
     shared = sorted(set.intersection(*sets)) if sets else []
-    default = DEFAULT_EVALUATION if DEFAULT_EVALUATION in shared else (shared[0] if shared else None)
+    camvid_val = [key for key in shared if key == DEFAULT_EVALUATION or re.fullmatch(r"camvid-[0-9a-f]+-val", key)]
+    default = camvid_val[0] if camvid_val else (shared[0] if shared else None)
     return shared, default
 
 

@@ -17,6 +17,9 @@ from segcore.labels import VOID
 from segcore.metrics import ConfusionMatrix
 
 SUMMARY_METRICS = ("pixel_accuracy", "mean_class_accuracy", "mean_iou", "frequency_weighted_iou", "mean_dice")
+SUMMARY_LABELS = {"pixel_accuracy": "pixel accuracy %", "mean_class_accuracy": "mean class accuracy %",
+                  "mean_iou": "mIoU %", "frequency_weighted_iou": "frequency-weighted IoU %",
+                  "mean_dice": "mean Dice %"}
 PER_CLASS_SCORES = ("iou", "accuracy", "precision", "dice", "support")
 LEVELS = {"class_level": "confusions", "category_level": "category_confusions"}
 

@@ -1,17 +1,19 @@
-"""A trained run is a folder: model.keras, meta.json, history.csv, augment.json, eval/<dataset>-<split>.json.
+"""A trained run is a folder: model.keras, meta.json, history.csv, augment.json, eval/<data set key>.json.
 
 Everything is written atomically (temporary file in the same folder, then rename), and models are only
 ever loaded from a run folder, with Keras safe mode on.
 """
 from __future__ import annotations
 
-import json
+import math
 import os
-import tempfile
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from segcore.imageio import atomic_write_bytes
+from segcore import files
+from segcore.files import atomic_write_bytes  # noqa: F401 - re-exported (train.trim_history)
 from segcore.labels import LabelSchema
 
 MODEL_FILE = "model.keras"
@@ -56,53 +58,97 @@ class Run:
         return self.path / HISTORY_FILE
 
     def evaluations(self) -> dict[str, Path]:
-        """'<dataset>-<split>' -> evaluation JSON path."""
+        """'<dataset>-<fingerprint>-<split>' (see segcore.evaluations) -> evaluation JSON path."""
         folder = self.path / EVAL_DIR
         return {p.stem: p for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
 
+    def evaluation_key(self, key: str) -> str:
+        """`key` if stored, else the one stored evaluation of data set + split it names ('camvid-val')."""
+        keys = self.evaluations()
+        if key in keys:
+            return key
+        # 'camvid-val' may be name 'camvid' + split 'val', or any other split at a hyphen.
+        patterns = [re.escape(key[:i]) + "-[0-9a-f]+-" + re.escape(key[i + 1:])
+                    for i, char in enumerate(key) if char == "-"]
+        matches = [k for k in keys if any(re.fullmatch(pattern, k) for pattern in patterns)]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise RunError(f"{self.name}: no evaluation {key!r}; stored: {', '.join(keys) or 'none'}")
+        raise RunError(f"{self.name}: {key!r} matches {len(matches)} evaluations ({', '.join(matches)}); "
+                       "name one of them in full")
+
     def evaluation(self, key: str) -> dict:
-        return read_json(self.evaluations()[key])
+        """A stored evaluation by its key, or by data set name + split when only one matches (RunError if not)."""
+        return read_json(self.evaluations()[self.evaluation_key(key)])
 
 
 def write_json(path, obj) -> Path:
-    return atomic_write_bytes(path, (json.dumps(obj, indent=1, allow_nan=False) + "\n").encode())
+    """Atomic, umask-honouring JSON write (see segcore.files)."""
+    return files.write_json(path, obj)
 
 
 def read_json(path) -> dict:
+    """A JSON object from a regular file of bounded size; anything else is a RunError naming the file."""
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RunError(f"{path}: unreadable JSON ({err})") from None
+        data = files.read_json(path)
+    except ValueError as err:
+        raise RunError(str(err)) from None
     if not isinstance(data, dict):
         raise RunError(f"{path}: expected a JSON object")
     return data
 
 
 def save_model(model, path) -> Path:
-    """model.save to a temporary .keras in the same folder, then rename over the target."""
+    """model.save to a temporary .keras in the same folder, then rename over the target (umask honoured)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-    os.close(fd)
-    try:
+    with files.atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _shown(value) -> str:
+    return repr(value)[:60]
+
+
+def check_meta(meta: dict, where: str) -> None:
+    """RunError (one line, naming the field) unless meta.json's fields have the types the app relies on."""
+    for key in ("arch", "schema", "input_size"):
+        if key not in meta:
+            raise RunError(f"{where}: missing '{key}'")
+    if not isinstance(meta["arch"], str) or not meta["arch"].strip():
+        raise RunError(f"{where}: 'arch' must be an architecture name such as \"unet\", got {_shown(meta['arch'])}")
+    size = meta["input_size"]
+    if not (isinstance(size, list) and len(size) == 2 and all(_whole(v) and v > 0 for v in size)):
+        raise RunError(f"{where}: 'input_size' must be [height, width] in pixels, got {_shown(size)}")
+    for key in ("parameters", "epochs_completed"):
+        value = meta.get(key)
+        if value is not None and not (_whole(value) and value >= 0):
+            raise RunError(f"{where}: '{key}' must be a whole number (0 or more), got {_shown(value)}")
+    best = meta.get("best")
+    if best is not None and not isinstance(best, dict):
+        raise RunError(f"{where}: 'best' must be an object of the best epoch's scores, got {_shown(best)}")
+    for value in ((best or {}).get("val_mean_iou"), meta.get("best_val_mean_iou")):
+        if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                      and math.isfinite(value) and 0 <= value <= 1):
+            raise RunError(f"{where}: the best val_mean_iou must be a number from 0 to 1, got {_shown(value)}")
+    try:
+        LabelSchema.from_dict(meta["schema"])
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        raise RunError(f"{where}: 'schema' is unusable ({str(err)[:200]})") from None
+
+
 def open_run(path) -> Run:
-    """Read a run's metadata; a broken run comes back with `error` set rather than raising."""
+    """Read and check a run's metadata; a broken run comes back with `error` set (one line) rather than raising."""
     path = Path(path)
     run = Run(path)
     try:
         run.meta = read_json(path / META_FILE)
-        for key in ("arch", "schema", "input_size"):
-            if key not in run.meta:
-                raise RunError(f"{path / META_FILE}: missing '{key}'")
-        run.schema  # noqa: B018 - validates the schema
+        check_meta(run.meta, f"{path.name}/{META_FILE}")
         if not run.model_path.is_file():
             raise RunError(f"{path.name}: no {MODEL_FILE}; train it or copy the model file in")
     except (RunError, ValueError, TypeError) as err:
@@ -111,13 +157,26 @@ def open_run(path) -> Run:
 
 
 def discover_runs(models_dir) -> list[Run]:
-    """Every folder under models_dir that has a meta.json or a model.keras, broken ones included."""
+    """Every folder under models_dir that has a meta.json or a model.keras, broken ones included.
+
+    A run linked in from outside the models folder is listed as broken and never opened: the app reads and
+    writes only inside the folder its operator configured.
+    """
     models_dir = Path(models_dir)
     if not models_dir.is_dir():
         return []
-    folders = sorted(p for p in models_dir.iterdir()
-                     if p.is_dir() and ((p / META_FILE).exists() or (p / MODEL_FILE).exists()))
-    return [open_run(p) for p in folders]
+    root = models_dir.resolve()
+    found = []
+    for folder in sorted(models_dir.iterdir()):
+        if not (folder.is_dir() and ((folder / META_FILE).exists() or (folder / MODEL_FILE).exists())):
+            continue
+        target = folder.resolve()
+        if target.is_relative_to(root):
+            found.append(open_run(folder))
+        else:
+            found.append(Run(folder, error=f"links outside the models folder to {target}; move or copy the run "
+                                           f"into {root} to use it"))
+    return found
 
 
 def load_model(run: Run | str | os.PathLike):
@@ -129,6 +188,10 @@ def load_model(run: Run | str | os.PathLike):
     run = run if isinstance(run, Run) else open_run(run)
     if not run.ok:
         raise RunError(run.error)
+    # Keras reports a .keras file that isn't a complete zip archive as "File not found".
+    if not zipfile.is_zipfile(run.model_path):
+        raise RunError(f"{run.name}: {MODEL_FILE} can't be loaded safely: the file is damaged or truncated "
+                       "(not a complete .keras archive); copy or save the model again")
     try:
         return keras.models.load_model(run.model_path, safe_mode=True, compile=False)
     except Exception as err:  # Keras raises many types for corrupt or unsafe files; all mean "can't use it"

@@ -1,7 +1,9 @@
 """Where the dashboard looks for trained runs and data (env vars), and a plain-words account of what it finds there.
 
-SEGLAB_MODELS_DIR defaults to <repo>/models, SEGLAB_DATA_DIR to <repo>/data/sample (point it at e.g.
-../shared/data/camvid for real data). Nothing here imports Streamlit or TensorFlow.
+SEGLAB_MODELS_DIR defaults to <repo>/models. SEGLAB_DATA_DIR names the data folders the dashboard may read
+(several separated by os.pathsep, e.g. `../shared/data/camvid:data/sample`), default <repo>/data/sample; a web
+user picks among them and never types a path. SEGLAB_READ_ONLY=1 stops the dashboard writing evaluations.
+Nothing here imports Streamlit or TensorFlow.
 """
 from __future__ import annotations
 
@@ -12,31 +14,59 @@ from pathlib import Path
 
 import pandas as pd
 
-from segcore import runs
+from segcore import evaluations, runs
 from segcore.datasets import DatasetError, detect_layout, list_splits, pairs_with_problems
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_ENV = "SEGLAB_MODELS_DIR"
 DATA_ENV = "SEGLAB_DATA_DIR"
-RUN_COLUMNS = ["run", "architecture", "schema", "input size", "parameters", "epochs completed", "val mIoU",
-               "val mIoU from", "status"]
+READ_ONLY_ENV = "SEGLAB_READ_ONLY"
+EVAL_MIOU = "mIoU % (evaluation)"
+EVALUATED_ON = "evaluated on"
+LOG_MIOU = "val mIoU % (training log)"
+INPUT_SIZE = "input size (height x width)"
+# Status second: a broken run's reason must be visible without scrolling the table sideways.
+RUN_COLUMNS = ["run", "status", "architecture", "schema", INPUT_SIZE, "parameters", "epochs completed", EVAL_MIOU,
+               EVALUATED_ON, LOG_MIOU]
 
 
 @dataclass(frozen=True)
 class Settings:
     models_dir: Path
-    data_dir: Path
+    data_dirs: tuple[Path, ...]
+    read_only: bool = False
+
+    @property
+    def data_dir(self) -> Path:
+        """The first configured data folder (the one pages use when they offer no choice)."""
+        return self.data_dirs[0]
 
     @classmethod
     def from_env(cls, environ=None) -> Settings:
         env = os.environ if environ is None else environ
-        return cls(models_dir=_resolve(env.get(MODELS_ENV), REPO / "models"),
-                   data_dir=_resolve(env.get(DATA_ENV), REPO / "data" / "sample"))
+        folders = [item for item in (env.get(DATA_ENV) or "").split(os.pathsep) if item.strip()]
+        data_dirs = tuple(dict.fromkeys(_resolve(item, REPO) for item in folders)) or \
+            (_resolve(None, REPO / "data" / "sample"),)
+        return cls(models_dir=_resolve(env.get(MODELS_ENV), REPO / "models"), data_dirs=data_dirs,
+                   read_only=_flag(env.get(READ_ONLY_ENV)))
+
+    def data_folder(self, path) -> Path:
+        """`path` resolved, if it is one of the configured data folders; DatasetError otherwise."""
+        resolved = Path(path).expanduser().resolve()
+        if resolved not in self.data_dirs:
+            raise DatasetError(f"{path} is not one of this dashboard's data folders; whoever runs it adds folders "
+                               f"to {DATA_ENV}")
+        return resolved
 
 
 def _resolve(value: str | None, default: Path) -> Path:
     # An empty variable counts as unset, as shells make it easy to export VAR= by accident.
-    return Path(value).expanduser().resolve() if value and value.strip() else default.resolve()
+    return Path(value.strip()).expanduser().resolve() if value and value.strip() else default.resolve()
+
+
+def _flag(value: str | None) -> bool:
+    # Any value but an explicit "off" counts: a typo must not leave a deployment writable.
+    return bool(value and value.strip()) and value.strip().lower() not in ("0", "false", "no", "off")
 
 
 # ------------------------------------------------------------------------------------------------ data folder
@@ -69,46 +99,64 @@ def describe_data_dir(path) -> tuple[bool, str, str | None, dict[str, int]]:
 def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """One row per run folder (RUN_COLUMNS), and (run, reason) for every broken run.
 
-    val mIoU comes from the run's stored evaluation (eval/*-val.json, class_level.mean_iou) when there is one,
-    else from the best validation value logged during training (meta.json best.val_mean_iou).
+    Scores are in % (1 decimal), as every page shows them. "mIoU % (evaluation)" comes from the run's stored
+    evaluation of a val split (class level, at label resolution), "evaluated on" names that data set; the
+    training-log value is the best epoch's Keras val mIoU, measured at the model's input size. frame.attrs["notes"]
+    holds caveats for the scores shown (CamVid val). A broken run shows only its name and why it is broken.
     """
-    rows, broken = [], []
+    rows, broken, notes = [], [], []
     for run in runs.discover_runs(path):
+        if not run.ok:
+            rows.append({"run": run.name, "status": f"broken: {run.error}"})
+            broken.append((run.name, run.error))
+            continue
         meta = run.meta
-        miou, source = _val_miou(run)
-        size = meta.get("input_size")
+        miou, evaluated_on, note = _evaluated_miou(run)
+        height, width = meta["input_size"]
         rows.append({
             "run": run.name,
-            "architecture": meta.get("arch"),
-            "schema": (meta.get("schema") or {}).get("name") if isinstance(meta.get("schema"), dict) else None,
-            "input size": f"{size[1]}x{size[0]}" if isinstance(size, (list, tuple)) and len(size) == 2 else None,
+            "architecture": meta["arch"],
+            "schema": meta["schema"].get("name"),
+            INPUT_SIZE: f"{height}x{width}",
             "parameters": meta.get("parameters"),
             "epochs completed": meta.get("epochs_completed"),
-            "val mIoU": miou,
-            "val mIoU from": source,
-            "status": "ok" if run.ok else "broken",
+            EVAL_MIOU: _percent(miou),
+            EVALUATED_ON: evaluated_on,
+            LOG_MIOU: _percent(_logged_miou(meta)),
+            "status": "ok",
         })
-        if not run.ok:
-            broken.append((run.name, run.error))
+        if note and note not in notes:
+            notes.append(note)
     frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
-    frame["parameters"] = frame["parameters"].astype("Int64")
-    frame["epochs completed"] = frame["epochs completed"].astype("Int64")
-    frame["val mIoU"] = frame["val mIoU"].astype(float)
+    for column in ("parameters", "epochs completed"):
+        frame[column] = frame[column].astype("Int64")
+    for column in (EVAL_MIOU, LOG_MIOU):
+        frame[column] = frame[column].astype(float)
+    frame.attrs["notes"] = notes
     return frame, broken
 
 
-def _val_miou(run: runs.Run) -> tuple[float, str | None]:
+def _percent(value: float | None) -> float:
+    return round(100 * value, 1) if value is not None else math.nan
+
+
+def _evaluated_miou(run: runs.Run) -> tuple[float | None, str | None, str | None]:
+    """(mIoU 0..1, 'camvid val, label resolution', caveat) from the run's first readable val evaluation."""
     for key, eval_path in run.evaluations().items():
         if not key.endswith("-val"):
             continue
         try:
-            value = runs.read_json(eval_path).get("class_level", {}).get("mean_iou")
+            result = runs.read_json(eval_path)
         except runs.RunError:
-            continue                  # an unreadable evaluation falls back to the training log below
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            return float(value), f"eval/{eval_path.name}"
-    best = run.meta.get("best")
-    value = best.get("val_mean_iou") if isinstance(best, dict) else run.meta.get("best_val_mean_iou")
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return float(value), "training log (best epoch)"
-    return math.nan, None
+            continue                  # an unreadable evaluation is skipped; the training log still shows
+        level = result.get("class_level")
+        value = level.get("mean_iou") if isinstance(level, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value), f"{evaluations.label(result)}, label resolution", evaluations.optimism_note(result)
+    return None, None, None
+
+
+def _logged_miou(meta: dict) -> float | None:
+    best = meta.get("best")
+    value = best.get("val_mean_iou") if isinstance(best, dict) else meta.get("best_val_mean_iou")
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None

@@ -43,7 +43,8 @@ def make_models_dir(root: Path) -> Path:
     (run / "meta.json").write_text(json.dumps(meta))
     (run / "history.csv").write_text(HISTORY_CSV)
     (run / "model.keras").write_bytes(b"placeholder: these pages never load the model")
-    (run / "eval" / "data-val.json").write_text(json.dumps({"class_level": {"mean_iou": 0.4125}}))
+    (run / "eval" / "data-0123abcd-val.json").write_text(json.dumps(
+        {"class_level": {"mean_iou": 0.4125}, "dataset": {"name": "data", "split": "val"}}))
     broken = root / "segnet-broken"
     broken.mkdir()
     (broken / "meta.json").write_text(json.dumps({"schema": CAMVID11.to_dict(), "input_size": [48, 64]}))
@@ -95,9 +96,12 @@ def test_home_lists_runs_broken_runs_and_data(folders):
     table = at.dataframe[0].value
     assert list(table["run"]) == ["segnet-broken", "unet-tiny"]
     good = table.set_index("run").loc["unet-tiny"]
-    assert (good["architecture"], good["input size"], good["parameters"], good["epochs completed"]) == \
-           ("unet", "64x48", 123456, 3)
-    assert good["val mIoU"] == pytest.approx(0.4125)          # the stored evaluation wins over the training log
+    assert (good["architecture"], good["input size (height x width)"], good["parameters"],
+            good["epochs completed"]) == ("unet", "48x64", 123456, 3)
+    # Evaluation and training log are separate columns, in percent, and the evaluation names its data set.
+    assert good["mIoU % (evaluation)"] == pytest.approx(41.2, abs=0.051)
+    assert good["evaluated on"] == "data val, label resolution"
+    assert good["val mIoU % (training log)"] == pytest.approx(33.0)
     assert "segnet-broken" in texts(at, "warning") and "missing 'arch'" in texts(at, "warning")
     assert str(data) in texts(at, "success") and "camvid" in texts(at, "success")
     assert "train: 2 pairs" in texts(at, "success")

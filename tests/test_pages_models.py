@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -132,8 +133,7 @@ def test_ground_truth_upload_adds_scores_that_match_the_evaluation(folders):
     table = at.dataframe[0].value
     assert {"pixel acc %", "mIoU %"} <= set(table.columns)
     for name in RUNS:       # the page scores a frame exactly as `segcore evaluate` did
-        record = next(r for r in json.loads((models / name / "eval" / "data-val.json").read_text())["per_image"]
-                      if r["name"] == "f002")
+        record = next(r for r in load_eval(models, name)["per_image"] if r["name"] == "f002")
         assert table.loc[name, "mIoU %"] == pytest.approx(round(100 * record["mean_iou"], 1), abs=0.051)
         assert table.loc[name, "pixel acc %"] == pytest.approx(round(100 * record["pixel_accuracy"], 1), abs=0.051)
     shown = captions(at)
@@ -178,14 +178,21 @@ def test_bad_uploads_and_broken_models_are_errors_not_crashes(folders, tmp_path,
 
 # ------------------------------------------------------------------------------------------------ evaluation
 
-def load_eval(models: Path, run_name: str, key: str = "data-val") -> dict:
-    return json.loads((models / run_name / "eval" / f"{key}.json").read_text())
+def eval_file(models: Path, run_name: str, split: str = "val", name: str = "data") -> Path:
+    """The run's one stored evaluation of data set `name` and `split` (<name>-<fingerprint>-<split>.json)."""
+    found = list((models / run_name / "eval").glob(f"{name}-*-{split}.json"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def load_eval(models: Path, run_name: str, split: str = "val") -> dict:
+    return json.loads(eval_file(models, run_name, split).read_text())
 
 
 def test_metrics_table_shows_the_stored_numbers(folders):
     _, models = folders
     at = run(AppTest.from_file(EVAL))
-    assert at.selectbox(key="ev_key").value == "data-val"
+    assert at.selectbox(key="ev_key").value == eval_file(models, "unet-tiny").stem
     for level in ("class_level", "category_level"):
         at.radio(key="ev_level").set_value(level.split("_")[0])
         table = run(at).dataframe[0].value
@@ -250,25 +257,33 @@ def test_evaluate_on_writes_and_shows_a_new_evaluation(folders, tmp_path, monkey
     copy = tmp_path / "models"
     shutil.copytree(models, copy)                 # this test writes evaluations; keep the shared runs as they are
     monkeypatch.setenv("SEGLAB_MODELS_DIR", str(copy))
+    monkeypatch.setenv("SEGLAB_DATA_DIR", os.pathsep.join([str(data), str(tmp_path / "nowhere")]))
     at = run(AppTest.from_file(EVAL))
-    at.text_input(key="ev_data").set_value(str(tmp_path / "nowhere"))
+    assert not at.text_input                      # a choice among the configured folders, never a typed path
+    assert at.selectbox(key="ev_data").options == [str(data), str(tmp_path / "nowhere")]
+    at.selectbox(key="ev_data").set_value(str(tmp_path / "nowhere"))
     assert "no such folder" in texts(run(at), "error")
-    at.text_input(key="ev_data").set_value(str(data))
+    at.selectbox(key="ev_data").set_value(str(data))
     run(at).selectbox(key="ev_split").set_value("train")
-    at.button(key="ev_go").click()
+    run(at).button(key="ev_go").click()
     run(at)
     assert "Evaluated unet-tiny, segnet-tiny on data/train" in texts(at, "success")
-    assert at.selectbox(key="ev_key").value == "data-train"
+    key = eval_file(copy, "unet-tiny", "train").stem
+    assert at.selectbox(key="ev_key").value == key and key.startswith("data-") and key.endswith("-train")
     for name in RUNS:
-        stored = load_eval(copy, name, "data-train")
+        stored = load_eval(copy, name, "train")
         assert stored["images"] == 4 and stored["split"] == "train"
         assert at.dataframe[0].value.loc[name, "mean_iou"] == round(100 * stored["class_level"]["mean_iou"], 1)
 
-    # Evaluating again rewrites the file in place and the page reads the new one.
-    before = (copy / "unet-tiny" / "eval" / "data-train.json").stat().st_mtime_ns
+    # Evaluating again asks first: the button stays disabled until the replacement is confirmed.
+    before = eval_file(copy, "unet-tiny", "train").stat().st_mtime_ns
+    assert "already have an evaluation on data/train" in texts(at, "warning")
+    assert at.button(key="ev_go").disabled
+    at.checkbox(key="ev_replace").check()
+    assert not run(at).button(key="ev_go").disabled
     at.button(key="ev_go").click()
     run(at)
-    assert (copy / "unet-tiny" / "eval" / "data-train.json").stat().st_mtime_ns > before
+    assert eval_file(copy, "unet-tiny", "train").stat().st_mtime_ns > before
     assert "Evaluated" in texts(at, "success") and not at.error
 
 
@@ -279,11 +294,39 @@ def test_evaluate_on_reports_a_damaged_data_set(folders, tmp_path, monkeypatch):
     shutil.copytree(data, broken)
     (broken / "labels" / "val" / "f001.png").write_bytes(b"damaged")
     monkeypatch.setenv("SEGLAB_MODELS_DIR", str(copy))
+    monkeypatch.setenv("SEGLAB_DATA_DIR", os.pathsep.join([str(data), str(broken)]))
     at = run(AppTest.from_file(EVAL))
-    at.text_input(key="ev_data").set_value(str(broken))
+    at.selectbox(key="ev_data").set_value(str(broken))
     run(at).selectbox(key="ev_split").set_value("val")
-    at.button(key="ev_go").click()
+    run(at).button(key="ev_go").click()
     errors = texts(run(at), "error")
     assert errors.count("was not evaluated") == 2 and "f001.png" in errors
-    assert not (copy / "unet-tiny" / "eval" / "broken-val.json").exists()
-    assert at.selectbox(key="ev_key").value == "data-val"          # the page carries on with what it had
+    assert not list((copy / "unet-tiny" / "eval").glob("broken-*"))
+    assert at.selectbox(key="ev_key").value == eval_file(copy, "unet-tiny").stem   # carries on with what it had
+
+
+def test_stored_evaluation_is_portable_and_frames_need_the_same_data_set(folders, tmp_path, monkeypatch):
+    """Per-image paths are relative to the data set; the page finds the frames in any configured folder holding
+    the same data set (by fingerprint), and says so plainly when none does."""
+    data, models = folders
+    stored = load_eval(models, "unet-tiny")
+    assert stored["dataset"]["name"] == "data" and stored["dataset"]["split"] == "val"
+    assert stored["dataset"]["path"] == str(data.resolve()) and stored["dataset"]["layout"] == "camvid"
+    assert {(r["image"], r["label"]) for r in stored["per_image"]} == {
+        (f"images/val/{n}.png", f"labels/val/{n}.png") for n in ("f000", "f001", "f002")}
+    assert eval_file(models, "unet-tiny").stem == f"data-{stored['dataset']['fingerprint']}-val"
+
+    moved = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(data, moved)                       # the same data set under another path and folder name
+    monkeypatch.chdir(tmp_path)                        # and the app started from another folder
+    monkeypatch.setenv("SEGLAB_DATA_DIR", str(moved))
+    at = run(AppTest.from_file(EVAL))
+    assert {"image", "ground truth", "unet-tiny", "segnet-tiny"} <= set(captions(at))
+    assert "not available here" not in texts(at, "info")
+
+    other = make_camvid_like(tmp_path / "data", splits=(("val", 3),), size=(16, 16))   # same name, other content
+    monkeypatch.setenv("SEGLAB_DATA_DIR", str(other))
+    at = run(AppTest.from_file(EVAL))
+    info = texts(at, "info")
+    assert "Frame pictures are not available here" in info and stored["dataset"]["fingerprint"] in info
+    assert "ground truth" not in captions(at) and not at.error

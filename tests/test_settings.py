@@ -1,19 +1,23 @@
 """segcore.settings: folders from the environment, and plain-words descriptions of what they hold."""
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
 
 from conftest import make_camvid_like
 from segcore.labels import CAMVID11
-from segcore.settings import REPO, Settings, describe_data_dir, describe_models_dir
+from segcore.datasets import DatasetError
+from segcore.settings import (EVAL_MIOU, EVALUATED_ON, INPUT_SIZE, LOG_MIOU, REPO, Settings, describe_data_dir,
+                              describe_models_dir)
 
 
 def test_defaults_are_the_repo_folders():
     settings = Settings.from_env({})
     assert settings.models_dir == (REPO / "models").resolve()
     assert settings.data_dir == (REPO / "data" / "sample").resolve()
+    assert settings.data_dirs == (settings.data_dir,) and not settings.read_only
     assert Settings.from_env({"SEGLAB_MODELS_DIR": " ", "SEGLAB_DATA_DIR": ""}) == settings   # blank = unset
 
 
@@ -24,6 +28,25 @@ def test_environment_overrides_and_resolves(tmp_path, monkeypatch):
     assert settings.data_dir == (tmp_path.parent / "camvid").resolve()
     monkeypatch.setenv("SEGLAB_DATA_DIR", str(tmp_path / "d"))
     assert Settings.from_env().data_dir == tmp_path / "d"
+
+
+def test_several_data_folders_and_only_those_are_allowed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({"SEGLAB_DATA_DIR": os.pathsep.join(["a", "", str(tmp_path / "b"), "a/"])})
+    assert settings.data_dirs == (tmp_path / "a", tmp_path / "b")          # blanks and repeats dropped
+    assert settings.data_dir == tmp_path / "a"                              # the first, for pages without a choice
+    assert settings.data_folder("b/../a") == tmp_path / "a"
+    for outside in ("/etc", tmp_path, tmp_path / "a" / "sub", tmp_path / "a" / ".." / "c"):
+        with pytest.raises(DatasetError, match="not one of this dashboard's data folders.*SEGLAB_DATA_DIR"):
+            settings.data_folder(outside)
+
+
+@pytest.mark.parametrize("value, read_only", [(None, False), ("", False), ("0", False), ("false", False),
+                                              ("off", False), ("1", True), ("yes", True), ("TRUE", True),
+                                              ("on please", True)])
+def test_read_only_switch(value, read_only):
+    env = {} if value is None else {"SEGLAB_READ_ONLY": value}
+    assert Settings.from_env(env).read_only is read_only
 
 
 @pytest.mark.parametrize("make, expected", [
@@ -67,9 +90,10 @@ def test_models_folder_rows_and_broken_runs(tmp_path):
     base = {"arch": "segnet", "schema": CAMVID11.to_dict(), "input_size": [360, 480]}
     _run(tmp_path, "a-eval", {**base, "parameters": 10, "epochs_completed": 4, "best": {"val_mean_iou": 0.2}},
          evaluation={"camvid-test": json.dumps({"class_level": {"mean_iou": 0.9}}),
-                     "camvid-val": json.dumps({"class_level": {"mean_iou": 0.5}})})
+                     "camvid-0123abcd-val": json.dumps({"class_level": {"mean_iou": 0.5},
+                                                        "dataset": {"name": "camvid", "split": "val"}})})
     _run(tmp_path, "b-log", {**base, "best": {"val_mean_iou": 0.25}},
-         evaluation={"camvid-val": "{not json"})                 # unreadable evaluation: training log instead
+         evaluation={"camvid-val": "{not json"})                 # unreadable evaluation: training log only
     _run(tmp_path, "c-nothing", base)
     _run(tmp_path, "d-no-model", base, model=False)
     _run(tmp_path, "e-bad-meta", None)                           # a model file alone still counts as a run
@@ -77,16 +101,21 @@ def test_models_folder_rows_and_broken_runs(tmp_path):
     table, broken = describe_models_dir(tmp_path)
     rows = table.set_index("run")
     assert list(rows.index) == ["a-eval", "b-log", "c-nothing", "d-no-model", "e-bad-meta"]
-    assert rows.loc["a-eval", "val mIoU"] == 0.5 and rows.loc["a-eval", "val mIoU from"] == "eval/camvid-val.json"
-    assert rows.loc["b-log", "val mIoU"] == 0.25 and "training log" in rows.loc["b-log", "val mIoU from"]
-    assert math.isnan(rows.loc["c-nothing", "val mIoU"])
-    assert rows.loc["a-eval", "input size"] == "480x360" and rows.loc["a-eval", "parameters"] == 10
+    # Percent, one decimal, and every score says what it was measured on.
+    assert rows.loc["a-eval", EVAL_MIOU] == 50.0 and rows.loc["a-eval", EVALUATED_ON] == "camvid val, label resolution"
+    assert rows.loc["a-eval", LOG_MIOU] == 20.0
+    assert math.isnan(rows.loc["b-log", EVAL_MIOU]) and rows.loc["b-log", LOG_MIOU] == 25.0
+    assert math.isnan(rows.loc["c-nothing", EVAL_MIOU]) and math.isnan(rows.loc["c-nothing", LOG_MIOU])
+    assert rows.loc["a-eval", INPUT_SIZE] == "360x480" and rows.loc["a-eval", "parameters"] == 10   # height x width
     reasons = dict(broken)
     assert set(reasons) == {"d-no-model", "e-bad-meta"}
     assert "no model.keras" in reasons["d-no-model"] and "meta.json" in reasons["e-bad-meta"]
-    assert list(rows["status"]) == ["ok", "ok", "ok", "broken", "broken"]
+    assert list(rows["status"][:3]) == ["ok", "ok", "ok"]
+    assert rows.loc["d-no-model", "status"] == f"broken: {reasons['d-no-model']}"
+    assert not any("_" in column for column in table.columns)              # column names read as words
+    assert table.attrs["notes"] == []
 
 
 def test_missing_models_folder_is_an_empty_table(tmp_path):
     table, broken = describe_models_dir(tmp_path / "none")
-    assert table.empty and broken == [] and "val mIoU" in table.columns
+    assert table.empty and broken == [] and EVAL_MIOU in table.columns

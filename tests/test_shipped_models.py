@@ -43,7 +43,7 @@ def test_evaluate_reproduces_the_committed_json(name, tmp_path):
     from segcore.evaluate import evaluate_run
     run = runs.open_run(ROOT / "models" / name)
     result, _ = evaluate_run(run, CAMVID, "val", out=tmp_path / "e.json")
-    committed = json.loads((run.path / "eval" / "camvid-val.json").read_text())
+    committed = run.evaluation("camvid-val")          # the one stored CamVid val evaluation
     assert result["class_level"]["mean_iou"] == pytest.approx(committed["class_level"]["mean_iou"], abs=5e-4)
     ours = np.asarray(result["class_level"]["confusion_matrix"], dtype=np.int64)
     theirs = np.asarray(committed["class_level"]["confusion_matrix"], dtype=np.int64)
