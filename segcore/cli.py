@@ -38,16 +38,25 @@ def cmd_sample_make(args) -> int:
     return 0
 
 
+def _arch_options(items) -> dict:
+    options = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        try:
+            if not (sep and key):
+                raise ValueError
+            options[key] = float(value) if "." in value or "e" in value.lower() else int(value)
+        except ValueError:
+            raise ValueError(f"--option expects KEY=NUMBER, e.g. base_filters=32, got {item!r}") from None
+    return options
+
+
 def cmd_train(args) -> int:
     from segcore.train import TrainConfig, train
-    options = {}
-    for item in args.option or []:
-        key, _, value = item.partition("=")
-        options[key] = float(value) if "." in value else int(value)
     config = TrainConfig(arch=args.arch, data=args.data, out=args.out, schema=args.schema, size=args.size,
                          epochs=args.epochs, batch=args.batch, augment=args.augment,
                          class_weights=args.class_weights, learning_rate=args.lr, strategy=args.strategy,
-                         loader=args.loader, seed=args.seed, arch_options=options,
+                         loader=args.loader, seed=args.seed, arch_options=_arch_options(args.option),
                          steps_per_epoch=args.steps_per_epoch)
     out = train(config, resume=args.resume)
     print(f"run saved in {out}")
@@ -57,7 +66,7 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     from segcore.evaluate import evaluate_run, format_evaluation
     result, path = evaluate_run(args.run, args.data, args.split, schema=args.schema, out=args.out,
-                                progress=not args.quiet)
+                                progress=not args.quiet, overwrite=args.overwrite)
     print(format_evaluation(result))
     print(f"wrote {path}")
     return 0
@@ -67,6 +76,19 @@ def cmd_predict(args) -> int:
     from segcore.predict import predict_files
     for path in predict_files(args.run, args.images, args.out, fmt=args.format):
         print(path)
+    return 0
+
+
+def cmd_augment_stats(args) -> int:
+    import json
+
+    from segcore import augment
+    from segcore.datasets import list_pairs, schema_for
+    schema = schema_for(args.data)
+    steps = augment.steps_from_pipeline(augment.read_pipeline_file(args.pipeline))
+    frames = augment.DatasetFrames(list_pairs(args.data, args.split), schema)
+    stats = augment.augmentation_stats(steps, frames, draws=args.draws, seed=args.seed, schema=schema)
+    print(json.dumps(stats) if args.json else augment.format_stats(stats))
     return 0
 
 
@@ -95,31 +117,50 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True, help="labelled data set folder with train and val splits")
     train.add_argument("--schema", default=None, help="label schema, e.g. camvid11 (default: from the layout)")
     train.add_argument("--size", type=_size, default=(240, 320), help="HxW model input, e.g. 240x320")
-    train.add_argument("--epochs", type=int, default=30, help="epochs to train (default: 30)")
-    train.add_argument("--batch", type=int, default=8, help="images per batch (default: 8)")
+    train.add_argument("--epochs", type=int, default=30, help="epochs to train, at least 1 (default: 30)")
+    train.add_argument("--batch", type=int, default=8, help="images per batch, at least 1 (default: 8)")
     train.add_argument("--augment", default=None, help="albumentations pipeline JSON/YAML (e.g. from the lab)")
     train.add_argument("--class-weights", default="none", choices=["none", "median-frequency"],
                        help="loss weights per class: none, or SegNet's median-frequency balancing")
     train.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (cosine decay; default: 1e-3)")
-    train.add_argument("--out", required=True, help="run folder to create, e.g. models/my-unet")
-    train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    train.add_argument("--out", required=True,
+                       help="run folder to create, e.g. models/my-unet (locked while training)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run in --out (with the same options)")
     train.add_argument("--strategy", default="default", choices=["default", "mirrored", "multiworker"],
                        help="tf.distribute strategy; multiworker reads its workers from TF_CONFIG")
     train.add_argument("--loader", default="tf", choices=["tf", "pydataset"],
                        help="input pipeline: tf.data (TensorFlow) or a Keras PyDataset (any backend)")
-    train.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and augmentation draws")
+    train.add_argument("--seed", type=int, default=0,
+                       help="seed for weights, shuffling and augmentation draws (0 to 4294967295)")
     train.add_argument("--steps-per-epoch", type=int, default=None,
                        help="batches per epoch (default: one pass over the train split)")
     train.add_argument("--option", action="append", metavar="KEY=VALUE",
                        help="architecture option, e.g. base_filters=32 (repeatable)")
     train.set_defaults(func=cmd_train)
 
+    augment = sub.add_parser("augment", help="augmentation pipeline tools").add_subparsers(
+        dest="augment_command", required=True)
+    stats = augment.add_parser("stats", help="draw many augmentations of a data set's frames and report how often "
+                                             "each step fires, on/off combinations and class shares")
+    stats.add_argument("pipeline", help="pipeline JSON/YAML file (as the lab exports it)")
+    stats.add_argument("--data", required=True, help="data set folder whose frames are augmented")
+    stats.add_argument("--split", default="train", help="split to draw frames from (default: train)")
+    stats.add_argument("--draws", type=int, default=400, help="number of augmentations to draw (default: 400)")
+    stats.add_argument("--seed", type=int, default=0, help="seed of the first draw; the same seed gives the "
+                                                          "same report (default: 0)")
+    stats.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    stats.set_defaults(func=cmd_augment_stats)
+
     evaluate = sub.add_parser("evaluate", help="score a run on a labelled split; writes eval JSON")
     evaluate.add_argument("--run", required=True, help="run folder, e.g. models/unet-camvid")
     evaluate.add_argument("--data", required=True, help="labelled data set folder")
     evaluate.add_argument("--split", default="val", help="split to score (default: val)")
     evaluate.add_argument("--schema", default=None, help="label schema of the data (default: from the layout)")
-    evaluate.add_argument("--out", default=None, help="JSON path (default: RUN/eval/<dataset>-<split>.json)")
+    evaluate.add_argument("--out", default=None,
+                          help="JSON path (default: RUN/eval/<dataset>-<fingerprint>-<split>.json)")
+    evaluate.add_argument("--overwrite", action="store_true",
+                          help="replace an existing evaluation of the same data set and split (refused otherwise)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=cmd_evaluate)
 
@@ -182,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         import_tensorflow_quietly()
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): not an error. Point stdout at devnull so the interpreter's
+        # final flush doesn't raise again (the Python docs' recipe for SIGPIPE).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, OSError) as err:   # our errors are ValueError subclasses with a full message
         print(f"segcore {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -36,3 +36,12 @@ def test_every_option_and_argument_has_a_help_text():
     missing = [f"{leaf.prog} {action.dest}" for leaf in _leaf_parsers(parser()) for action in leaf._actions
                if not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)) and not action.help]
     assert not missing, f"options without help: {missing}"
+
+
+def test_a_reader_that_stops_early_is_not_an_error():
+    # `true` exits at once, so the report is always written into a closed pipe (as `| head` often does).
+    command = (f"{sys.executable} -m segcore augment stats data/pipelines/street-train.json --data data/sample "
+               "--draws 40 | true")
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, cwd=ROOT,
+                            timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
