@@ -197,7 +197,9 @@ def _history(path: str, name: str, stamp: tuple) -> pd.DataFrame:
 
 def history(path: Path, name: str) -> pd.DataFrame:
     """A run's history frame (attrs: name, source, warnings); HistoryError for malformed files."""
-    return _history(str(path), name, _stamp([path]))      # cache_data pickles the frame; attrs survive that
+    # A TensorBoard logs/ folder changes through the event files inside it, not its own mtime.
+    watched = [path, *(p for p in path.rglob("*") if p.is_file())] if path.is_dir() else [path]
+    return _history(str(path), name, _stamp(watched))      # cache_data pickles the frame; attrs survive that
 
 
 def unique_name(name: str, taken) -> str:

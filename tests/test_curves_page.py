@@ -1,10 +1,12 @@
 """Training Curves page (AppTest): hostile uploads keep the page serving with one-line messages, zipped log
 folders are one run, colours survive uploads, the summary says what its numbers are, the CSV is formula-safe."""
+import base64
 import io
 import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
@@ -124,3 +126,25 @@ def test_the_curves_csv_escapes_formulas(folders, monkeypatch):
     text = served[Path(button.proto.url).stem].decode()
     assert "'=1+cmd|' -C calc'!A0" in text and "'=cmd|'/c_calc'!a0" in text
     assert "\n=" not in text and ",=" not in text and ",-0.5" in text
+
+
+def test_a_logs_folder_run_shows_event_files_added_since_the_last_visit(folders):
+    _, models = folders
+    logs = models / "tb-only" / "logs"
+    for split in ("train", "validation"):
+        write_events(logs / split / "events.out.tfevents.1.host.v2",
+                     [(e, tag, 1.0 - 0.1 * e) for e in range(3) for tag in ("epoch_loss", "epoch_mean_io_u")])
+    at = run(AppTest.from_file(CURVES, default_timeout=TIMEOUT))
+
+    def last_epoch():
+        xs = [t["x"] for t in traces(at) if "tb-only" in t.get("name", "")]
+        # Plotly sends numpy arrays as base64 typed arrays ({"dtype", "bdata"}).
+        return max(max(np.frombuffer(base64.b64decode(x["bdata"]), x["dtype"]) if isinstance(x, dict) else x)
+                   for x in xs)
+    assert last_epoch() == 2
+    # A resumed run writes a new event file inside train/ and validation/; logs/ itself keeps its mtime.
+    for split in ("train", "validation"):
+        write_events(logs / split / "events.out.tfevents.2.host.v2",
+                     [(e, tag, 1.0 - 0.1 * e) for e in range(3, 5) for tag in ("epoch_loss", "epoch_mean_io_u")])
+    run(at)
+    assert last_epoch() == 4
