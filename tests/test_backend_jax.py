@@ -21,11 +21,12 @@ from segcore.datasets import list_pairs
 from segcore.labels import CAMVID11
 from segcore.models import build
 from segcore.models.objectives import MaskedSparseCrossEntropy, PixelAccuracy, mean_iou_metric
-from segcore.pipeline import SampleLoader, SegmentationSequence
+from segcore.batches import SampleLoader, SegmentationSequence
 tmp = Path(tempfile.mkdtemp())
 sequence = SegmentationSequence(list_pairs(make_camvid_like(tmp / "d"), "train"), SampleLoader(CAMVID11, (30, 46)), 2)
 for arch, options in [("unet", dict(base_filters=4, depth=2, stem_filters=4)), ("segnet", dict(base_filters=4)),
                       ("segnet-mobilenet", dict(alpha=0.125))]:
+    keras.utils.set_random_seed(0)          # unseeded weights made "loss falls" a coin toss on some machines
     model = build(arch, 11, (30, 46), **options)
     model.compile(optimizer="adam", loss=MaskedSparseCrossEntropy(11, 11),
                   metrics=[PixelAccuracy(11, 11), mean_iou_metric(11, 11)])
@@ -38,6 +39,7 @@ for arch, options in [("unet", dict(base_filters=4, depth=2, stem_filters=4)), (
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed here (pip install jax)")
 def test_all_architectures_train_and_reload_on_jax():
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}

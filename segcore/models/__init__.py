@@ -1,18 +1,25 @@
 """Model registry: `build(arch, num_classes, input_shape)` for every architecture, one place for padding.
 
-Every model takes float32 RGB images in 0..255 of its declared (H, W) and returns float32 class
-probabilities of the same (H, W). Where H or W is not a multiple of the architecture's total stride,
-the input is zero-padded (bottom/right) up to the next multiple inside the model and the output cropped
-back, here and nowhere else, so pixels never go silently misaligned.
+Every model takes float32 RGB images in 0..255 of its declared (H, W) and returns float32 class logits of
+the same (H, W) from one output layer named "logits". Nothing in a model applies a softmax: the loss works
+from logits (segcore.models.objectives) and whoever wants probabilities applies one
+(`segcore.frames.probabilities(scores, output_kind(run.meta))`). Runs trained before this ended in a
+softmax; `output_kind` tells the two apart.
+
+Where H or W is not a multiple of the architecture's total stride, the input is zero-padded (bottom/right)
+up to the next multiple inside the model and the output cropped back, here and nowhere else, so pixels
+never go silently misaligned.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable
 
 import keras
 from keras import layers
 
+from segcore.frames import LOGITS, OUTPUT_KINDS, PROBABILITIES  # noqa: F401 - re-exported, defined once
 from segcore.models import objectives  # noqa: F401 - registers loss and metrics for loading
 from segcore.models import segnet as _segnet
 from segcore.models import unet as _unet
@@ -21,30 +28,19 @@ from segcore.models import unet as _unet
 @dataclass(frozen=True)
 class Arch:
     name: str
-    body: Callable          # body(x, num_classes, **options) -> per-pixel logits or probabilities
+    body: Callable          # body(x, num_classes, **options) -> per-pixel class logits
     stride: Callable        # stride(**options) -> total downsampling factor
     description: str
-    outputs_probabilities: bool = False
-
-
-def _segnet_body(x, num_classes, **options):
-    inner = _segnet.segnet(num_classes, input_shape=tuple(x.shape[1:]), **options)
-    return inner(x)
-
-
-def _segnet_mobilenet_body(x, num_classes, **options):
-    inner = _segnet.segnet_mobilenet(num_classes, input_shape=tuple(x.shape[1:]), **options)
-    return inner(x)
 
 
 ARCHS: dict[str, Arch] = {
     "unet": Arch("unet", _unet.unet, lambda depth=4, **_: _unet.unet_stride(depth),
                  "U-Net with Xception-style residual separable blocks and concatenated skips"),
-    "segnet": Arch("segnet", _segnet_body, lambda **_: _segnet.SEGNET_STRIDE,
-                   "SegNet (VGG16-style encoder, decoder unpools with max-pooling indices)", True),
-    "segnet-mobilenet": Arch("segnet-mobilenet", _segnet_mobilenet_body,
+    "segnet": Arch("segnet", _segnet.segnet, lambda **_: _segnet.SEGNET_STRIDE,
+                   "SegNet (VGG16-style encoder, decoder unpools with max-pooling indices)"),
+    "segnet-mobilenet": Arch("segnet-mobilenet", _segnet.segnet_mobilenet,
                              lambda depth=4, **_: _segnet.segnet_mobilenet_stride(depth),
-                             "SegNet with a MobileNet-style depthwise-separable encoder, index unpooling", True),
+                             "SegNet with a MobileNet-style depthwise-separable encoder, index unpooling"),
 }
 
 
@@ -67,9 +63,36 @@ def build(arch: str, num_classes: int, input_shape: tuple[int, int] | tuple[int,
     x = spec.body(x, num_classes, **options)
     if pad_h or pad_w:
         x = layers.Cropping2D(((0, pad_h), (0, pad_w)), name="crop_to_input")(x)
-    if not spec.outputs_probabilities:
-        x = layers.Softmax(dtype="float32", name="probabilities")(x)
-    return keras.Model(inputs, x, name=arch.replace("-", "_"))
+    # The one named output; float32 even under a mixed-precision policy (Keras' recipe for the last layer).
+    logits = layers.Activation("linear", dtype="float32", name=LOGITS)(x)
+    return keras.Model(inputs, logits, name=arch.replace("-", "_"))
+
+
+def output_kind(model_or_meta) -> str:
+    """"logits" or "probabilities": what a model outputs, from its run's meta.json (a dict) or the model itself.
+
+    Training records `"output": "logits"` in meta.json. Runs trained before that key existed (the shipped
+    models/unet-camvid and models/segnet-camvid) end in a softmax, so a meta.json without it means
+    probabilities. A model outputs probabilities when its output comes from a softmax (a Softmax layer or a
+    softmax activation), looked for through cropping, padding and nested models; logits otherwise.
+    """
+    if isinstance(model_or_meta, Mapping):
+        kind = model_or_meta.get("output", PROBABILITIES)
+        if kind not in OUTPUT_KINDS:
+            raise ValueError(f"meta.json says the model outputs {str(kind)[:40]!r}; expected one of {OUTPUT_KINDS}: "
+                             "fix or remove its \"output\" key")
+        return kind
+    return PROBABILITIES if _ends_in_softmax(model_or_meta) else LOGITS
+
+
+def _ends_in_softmax(model) -> bool:
+    for layer in reversed(model.layers):
+        if isinstance(layer, (layers.Cropping2D, layers.ZeroPadding2D)):
+            continue                # moves pixels, not scores: the scores come from the layer before
+        if isinstance(layer, keras.Model):
+            return _ends_in_softmax(layer)
+        return isinstance(layer, layers.Softmax) or getattr(layer, "activation", None) is keras.activations.softmax
+    return False
 
 
 def count_flops(model) -> int:

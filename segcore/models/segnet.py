@@ -9,15 +9,16 @@ input holding 1 at the first maximum of each window and 0 elsewhere. Unpooling i
 multiply -- no scatter (slow on CPU) and exact on ties: an all-equal window unpools to exactly one
 position, its first (row-major) element, like Caffe's and TensorFlow's argmax pooling.
 
-Builders take images already scaled to 0..1 (the registry in `segcore.models` rescales and pads) whose
-height and width divide by the total stride, and return float32 per-pixel class probabilities.
+The bodies are functions of a tensor, like `unet`: they take images already scaled to 0..1 whose height and
+width divide by the total stride (the registry in `segcore.models` rescales and pads) and return per-pixel
+class logits.
 """
 from __future__ import annotations
 
 import keras
 from keras import layers, ops
 
-BN_MOMENTUM = 0.9  # Keras' 0.99 lags the batch statistics for many epochs in short training runs
+from segcore.models.blocks import bn_relu, classifier, conv_bn_relu, depthwise_separable_block, require_stride
 
 VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))  # (filters, convs) per encoder block
 SEGNET_STRIDE = 2 ** len(VGG16_BLOCKS)  # 32
@@ -100,45 +101,14 @@ class MaxUnpooling2D(layers.Layer):
         return {**super().get_config(), "pool_size": self.pool_size}
 
 
-def _image_input(input_shape, stride: int, name: str):
-    shape = tuple(input_shape) if len(input_shape) == 3 else (*input_shape, 3)
-    if any(not isinstance(side, int) or side % stride for side in shape[:2]):
-        raise ValueError(f"{name} needs a static height and width divisible by {stride}, got {shape[:2]}; "
-                         "segcore.models.build pads to the stride")
-    return keras.Input(shape=shape, name="image")
-
-
-def _bn_act(x, name, relu_max=None):
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
-    return layers.ReLU(max_value=relu_max, name=f"{name}_relu")(x)
-
-
-def conv_bn_relu(x, filters: int, name: str, relu_max=None):
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    return _bn_act(x, name, relu_max)
-
-
-def separable_block(x, filters: int, name: str):
-    """MobileNet v1 block: depthwise 3x3 + BN + ReLU6, then pointwise 1x1 + BN + ReLU6."""
-    x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"{name}_dw")(x)
-    x = _bn_act(x, f"{name}_dw", 6.0)
-    x = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_pw")(x)
-    return _bn_act(x, f"{name}_pw", 6.0)
-
-
-def _classifier(x, num_classes: int):
-    x = layers.Conv2D(num_classes, 1, name="classifier")(x)
-    return layers.Softmax(dtype="float32", name="probabilities")(x)  # float32 even under mixed precision
-
-
-def segnet(num_classes: int, input_shape=(352, 480, 3), base_filters: int = 64, name: str = "segnet") -> keras.Model:
+def segnet(x, num_classes: int, *, base_filters: int = 64):
     """The paper's SegNet: VGG16 encoder (13 conv 3x3), mirrored decoder with index unpooling, stride 32.
 
     `base_filters` scales every width (64 = the paper, ~29 M parameters; 32 is ~4x fewer).
     """
-    inputs = _image_input(input_shape, SEGNET_STRIDE, name)
+    require_stride(x, SEGNET_STRIDE, "segnet")
     widths = [max(1, round(filters * base_filters / 64)) for filters, _ in VGG16_BLOCKS]
-    x, masks = inputs, []
+    masks = []
     for block, (_, convs) in enumerate(VGG16_BLOCKS):
         for i in range(convs):
             x = conv_bn_relu(x, widths[block], f"enc{block + 1}_{i + 1}")
@@ -151,7 +121,7 @@ def segnet(num_classes: int, input_shape=(352, 480, 3), base_filters: int = 64, 
             # The block's last conv narrows to the next (shallower) block's width, as in the paper.
             last = i == convs - 1 and block > 0
             x = conv_bn_relu(x, widths[block - 1] if last else widths[block], f"dec{block + 1}_{i + 1}")
-    return keras.Model(inputs, _classifier(x, num_classes), name=name)
+    return classifier(x, num_classes)
 
 
 def segnet_mobilenet_stride(depth: int = 4) -> int:
@@ -160,8 +130,7 @@ def segnet_mobilenet_stride(depth: int = 4) -> int:
     return 2 ** depth
 
 
-def segnet_mobilenet(num_classes: int, input_shape=(352, 480, 3), alpha: float = 1.0, depth: int = 4,
-                     name: str = "segnet_mobilenet") -> keras.Model:
+def segnet_mobilenet(x, num_classes: int, *, alpha: float = 1.0, depth: int = 4):
     """SegNet with a MobileNet v1-style encoder; every downsampling is an argmax pooling, stride 2**depth.
 
     Encoder: full-resolution conv stem, then per level a pooling and separable blocks (widths 64, 128,
@@ -169,18 +138,18 @@ def segnet_mobilenet(num_classes: int, input_shape=(352, 480, 3), alpha: float =
     mixes and narrows to the width the indices were taken at, then index unpooling. The last unpooled map
     is 3/4 zeros, so a depthwise 3x3 spreads it before the 1x1 classifier.
     """
-    inputs = _image_input(input_shape, segnet_mobilenet_stride(depth), name)
+    require_stride(x, segnet_mobilenet_stride(depth), "segnet_mobilenet")
     widths = [max(8, int(w * alpha + 4) // 8 * 8) for w in MOBILENET_WIDTHS[:depth + 1]]
-    x = conv_bn_relu(inputs, widths[0], "stem", relu_max=6.0)
+    x = conv_bn_relu(x, widths[0], "stem", relu_max=6.0)
     masks = []
     for level in range(1, depth + 1):
         x, mask = MaxPoolingWithArgmax2D(2, name=f"enc{level}_pool")(x)
         masks.append(mask)
         for i in range(MOBILENET_REPEATS[level - 1]):
-            x = separable_block(x, widths[level], f"enc{level}_{i + 1}")
+            x = depthwise_separable_block(x, widths[level], f"enc{level}_{i + 1}")
     for level in reversed(range(1, depth + 1)):
-        x = separable_block(x, widths[level - 1], f"dec{level}")
+        x = depthwise_separable_block(x, widths[level - 1], f"dec{level}")
         x = MaxUnpooling2D(2, name=f"dec{level}_unpool")([x, masks[level - 1]])
     x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="head_dw")(x)
-    x = _bn_act(x, "head_dw", 6.0)
-    return keras.Model(inputs, _classifier(x, num_classes), name=name)
+    x = bn_relu(x, "head_dw", 6.0)
+    return classifier(x, num_classes)
