@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from segcore import augment  # noqa: E402
 from segcore.datasets import list_pairs, schema_for  # noqa: E402
 from segcore.imageio import read_image, read_mask  # noqa: E402
-from segcore.pipeline import SampleLoader, SegmentationSequence, tf_dataset  # noqa: E402
+from segcore.batches import SampleLoader, SegmentationSequence, tf_dataset  # noqa: E402
 
 PIPELINE = Path(__file__).resolve().parents[1] / "data" / "pipelines" / "street-train.json"
 

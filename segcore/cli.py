@@ -73,7 +73,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from segcore.predict import predict_files
+    from segcore.outputs import predict_files
     for path in predict_files(args.run, args.images, args.out, fmt=args.format):
         print(path)
     return 0

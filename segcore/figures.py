@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from segcore.figures_curves import run_colours
+from segcore.colours import run_colours
 from segcore.labels import VOID
 from segcore.metrics import ConfusionMatrix
 

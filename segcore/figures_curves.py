@@ -6,37 +6,17 @@ Fractions (mIoU, accuracy, Dice) are drawn in percent; long histories are thinne
 from __future__ import annotations
 
 import math
-import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 
+from segcore.colours import PALETTE, run_colours  # noqa: F401 - PALETTE re-exported (tests)
 from segcore.histories import (MAX_DRAWN_POINTS, best_epoch, canonical_name, drawn_points, is_percent, metric_label,
                                smooth)
 
-PALETTE = qualitative.Plotly
 _FIRST = ("loss", "mean_iou", "pixel_accuracy")
-
-
-def run_colours(runs: Iterable[str], keep: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A colour per run. Runs in `keep` keep their colour (pass the last result back, e.g. from session state,
-    so adding runs never recolours the ones already shown); new runs take the free colour nearest a hash of
-    their name, in the order given (sorted when there is nothing to keep)."""
-    keep = dict(keep or {})
-    runs = list(runs) if keep else sorted(runs)
-    colours = {run: keep[run] for run in runs if run in keep}
-    taken = set(colours.values())
-    for run in runs:
-        if run in colours:
-            continue
-        start = zlib.crc32(run.encode())             # crc32, not hash(): stable across processes
-        options = [PALETTE[(start + k) % len(PALETTE)] for k in range(len(PALETTE))]
-        colours[run] = next((c for c in options if c not in taken), options[0])
-        taken.add(colours[run])
-    return {run: colours[run] for run in runs}
 
 
 def available_metrics(histories: dict[str, pd.DataFrame]) -> list[str]:

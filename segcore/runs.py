@@ -46,6 +46,11 @@ class Run:
         return LabelSchema.from_dict(self.meta["schema"])
 
     @property
+    def kind(self) -> str:
+        """Which back-end serves it (segcore.backends); runs trained here are "keras"."""
+        return self.meta.get("kind", "keras")
+
+    @property
     def input_size(self) -> tuple[int, int]:
         return tuple(self.meta["input_size"])
 

@@ -3,7 +3,7 @@
 A run killed at any point, even while writing its backup, resumes with `resume=True` from its last completed
 epoch and then matches an uninterrupted run: the backup holds weights, optimizer state and best score
 (segcore.train_backup), and data order and augmentation depend only on (seed, epoch, sample index)
-(segcore.pipeline). history.csv holds every epoch exactly once. One trainer at a time writes a run folder
+(segcore.batches). history.csv holds every epoch exactly once. One trainer at a time writes a run folder
 (segcore.run_lock).
 """
 from __future__ import annotations
@@ -236,7 +236,7 @@ def _datasets(config, strategy, train_samples, val_samples, train_loader, val_lo
     """(train data, val data, steps per epoch to pass to fit, steps per epoch for the schedule)."""
     import keras
 
-    from segcore.pipeline import SegmentationSequence, tf_dataset
+    from segcore.batches import SegmentationSequence, tf_dataset
 
     distributed = strategy is not None
     full_steps = len(train_samples) // config.batch if distributed else math.ceil(len(train_samples) / config.batch)
@@ -281,9 +281,9 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
     """Build, restore and fit; `out` is where this process writes (the run folder, or a worker's scratch)."""
     import keras
 
-    from segcore.models import build
+    from segcore.models import LOGITS, build, output_kind
     from segcore.models.objectives import MaskedSparseCrossEntropy, PixelAccuracy, mean_iou_metric
-    from segcore.pipeline import SampleLoader
+    from segcore.batches import SampleLoader
 
     resuming = bool(meta)
     first_epoch = backup.epoch if backup else 0
@@ -309,7 +309,8 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
                                                           alpha=0.02)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
-            loss=MaskedSparseCrossEntropy(schema.num_classes, schema.ignore_index, weights),
+            loss=MaskedSparseCrossEntropy(schema.num_classes, schema.ignore_index, weights,
+                                          from_logits=output_kind(model) == LOGITS),
             metrics=[PixelAccuracy(schema.num_classes, schema.ignore_index),
                      mean_iou_metric(schema.num_classes, schema.ignore_index)],
         )
@@ -320,7 +321,7 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
                                 "start a new run")
 
     meta.update({
-        "arch": config.arch, "schema": schema.to_dict(), "input_size": list(config.size),
+        "arch": config.arch, "output": output_kind(model), "schema": schema.to_dict(), "input_size": list(config.size),
         "parameters": int(model.count_params()), "config": config.record(),
         "dataset": {"path": str(Path(config.data).resolve()), "name": Path(config.data).resolve().name,
                     "train": len(train_samples), "val": len(val_samples)},

@@ -1,12 +1,21 @@
-"""Predictor refuses models that don't fit their schema or declare absurd inputs; predict never overwrites."""
+"""Predictor: refuses models that don't fit their schema or declare absurd inputs; predict never overwrites; the
+label maps `segcore predict` writes are the ones `segcore evaluate` scores."""
+import json
+
 import numpy as np
 import pytest
+from PIL import Image
 
-from conftest import save_png
-from segcore import runs
+from conftest import make_camvid_like, save_png
+from segcore import frames, runs
+from segcore.backends import MAX_INPUT_PIXELS
+from segcore.batches import SampleLoader
 from segcore.cli import main
+from segcore.datasets import list_pairs
+from segcore.imageio import read_mask
 from segcore.labels import CAMVID11
-from segcore.predict import MAX_INPUT_PIXELS, Predictor
+from segcore.metrics import ConfusionMatrix, top_confusions
+from segcore.predict import Predictor
 
 
 def make_run(folder, model, *, input_size=None):
@@ -103,3 +112,71 @@ def test_distinct_names_are_all_written(tmp_path, capsys):
     images = [save_png(tmp_path / d / f"{d}.png", np.zeros((20, 12, 3), dtype=np.uint8)) for d in ("a", "b")]
     assert main(["predict", "--run", str(run), *map(str, images), "--out", str(tmp_path / "o")]) == 0
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a_labels.png", "b_labels.png"]
+
+
+def test_a_run_of_an_unknown_kind_is_one_line(tmp_path, capsys):
+    run = make_run(tmp_path / "odd", conv_model((16, 16, 3), 11))
+    meta = runs.read_json(run / runs.META_FILE)
+    runs.write_json(run / runs.META_FILE, {**meta, "kind": "tflite"})
+    assert runs.open_run(run).kind == "tflite" and runs.open_run(tmp_path / "missing").kind == "keras"
+    photo = save_png(tmp_path / "p.png", np.zeros((16, 16, 3), dtype=np.uint8))
+    err = one_error_line(capsys, ["predict", "--run", run, photo, "--out", tmp_path / "out"])
+    assert "kind 'tflite'" in err and "keras" in err
+
+
+def test_the_backend_reports_whether_the_model_outputs_logits_or_probabilities(tmp_path):
+    import keras
+    inputs = keras.Input((16, 16, 3))
+    softmax = keras.Model(inputs, keras.layers.Softmax()(keras.layers.Conv2D(11, 1)(inputs)))
+    activation = keras.Model(inputs, keras.layers.Conv2D(11, 1, activation="softmax")(inputs))
+    assert Predictor(make_run(tmp_path / "logits", conv_model((16, 16, 3), 11))).output_kind == "logits"
+    assert Predictor(make_run(tmp_path / "softmax", softmax)).output_kind == "probabilities"
+    assert Predictor(make_run(tmp_path / "activation", activation)).output_kind == "probabilities"
+
+
+class RecordingBackend:
+    """A back-end that remembers what it was fed and answers with fixed scores."""
+
+    def __init__(self, scores):
+        self.name, self.schema, self.output_kind = "recording", CAMVID11, "logits"
+        self.input_size = scores.shape[:2]
+        self.scores, self.batches = scores, []
+
+    def forward(self, batch):
+        self.batches.append(batch)
+        return self.scores[None]
+
+
+def test_prediction_feeds_the_model_what_training_fed_it(camvid_like):
+    sample = list_pairs(camvid_like, "train")[0]                  # 32x48 frames, shrunk to the model's 20x30
+    scores = np.random.default_rng(0).standard_normal((20, 30, 11)).astype(np.float32)
+    backend = RecordingBackend(scores)
+    prediction = Predictor(runs.Run(camvid_like), backend).predict(np.asarray(Image.open(sample.image)),
+                                                                     keep_scores=True)
+    trained_on, _ = SampleLoader(CAMVID11, (20, 30))(sample.image, sample.label)
+    np.testing.assert_array_equal(backend.batches[0][0], trained_on)
+    np.testing.assert_array_equal(prediction.labels, frames.label_map(scores, (32, 48)))
+    np.testing.assert_array_equal(prediction.scores, scores)
+
+
+def test_the_label_maps_predict_writes_are_the_ones_evaluate_scores(tmp_path, capsys):
+    import keras
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((24, 40, 3))           # not the frames' 32x48: both resizes are exercised
+    hidden = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(keras.layers.Rescaling(1 / 255)(inputs))
+    run = make_run(tmp_path / "net", keras.Model(inputs, keras.layers.Conv2D(11, 3, padding="same")(hidden)))
+    data = make_camvid_like(tmp_path / "data", splits=(("val", 3),))
+    samples = list_pairs(data, "val")
+    assert main(["evaluate", "--run", str(run), "--data", str(data), "--split", "val", "--quiet",
+                 "--out", str(tmp_path / "e.json")]) == 0
+    assert main(["predict", "--run", str(run), *(str(s.image) for s in samples), "--out", str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    stored = json.loads((tmp_path / "e.json").read_text())
+    total = ConfusionMatrix(11, CAMVID11.ignore_index)
+    for sample, record in zip(samples, stored["per_image"]):
+        written = np.asarray(Image.open(tmp_path / "o" / f"{sample.image.stem}_labels.png"))
+        counts = total.update(read_mask(sample.label, CAMVID11), written)
+        assert record["name"] == sample.name
+        assert record["confusions"] == json.loads(json.dumps(top_confusions(counts, 8)))
+    assert len(np.unique(written)) > 1, "a constant prediction would prove little"
+    assert stored["class_level"]["confusion_matrix"] == total.counts.tolist()

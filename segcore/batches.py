@@ -1,4 +1,4 @@
-"""Batches for training and evaluation: one per-sample function (read, augment, resize) behind two paths.
+"""Batches for training: one per-sample function (read, augment, resize via segcore.frames) behind two paths.
 
 - `SegmentationSequence`: a `keras.utils.PyDataset` (Keras 3's Sequence) that reads from disk batch by
   batch, so memory stays bounded whatever the data set size; backend-agnostic (works on JAX too).
@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import keras
 import numpy as np
 
+from segcore import frames
 from segcore.datasets import Sample
 from segcore.imageio import read_pair
 from segcore.labels import LabelSchema
+
 
 def draw_seed(seed: int, epoch: int, index: int) -> int:
     """The augmentation seed of sample `index` in `epoch` of a run seeded with `seed` (a uint32)."""
@@ -34,16 +35,6 @@ def epoch_order(count: int, seed: int, epoch: int, shuffle: bool = True) -> np.n
         return np.arange(count)
     # A spawn key keeps this stream apart from draw_seed's (plain entropy [s, e] would equal [s, e, 0]).
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(epoch,))).permutation(count)
-
-
-def resize_pair(image: np.ndarray, label: np.ndarray | None, size: tuple[int, int]):
-    """Resize to (H, W): image bilinear, label nearest (a label must never be interpolated)."""
-    height, width = size
-    if image.shape[:2] != (height, width):
-        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
-    if label is not None and label.shape[:2] != (height, width):
-        label = cv2.resize(label, (width, height), interpolation=cv2.INTER_NEAREST)
-    return image, label
 
 
 class SampleLoader:
@@ -72,8 +63,8 @@ class SampleLoader:
         image, label = read_pair(image_path, label_path, self.schema)
         if self._augmenter is not None:
             image, label = self._augmenter(image, label, draw_seed(self.seed, epoch, index))
-        if self.size:
-            image, label = resize_pair(image, label, self.size)
+        if self.size:   # the same resize-in as prediction and evaluation
+            return frames.model_input(image, self.size), frames.resize_label(label, self.size).astype(np.int32)
         return image.astype(np.float32), label.astype(np.int32)
 
 

@@ -3,15 +3,9 @@ import pytest
 
 from segcore.datasets import list_pairs
 from segcore.labels import CAMVID11
-from segcore.pipeline import SampleLoader, SegmentationSequence, draw_seed, epoch_order, resize_pair
-
-
-def test_resize_keeps_labels_discrete():
-    image = np.random.default_rng(0).integers(0, 255, (32, 48, 3), dtype=np.uint8)
-    label = np.random.default_rng(1).integers(0, 12, (32, 48)).astype(np.uint8)
-    out_image, out_label = resize_pair(image, label, (20, 30))
-    assert out_image.shape == (20, 30, 3) and out_label.shape == (20, 30)
-    assert set(np.unique(out_label)) <= set(np.unique(label))
+from segcore import frames
+from segcore.batches import SampleLoader, SegmentationSequence, draw_seed, epoch_order
+from segcore.imageio import read_pair
 
 
 def test_loader_reads_and_resizes(camvid_like):
@@ -19,6 +13,14 @@ def test_loader_reads_and_resizes(camvid_like):
     image, label = SampleLoader(CAMVID11, (16, 24))(sample.image, sample.label)
     assert image.dtype == np.float32 and image.shape == (16, 24, 3) and image.max() > 1
     assert label.dtype == np.int32 and label.shape == (16, 24)
+
+
+def test_training_resizes_through_the_same_path_as_prediction(camvid_like):
+    sample = list_pairs(camvid_like, "train")[0]
+    raw_image, raw_label = read_pair(sample.image, sample.label, CAMVID11)
+    image, label = SampleLoader(CAMVID11, (20, 30))(sample.image, sample.label)
+    np.testing.assert_array_equal(image, frames.model_input(raw_image, (20, 30)))
+    np.testing.assert_array_equal(label, frames.resize_label(raw_label, (20, 30)))
 
 
 def test_augmentation_moves_image_and_mask_together(camvid_like):
@@ -67,7 +69,7 @@ def test_an_epochs_order_depends_only_on_seed_and_epoch(camvid_like):
 
 
 def test_tf_dataset_gives_the_same_samples(camvid_like):
-    from segcore.pipeline import tf_dataset
+    from segcore.batches import tf_dataset
     samples = list_pairs(camvid_like, "train")
     loader = SampleLoader(CAMVID11, (16, 24))
     batches = list(tf_dataset(samples, loader, batch_size=2, shuffle=False).as_numpy_iterator())
@@ -113,7 +115,7 @@ def test_augmentation_is_a_function_of_seed_epoch_and_index_not_of_the_thread(ca
 
 
 def test_tf_dataset_over_epochs_matches_the_sequence_batch_for_batch(camvid_like):
-    from segcore.pipeline import tf_dataset
+    from segcore.batches import tf_dataset
     samples = list_pairs(camvid_like, "train")
     loader = SampleLoader(CAMVID11, (16, 24), PIPELINE, seed=5)
     # Epochs 2 and 3 only, as a run resumed after two epochs would build it.

@@ -1,0 +1,69 @@
+"""Model back-ends: one per kind of run, each behind the same small `Backend` interface.
+
+A back-end turns a batch of model inputs into class scores; `segcore.predict.Predictor` adds the one path
+in and out (segcore.frames) and timings. Callers never branch on the kind: `open_backend(run)` picks the
+back-end registered for `run.kind`.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from segcore import runs
+from segcore.labels import LabelSchema
+
+# kind -> module holding `open(run) -> Backend`; modules are imported only when a run of that kind is opened
+# (the Keras one imports TensorFlow).
+BACKENDS = {"keras": "segcore.backends.keras"}
+
+# The largest model input accepted (height x width). Warm-up allocates a batch of this size and the forward
+# pass needs many times more, so a model declaring more is refused before anything is allocated.
+# 2048 x 2048 covers a full-resolution Cityscapes frame (1024 x 2048).
+MAX_INPUT_PIXELS = 2048 * 2048
+MIN_INPUT_SIDE = 8
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What a Predictor needs from a model of any kind."""
+
+    name: str                       # the run's name, for messages
+    schema: LabelSchema             # the classes its scores are over
+    input_size: tuple[int, int]     # (height, width) of the model input
+    output_kind: str                # "logits" or "probabilities" (segcore.frames.OUTPUT_KINDS)
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        """(N, height, width, 3) float32 0..255 -> (N, h, w, classes) float scores. Safe to call from threads."""
+        ...
+
+
+def open_backend(run: runs.Run) -> Backend:
+    """The back-end for `run`'s kind, loaded and checked (RunError, one line, if it can't be used)."""
+    if not run.ok:
+        raise runs.RunError(run.error)
+    kind = run.kind
+    if not (isinstance(kind, str) and kind in BACKENDS):
+        raise runs.RunError(f"{run.name}: runs of kind {str(kind)[:40]!r} can't be opened here (known kinds: "
+                            f"{', '.join(BACKENDS)}); check 'kind' in its meta.json")
+    return importlib.import_module(BACKENDS[kind]).open(run)
+
+
+def check_input_size(name: str, height: int, width: int) -> tuple[int, int]:
+    """(height, width), or RunError if a side is under MIN_INPUT_SIDE or the area over MAX_INPUT_PIXELS."""
+    if min(height, width) < MIN_INPUT_SIDE or height * width > MAX_INPUT_PIXELS:
+        raise runs.RunError(f"{name}: input size {height}x{width} is outside what this app runs (each side "
+                            f"at least {MIN_INPUT_SIDE}, at most {MAX_INPUT_PIXELS / 1e6:.1f} MP); "
+                            "export the model at a smaller input size")
+    return height, width
+
+
+def check_output_shape(name: str, shape, schema: LabelSchema) -> None:
+    """The model must output (batch, H, W, C) scores with C == the schema's class count."""
+    if not (isinstance(shape, tuple) and len(shape) == 4):
+        raise runs.RunError(f"{name}: the model outputs {shape}; expected one (batch, height, width, "
+                            f"{schema.num_classes}) map of class scores for its schema {schema.name}")
+    if shape[3] != schema.num_classes:
+        raise runs.RunError(f"{name}: the model outputs {shape[3]} classes but its schema {schema.name} has "
+                            f"{schema.num_classes}; fix the schema in meta.json or use the matching model")

@@ -1,0 +1,53 @@
+"""The Keras back-end: a run folder's model.keras, loaded in safe mode, checked, warmed up, run under a lock."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from segcore import runs
+from segcore.backends import check_input_size, check_output_shape
+from segcore.models import output_kind
+
+
+class KerasBackend:
+    """One loaded Keras model. Safe to share between threads (sessions): the forward pass runs under a lock."""
+
+    def __init__(self, run: runs.Run):
+        self.name = run.name
+        self.schema = run.schema
+        self.model = runs.load_model(run)
+        self.input_size = input_size(self.model, run)
+        check_output_shape(run.name, self.model.output_shape, self.schema)
+        self.output_kind = output_kind(self.model)     # from the graph: a softmax at the end means probabilities
+        self._lock = threading.Lock()
+        # The first call traces the graph (slow); do it here so reported latencies are the steady state.
+        self.forward(np.zeros((1, *self.input_size, 3), dtype=np.float32))
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self.model.predict_on_batch(batch))
+
+
+def open(run: runs.Run) -> KerasBackend:  # noqa: A001 - the name every back-end module exports
+    return KerasBackend(run)
+
+
+def input_size(model, run: runs.Run) -> tuple[int, int]:
+    """(H, W) the model is fed: its declared input, or the run's training size (meta.json) where the model
+    leaves a side free (None). Refuses anything but (batch, H, W, 3) and sizes outside the limits."""
+    shape = model.input_shape
+    if not (isinstance(shape, tuple) and len(shape) == 4 and shape[3] == 3):
+        raise runs.RunError(f"{run.name}: the model takes input {shape}; expected (batch, height, width, 3) "
+                            "RGB images")
+    declared = shape[1:3]
+    if None in declared:
+        trained = run.meta.get("input_size")
+        if not (isinstance(trained, list) and len(trained) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in trained)):
+            raise runs.RunError(f"{run.name}: the model accepts any input size and meta.json has no valid "
+                                f"input_size (got {trained!r}); add e.g. \"input_size\": [240, 320]")
+        declared = tuple(t if d is None else d for d, t in zip(declared, trained))
+    height, width = (int(v) for v in declared)
+    return check_input_size(run.name, height, width)
+

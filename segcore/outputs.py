@@ -1,0 +1,52 @@
+"""`segcore predict`'s files: one PNG per image, class ids (labels), a colour mask (color) or an overlay."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from segcore.figures import overlay
+from segcore.imageio import read_image, write_png
+from segcore.predict import Predictor
+
+FORMATS = ("labels", "color", "overlay")
+
+
+def output_paths(images: list, out, fmt: str) -> list[Path]:
+    """One output per input, refused before anything is written if two inputs would share an output
+    (e.g. a/frame.png and b/frame.png) or an output would replace an input."""
+    out = Path(out)
+    targets, owners = [], {}
+    for image in images:
+        target = out / f"{Path(image).stem}_{fmt}.png"
+        key = os.path.normcase(os.path.abspath(target))
+        if key in owners and os.path.abspath(owners[key]) != os.path.abspath(image):
+            raise ValueError(f"{owners[key]} and {image} would both be written to {target}; predict them in "
+                             "separate runs with different --out folders, or rename one")
+        owners[key] = image
+        targets.append(target)
+    inputs = {os.path.normcase(os.path.abspath(image)): image for image in images}
+    for target in targets:
+        if os.path.normcase(os.path.abspath(target)) in inputs:
+            raise ValueError(f"the output {target} would replace the input image of that name; choose "
+                             "another --out folder")
+    return targets
+
+
+def predict_files(run, images: list, out, *, fmt: str = "labels") -> list[Path]:
+    """Write one PNG per image into `out` in format `fmt` (one of FORMATS); returns the paths written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    targets = output_paths(images, out, fmt)   # before loading the model: refuse collisions cheaply
+    predictor = Predictor(run)
+    written = []
+    for path, target in zip(images, targets):
+        image = read_image(path)
+        labels = predictor.predict(image).labels
+        if fmt == "labels":
+            array = labels
+        elif fmt == "color":
+            array = predictor.schema.colorize(labels)
+        else:
+            array = overlay(image, labels, predictor.schema, alpha=0.5)
+        written.append(write_png(target, array))
+    return written
