@@ -14,8 +14,9 @@ import stat
 from contextlib import contextmanager
 from pathlib import Path
 
-MAX_JSON_BYTES = 64 * 1024 * 1024     # JSON files (run metadata, evaluations) larger than this are refused
-_NEW_FILE_MODE = 0o666                # reduced by the umask, as for any file a program creates
+from segcore.limits import MAX_JSON_BYTES  # JSON files (run metadata, evaluations) larger than this are refused
+
+_NEW_FILE_MODE = 0o666  # reduced by the umask, as for any file a program creates
 
 
 class NotARegularFile(OSError):

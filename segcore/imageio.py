@@ -19,9 +19,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from segcore.files import atomic_write_bytes  # noqa: F401 - re-exported (augment, older callers)
 from segcore.files import NotARegularFile, read_regular_bytes
 from segcore.labels import LabelSchema
+from segcore.limits import MAX_IMAGE_PIXELS as MAX_PIXELS  # refused from the header, before decoding
+from segcore.limits import MAX_UPLOAD_BYTES as MAX_BYTES   # larger files are refused before reading
 
-MAX_BYTES = 50 * 1024 * 1024          # larger files are refused before reading
-MAX_PIXELS = 40_000_000               # e.g. 8000 x 5000; a 20000 x 20000 bomb is refused from its header
 MIN_SIDE = 1
 
 

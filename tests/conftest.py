@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,15 @@ def scene(seed: int, height: int = 32, width: int = 48, num_classes: int = 11, v
     return image, label
 
 
+def scene_seed(split: str, i: int) -> int:
+    """The same seed in every process (hash() of a str changes with PYTHONHASHSEED)."""
+    return zlib.crc32(f"{split}-{i}".encode()) % 1000
+
+
 def make_camvid_like(root: Path, splits=(("train", 4), ("val", 2)), size=(32, 48)) -> Path:
     for split, count in splits:
         for i in range(count):
-            image, label = scene(hash((split, i)) % 1000, *size)
+            image, label = scene(scene_seed(split, i), *size)
             save_png(root / "images" / split / f"f{i:03d}.png", image)
             save_png(root / "labels" / split / f"f{i:03d}.png", label, "L")
     return root

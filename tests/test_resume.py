@@ -123,6 +123,7 @@ def snapshot(model):
     return [w.numpy().copy() for w in model.weights], int(model.optimizer.iterations)
 
 
+@pytest.mark.slow   # fits a tiny model for its optimizer state
 def test_backups_alternate_slots_and_a_damaged_newest_falls_back_to_the_previous(tmp_path):
     model = tiny_model()
     step(model)
@@ -145,6 +146,7 @@ def test_backups_alternate_slots_and_a_damaged_newest_falls_back_to_the_previous
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-7)
 
 
+@pytest.mark.slow   # fits a tiny model for its optimizer state
 def test_a_kill_during_a_save_leaves_the_other_slot_complete(tmp_path, monkeypatch):
     model = tiny_model()
     step(model)

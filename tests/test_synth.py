@@ -1,12 +1,17 @@
 """The procedural sample data set: deterministic, well-formed, labels that agree with the pixels."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
+from segcore import cli
 from segcore.labels import CAMVID11
 from segcore.synth import make_sample, render_scene
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
 SIZE = (90, 120)
 SKY, BUILDING, ROAD, PAVEMENT, TREE, CAR = 0, 1, 3, 4, 5, 8
@@ -88,3 +93,15 @@ def test_make_sample_rerun_with_fewer_scenes_drops_stale_files(tmp_path):
     out = make_sample(tmp_path, n_train=1, n_val=1, size=(32, 48))
     on_disk = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png"))
     assert on_disk == sorted(f for f in out["files"] if f.endswith(".png"))
+
+
+def test_committed_sample_regenerates_to_the_same_pixels(tmp_path, capsys):
+    """`segcore sample make` (what `make sample` runs), with its defaults, rebuilds data/sample pixel for pixel."""
+    assert cli.main(["sample", "make", "--out", str(tmp_path)]) == 0
+    committed = sorted(p.relative_to(SAMPLE).as_posix() for p in SAMPLE.rglob("*") if p.is_file())
+    regenerated = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert regenerated == committed and len(committed) == 2 * 24 + 1
+    assert (tmp_path / "README.md").read_text() == (SAMPLE / "README.md").read_text()
+    for rel in (name for name in committed if name.endswith(".png")):
+        with Image.open(SAMPLE / rel) as old, Image.open(tmp_path / rel) as new:
+            assert old.mode == new.mode and np.array_equal(np.asarray(old), np.asarray(new)), rel

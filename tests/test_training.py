@@ -14,6 +14,9 @@ import pytest
 from conftest import make_camvid_like, save_png
 from segcore import train_backup
 
+# Every test here trains a model, itself or through the module's `trained` fixture.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--option", "base_filters=4", "--option", "depth=2", "--option", "stem_filters=4"]
 
@@ -108,7 +111,6 @@ def test_cli_evaluate_and_predict_at_original_size(trained, data, tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
-@pytest.mark.slow
 def test_kill_mid_epoch_then_resume_keeps_each_epoch_once(tmp_path):
     data = make_camvid_like(tmp_path / "data", splits=(("train", 40), ("val", 2)))
     run = tmp_path / "run"
@@ -135,7 +137,6 @@ def test_kill_mid_epoch_then_resume_keeps_each_epoch_once(tmp_path):
     assert json.loads((run / "meta.json").read_text())["epochs_completed"] == 4
 
 
-@pytest.mark.slow
 def test_mirrored_strategy_on_two_logical_cpus(data, tmp_path):
     result = segcore("train", "--arch", "unet", "--data", data, "--size", "32x48", "--epochs", 1, "--batch", 2,
                      "--strategy", "mirrored", "--out", tmp_path / "m", *TINY)

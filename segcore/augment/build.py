@@ -17,7 +17,8 @@ import albumentations as A
 import cv2
 import numpy as np
 
-from segcore.augment.catalogue import CATALOGUE, PipelineError, validate_steps
+from segcore.augment.catalogue import CATALOGUE, PipelineError
+from segcore.augment.steps import validate_steps
 
 
 def _kwargs(step: dict, mask_fill: int) -> dict:

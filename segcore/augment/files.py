@@ -17,11 +17,13 @@ import albumentations as A
 import yaml
 
 from segcore.augment.build import build_pipeline
-from segcore.augment.catalogue import CATALOGUE, MAX_STEPS, PipelineError, validate_steps
-from segcore.imageio import atomic_write_bytes
+from segcore.augment.catalogue import CATALOGUE, PipelineError
+from segcore.augment.steps import validate_steps
+from segcore.files import atomic_write_bytes
+from segcore.limits import MAX_PIPELINE_BYTES
+from segcore.limits import MAX_PIPELINE_NESTING as MAX_NESTING
+from segcore.limits import MAX_PIPELINE_STEPS as MAX_STEPS
 
-MAX_PIPELINE_BYTES = 1_000_000
-MAX_NESTING = 8
 SUFFIX_FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 # Set by SegLab itself (nearest-neighbour masks, the schema's ignore label), so not compared with the file's.
 _MANAGED_ARGUMENTS = {"__class_fullname__", "p", "mask_interpolation", "fill_mask"}

@@ -12,9 +12,9 @@ from functools import lru_cache
 import numpy as np
 
 from segcore.augment.build import draw, draw_seed
-from segcore.augment.catalogue import PipelineError, validate_steps
-
-MAX_DRAWS = 100_000
+from segcore.augment.catalogue import PipelineError
+from segcore.augment.steps import validate_steps
+from segcore.limits import MAX_AUGMENT_DRAWS as MAX_DRAWS
 
 
 class DatasetFrames:

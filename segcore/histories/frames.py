@@ -10,9 +10,9 @@ import re
 import numpy as np
 import pandas as pd
 
-MAX_BYTES = 50 * 1024 * 1024  # the dashboard's upload limit (server.maxUploadSize = 50 MB)
-MAX_COLUMNS = 256             # metric columns a history may hold (Keras logs a handful)
-MAX_ROWS = 100_000            # epochs (or steps) a history may hold
+from segcore.limits import MAX_HISTORY_COLUMNS as MAX_COLUMNS  # metric columns a history may hold
+from segcore.limits import MAX_HISTORY_ROWS as MAX_ROWS        # epochs (or steps) a history may hold
+from segcore.limits import MAX_UPLOAD_BYTES as MAX_BYTES       # the dashboard's upload limit
 
 _ALIASES = {
     "loss": "loss",

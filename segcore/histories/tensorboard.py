@@ -15,9 +15,8 @@ import pandas as pd
 
 from segcore.histories.frames import (MAX_BYTES, MAX_COLUMNS, MAX_ROWS, HistoryError, canonical_name, finish,
                                       nonfinite_warning, too_many_columns, too_many_rows)
+from segcore.limits import MAX_EVENT_FILES, MAX_ZIP_ENTRIES
 
-MAX_ZIP_ENTRIES = 1_000     # entries a zipped log folder may list (Keras writes a handful)
-MAX_EVENT_FILES = 64        # event files one run may hold (one per split per resume)
 _VAL_DIRS = {"validation", "val", "valid", "eval"}
 _SPLIT_DIRS = _VAL_DIRS | {"train", "training"}
 _EXPECTED_FOLDER = ("expected a TensorBoard log folder with train/ and validation/ subfolders, "

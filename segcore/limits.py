@@ -1,0 +1,28 @@
+"""Every bound on what a file or a user can make SegLab read, each written once (docs/DEPLOYING.md lists them).
+
+The modules that enforce a limit import it from here (and keep their old short names as aliases).
+`.streamlit/config.toml` can't import Python, so a test checks that its `server.maxUploadSize` equals
+MAX_UPLOAD_BYTES. Imports nothing, so any module may use it.
+"""
+from __future__ import annotations
+
+# Files a user hands over (uploads, images and histories read from folders); Streamlit counts MiB.
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# Images and masks: e.g. 8000 x 5000; a 20000 x 20000 bomb is refused from its header.
+MAX_IMAGE_PIXELS = 40_000_000
+
+# Training histories: Keras logs a handful of metric columns and one row per epoch.
+MAX_HISTORY_COLUMNS = 256
+MAX_HISTORY_ROWS = 100_000
+# Zipped TensorBoard log folders: Keras writes a handful of entries, one event file per split per resume.
+MAX_ZIP_ENTRIES = 1_000
+MAX_EVENT_FILES = 64
+
+# Augmentation pipelines are short lists a person edits; the caps stop a crafted file building thousands.
+MAX_PIPELINE_BYTES = 1_000_000
+MAX_PIPELINE_STEPS = 64
+MAX_PIPELINE_NESTING = 8
+MAX_AUGMENT_DRAWS = 100_000
+
+# JSON the app reads back (run metadata, evaluations).
+MAX_JSON_BYTES = 64 * 1024 * 1024
