@@ -21,7 +21,8 @@ COPY segcore/ segcore/
 RUN pip install --no-cache-dir --no-deps .
 
 COPY .streamlit/ .streamlit/
-COPY streamlit_app.py app_support.py app_models.py ./
+COPY streamlit_app.py ./
+COPY app/ app/
 COPY pages/ pages/
 COPY assets/ assets/
 COPY models/ models/

@@ -3,10 +3,10 @@ import os
 
 import streamlit as st
 
-import app_support as app
-from segcore.settings import EVAL_MIOU, EVALUATED_ON, LOG_MIOU
+from app import loaders, shell
+from app.settings import EVAL_MIOU, EVALUATED_ON, LOG_MIOU
 
-config = app.settings()
+config = shell.settings()
 
 st.title("SegLab")
 st.markdown(
@@ -16,7 +16,7 @@ st.markdown(
 
 st.subheader("Trained runs")
 st.caption(f"Models folder: `{config.models_dir}` (set `SEGLAB_MODELS_DIR` to use another)")
-table, broken = app.runs_overview(config.models_dir)
+table, broken = loaders.runs_overview(config.models_dir)
 if table.empty:
     st.info("No runs yet. Train one with `segcore train --arch unet --data <data folder> --out "
             f"{config.models_dir}/<name>`, or point `SEGLAB_MODELS_DIR` at a folder of run folders.")
@@ -46,7 +46,7 @@ for name, reason in broken:
 
 st.subheader("Data")
 for data_dir in config.data_dirs:
-    ok, message, _, _ = app.data_overview(data_dir)
+    ok, message, _, _ = loaders.data_overview(data_dir)
     if ok:
         st.success(message, icon=":material/folder_open:")
     else:
@@ -56,6 +56,6 @@ st.caption("The pages read data only from these folders (`SEGLAB_DATA_DIR`, seve
                                  if config.read_only else ""))
 
 st.subheader("Pages")
-for page in app.available_pages()[1:]:
-    st.page_link(app.st_page(page))
+for page in shell.available_pages()[1:]:
+    st.page_link(shell.st_page(page))
     st.caption(page.blurb)

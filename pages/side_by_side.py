@@ -5,16 +5,14 @@ from pathlib import Path
 
 import streamlit as st
 
-import app_models as models
-import app_support as app
+from app import image_sources, pickers, predictions, shell
 from segcore import compare
-from segcore.datasets import DatasetError, schema_for
-from segcore.imageio import ImageError, encode_png
+from segcore.imageio import encode_png
 from segcore.runs import RunError
 
-config = app.settings()
+config = shell.settings()
 st.title("Side by side")
-chosen = models.pick_runs(config.models_dir, key="sbs_runs")
+chosen = pickers.pick_runs(config.models_dir, key="sbs_runs")
 with st.sidebar:
     level = st.radio("Labels", list(compare.LEVELS), horizontal=True, key="sbs_level",
                      format_func={"class": "classes", "category": "7 categories"}.get,
@@ -23,70 +21,11 @@ with st.sidebar:
     source = st.radio("Images from", ["Upload", "Data folder"], horizontal=True, key="sbs_source")
     names = [run.name for run in chosen]
     # With more than two runs, the user picks which two the disagreement map and the swipe compare.
-    pair = names[:2] if len(names) < 3 else [st.selectbox(f"Compare ({side})", names, index=i, key=f"sbs_pair{i}")
-                                             for i, side in enumerate(("left", "right"))]
+    compared = names[:2] if len(names) < 3 else [st.selectbox(f"Compare ({side})", names, index=i, key=f"sbs_pair{i}")
+                                                 for i, side in enumerate(("left", "right"))]
 if not chosen:
     st.stop()
 schemas = {run.schema.name: run.schema for run in chosen}
-
-
-def uploaded_images():
-    """(name, image, {schema name: ground truth}) per readable upload; unreadable files are reported."""
-    files = st.sidebar.file_uploader("Images", type=["png", "jpg", "jpeg"], accept_multiple_files=True,
-                                     key="sbs_images",
-                                     help="Any size; RGB, RGBA, grey or 16-bit; EXIF rotation honoured")
-    mask = st.sidebar.file_uploader("Ground-truth mask (optional, for one image)", type=["png"], key="sbs_mask",
-                                    help="Class indices (or the schema's colours), the image's size")
-    if not files:
-        st.info("Upload one or more street images in the sidebar, or take frames from the data folder.")
-    elif mask and len(files) > 1:
-        st.warning("A ground-truth mask belongs to one image: upload a single image to score against it.")
-    images = []
-    for file in files or []:
-        try:
-            image = models.decode_upload(file.getvalue(), file.name)
-        except ImageError as err:
-            st.error(f"Skipped {file.name}: {err}", icon=":material/broken_image:")
-            continue
-        truths = {}
-        for name, schema in schemas.items() if mask and len(files) == 1 else ():
-            try:
-                truths[name] = models.decode_mask(mask.getvalue(), mask.name, schema.to_json(), image.shape[:2])
-            except ImageError as err:
-                st.error(f"Ground truth not used ({name} schema): {err}", icon=":material/broken_image:")
-        images.append((file.name, image, truths))
-    return images
-
-
-def folder_images():
-    data_dir = app.pick_data_dir(config, key="sbs_data")
-    ok, message, _, splits = app.data_overview(data_dir)
-    if not ok:
-        st.warning(message, icon=":material/folder_off:")
-        return []
-    if st.session_state.get("sbs_split") not in splits:
-        st.session_state.pop("sbs_split", None)        # a split of another data folder
-    split = st.sidebar.selectbox("Split", list(splits), index=list(splits).index("val") if "val" in splits else 0,
-                                 key="sbs_split")
-    try:
-        samples = {sample.name: sample for sample in app.samples(data_dir, split)}
-        data_schema = schema_for(data_dir)
-    except (DatasetError, ValueError) as err:
-        st.error(f"{err}. Check the data folder with `segcore data check {data_dir}`.")
-        return []
-    frames_key = f"sbs_frames_{split}"
-    if frames_key in st.session_state:     # frames of another data folder with the same split are dropped
-        st.session_state[frames_key] = [name for name in st.session_state[frames_key] if name in samples]
-    frames = st.sidebar.multiselect("Frames", list(samples), default=list(samples)[:1], key=frames_key)
-    images = []
-    for name in frames:
-        try:
-            image, truth = app.frame(samples[name], data_schema)
-        except ImageError as err:
-            st.error(f"Skipped {name}: {err}", icon=":material/broken_image:")
-            continue
-        images.append((name, image, {data_schema.name: truth}))
-    return images
 
 
 def downloads(view, stem: str, key: str):
@@ -99,7 +38,7 @@ def downloads(view, stem: str, key: str):
 def show_model(run, image, truths, index: int, stem: str):
     """One model's column: overlay, legend, timings, downloads. Returns its view, or None if it failed."""
     try:
-        prediction = models.predict(run, image)
+        prediction = predictions.prediction(run, image)
     except RunError as err:
         st.error(f"{err}. Retrain the run or choose another one.", icon=":material/error:")
         return None, None
@@ -133,21 +72,22 @@ def show_image(index: int, name: str, image, truths):
     with right.expander("Pixel share per class (%)"):
         st.dataframe(compare.shares_table(views))
 
-    if len(pair) == 2 and all(p in views for p in pair):
-        a, b = (views[p] for p in pair)
+    if len(compared) == 2 and all(run_name in views for run_name in compared):
+        a, b = (views[run_name] for run_name in compared)
         if a.schema.name != b.schema.name:
-            st.info(f"{pair[0]} and {pair[1]} use different label schemas: switch to 7 categories to compare them.")
+            st.info(f"{compared[0]} and {compared[1]} use different label schemas: switch to 7 categories to "
+                    "compare them.")
         else:
             left, right = st.columns(2)
             differ, share = compare.disagreement_view(image, a.labels, b.labels)
             left.image(differ, width="stretch",
-                       caption=f"{pair[0]} vs {pair[1]}: {share:.1%} of pixels differ (magenta)")
+                       caption=f"{compared[0]} vs {compared[1]}: {share:.1%} of pixels differ (magenta)")
             position = right.slider("Swipe", 0.0, 1.0, 0.5, 0.01, key=f"sbs_swipe_{index}",
-                                    help=f"{pair[0]} left of the line, {pair[1]} right of it")
+                                    help=f"{compared[0]} left of the line, {compared[1]} right of it")
             right.image(compare.swipe(a.overlay, b.overlay, position), width="stretch",
-                        caption=f"◀ {pair[0]} | {pair[1]} ▶")
+                        caption=f"◀ {compared[0]} | {compared[1]} ▶")
 
-    scored = {name: view for name, view in views.items() if view.errors is not None}
+    scored = {run_name: view for run_name, view in views.items() if view.errors is not None}
     if scored:
         st.markdown("**Against the ground truth** (green right, red wrong, grey void)")
         columns = st.columns(len(scored) + 1)
@@ -157,5 +97,6 @@ def show_image(index: int, name: str, image, truths):
             column.image(view.errors, width="stretch", caption=f"{run_name}: mIoU {view.scores['mean_iou']:.1%}, "
                                                                f"pixel acc {view.scores['pixel_accuracy']:.1%}")
 
-for index, (name, image, truths) in enumerate(uploaded_images() if source == "Upload" else folder_images()):
+shown = image_sources.uploaded_images(schemas) if source == "Upload" else image_sources.folder_images(config)
+for index, (name, image, truths) in enumerate(shown):
     show_image(index, name, image, truths)

@@ -2,12 +2,13 @@
 import pandas as pd
 import streamlit as st
 
-import app_support as app
+from app import loaders, shell
+from app.uploads import unique_name
 from segcore.exports import csv_bytes
 from segcore.figures_curves import available_metrics, axis_title, curves_figure, run_colours
 from segcore.histories import BEST_EPOCH_RULE, HistoryError, discover_histories, read_history, summarize, to_long
 
-config = app.settings()
+config = shell.settings()
 st.title("Training curves")
 st.caption("Solid lines are training, dashed lines validation; a star marks each run's one best epoch, the same "
            "epoch whatever metric is shown. Epochs are counted from 0, as Keras logs them.")
@@ -28,26 +29,26 @@ runs: dict[str, pd.DataFrame] = {}
 problems: list[str] = []
 for name in chosen:
     try:
-        runs[name] = app.history(found[name], name)
+        runs[name] = loaders.history(found[name], name)
     except HistoryError as err:
         problems.append(str(err))
 loose_events = 0
 for upload in uploads or []:
     try:
-        frame = read_history((upload.name, upload.getvalue()))
+        history = read_history((upload.name, upload.getvalue()))
     except HistoryError as err:
         problems.append(str(err))
         continue
     loose_events += "tfevents" in upload.name
-    runs[app.unique_name(frame.attrs["name"], runs)] = frame
+    runs[unique_name(history.attrs["name"], runs)] = history
 
 for problem in problems:
     st.error(f"Skipped: {problem}", icon=":material/error:")
 if loose_events > 1:
     st.info("Event files uploaded one by one lose their `train/` and `validation/` folders, so each is read as a "
             "run of its own, labelled train. Zip the log folder and upload the `.zip` to read it as one run.")
-for name, frame in runs.items():
-    for warning in frame.attrs.get("warnings", []):
+for name, history in runs.items():
+    for warning in history.attrs.get("warnings", []):
         st.warning(f"{name}: {warning}")
 if not runs:
     st.stop()
@@ -80,6 +81,6 @@ number_columns = {c: st.column_config.NumberColumn(format="%.2f" if "(%)" in c o
                   for c in summary.columns if summary[c].dtype.kind == "f"}
 st.dataframe(summary, hide_index=True,
              column_config={"run": st.column_config.TextColumn(pinned=True), **number_columns})
-merged = pd.concat([to_long(frame, name) for name, frame in runs.items()], ignore_index=True)
+merged = pd.concat([to_long(history, name) for name, history in runs.items()], ignore_index=True)
 st.download_button("Download all curves (CSV, long format, values as logged)", csv_bytes(merged),
                    file_name="training_curves.csv", mime="text/csv", icon=":material/download:")

@@ -1,8 +1,9 @@
-"""Comparing models: what the Side by Side and Evaluation pages show, as pure functions of arrays and eval JSON.
+"""Comparing models, as pure functions of label maps and stored evaluations.
 
-Side by Side: a model's label map seen at class or category level (overlay, colour mask, legend, shares, scores
-against a ground truth), two models' disagreement and a before/after swipe. Evaluation: which stored evaluation
-the runs share, the confusion-matrix cell a click or a picker names, and a per-frame table across runs.
+One model on one image: its label map seen at class or category level (overlay, colour mask, legend, shares,
+scores against a ground truth). Two models: where they disagree, and a before/after swipe. Stored evaluations:
+which ones several runs share, the largest confusion, the pixels behind a confusion, and a per-image table
+across runs. The dashboard (app/) lays these out; a notebook or script can use them just the same.
 """
 from __future__ import annotations
 
@@ -19,15 +20,6 @@ from segcore.metrics import top_confusions
 LEVELS = {"class": "class_level", "category": "category_level"}
 DEFAULT_EVALUATION = "camvid-val"
 SWIPE_LINE = (255, 255, 255)
-
-
-# ------------------------------------------------------------------------------------------------ choosing runs
-
-def default_runs(names: list[str]) -> list[str]:
-    """The first run named like a U-Net and the first named like a SegNet; else the first two runs."""
-    unet = next((n for n in names if "unet" in n.lower()), None)
-    segnet = next((n for n in names if "segnet" in n.lower()), None)
-    return [unet, segnet] if unet and segnet else list(names[:2])
 
 
 # ------------------------------------------------------------------------------------------------ one model's view
@@ -133,50 +125,14 @@ def largest_confusion(summary: dict) -> tuple[int, int] | None:
     return largest[0][:2] if largest else None
 
 
-def clickable_cells(figure):
-    """The confusion heatmap with an invisible marker on every cell, hovering like the cell itself.
-
-    Plotly selects scatter points on a click but never heatmap cells, so these markers are what a click on the
-    matrix selects; a selected point's x and y name the cell (see cell_from_selection).
-    """
-    heatmap = figure.data[0]
-    names_x, names_y = list(heatmap.x), list(heatmap.y)
-    counts = np.asarray(heatmap.customdata, dtype=np.int64)
-    values = np.asarray(heatmap.z, dtype=float)
-    shares = heatmap.zmax == 1          # row or column normalised
-    xs, ys, text = [], [], []
-    for row, truth in enumerate(names_y):
-        for col, predicted in enumerate(names_x):
-            value, count = values[row, col], int(counts[row, col])
-            amount = f"{value:.1%} ({count:,} px)" if shares and not np.isnan(value) else f"{count:,} px"
-            xs.append(predicted), ys.append(truth), text.append(f"truth {truth} / predicted {predicted}: {amount}")
-    invisible = {"marker": {"opacity": 0}}
-    figure.add_scatter(x=xs, y=ys, text=text, mode="markers", hovertemplate="%{text}<extra></extra>",
-                       marker={"symbol": "square", "size": 14, "opacity": 0}, selected=invisible,
-                       unselected=invisible, showlegend=False, name="cells")
-    # Markers would pad the axes' autorange; keep the matrix edge to edge, row 0 on top.
-    figure.update_xaxes(range=[-0.5, len(names_x) - 0.5])
-    figure.update_yaxes(range=[len(names_y) - 0.5, -0.5], autorange=False)
-    return figure
-
-
-def cell_from_selection(points: list[dict], names: list[str]) -> tuple[int, int] | None:
-    """(truth, predicted) ids of the heatmap cell a Plotly selection event names (y = truth, x = predicted)."""
-    for point in points or []:
-        truth, predicted = point.get("y"), point.get("x")
-        if truth in names and predicted in names:
-            return names.index(truth), names.index(predicted)
-    return None
-
-
 def confusion_pixels(truth: np.ndarray, pred: np.ndarray, true_id: int, pred_id: int) -> np.ndarray:
     """(H, W) bool: the pixels of class `true_id` that were predicted as `pred_id`."""
     return (np.asarray(truth) == true_id) & (np.asarray(pred) == pred_id)
 
 
-def frame_views(image: np.ndarray, truth: np.ndarray, preds: dict[str, np.ndarray], schema: LabelSchema,
-                level: str = "class", cell: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
-    """Pictures of one evaluated frame, by caption: the ground truth and each model's prediction as colour masks at
+def comparison_pictures(image: np.ndarray, truth: np.ndarray, preds: dict[str, np.ndarray], schema: LabelSchema,
+                        level: str = "class", cell: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+    """Pictures of one evaluated image, by caption: the ground truth and each model's prediction as colour masks at
     `level`, and with `cell` = (truth, predicted) the pixels of that confusion tinted on the photo, per model."""
     truth, shown_schema = at_level(truth, schema, level)
     pictures = {"image": image, "ground truth": shown_schema.colorize(truth)}
@@ -191,15 +147,16 @@ def frame_views(image: np.ndarray, truth: np.ndarray, preds: dict[str, np.ndarra
 
 
 def per_image_table(evaluations: dict[str, dict]) -> pd.DataFrame:
-    """One row per frame, each run's mIoU and pixel accuracy in %, worst frame (lowest mean mIoU) first.
+    """One row per image (index "frame", as the page names data-set images), each run's mIoU and pixel accuracy
+    in %, worst image (lowest mean mIoU) first.
 
-    Frames are matched by name; a frame one run has not scored stays blank for it.
+    Images are matched by name; an image one run has not scored stays blank for it.
     """
     columns = {}
     for run, result in evaluations.items():
-        frame = figures.worst_images(result.get("per_image", [])).set_index("name")
-        columns[f"{run} mIoU %"] = frame["mean_iou"]
-        columns[f"{run} pixel acc %"] = frame["pixel_accuracy"]
+        scores = figures.worst_images(result.get("per_image", [])).set_index("name")
+        columns[f"{run} mIoU %"] = scores["mean_iou"]
+        columns[f"{run} pixel acc %"] = scores["pixel_accuracy"]
     table = (100 * pd.DataFrame(columns)).round(1)
     table.index.name = "frame"
     miou = table[[c for c in table.columns if c.endswith(" mIoU %")]]
@@ -208,5 +165,5 @@ def per_image_table(evaluations: dict[str, dict]) -> pd.DataFrame:
 
 
 def find_record(evaluation: dict, name: str) -> dict | None:
-    """The per-image record of frame `name`, if the evaluation has one."""
+    """The per-image record of the image named `name`, if the evaluation has one."""
     return next((r for r in evaluation.get("per_image", []) if r.get("name") == name), None)

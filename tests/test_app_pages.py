@@ -16,8 +16,9 @@ from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
 from tensorboard.util import tensor_util
 
+from app import lab
 from conftest import make_camvid_like, scene
-from segcore import augment, lab
+from segcore import augment
 from segcore.imageio import encode_png
 from segcore.labels import CAMVID11
 
@@ -186,8 +187,10 @@ def test_lab_moves_and_removes_steps(folders):
     assert [i["name"] for i in _items(at)] == ["HorizontalFlip"]
 
 
-def test_lab_export_loads_in_albumentations_unchanged(folders, tmp_path, monkeypatch):
-    served: dict[str, bytes] = {}
+@pytest.fixture
+def served_downloads(monkeypatch) -> dict:
+    """{file id: data} of every file a page offers for download, as Streamlit's media storage receives it."""
+    served = {}
     original = MemoryMediaFileStorage.load_and_get_id
 
     def record(self, path_or_data, mimetype, kind, filename=None):
@@ -196,6 +199,11 @@ def test_lab_export_loads_in_albumentations_unchanged(folders, tmp_path, monkeyp
         return file_id
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return served
+
+
+def test_lab_export_loads_in_albumentations_unchanged(folders, tmp_path, served_downloads):
+    served = served_downloads
     at = _add(_add(run_page(LAB), "Affine"), "RandomRain")
     buttons = {b.label: b for b in at.get("download_button")}
     data = served[Path(buttons["Download JSON"].proto.url).stem]

@@ -1,8 +1,11 @@
-"""segcore.compare: the pure logic behind the Side by Side and Evaluation pages."""
+"""segcore.compare (comparing label maps and stored evaluations), and the dashboard's run default and clickable
+confusion cells (app.pickers, app.confusion_clicks)."""
 import numpy as np
 import pandas as pd
 import pytest
 
+from app.confusion_clicks import cell_from_selection, clickable_cells
+from app.pickers import default_runs
 from segcore import compare
 from segcore.labels import CAMVID11, CATEGORIES, category_schema
 
@@ -14,10 +17,10 @@ def photo(height=4, width=6, value=100):
 
 
 def test_default_runs_prefers_a_unet_and_a_segnet():
-    assert compare.default_runs(["a", "my-SegNet", "b", "UNet-big", "unet-2"]) == ["UNet-big", "my-SegNet"]
-    assert compare.default_runs(["a", "unet", "b"]) == ["a", "unet"]
-    assert compare.default_runs(["only"]) == ["only"]
-    assert compare.default_runs([]) == []
+    assert default_runs(["a", "my-SegNet", "b", "UNet-big", "unet-2"]) == ["UNet-big", "my-SegNet"]
+    assert default_runs(["a", "unet", "b"]) == ["a", "unet"]
+    assert default_runs(["only"]) == ["only"]
+    assert default_runs([]) == []
 
 
 def test_at_level_folds_classes_onto_categories():
@@ -116,20 +119,20 @@ def test_largest_confusion_and_selected_cell():
     assert compare.largest_confusion(summary) == (0, 2)
     assert compare.largest_confusion({"confusion_matrix": [[5, 0], [0, 5]]}) is None
     names = summary["names"]
-    assert compare.cell_from_selection([{"x": "c", "y": "b", "z": 0}], names) == (1, 2)
-    assert compare.cell_from_selection([{"x": "zzz", "y": "b"}, {"x": "a", "y": "a"}], names) == (0, 0)
-    assert compare.cell_from_selection([], names) is None and compare.cell_from_selection(None, names) is None
+    assert cell_from_selection([{"x": "c", "y": "b", "z": 0}], names) == (1, 2)
+    assert cell_from_selection([{"x": "zzz", "y": "b"}, {"x": "a", "y": "a"}], names) == (0, 0)
+    assert cell_from_selection([], names) is None and cell_from_selection(None, names) is None
 
 
-def test_confusion_pixels_and_frame_views():
+def test_confusion_pixels_and_comparison_pictures():
     truth = np.array([[ROAD, ROAD], [CAR, VOID]], dtype=np.uint8)
     pred = np.array([[CAR, ROAD], [CAR, CAR]], dtype=np.uint8)
     assert compare.confusion_pixels(truth, pred, ROAD, CAR).tolist() == [[True, False], [False, False]]
-    pictures = compare.frame_views(photo(2, 2), truth, {"m": pred}, CAMVID11, cell=(ROAD, CAR))
+    pictures = compare.comparison_pictures(photo(2, 2), truth, {"m": pred}, CAMVID11, cell=(ROAD, CAR))
     assert list(pictures) == ["image", "ground truth", "m", "m: 1 px of this confusion"]
     assert tuple(pictures["ground truth"][1, 0]) == CAMVID11.classes[CAR].color
     flat, vehicle = CATEGORIES.index("flat"), CATEGORIES.index("vehicle")
-    folded = compare.frame_views(photo(2, 2), truth, {"m": pred}, CAMVID11, "category", (flat, vehicle))
+    folded = compare.comparison_pictures(photo(2, 2), truth, {"m": pred}, CAMVID11, "category", (flat, vehicle))
     assert "m: 1 px of this confusion" in folded
     assert tuple(folded["m"][0, 0]) == category_schema().classes[vehicle].color
 
@@ -154,13 +157,13 @@ def test_clickable_cells_cover_the_matrix_and_hover_like_it():
     from segcore.figures import confusion_heatmap
 
     summary = {"names": ["a", "b"], "confusion_matrix": [[3, 1], [0, 0]]}
-    figure = compare.clickable_cells(confusion_heatmap(summary, "row"))
+    figure = clickable_cells(confusion_heatmap(summary, "row"))
     cells = figure.data[1]
     assert cells.type == "scatter" and cells.marker.opacity == 0
     assert list(zip(cells.y, cells.x)) == [("a", "a"), ("a", "b"), ("b", "a"), ("b", "b")]
     assert cells.text[1] == "truth a / predicted b: 25.0% (1 px)" and cells.text[3] == "truth b / predicted b: 0 px"
     assert list(figure.layout.yaxis.range) == [1.5, -0.5]                  # row 0 stays on top
-    counts = compare.clickable_cells(confusion_heatmap(summary))
+    counts = clickable_cells(confusion_heatmap(summary))
     assert counts.data[1].text[0] == "truth a / predicted a: 3 px"
     # What a click on the marker of cell (b, a) sends back names that cell.
-    assert compare.cell_from_selection([{"x": cells.x[2], "y": cells.y[2]}], summary["names"]) == (1, 0)
+    assert cell_from_selection([{"x": cells.x[2], "y": cells.y[2]}], summary["names"]) == (1, 0)

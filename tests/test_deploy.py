@@ -35,7 +35,7 @@ def test_installs_exactly_the_pinned_requirements_file():
 
 def test_copies_every_file_the_app_needs():
     copied = {arg.split()[0].rstrip("/") for op, arg in instructions() if op == "COPY"}
-    for needed in ("segcore", "pages", "models", "data/sample", "streamlit_app.py", ".streamlit", "assets"):
+    for needed in ("segcore", "app", "pages", "models", "data/sample", "streamlit_app.py", ".streamlit", "assets"):
         assert needed in copied or any(needed in c for c in copied), needed
     for name in re.findall(r"COPY ([\w. /]+?) \./\n", DOCKERFILE):
         for path in name.split():

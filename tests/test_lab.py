@@ -1,4 +1,4 @@
-"""segcore.lab: the Augmentation Lab's pure helpers."""
+"""app.lab and app.uploads: the Augmentation Lab's step list, widget values and tables, and decoded uploads."""
 import io
 
 import numpy as np
@@ -6,9 +6,10 @@ import pytest
 from PIL import Image
 
 from conftest import make_camvid_like, scene
-from segcore import augment, lab
+from app import lab, uploads
+from segcore import augment
 from segcore.datasets import list_pairs
-from segcore.imageio import ImageError
+from segcore.imageio import ImageError, read_pair
 from segcore.labels import CAMVID11
 
 
@@ -62,18 +63,19 @@ def _png(array, mode=None) -> bytes:
     return buffer.getvalue()
 
 
-def test_load_frame_and_uploads(tmp_path):
+def test_data_set_pairs_and_uploads(tmp_path):
     root = make_camvid_like(tmp_path / "d", splits=(("train", 1),))
-    image, mask = lab.load_frame(list_pairs(root, "train")[0], CAMVID11)
+    sample = list_pairs(root, "train")[0]
+    image, mask = read_pair(sample.image, sample.label, CAMVID11)
     assert image.shape == (32, 48, 3) and mask.shape == (32, 48) and mask.max() <= 11
     picture, labels = scene(3)
-    image, mask = lab.load_upload(_png(picture), _png(labels, "L"), CAMVID11)
+    image, mask = uploads.decode_pair(_png(picture), _png(labels, "L"), CAMVID11)
     assert np.array_equal(image, picture) and np.array_equal(mask, labels)
-    assert lab.load_upload(_png(picture), None, CAMVID11)[1] is None
+    assert uploads.decode_pair(_png(picture), None, CAMVID11)[1] is None
     with pytest.raises(ImageError, match="image's size"):
-        lab.load_upload(_png(picture), _png(labels[:16], "L"), CAMVID11)
+        uploads.decode_pair(_png(picture), _png(labels[:16], "L"), CAMVID11)
     with pytest.raises(ImageError):
-        lab.load_upload(b"nope", None, CAMVID11)
+        uploads.decode_pair(b"nope", None, CAMVID11)
 
 
 def test_legend_lists_present_classes():

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from segcore import augment, lab
+from app import lab
+from segcore import augment
 from test_app_pages import LAB, folders, labelled, run_page, texts  # noqa: F401 - folders is a fixture
 from test_augment_limits import alias_bomb, document
 

@@ -1,4 +1,4 @@
-"""segcore.settings: folders from the environment, and plain-words descriptions of what they hold."""
+"""app.settings: folders from the environment, and plain-words descriptions of what they hold."""
 import json
 import math
 import os
@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from app.settings import (EVAL_MIOU, EVALUATED_ON, INPUT_SIZE, LOG_MIOU, REPO, Settings, describe_data_dir,
+                          describe_models_dir)
 from conftest import make_camvid_like
-from segcore.labels import CAMVID11
 from segcore.datasets import DatasetError
-from segcore.settings import (EVAL_MIOU, EVALUATED_ON, INPUT_SIZE, LOG_MIOU, REPO, Settings, describe_data_dir,
-                              describe_models_dir)
+from segcore.labels import CAMVID11
 
 
 def test_defaults_are_the_repo_folders():

@@ -1,9 +1,10 @@
-"""Where the dashboard looks for trained runs and data (env vars), and a plain-words account of what it finds there.
+"""The dashboard's settings: where it looks for trained runs and data (env vars), and a plain-words account of
+what it finds there (the Home page's tables and messages).
 
 SEGLAB_MODELS_DIR defaults to <repo>/models. SEGLAB_DATA_DIR names the data folders the dashboard may read
 (several separated by os.pathsep, e.g. `../shared/data/camvid:data/sample`), default <repo>/data/sample; a web
 user picks among them and never types a path. SEGLAB_READ_ONLY=1 stops the dashboard writing evaluations.
-Nothing here imports Streamlit or TensorFlow.
+Nothing here imports Streamlit or TensorFlow, so it is tested without a running app.
 """
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
 
     Scores are in % (1 decimal), as every page shows them. "mIoU % (evaluation)" comes from the run's stored
     evaluation of a val split (class level, at label resolution), "evaluated on" names that data set; the
-    training-log value is the best epoch's Keras val mIoU, measured at the model's input size. frame.attrs["notes"]
+    training-log value is the best epoch's Keras val mIoU, measured at the model's input size. table.attrs["notes"]
     holds caveats for the scores shown (CamVid val). A broken run shows only its name and why it is broken.
     """
     rows, broken, notes = [], [], []
@@ -127,13 +128,13 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
         })
         if note and note not in notes:
             notes.append(note)
-    frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    table = pd.DataFrame(rows, columns=RUN_COLUMNS)
     for column in ("parameters", "epochs completed"):
-        frame[column] = frame[column].astype("Int64")
+        table[column] = table[column].astype("Int64")
     for column in (EVAL_MIOU, LOG_MIOU):
-        frame[column] = frame[column].astype(float)
-    frame.attrs["notes"] = notes
-    return frame, broken
+        table[column] = table[column].astype(float)
+    table.attrs["notes"] = notes
+    return table, broken
 
 
 def _percent(value: float | None) -> float:

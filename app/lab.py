@@ -1,8 +1,9 @@
-"""Pure helpers behind the dashboard's Augmentation Lab: the editable step list, widget settings generated from
-the catalogue's ParamSpecs, loading a frame or an upload, and tables of sampled parameters and timings.
+"""The Augmentation Lab's state and widget values: the editable step list, widget settings generated from the
+catalogue's ParamSpecs (in the number types Streamlit requires), and the tables and labels the page shows.
 
 The lab keeps its pipeline as *items*: augment steps plus a "uid" that never changes while the step exists, so
 a step's widgets keep their state when it is moved. `steps_of(items)` gives the plain steps segcore.augment takes.
+No Streamlit here, so all of it is tested without a running app.
 """
 from __future__ import annotations
 
@@ -16,9 +17,7 @@ import pandas as pd
 
 from segcore import augment
 from segcore.augment import CATALOGUE, GROUPS, ParamSpec
-from segcore.datasets import Sample
 from segcore.figures import class_shares, legend_html
-from segcore.imageio import read_pair
 from segcore.labels import LabelSchema
 
 _uids = count(1)
@@ -110,20 +109,7 @@ def steps_from_upload(name: str, data: bytes) -> list[dict]:
     return augment.steps_from_pipeline(augment.parse_pipeline_text(data, fmt=fmt, source="the file"))
 
 
-# ------------------------------------------------------------------------------------------------ sources
-
-def load_frame(sample: Sample, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray]:
-    """A data-set frame: (H, W, 3) image and (H, W) train ids; raises ImageError for unreadable files."""
-    return read_pair(sample.image, sample.label, schema)
-
-
-def load_upload(image_file, mask_file, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray | None]:
-    """An uploaded image and optional mask (Streamlit UploadedFile, bytes or path); raises ImageError."""
-    for upload in (image_file, mask_file):
-        if hasattr(upload, "seek"):
-            upload.seek(0)            # a file object read on an earlier rerun would otherwise look empty
-    return read_pair(image_file, mask_file, schema)
-
+# ------------------------------------------------------------------------------------------------ display
 
 def legend_for(mask: np.ndarray, schema: LabelSchema) -> str:
     """Legend HTML of the classes present in `mask`, with their pixel shares."""
@@ -161,7 +147,7 @@ def _step_label(key: str) -> str:
 
 def stats_signature(steps, image: np.ndarray, mask, seed: int, draws: int) -> str:
     """A key that changes when anything the statistics depend on changes (so a stored result is not shown
-    for another pipeline or frame)."""
+    for another pipeline or image)."""
     digest = hashlib.sha1(image.tobytes())
     if mask is not None:
         digest.update(mask.tobytes())

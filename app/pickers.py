@@ -1,0 +1,51 @@
+"""Pickers several pages share: which configured data folder to read, and which trained runs to show."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from app.settings import Settings
+from segcore import runs
+
+
+def pick_data_dir(config: Settings, key: str, container=st.sidebar) -> Path:
+    """The data folder to read: the only configured one, or the user's choice among them (never a typed path)."""
+    options = [str(folder) for folder in config.data_dirs]
+    if len(options) == 1:
+        return config.data_dirs[0]
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)            # anything but a configured folder is dropped, never read
+    chosen = container.selectbox("Data folder", options, key=key,
+                                 help="The data folders this dashboard was configured with (SEGLAB_DATA_DIR, set by "
+                                      "whoever runs it)")
+    return config.data_folder(chosen)
+
+
+def default_runs(names: list[str]) -> list[str]:
+    """The first run named like a U-Net and the first named like a SegNet; else the first two runs."""
+    unet = next((n for n in names if "unet" in n.lower()), None)
+    segnet = next((n for n in names if "segnet" in n.lower()), None)
+    return [unet, segnet] if unet and segnet else list(names[:2])
+
+
+def pick_runs(models_dir: Path, key: str) -> list[runs.Run]:
+    """Sidebar multiselect of the usable runs (default: a U-Net and a SegNet); broken runs listed with why."""
+    found = runs.discover_runs(models_dir)
+    usable = {run.name: run for run in found if run.ok}
+    broken = [run for run in found if not run.ok]
+    # Keep the user's choice across reruns, minus runs that have since gone or broken.
+    previous = st.session_state.get(key)
+    st.session_state[key] = default_runs(list(usable)) if previous is None else [n for n in previous if n in usable]
+    with st.sidebar:
+        chosen = st.multiselect("Runs", list(usable), key=key, help=f"Trained runs under {models_dir}")
+        if broken:
+            with st.expander(f"{len(broken)} run(s) can't be used"):
+                for run in broken:
+                    st.markdown(f"**{run.name}**: {run.error}")
+    if usable and not chosen:
+        st.info("Choose at least one run in the sidebar.")
+    elif not usable:
+        st.info(f"No usable runs under {models_dir}. Train one with `segcore train --arch unet --data <data> "
+                f"--out {models_dir}/<name>` or set `SEGLAB_MODELS_DIR`.")
+    return [usable[name] for name in chosen]
