@@ -9,24 +9,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-from browser_support import chromium, require_browser, streamlit_server
-from conftest import make_camvid_like
-from test_app_pages import make_models_dir
+from browser_support import chromium
+from test_browser import server  # noqa: F401 - a dashboard on small data and models folders
 
 pytestmark = pytest.mark.browser
 PAGES = {"": "SegLab", "augmentation_lab": "Augmentation lab", "training_curves": "Training curves",
          "side_by_side": "Side by side", "evaluation": "Evaluation"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    require_browser()
-    tmp = tmp_path_factory.mktemp("offline")
-    data = make_camvid_like(tmp / "data", splits=(("train", 1), ("val", 1)), size=(48, 64))
-    models = make_models_dir(tmp / "models")
-    with streamlit_server({"SEGLAB_DATA_DIR": str(data), "SEGLAB_MODELS_DIR": str(models)},
-                          tmp / "server.log", timeout_s=45) as url:
-        yield url
 
 
 def test_no_page_calls_another_host_and_there_is_no_deploy_button(server):

@@ -8,21 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from test_app_pages import CURVES, HISTORY_CSV, make_data_dir, make_models_dir, texts, write_events
+from test_app_pages import CURVES, HISTORY_CSV, texts, write_events
+from test_app_pages import folders, served_downloads  # noqa: F401 - fixtures shared with the other pages
 from test_hostile_histories import clashing_name, record_offsets
 
 TIMEOUT = 60
-
-
-@pytest.fixture
-def folders(tmp_path, monkeypatch):
-    data, models = make_data_dir(tmp_path / "data"), make_models_dir(tmp_path / "models")
-    monkeypatch.setenv("SEGLAB_DATA_DIR", str(data))
-    monkeypatch.setenv("SEGLAB_MODELS_DIR", str(models))
-    return data, models
 
 
 def run(at: AppTest) -> AppTest:
@@ -109,16 +101,8 @@ def test_summary_names_its_numbers(folders):
     assert at.selectbox[0].format_func("mean_iou") == "mIoU (%)"
 
 
-def test_the_curves_csv_escapes_formulas(folders, monkeypatch):
-    served = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        file_id = original(self, path_or_data, mimetype, kind, filename)
-        served[file_id] = path_or_data
-        return file_id
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+def test_the_curves_csv_escapes_formulas(folders, served_downloads):
+    served = served_downloads
     at = upload(run(AppTest.from_file(CURVES, default_timeout=TIMEOUT)),
                 ("=1+cmd|' -C calc'!A0.csv", b"epoch,=cmd|'/c calc'!a0,loss\n0,-0.5,1.0\n1,-0.25,0.5\n"))
     assert "=1+cmd|' -C calc'!A0" in runs_shown(at)

@@ -16,6 +16,7 @@ from segcore.imageio import read_mask
 from segcore.labels import CAMVID11
 from segcore.metrics import ConfusionMatrix, top_confusions
 from segcore.predict import Predictor
+from test_hardening import one_error_line
 
 
 def make_run(folder, model, *, input_size=None):
@@ -32,12 +33,6 @@ def conv_model(input_shape, classes):
     return keras.Model(inputs, keras.layers.Conv2D(classes, 1)(inputs))
 
 
-def one_error_line(capsys, argv) -> str:
-    code = main([str(a) for a in argv])
-    err = capsys.readouterr().err.strip()
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    return err
 
 
 def test_a_model_with_more_classes_than_its_schema_is_refused(tmp_path):
