@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/streamlit run streamlit_app.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile   # two workers, a test file each: the suite waits on servers and subprocesses
 
 sample: $(STAMP)
 	$(BIN)/segcore sample make --out data/sample
