@@ -26,9 +26,11 @@ EVAL_MIOU = "mIoU % (evaluation)"
 EVALUATED_ON = "evaluated on"
 LOG_MIOU = "val mIoU % (training log)"
 INPUT_SIZE = "input size (height x width)"
-# Status second: a broken run's reason must be visible without scrolling the table sideways.
-RUN_COLUMNS = ["run", "status", "architecture", "schema", INPUT_SIZE, "parameters", "epochs completed", EVAL_MIOU,
-               EVALUATED_ON, LOG_MIOU]
+IMPORTED_FROM = "imported from"
+# Status, then the scores: a broken run's reason and the number a review is about stay visible without scrolling
+# the table sideways (at 1400 px the score columns were off screen after the model details).
+RUN_COLUMNS = ["run", "status", EVAL_MIOU, EVALUATED_ON, LOG_MIOU, "kind", "architecture", "schema", INPUT_SIZE,
+               "parameters", "epochs completed", IMPORTED_FROM]
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
         height, width = meta["input_size"]
         rows.append({
             "run": run.name,
+            "kind": run.kind,       # keras (trained here or imported) or onnx
             "architecture": meta["arch"],
             "schema": meta["schema"].get("name"),
             INPUT_SIZE: f"{height}x{width}",
@@ -124,6 +127,7 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
             EVAL_MIOU: _percent(miou),
             EVALUATED_ON: evaluated_on,
             LOG_MIOU: _percent(_logged_miou(meta)),
+            IMPORTED_FROM: str(meta["source"])[:300] if meta.get("source") else None,   # trained here: none
             "status": "ok",
         })
         if note and note not in notes:

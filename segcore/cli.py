@@ -1,4 +1,4 @@
-"""Command line front door: `segcore data check`, `sample make`, `train`, `evaluate`, `predict`.
+"""Command line front door: `segcore data check`, `sample make`, `train`, `evaluate`, `predict`, `import`, `export`.
 
 Every expected failure (bad folder, bad file, bad option) ends as one line on stderr and exit code 2.
 Output is what the user asked for: TensorFlow's start-up logs are shown only with --verbose.
@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 # Commands that run a model; only these pay for importing TensorFlow.
-TENSORFLOW_COMMANDS = ("train", "evaluate", "predict")
+TENSORFLOW_COMMANDS = ("train", "evaluate", "predict", "export")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -76,6 +76,23 @@ def cmd_predict(args) -> int:
     from segcore.outputs import predict_files
     for path in predict_files(args.run, args.images, args.out, fmt=args.format):
         print(path)
+    return 0
+
+
+def cmd_import(args) -> int:
+    from segcore.importing import import_model
+    if args.model.lower().endswith(".keras") and not args.verbose:
+        import_tensorflow_quietly()
+    out = import_model(args.model, args.out, schema=args.schema, preprocess=args.preprocess,
+                       input_size=args.input_size, name=args.name)
+    print(f"imported {args.model} as run {out}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from segcore.importing import export_onnx
+    path, agreement = export_onnx(args.run, args.out)
+    print(f"wrote {path} (onnxruntime's arg-max equals Keras' on {agreement:.2%} of a sample frame's pixels)")
     return 0
 
 
@@ -171,8 +188,33 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--format", default="labels", choices=["labels", "color", "overlay"],
                          help="labels: class ids; color: the schema's colours; overlay: colours over the image")
     predict.set_defaults(func=cmd_predict)
+    add_import_export(sub)
     _add_verbose(top)
     return top
+
+
+def add_import_export(sub) -> None:
+    model = sub.add_parser("import", help="make a run folder from a model trained elsewhere (.onnx or .keras)")
+    model.add_argument("model", help="MODEL.onnx or MODEL.keras (.keras files load in safe mode: no custom code)")
+    model.add_argument("--schema", default=None,
+                       help="classes the model predicts: camvid11, cityscapes, categories or a schema JSON file "
+                            "(default: from the file's metadata, as `segcore export` writes it)")
+    model.add_argument("--out", required=True, help="run folder to create, e.g. models/deeplab-onnx")
+    model.add_argument("--preprocess", default=None, choices=["raw", "unit", "tf", "torch", "caffe"],
+                       help="input scaling the model expects: raw (RGB 0..255), unit (x/255), tf (-1..1), torch "
+                            "(x/255, ImageNet mean/std), caffe (BGR minus ImageNet means) (default: from the "
+                            "file's metadata, else raw)")
+    model.add_argument("--input-size", type=_size, default=None,
+                       help="HxW input for models with free spatial sides, e.g. 512x1024 (default: as declared)")
+    model.add_argument("--name", default=None,
+                       help="what the model is, shown as its architecture on Home (default: the file's name)")
+    model.set_defaults(func=cmd_import)
+
+    export = sub.add_parser("export", help="write a run's model as ONNX, schema and preprocessing in its metadata")
+    export.add_argument("--run", required=True, help="run folder, e.g. models/unet-camvid")
+    export.add_argument("--format", default="onnx", choices=["onnx"], help="file format (only onnx)")
+    export.add_argument("--out", required=True, help="file to write, e.g. unet-camvid.onnx")
+    export.set_defaults(func=cmd_export)
 
 
 def _leaf_parsers(parser: argparse.ArgumentParser):

@@ -17,6 +17,8 @@ from segcore.files import atomic_write_bytes  # noqa: F401 - re-exported (train.
 from segcore.labels import LabelSchema
 
 MODEL_FILE = "model.keras"
+# The model file of each kind of run (segcore.backends); runs trained here are "keras".
+MODEL_FILES = {"keras": MODEL_FILE, "onnx": "model.onnx"}
 META_FILE = "meta.json"
 HISTORY_FILE = "history.csv"
 AUGMENT_FILE = "augment.json"
@@ -56,7 +58,8 @@ class Run:
 
     @property
     def model_path(self) -> Path:
-        return self.path / MODEL_FILE
+        kind = self.kind
+        return self.path / (MODEL_FILES.get(kind, MODEL_FILE) if isinstance(kind, str) else MODEL_FILE)
 
     @property
     def history_path(self) -> Path:
@@ -155,7 +158,7 @@ def open_run(path) -> Run:
         run.meta = read_json(path / META_FILE)
         check_meta(run.meta, f"{path.name}/{META_FILE}")
         if not run.model_path.is_file():
-            raise RunError(f"{path.name}: no {MODEL_FILE}; train it or copy the model file in")
+            raise RunError(f"{path.name}: no {run.model_path.name}; train it or copy the model file in")
     except (RunError, ValueError, TypeError) as err:
         run.error = str(err)
     return run

@@ -119,3 +119,8 @@ def test_models_folder_rows_and_broken_runs(tmp_path):
 def test_missing_models_folder_is_an_empty_table(tmp_path):
     table, broken = describe_models_dir(tmp_path / "none")
     assert table.empty and broken == [] and EVAL_MIOU in table.columns
+
+
+def test_the_runs_table_shows_status_and_scores_before_model_details():
+    from app.settings import EVAL_MIOU, EVALUATED_ON, LOG_MIOU, RUN_COLUMNS
+    assert RUN_COLUMNS[:5] == ["run", "status", EVAL_MIOU, EVALUATED_ON, LOG_MIOU]

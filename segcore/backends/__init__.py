@@ -16,7 +16,7 @@ from segcore.labels import LabelSchema
 
 # kind -> module holding `open(run) -> Backend`; modules are imported only when a run of that kind is opened
 # (the Keras one imports TensorFlow).
-BACKENDS = {"keras": "segcore.backends.keras"}
+BACKENDS = {"keras": "segcore.backends.keras", "onnx": "segcore.backends.onnx"}
 
 # The largest model input accepted (height x width). Warm-up allocates a batch of this size and the forward
 # pass needs many times more, so a model declaring more is refused before anything is allocated.

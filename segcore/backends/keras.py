@@ -7,6 +7,7 @@ import numpy as np
 
 from segcore import runs
 from segcore.backends import check_input_size, check_output_shape
+from segcore.backends.preprocessing import check_mode, preprocess
 from segcore.models import output_kind
 
 
@@ -16,6 +17,7 @@ class KerasBackend:
     def __init__(self, run: runs.Run):
         self.name = run.name
         self.schema = run.schema
+        self.preprocess = check_mode(run.name, run.meta.get("preprocess", "raw"))   # imported models may scale
         self.model = runs.load_model(run)
         self.input_size = input_size(self.model, run)
         check_output_shape(run.name, self.model.output_shape, self.schema)
@@ -26,7 +28,7 @@ class KerasBackend:
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
-            return np.asarray(self.model.predict_on_batch(batch))
+            return np.asarray(self.model.predict_on_batch(preprocess(batch, self.preprocess)))
 
 
 def open(run: runs.Run) -> KerasBackend:  # noqa: A001 - the name every back-end module exports

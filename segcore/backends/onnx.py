@@ -1,0 +1,134 @@
+"""The ONNX back-end: a run folder's model.onnx through onnxruntime (its CUDA provider where there is one).
+
+The model's single input declares its channel layout (NCHW or NHWC) and, where fixed, its size; free sides come
+from meta.json's input_size. The class axis of the output is found by matching the schema's class count.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from segcore import runs
+from segcore.backends import check_input_size
+from segcore.backends.preprocessing import check_mode, preprocess
+from segcore.frames import LOGITS, OUTPUT_KINDS, PROBABILITIES
+
+MODEL_FILE = "model.onnx"
+PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+def providers() -> list[str]:
+    import onnxruntime
+    available = set(onnxruntime.get_available_providers())
+    return [p for p in PREFERRED_PROVIDERS if p in available]
+
+
+def open_session(path, name: str):
+    import onnxruntime
+    try:
+        return onnxruntime.InferenceSession(str(path), providers=providers())
+    except Exception as err:  # onnxruntime raises its own exception types for unreadable or invalid graphs
+        raise runs.RunError(f"{name}: {MODEL_FILE} can't be loaded ({type(err).__name__}: "
+                            f"{str(err).splitlines()[0][:300]}); export the model to ONNX again") from None
+
+
+def _fixed(dim) -> bool:
+    return isinstance(dim, int) and dim > 0
+
+
+def input_layout(name: str, shape, trained) -> tuple[str, tuple[int, int]]:
+    """("NCHW" | "NHWC", (height, width)) from the declared input shape; free sides from `trained` (meta.json)."""
+    if not (isinstance(shape, (list, tuple)) and len(shape) == 4):
+        raise runs.RunError(f"{name}: the model takes input {shape}; expected one (batch, 3, height, width) or "
+                            "(batch, height, width, 3) image tensor")
+    if shape[1] == 3 and shape[3] != 3:
+        layout, declared = "NCHW", shape[2:4]
+    elif shape[3] == 3:
+        layout, declared = "NHWC", shape[1:3]
+    else:
+        raise runs.RunError(f"{name}: the model takes input {shape}; expected 3 colour channels first (NCHW) or "
+                            "last (NHWC)")
+    sides = []
+    for side, value in enumerate(declared):
+        if _fixed(value):
+            sides.append(value)
+        elif isinstance(trained, list) and len(trained) == 2 and all(isinstance(v, int) for v in trained):
+            sides.append(trained[side])
+        else:
+            raise runs.RunError(f"{name}: the model accepts any input size and meta.json has no valid input_size; "
+                                "import it with --input-size HxW")
+    return layout, check_input_size(name, int(sides[0]), int(sides[1]))
+
+
+class OnnxBackend:
+    """One onnxruntime session. Safe to share between threads: the forward pass runs under a lock."""
+
+    def __init__(self, run: runs.Run):
+        self.name, self.schema = run.name, run.schema
+        self.preprocess = check_mode(run.name, run.meta.get("preprocess", "raw"))
+        self.session = open_session(run.model_path, run.name)
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1:
+            raise runs.RunError(f"{run.name}: the model has {len(inputs)} inputs "
+                                f"({', '.join(i.name for i in inputs)[:120]}); only models taking one image tensor "
+                                "can be used: export it with a single image input")
+        if inputs[0].type != "tensor(float)":
+            raise runs.RunError(f"{run.name}: the model takes {inputs[0].type}; expected a float32 image tensor "
+                                "(tensor(float)); export it with a float32 input")
+        self.input_name = inputs[0].name
+        self.layout, self.input_size = input_layout(run.name, inputs[0].shape, run.meta.get("input_size"))
+        batch = inputs[0].shape[0]
+        self.batch_size = batch if _fixed(batch) else None     # a fixed batch (usually 1) is fed image by image
+        self._lock = threading.Lock()
+        self.class_axis = None
+        sample = np.full((1, *self.input_size, 3), 128, dtype=np.float32)
+        scores = self._run(sample)                         # warm-up, and the output's layout
+        self.class_axis = class_axis(run.name, scores.shape, self.schema)
+        stated = run.meta.get("output_kind")
+        self.output_kind = stated if stated in OUTPUT_KINDS else guess_output_kind(self._channels_last(scores))
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        x = preprocess(batch, self.preprocess)
+        if self.layout == "NCHW":
+            x = x.transpose(0, 3, 1, 2)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        with self._lock:
+            if self.batch_size is None:
+                return np.asarray(self.session.run(None, {self.input_name: x})[0])
+            parts = [self.session.run(None, {self.input_name: x[i:i + self.batch_size]})[0]
+                     for i in range(0, len(x), self.batch_size)]
+        return np.concatenate(parts)
+
+    def _channels_last(self, scores: np.ndarray) -> np.ndarray:
+        return scores.transpose(0, 2, 3, 1) if self.class_axis == 1 else scores
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        return self._channels_last(self._run(batch))
+
+
+def class_axis(name: str, shape, schema) -> int:
+    """1 (NCHW) or 3 (NHWC): the axis of (batch, ., ., .) scores whose length is the schema's class count."""
+    if len(shape) != 4:
+        raise runs.RunError(f"{name}: the model outputs {tuple(shape)}; expected one (batch, classes, height, width) "
+                            "or (batch, height, width, classes) map of class scores")
+    count = schema.num_classes
+    if shape[3] == count:
+        return 3
+    if shape[1] == count:
+        return 1
+    found = shape[1] if shape[1] < shape[3] else shape[3]   # classes are the short axis of a score map
+    raise runs.RunError(f"{name}: model outputs {found} classes but schema {schema.name} has {count}; "
+                        "import it with the schema it was trained on (--schema)")
+
+
+def guess_output_kind(scores: np.ndarray) -> str:
+    """Probabilities where every pixel's scores are in 0..1 and sum to 1, else logits (arg-max is the same)."""
+    sums = scores.sum(axis=-1)
+    if scores.min() >= 0 and scores.max() <= 1 and np.allclose(sums, 1, atol=1e-3):
+        return PROBABILITIES
+    return LOGITS
+
+
+def open(run: runs.Run) -> OnnxBackend:  # noqa: A001 - the name every back-end module exports
+    return OnnxBackend(run)
