@@ -12,8 +12,9 @@ from app.predictions import prediction, predictor
 from app.settings import Settings
 from segcore import compare, figures
 from segcore import evaluations as stored
-from segcore.datasets import DatasetError, list_splits
+from segcore.datasets import DatasetError, list_splits, schema_for
 from segcore.imageio import ImageError
+from segcore.labels import category_schema, get_schema
 from segcore.runs import Run, RunError
 
 
@@ -33,15 +34,25 @@ def evaluate_runs(chosen: list[Run], data: Path, split: str, *, models_dir: Path
     for run in chosen:
         bar = st.progress(0.0, text=f"{run.name}: loading the model")
         try:
+            level = scoring_level(run, data)
             evaluate_run(run, data, split, predictor=predictor(run), overwrite=overwrite, inside=models_dir,
+                         level=level,
                          on_image=lambda i, n, run=run, bar=bar: bar.progress(i / n, f"{run.name}: image {i} of {n}"))
             written.append(run.name)
+            if level == "category":
+                messages.append(("info", f"{run.name} was scored on the 7 categories only: it predicts "
+                                          f"{run.schema.name} classes but {data.name} is labelled in another schema."))
         except ValueError as err:   # RunError, DatasetError, ImageError and schema mismatches are all ValueErrors
             messages.append(("error", f"{run.name} was not evaluated: {err}"))
     if written:
         loaders.clear_evaluations()
         messages.insert(0, ("success", f"Evaluated {', '.join(written)} on {data.name}/{split}."))
     return written, messages
+
+
+def scoring_level(run: Run, data: Path) -> str:
+    """"class" where the data is labelled in the run's schema, else "category" (the only level they share)."""
+    return "class" if schema_for(data).name == run.schema.name else "category"
 
 
 def evaluate_form(config: Settings, chosen: list[Run]) -> None:
@@ -69,6 +80,11 @@ def evaluate_form(config: Settings, chosen: list[Run]) -> None:
         st.error(f"{err}.", icon=":material/folder_off:")
         return
     target = stored.evaluation_key(identity)
+    foreign = [run.name for run in chosen if scoring_level(run, data) == "category"]
+    if foreign:
+        st.info(f"{', '.join(foreign)} predict{'s' if len(foreign) == 1 else ''} the classes of another schema "
+                f"than {data.name} is labelled in ({schema_for(data).name}): only the 7 shared categories can be "
+                "scored.", icon=":material/category:")
     existing = [run.name for run in chosen if target in run.evaluations()]
     replace = False
     if existing:
@@ -149,20 +165,26 @@ def suggest_cell(summary: dict, level: str) -> None:
 
 # ------------------------------------------------------------------------------------------------ pictures
 
-def pictures(run: Run, record: dict, data_root: Path | None, level_name: str, cell=None) -> dict | None:
+def pictures(run: Run, record: dict, data_root: Path | None, level_name: str, cell=None,
+             data_schema: str | None = None) -> dict | None:
     """Image, ground truth and the run's prediction of an evaluated image (with `cell`, the confused pixels
-    tinted), or None when the data set or its files are not here. ImageError / RunError for unreadable ones."""
+    tinted), or None when the data set or its files are not here. ImageError / RunError for unreadable ones.
+    `data_schema`: the schema the evaluation read the labels in, where not the run's (a category-only one)."""
     if data_root is None:
         return None
     try:
         sample = stored.record_sample(record, data_root)
-    except DatasetError:
+        truth_schema = run.schema if data_schema in (None, run.schema.name) else get_schema(data_schema)
+    except (DatasetError, ValueError):      # ValueError: a schema name that isn't built in
         return None
     if not (sample.image.is_file() and sample.label.is_file()):
         return None
-    image, truth = loaders.pair(sample, run.schema)
-    return compare.comparison_pictures(image, truth, {run.name: prediction(run, image).labels}, run.schema,
-                                       level_name, cell)
+    image, truth = loaders.pair(sample, truth_schema)
+    pred = prediction(run, image).labels
+    if truth_schema.name != run.schema.name:      # a cross-schema evaluation: each map folded by its own schema
+        return compare.comparison_pictures(image, truth_schema.to_categories(truth),
+                                           {run.name: run.schema.to_categories(pred)}, category_schema(), "class", cell)
+    return compare.comparison_pictures(image, truth, {run.name: pred}, run.schema, level_name, cell)
 
 
 def show_pictures(found: dict) -> None:
@@ -171,12 +193,12 @@ def show_pictures(found: dict) -> None:
 
 
 def show_run_pictures(records: list[tuple[Run, dict]], data_root: Path | None, level_name: str, name: str,
-                      cell=None) -> None:
+                      cell=None, data_schema: str | None = None) -> None:
     """The pictures of image `name` for each (run, its record) in one row; errors and missing files said."""
     found, failed = {}, False
     for run, record in records:
         try:
-            found.update(pictures(run, record, data_root, level_name, cell) or {})
+            found.update(pictures(run, record, data_root, level_name, cell, data_schema) or {})
         except (ImageError, RunError) as err:
             st.error(f"{err}", icon=":material/broken_image:")
             failed = True

@@ -38,13 +38,20 @@ with st.sidebar:
     key = st.selectbox("Evaluation", shared, key="ev_key", format_func=partial(views.evaluation_label, chosen[0]),
                        help="Data set and split; the data set's fingerprint (its file names and sizes) keeps two "
                             "folders of the same name apart")
-    level_name = st.radio("Level", list(compare.LEVELS), horizontal=True, key="ev_level",
-                          format_func={"class": "classes", "category": "7 categories"}.get,
-                          help="Categories: the classes folded onto the 7 Cityscapes categories (void is ignored)")
-level = compare.LEVELS[level_name]
 evaluations = views.read_evaluations(chosen, key)
 if not evaluations:
     st.stop()
+# A model scored on data of another schema has the category level only; every chosen run must have the level shown.
+levels = [name for name in compare.LEVELS if all(name in stored.levels(r) for r in evaluations.values())]
+if st.session_state.get("ev_level") not in levels:
+    st.session_state.pop("ev_level", None)
+with st.sidebar:
+    level_name = st.radio("Level", levels, horizontal=True, key="ev_level",
+                          format_func={"class": "classes", "category": "7 categories"}.get,
+                          help="Categories: the classes folded onto the 7 Cityscapes categories (void is ignored)")
+    for reason in dict.fromkeys(filter(None, map(stored.category_only_reason, evaluations.values()))):
+        st.info(f"Category level only: {reason}.", icon=":material/category:")
+level = compare.LEVELS[level_name]
 
 st.subheader("Scores (%)")
 st.dataframe(figures.metrics_table(evaluations, level), column_config={
@@ -87,7 +94,8 @@ elif not records:
     st.info(f"No frame has {names[true_id]} → {names[pred_id]} among its 8 largest confusions; pick another cell.")
 for record in records:
     st.markdown(f"`{record['name']}`: {record['pixels']:,} px of {names[true_id]} predicted as {names[pred_id]}")
-    views.show_run_pictures([(by_name[model], record)], data_root, level_name, record["name"], (true_id, pred_id))
+    views.show_run_pictures([(by_name[model], record)], data_root, level_name, record["name"], (true_id, pred_id),
+                            evaluations[model].get("data_schema"))
 
 # --- worst images -------------------------------------------------------------------------------------------------
 st.subheader("Frames by mIoU, worst first")
@@ -95,4 +103,5 @@ table = compare.per_image_table(evaluations)
 st.dataframe(table)
 name = st.selectbox("Show frame", list(table.index), key="ev_frame")
 records = [(by_name[run], compare.find_record(result, name)) for run, result in evaluations.items()]
-views.show_run_pictures([(run, record) for run, record in records if record], data_root, level_name, name)
+views.show_run_pictures([(run, record) for run, record in records if record], data_root, level_name, name,
+                        data_schema=first.get("data_schema"))

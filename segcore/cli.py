@@ -64,9 +64,18 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from segcore.evaluate import evaluate_run, format_evaluation
-    result, path = evaluate_run(args.run, args.data, args.split, schema=args.schema, out=args.out,
-                                progress=not args.quiet, overwrite=args.overwrite)
+    from segcore.evaluate import evaluate_run, format_evaluation, merge_files, parse_shard
+    if args.merge:
+        if not args.out or args.run or args.data or args.shard:
+            raise ValueError("--merge takes the shard files and --out JSON only (no --run, --data or --shard)")
+        result, path = merge_files(args.merge, args.out)
+    else:
+        if not (args.run and args.data):
+            raise ValueError("give --run RUN and --data DIR (or --merge PARTS... --out JSON)")
+        shard = parse_shard(args.shard) if args.shard else None
+        result, path = evaluate_run(args.run, args.data, args.split, schema=args.schema, out=args.out,
+                                    progress=not args.quiet, overwrite=args.overwrite, level=args.level,
+                                    shard=shard)
     print(format_evaluation(result))
     print(f"wrote {path}")
     return 0
@@ -170,8 +179,17 @@ def parser() -> argparse.ArgumentParser:
     stats.set_defaults(func=cmd_augment_stats)
 
     evaluate = sub.add_parser("evaluate", help="score a run on a labelled split; writes eval JSON")
-    evaluate.add_argument("--run", required=True, help="run folder, e.g. models/unet-camvid")
-    evaluate.add_argument("--data", required=True, help="labelled data set folder")
+    evaluate.add_argument("--run", default=None, help="run folder, e.g. models/unet-camvid")
+    evaluate.add_argument("--data", default=None, help="labelled data set folder")
+    evaluate.add_argument("--level", default=None, choices=["class", "category"],
+                          help="class (default; data labelled in the run's schema) or category: fold model and "
+                               "data onto the 7 shared categories, for data labelled in another schema")
+    evaluate.add_argument("--shard", default=None, metavar="I/N",
+                          help="score every N-th frame from frame I (0-based) and write a partial result "
+                               "(default file: RUN/eval/shards/); combine the N parts with --merge")
+    evaluate.add_argument("--merge", nargs="+", default=None, metavar="PART",
+                          help="add up the shard files of one evaluation into the JSON a single run writes "
+                               "(needs --out)")
     evaluate.add_argument("--split", default="val", help="split to score (default: val)")
     evaluate.add_argument("--schema", default=None, help="label schema of the data (default: from the layout)")
     evaluate.add_argument("--out", default=None,
@@ -261,7 +279,8 @@ def import_tensorflow_quietly() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.command in TENSORFLOW_COMMANDS and not args.verbose:
+    runs_a_model = args.command in TENSORFLOW_COMMANDS and not getattr(args, "merge", None)   # merging only adds
+    if runs_a_model and not args.verbose:
         import_tensorflow_quietly()
     try:
         return args.func(args)

@@ -96,6 +96,19 @@ def label(result: dict) -> str:
     return f"{dataset['name']} {dataset['split']}"
 
 
+def levels(result: dict) -> list[str]:
+    """The levels an evaluation holds ("class", "category"), class first."""
+    return [level.removesuffix("_level") for level in LEVEL_KEYS if level in result]
+
+
+def category_only_reason(result: dict) -> str | None:
+    """Why an evaluation has no class level (model and data labelled in different schemas), or None."""
+    if "class_level" in result:
+        return None
+    return (f"{result.get('run', 'the model')} predicts {result.get('schema', '?')} classes but the data is labelled "
+            f"in {result.get('data_schema', 'another schema')}: only their shared categories can be compared")
+
+
 def scored_at(result: dict) -> str:
     """Where and how the scores were computed, in words, e.g. for a caption next to them."""
     size = result.get("input_size")
@@ -174,15 +187,21 @@ def migrate(result: dict, root) -> dict:
 LEVEL_KEYS = ("class_level", "category_level")
 
 
-def evaluation_problem(result) -> str | None:
+def evaluation_problem(result, *, shard_ok: bool = False) -> str | None:
     """Why a stored evaluation can't be shown (a hand-edited, truncated or foreign JSON), or None if it can.
 
     Views index these fields directly, so they are checked once where the file is read, not in every view.
+    A shard's partial result is refused unless `shard_ok` (merging reads them).
     """
     if not isinstance(result, dict):
         return "not a JSON object"
+    if "shard" in result and not shard_ok:
+        return (f"a partial result (shard {result['shard']}); merge all shards with "
+                "`segcore evaluate --merge PARTS... --out JSON`")
     for level in LEVEL_KEYS:
         summary = result.get(level)
+        if level == "class_level" and level not in result:
+            continue        # a cross-schema evaluation is scored at category level only
         if not isinstance(summary, dict):
             return f"missing '{level}'"
         names, matrix = summary.get("names"), summary.get("confusion_matrix")
