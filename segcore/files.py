@@ -91,14 +91,19 @@ def read_regular_bytes(path, *, max_bytes: int, what: str = "file") -> bytes:
         raise FileNotFoundError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise NotARegularFile(f"{path}: is a folder, not a {what}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
+    try:
+        # Checked on the descriptor before wrapping it: opening a folder read-only succeeds on Linux, and only
+        # the file object would refuse it (IsADirectoryError), skipping this check.
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise NotARegularFile(f"{path}: not a regular file (a FIFO, device or socket); use a real {what}")
+            raise NotARegularFile(f"{path}: not a regular file (a folder, FIFO, device or socket); use a real {what}")
         if info.st_size > max_bytes:
             raise ValueError(f"{path.name}: file is {info.st_size / 2**20:.1f} MB, over the "
                              f"{max_bytes / 2**20:.0f} MB limit")
-        data = handle.read(max_bytes + 1)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(max_bytes + 1)
+    finally:
+        os.close(fd)
     if len(data) > max_bytes:   # the file grew while being read
         raise ValueError(f"{path.name}: file is over the {max_bytes / 2**20:.0f} MB limit")
     return data

@@ -117,3 +117,17 @@ def test_images_just_under_our_limit_still_read_with_the_guard_on():
     Image.new("L", (1000, 1000)).save(buffer, format="PNG")
     assert Image.MAX_IMAGE_PIXELS is not None
     assert read_image(buffer.getvalue(), max_pixels=1_000_000).shape == (1000, 1000, 3)
+
+
+def test_a_folder_is_not_a_regular_file_and_leaks_no_descriptor(tmp_path):
+    import os
+
+    import pytest
+
+    from segcore.files import NotARegularFile, read_regular_bytes
+    open_before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    for _ in range(3):
+        with pytest.raises(NotARegularFile, match="not a regular file"):
+            read_regular_bytes(tmp_path, max_bytes=1000)
+    if open_before is not None:
+        assert len(os.listdir("/proc/self/fd")) == open_before

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import stat
 import warnings
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import yaml
 from segcore.augment.build import build_pipeline
 from segcore.augment.catalogue import CATALOGUE, PipelineError
 from segcore.augment.steps import validate_steps
-from segcore.files import atomic_write_bytes
+from segcore.files import NotARegularFile, atomic_write_bytes, read_regular_bytes
 from segcore.limits import MAX_PIPELINE_BYTES
 from segcore.limits import MAX_PIPELINE_NESTING as MAX_NESTING
 from segcore.limits import MAX_PIPELINE_STEPS as MAX_STEPS
@@ -91,19 +90,17 @@ def read_pipeline_file(path) -> object:
     JSON; anything else is read as YAML, which also reads JSON).
     """
     path = Path(path)
-    try:
-        info = path.stat()
+    try:   # the project's one safe reader: checks the open descriptor, so a FIFO can't block it
+        data = read_regular_bytes(path, max_bytes=MAX_PIPELINE_BYTES, what="pipeline file")
+    except NotARegularFile:
+        raise PipelineError(f"cannot read pipeline file {path}: not a regular file") from None
+    except FileNotFoundError:
+        raise PipelineError(f"cannot read pipeline file {path}: no such file") from None
     except OSError as e:
         raise PipelineError(f"cannot read pipeline file {path}: {e.strerror or e}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise PipelineError(f"cannot read pipeline file {path}: not a regular file")
-    if info.st_size > MAX_PIPELINE_BYTES:
-        raise PipelineError(f"{path} is {info.st_size:,} bytes; a pipeline file may be at most "
-                            f"{MAX_PIPELINE_BYTES:,}")
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise PipelineError(f"cannot read pipeline file {path}: {e.strerror or e}") from None
+    except ValueError:
+        raise PipelineError(f"{path} is over {MAX_PIPELINE_BYTES:,} bytes; a pipeline file may be at most "
+                            f"{MAX_PIPELINE_BYTES:,}") from None
     return parse_pipeline_text(data, fmt=SUFFIX_FORMATS.get(path.suffix.lower()), source=str(path))
 
 
