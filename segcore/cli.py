@@ -15,10 +15,11 @@ TENSORFLOW_COMMANDS = ("train", "evaluate", "predict", "export")
 
 
 def _size(text: str) -> tuple[int, int]:
+    from segcore.frames import parse_size
     try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like 240x320 (height x width), got {text!r}") from None
+        height, width = parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     if height < 8 or width < 8:
         raise argparse.ArgumentTypeError("size must be at least 8x8")
     return height, width

@@ -24,6 +24,15 @@ def _dsize(size) -> tuple[int, int]:
     return width, height            # cv2 takes (width, height)
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """(height, width) from text like "240x320" (height x width, as the CLI and ONNX metadata write sizes)."""
+    try:
+        height, width = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise ValueError(f"size must look like 240x320 (height x width), got {str(text)[:40]!r}") from None
+    return height, width
+
+
 def image_interpolation(image_size: tuple[int, int], size: tuple[int, int]) -> int:
     """The cv2 interpolation that takes an image of `image_size` to `size` (both height, width)."""
     shrinks = image_size[0] >= size[0] and image_size[1] >= size[1]

@@ -20,6 +20,7 @@ import numpy as np
 from segcore import files, runs
 from segcore.backends import open_backend
 from segcore.backends.preprocessing import PREPROCESS_MODES
+from segcore.frames import parse_size
 from segcore.labels import SCHEMAS, LabelSchema
 
 MODEL_SUFFIXES = {".onnx": "onnx", ".keras": "keras"}
@@ -47,11 +48,6 @@ def onnx_metadata(path: Path) -> dict[str, str]:
     return {k[len(METADATA_PREFIX):]: v for k, v in stored.items() if k.startswith(METADATA_PREFIX)}
 
 
-def _size(text: str) -> list[int]:
-    height, width = (int(v) for v in text.lower().split("x"))
-    return [height, width]
-
-
 def import_model(source, out, *, schema: str | None = None, preprocess: str | None = None,
                  input_size: tuple[int, int] | None = None, name: str | None = None) -> Path:
     """Copy `source` (.onnx or .keras) into a new run folder `out` with its meta.json; returns `out`."""
@@ -71,7 +67,11 @@ def import_model(source, out, *, schema: str | None = None, preprocess: str | No
     mode = preprocess or stored.get("preprocess", "raw")
     if mode not in PREPROCESS_MODES:
         raise ValueError(f"{source}: unknown preprocess {mode!r}; use one of {', '.join(PREPROCESS_MODES)}")
-    size = list(input_size) if input_size else (_size(stored["input_size"]) if "input_size" in stored else None)
+    try:
+        size = list(input_size) if input_size else (list(parse_size(stored["input_size"])) if "input_size" in stored
+                                                     else None)
+    except ValueError as err:
+        raise ValueError(f"{source}: its metadata's input_size is unusable ({err}); pass --input-size") from None
     meta = {"kind": kind, "arch": name or stored.get("arch") or source.stem, "schema": label_schema.to_dict(),
             "input_size": size, "preprocess": mode, "source": str(source.resolve()),
             "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -16,6 +16,7 @@ from segcore import runs
 from segcore.backends.preprocessing import IMAGENET_MEAN, IMAGENET_STD, preprocess
 from segcore.cli import main
 from segcore.labels import CAMVID11
+from test_hardening import one_error_line
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME, SIDE = (str(ROOT / "pages" / name) for name in ("home.py", "side_by_side.py"))
@@ -65,13 +66,6 @@ def sample_image(seed: int = 0, size=SIZE) -> np.ndarray:
 def save_png(path: Path, image: np.ndarray) -> Path:
     Image.fromarray(image).save(path)
     return path
-
-
-def one_error_line(capsys, argv) -> str:
-    assert main([str(a) for a in argv]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    return err
 
 
 def tiny_model(size=(32, 48)):
@@ -145,6 +139,15 @@ def test_a_foreign_model_needs_a_schema(tmp_path, capsys):
     model = foreign_onnx(tmp_path / "foreign.onnx")
     err = one_error_line(capsys, ["import", model, "--out", tmp_path / "run"])
     assert "foreign.onnx" in err and "--schema" in err
+
+
+def test_malformed_size_metadata_is_one_line_naming_the_file(tmp_path, capsys):
+    import onnx
+    model = onnx.load(foreign_onnx(tmp_path / "foreign.onnx"))
+    onnx.helper.set_model_props(model, {"seglab.schema": CAMVID11.to_json(), "seglab.input_size": "big"})
+    onnx.save(model, tmp_path / "odd.onnx")
+    err = one_error_line(capsys, ["import", tmp_path / "odd.onnx", "--out", tmp_path / "run"])
+    assert "odd.onnx" in err and "height x width" in err and not (tmp_path / "run").exists()
 
 
 def test_a_schema_json_file_is_accepted(tmp_path):
