@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from segcore.files import atomic_write_bytes  # noqa: F401 - re-exported (augment, older callers)
+from segcore.files import atomic_write_bytes
 from segcore.files import NotARegularFile, read_regular_bytes
 from segcore.labels import LabelSchema
 from segcore.limits import MAX_IMAGE_PIXELS as MAX_PIXELS  # refused from the header, before decoding

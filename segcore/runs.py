@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segcore import files
-from segcore.files import atomic_write_bytes  # noqa: F401 - re-exported (train.trim_history)
 from segcore.labels import LabelSchema
 
 MODEL_FILE = "model.keras"

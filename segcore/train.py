@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segcore import runs, train_backup
+from segcore import files, runs, train_backup
 from segcore.datasets import list_pairs, schema_for
 from segcore.imageio import read_mask
 from segcore.labels import LabelSchema
@@ -60,7 +60,7 @@ def trim_history(path: Path, first_epoch_to_drop: int) -> None:
     kept = [r for r in body if r and int(float(r[0])) < first_epoch_to_drop]
     if len(kept) != len(body):
         text = "\n".join(",".join(r) for r in [header, *kept]) + "\n"
-        runs.atomic_write_bytes(path, text.encode())
+        files.atomic_write_bytes(path, text.encode())
 
 
 def _git_commit() -> str | None:

@@ -38,7 +38,7 @@ def tiny_keras_model():
 def test_png_json_and_bytes_honour_the_umask(tmp_path, umask):
     png = write_png(tmp_path / "out" / "mask.png", np.zeros((4, 4), dtype=np.uint8))
     meta = runs.write_json(tmp_path / "run" / "meta.json", {"a": 1})
-    raw = runs.atomic_write_bytes(tmp_path / "run" / "history.csv", b"epoch\n0\n")   # train.trim_history's path
+    raw = files.atomic_write_bytes(tmp_path / "run" / "history.csv", b"epoch\n0\n")   # train.trim_history's path
     assert [mode(p) for p in (png, meta, raw)] == [umask] * 3
     assert runs.read_json(meta) == {"a": 1}
 
