@@ -58,7 +58,7 @@ def cmd_train(args) -> int:
                          epochs=args.epochs, batch=args.batch, augment=args.augment,
                          class_weights=args.class_weights, learning_rate=args.lr, strategy=args.strategy,
                          loader=args.loader, seed=args.seed, arch_options=_arch_options(args.option),
-                         steps_per_epoch=args.steps_per_epoch)
+                         steps_per_epoch=args.steps_per_epoch, init_from=args.init_from)
     out = train(config, resume=args.resume)
     print(f"run saved in {out}")
     return 0
@@ -164,6 +164,8 @@ def parser() -> argparse.ArgumentParser:
                        help="batches per epoch (default: one pass over the train split)")
     train.add_argument("--option", action="append", metavar="KEY=VALUE",
                        help="architecture option, e.g. base_filters=32 (repeatable)")
+    train.add_argument("--init-from", metavar="RUN", default=None,
+                       help="start from a finished run's weights (same --arch and options; any --size)")
     train.set_defaults(func=cmd_train)
 
     augment = sub.add_parser("augment", help="augmentation pipeline tools").add_subparsers(
@@ -266,6 +268,10 @@ def import_tensorflow_quietly() -> None:
         os.dup2(sink.fileno(), 2)
         try:
             import keras  # noqa: F401 - imports the TensorFlow backend
+            if keras.backend.backend() == "tensorflow":
+                # CUDA is probed on first device use, which prints its own line: probe it here, hidden.
+                import tensorflow as tf
+                tf.config.list_physical_devices("GPU")
         except BaseException:
             os.dup2(saved, 2)
             sink.seek(0)

@@ -276,6 +276,28 @@ def _build_without_a_batch(model, strategy, size) -> None:
     model._maybe_symbolic_build = build
 
 
+def _start_from_run(model, config) -> dict:
+    """Copy a finished run's weights into `model` (same architecture and classes; input size may differ, the
+    models being fully convolutional); returns what meta.json records of the source."""
+    source = runs.open_run(Path(config.init_from))
+    if not source.ok:
+        raise runs.RunError(f"--init-from: {source.error}")
+    if source.meta.get("arch") != config.arch:
+        raise runs.RunError(f"--init-from {config.init_from} is a {source.meta.get('arch')} run; "
+                            f"it can only start a {source.meta.get('arch')} run, not {config.arch}")
+    if source.kind != "keras":
+        raise runs.RunError(f"--init-from {config.init_from} is an imported {source.kind} run; "
+                            "start from a run that segcore train made")
+    weights = runs.load_model(source).get_weights()
+    shapes = [w.shape for w in model.get_weights()]
+    if [w.shape for w in weights] != shapes:
+        raise runs.RunError(f"--init-from {config.init_from}: its layers differ from this run's "
+                            "(another --option or class count); pass the options it was trained with")
+    model.set_weights(weights)
+    return {"path": str(Path(config.init_from).resolve()), "best": source.meta.get("best"),
+            "input_size": source.meta.get("input_size")}
+
+
 def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples, augment_dict, meta, backup,
          strategy, verbose, extra_callbacks) -> Path:
     """Build, restore and fit; `out` is where this process writes (the run folder, or a worker's scratch)."""
@@ -319,6 +341,8 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
         if backup is not None and train_backup.restore(model, backup.slot.parent) is None:
             raise runs.RunError(f"{run_folder}: no backup of the interrupted training can be loaded; "
                                 "start a new run")
+        if backup is None and config.init_from:
+            meta["init_from"] = _start_from_run(model, config)
 
     meta.update({
         "arch": config.arch, "output": output_kind(model), "schema": schema.to_dict(), "input_size": list(config.size),

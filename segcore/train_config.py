@@ -26,6 +26,7 @@ class TrainConfig:
     seed: int = 0
     arch_options: dict = field(default_factory=dict)
     steps_per_epoch: int | None = None   # for smoke tests
+    init_from: str | None = None         # run folder whose weights start this run (fine-tuning)
 
     def __post_init__(self):
         """Refuse impossible settings up front, with the option's name (the CLI's flag in brackets)."""
@@ -59,7 +60,8 @@ class TrainConfig:
     def record(self) -> dict:
         """The configuration as meta.json stores it: JSON types, the data folder as an absolute path."""
         return {**asdict(self), "size": list(self.size), "data": str(Path(self.data).resolve()),
-                "augment": str(Path(self.augment).resolve()) if self.augment else None}
+                "augment": str(Path(self.augment).resolve()) if self.augment else None,
+                "init_from": str(Path(self.init_from).resolve()) if self.init_from else None}
 
 
 # Fields a resume may change: `out` names the folder itself, `augment` is the path to the pipeline (its
