@@ -1,67 +1,174 @@
-"""Evaluation: stream a labelled split through a run, accumulate the confusion matrix, store it as JSON.
+"""Evaluation: stream a labelled split through a run, accumulate every count the views need, store them.
 
-The JSON is the single source for every evaluation view: class- and category-level scores, the
-confusion matrices, and per-image records (with their largest confusions) that link a matrix cell to
-the images behind it. Scoring is at each label's own resolution. Where the JSON goes and how it names
-its data set: segcore.evaluations.
+The JSON (format 3, see segcore.evaluations) is the single source for every evaluation view: class- and
+category-level scores and confusion matrices, boundary IoU bands, calibration bins, and per-frame records with the
+frame's full confusion matrix and the paths of its stored predicted label map and thumbnail (segcore.eval_frames),
+so a view never runs a model. Scoring is at each label's own resolution. Sharding and merging:
+segcore.eval_shards. Where the JSON goes and how it names its data set: segcore.evaluations.
 """
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from segcore import evaluations, runs
+from segcore import evaluations, frames, runs
+from segcore.backends import MissingPrediction
+from segcore.boundary import boundary_counts, boundary_summary, boundary_width, mean_boundary_iou
+from segcore.calibration import CalibrationCounts, calibration_counts, expected_calibration_error
 from segcore.datasets import list_pairs, schema_for
+from segcore.eval_frames import FrameStore
+from segcore.eval_shards import (SHARD_DIR, SHARED_FIELDS, check_shard, merge_evaluations,  # noqa: F401 - public
+                                 merge_files, parse_shard)
 from segcore.imageio import read_pair
 from segcore.labels import CATEGORIES, category_schema
-from segcore.metrics import ConfusionMatrix, top_confusions
+from segcore.metrics import ConfusionMatrix, sparse_confusion, top_confusions
+
+MISSING_SHOWN = 3           # frames named in the one-line note about frames without a prediction
+
+
+class _Level:
+    """One scored level of an evaluation: its schema and its boundary band totals."""
+
+    def __init__(self, key: str, num_classes: int, ignore_index: int | None):
+        self.key, self.num_classes, self.ignore_index = key, num_classes, ignore_index
+        self.intersection = np.zeros(num_classes, np.int64)
+        self.union = np.zeros(num_classes, np.int64)
+        self.widths: set[int] = set()
+
+    def add_boundary(self, truth, pred) -> float | None:
+        """Add one frame's boundary bands; the frame's mean boundary IoU."""
+        intersection, union = boundary_counts(truth, pred, self.num_classes, self.ignore_index)
+        self.intersection += intersection
+        self.union += union
+        self.widths.add(boundary_width(truth.shape))
+        return mean_boundary_iou(intersection, union)
+
+    def boundary(self) -> dict:
+        return boundary_summary(self.intersection, self.union, self.widths)
+
+
+def _level_maps(truth, pred, schema, truth_schema, same: bool) -> dict:
+    """{level key: (truth map, predicted map)} at every level scored, finest first."""
+    if same:
+        return {"class_level": (truth, pred),
+                "category_level": (schema.to_categories(truth), schema.to_categories(pred))}
+    return {"category_level": (truth_schema.to_categories(truth), schema.to_categories(pred))}
+
+
+def _frame_calibration(predictor, scores, truth, valid, fold=None) -> CalibrationCounts:
+    """One frame's calibration bins: top-class probability against the ground truth, at the label's resolution.
+
+    The probabilities are brought to the label's size by segcore.frames, the path the label map takes; with
+    `fold` (classes -> categories, one-hot) class probabilities are summed per category first.
+    """
+    probabilities = predictor.probabilities(scores)
+    if fold is not None:
+        probabilities = probabilities @ fold
+    labels, confidence = frames.top_class(probabilities, truth.shape)
+    return calibration_counts(confidence, labels == truth, valid)
+
+
+def _one_hot(mapping, groups: int) -> np.ndarray:
+    onehot = np.zeros((len(mapping), groups), dtype=np.float32)
+    onehot[np.arange(len(mapping)), mapping] = 1
+    return onehot
+
+
+def missing_note(run_name: str, missing: list[str], total: int) -> str:
+    """One line about the frames a prediction-folder run has no prediction for."""
+    shown = ", ".join(missing[:MISSING_SHOWN]) + (", ..." if len(missing) > MISSING_SHOWN else "")
+    return (f"{run_name}: no prediction for {len(missing)} of {total} frames ({shown}); they are skipped and "
+            "listed under missing_predictions")
 
 
 def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=None, root=None,
-                       truth_schema=None) -> dict:
+                       truth_schema=None, store: FrameStore | None = None, allow_empty: bool = False) -> dict:
     """Score `predictor` (a predict.Predictor) on samples; `on_image(i, n)` is called after each image.
 
     With `root` (the data set folder) per-image paths are stored relative to it, as evaluate_run does. With a
     `truth_schema` other than the model's, both label maps are folded onto the shared categories (void ignored)
-    and only the category level is scored.
+    and only the category level is scored. With `store`, each frame's predicted label map and thumbnail are
+    written there and the record points at them. A frame the run has no prediction for (a prediction folder)
+    is skipped and listed under "missing_predictions"; RunError if no frame has one, unless `allow_empty` (a shard).
     """
     where = (lambda path: evaluations.relative(path, Path(root))) if root is not None else str
     schema = predictor.schema
     truth_schema = truth_schema or schema
     same = truth_schema.name == schema.name
     scored = schema if same else category_schema()
+    categories = category_schema()
     matrix = ConfusionMatrix(scored.num_classes, scored.ignore_index)
+    levels = {"category_level": _Level("category_level", categories.num_classes, categories.ignore_index)}
+    if same:
+        levels = {"class_level": _Level("class_level", schema.num_classes, schema.ignore_index), **levels}
+    fold = None if same else _one_hot(schema.category_ids(), len(CATEGORIES))
+    calibration, calibrated = CalibrationCounts(), True
     bar = None
     if progress:
         import keras
         bar = keras.utils.Progbar(len(samples), unit_name="image")
-    per_image, started = [], time.time()
+    per_image, missing, started = [], [], time.time()
     for index, sample in enumerate(samples):
         image, truth = read_pair(sample.image, sample.label, truth_schema)
-        pred = predictor.predict(image).labels
-        if not same:
-            truth, pred = truth_schema.to_categories(truth), schema.to_categories(pred)
-        counts = matrix.update(truth, pred)
-        single = ConfusionMatrix(scored.num_classes, None, counts)
-        record = {"name": sample.name, "image": where(sample.image), "label": where(sample.label),
-                  "pixel_accuracy": _round(single.pixel_accuracy()), "mean_iou": _round(single.mean_iou())}
-        if same:
-            record["confusions"] = top_confusions(counts, 8)
-        record["category_confusions"] = top_confusions(single.to_categories(schema).counts if same else counts, 8)
-        per_image.append(record)
+        try:
+            prediction = predictor.predict(image, keep_scores=True, name=Path(sample.image).stem)
+        except MissingPrediction:
+            missing.append(sample.name)
+        else:
+            maps = _level_maps(truth, prediction.labels, schema, truth_schema, same)
+            finest = next(iter(levels))
+            finest_truth, finest_pred = maps[finest]
+            counts = matrix.update(finest_truth, finest_pred)
+            single = ConfusionMatrix(scored.num_classes, None, counts)
+            frame_boundary = {key: level.add_boundary(*maps[key]) for key, level in levels.items()}[finest]
+            if prediction.scores is None:
+                calibrated = False
+            elif calibrated:
+                valid = (finest_truth < scored.num_classes) & (finest_truth != scored.ignore_index)
+                calibration.add(_frame_calibration(predictor, prediction.scores, finest_truth, valid, fold))
+            record = {"name": sample.name, "image": where(sample.image), "label": where(sample.label),
+                      **_frame_scores(single, schema if same else None), "boundary_iou": _round(frame_boundary)}
+            if store is not None:
+                record.update(store.write(sample.name, prediction.labels, image))
+            per_image.append(record)
         if bar is not None:
             bar.update(index + 1)
         if on_image is not None:
             on_image(index + 1, len(samples))
-    result = {"run": predictor.name, "schema": schema.name, "data_schema": truth_schema.name, "images": len(samples),
-              "input_size": list(predictor.input_size), "seconds": round(time.time() - started, 1),
+    if not per_image and not allow_empty:
+        raise runs.RunError(f"{predictor.name} has no prediction for any of the {len(samples)} frames (e.g. "
+                            f"{', '.join(s.name for s in samples[:MISSING_SHOWN])}); import the prediction folder "
+                            "of this data set, or evaluate on the data set its predictions belong to")
+    size = predictor.input_size
+    result = {"run": predictor.name, "schema": schema.name, "data_schema": truth_schema.name, "images": len(per_image),
+              "input_size": None if size is None else list(size), "seconds": round(time.time() - started, 1),
               "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     result.update(level_summaries(matrix.counts, schema if same else None))
+    for key, level in levels.items():
+        result[key]["boundary"] = level.boundary()
+    if per_image and calibrated:
+        result["calibration"] = calibration.to_json()
+    if missing:
+        result["missing_predictions"] = missing
     result["per_image"] = per_image
     return result
+
+
+def _frame_scores(single: ConfusionMatrix, schema=None) -> dict:
+    """A frame's scores and confusions from its matrix; `schema` None: the matrix is already at category level."""
+    category_counts = single.to_categories(schema).counts if schema is not None else single.counts
+    scores = {"pixel_accuracy": _round(single.pixel_accuracy()), "mean_iou": _round(single.mean_iou())}
+    if schema is not None:
+        scores["confusions"] = top_confusions(single.counts, 8)
+    scores["category_confusions"] = top_confusions(category_counts, 8)
+    scores["confusion"] = sparse_confusion(single.counts)
+    if schema is not None:
+        scores["category_confusion"] = sparse_confusion(category_counts)
+    return scores
 
 
 def level_summaries(counts, schema=None) -> dict:
@@ -74,8 +181,8 @@ def level_summaries(counts, schema=None) -> dict:
             "category_level": classes.fold(schema.category_ids(), len(CATEGORIES)).summary(list(CATEGORIES))}
 
 
-def _round(value: float):
-    return None if np.isnan(value) else round(float(value), 6)
+def _round(value):
+    return None if value is None or np.isnan(value) else round(float(value), 6)
 
 
 def evaluation_path(run: runs.Run, data, split: str) -> Path:
@@ -92,13 +199,16 @@ def evaluation_path(run: runs.Run, data, split: str) -> Path:
 def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progress: bool = False,
                  on_image=None, predictor=None, overwrite: bool = True, inside=None, level: str | None = None,
                  shard: tuple[int, int] | None = None) -> tuple[dict, Path]:
-    """Evaluate and write the JSON atomically (an interrupted evaluation leaves the previous file intact).
+    """Evaluate, store each frame's files, and write the JSON atomically (an interrupted evaluation leaves the
+    previous JSON intact).
 
     overwrite=False refuses (RunError, before any work) when the target file exists. `inside`: a folder the
-    resolved target must lie in (the app passes its models folder, so a linked run can't write elsewhere).
+    resolved targets must lie in (the app passes its models folder, so a linked run can't write elsewhere).
     `level`: None or "class" scores classes (and their categories) and needs data labelled in the model's
     schema; "category" also scores data labelled in another schema, on the shared categories. `shard` (I, N):
     score every N-th frame from I and write a partial result for merge_evaluations (RUN/eval/shards/ by default).
+    Frame files go to `<eval folder>/<data set key>/`, the eval folder being RUN/eval/ or, with `out`, out's
+    folder; every shard of one evaluation writes into the same one.
     """
     from segcore.predict import Predictor
 
@@ -119,138 +229,71 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
         raise ValueError(f"the data set uses the {data_schema.name} schema but {run.name} predicts "
                          f"{run.schema.name} classes; pass --level category to score both on the shared categories")
     path = Path(out) if out else evaluations.evaluation_file(run.path, identity)
+    eval_dir = path.parent
     if out is None and shard is not None:
         path = path.parent / SHARD_DIR / f"{path.stem}-shard-{shard[0]}-of-{shard[1]}.json"
+    store = FrameStore(eval_dir, evaluations.evaluation_key(identity))
     if inside is not None:
         path = evaluations.check_inside(path, inside)
+        evaluations.check_inside(store.folder / "frame", inside)
     if path.exists() and not overwrite:
         raise runs.RunError(f"{path} already holds an evaluation; pass --overwrite to replace it")
     predictor = predictor or Predictor(run)
     scored = samples if shard is None else samples[shard[0]::shard[1]]
-    result = evaluate_predictor(predictor, scored, progress=progress, on_image=on_image, root=root,
-                                truth_schema=data_schema)
+    try:
+        result = evaluate_predictor(predictor, scored, progress=progress, on_image=on_image, root=root,
+                                    truth_schema=data_schema, store=store, allow_empty=shard is not None)
+    except BaseException:
+        store.discard()         # a failed evaluation leaves the stored frames as they were
+        raise
+    if result.get("missing_predictions"):
+        print(missing_note(run.name, result["missing_predictions"], len(scored)), file=sys.stderr)
     result.update({"format": evaluations.FORMAT, "dataset": identity, "split": split,
                    "label": evaluations.label({"dataset": identity}), "resolution": evaluations.RESOLUTION})
     if shard is not None:
         result.update({"shard": list(shard), "split_images": len(samples),
                        "frames": [sample.name for sample in scored]})
-    runs.write_json(path, result)
+    try:
+        store.commit(replace_all=shard is None)
+    except BaseException:
+        store.discard()
+        raise
+    evaluations.write_evaluation(path, result)
     return result, path
 
 
-SHARD_DIR = "shards"      # under RUN/eval: partial results are not evaluations the app lists
-# Fields every shard of one evaluation must share.
-SHARED_FIELDS = ("run", "schema", "data_schema", "dataset", "split", "input_size", "format", "resolution",
-                 "split_images")
-LEVEL_NAMES = tuple(f"{level}.names" for level in evaluations.LEVEL_KEYS)
-
-
-def _shared_value(part: dict, field: str):
-    """part[field]; 'class_level.names' reaches into the level (absent level: None)."""
-    level, _, key = field.partition(".")
-    return (part.get(level) or {}).get(key) if key else part.get(field)
-
-
-def check_shard(shard) -> tuple[int, int]:
-    index, count = shard
-    if not (isinstance(index, int) and isinstance(count, int) and 0 <= index < count):
-        raise ValueError(f"shard must be I/N with 0 <= I < N, e.g. 0/3, got {index}/{count}")
-    return index, count
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """'I/N' -> (I, N)."""
-    try:
-        index, count = (int(v) for v in text.split("/"))
-    except ValueError:
-        raise ValueError(f"shard must look like I/N (e.g. 0/3: every 3rd frame from the first), got {text!r}") \
-            from None
-    return check_shard((index, count))
-
-
-def merge_evaluations(parts) -> dict:
-    """The evaluation a single run writes, from the partial results of shards 0..N-1 ({name: part} or pairs).
-
-    Confusion matrices add exactly; every score is recomputed from the sums by the same summary code, and the
-    per-image records are put back in the split's order. ValueError naming the part that doesn't fit.
-    """
-    parts = list(parts.items() if isinstance(parts, dict) else parts)
-    if not parts:
-        raise ValueError("nothing to merge: give the shard files of one evaluation")
-    by_index, first = {}, None
-    for name, part in parts:
-        problem = evaluations.evaluation_problem(part, shard_ok=True)
-        shard = part.get("shard") if isinstance(part, dict) else None
-        if problem is None and not (isinstance(shard, list) and len(shard) == 2 and all(
-                isinstance(v, int) and not isinstance(v, bool) for v in shard) and 0 <= shard[0] < shard[1]):
-            problem = "not a shard (no 'shard': [I, N]); merge the files `segcore evaluate --shard` wrote"
-        if problem is not None:
-            raise ValueError(f"{name}: {problem}")
-        if first is None:
-            first = (name, part)
-        for field in SHARED_FIELDS + LEVEL_NAMES:
-            if _shared_value(part, field) != _shared_value(first[1], field):
-                raise ValueError(f"{name}: its {field} differs from {first[0]}'s; merge only shards of one run, "
-                                 "data set and split")
-        if shard[1] != first[1]["shard"][1]:
-            raise ValueError(f"{name}: shard {shard[0]}/{shard[1]} is not one of {first[1]['shard'][1]}; merge the "
-                             "shards of one --shard I/N series")
-        if shard[0] in by_index:
-            raise ValueError(f"{name}: shard {shard[0]}/{shard[1]} is also in {by_index[shard[0]][0]}; give each "
-                             "shard once")
-        by_index[shard[0]] = (name, part)
-    count = first[1]["shard"][1]
-    missing = [i for i in range(count) if i not in by_index]
-    if missing:
-        raise ValueError(f"shard {missing[0]}/{count} is missing (have {sorted(by_index)}); evaluate it with "
-                         f"--shard {missing[0]}/{count} and merge all {count}")
-    ordered = [by_index[i][1] for i in range(count)]
-    total = first[1].get("split_images")
-    if not (isinstance(total, int) and total >= 0):
-        raise ValueError(f"{first[0]}: no 'split_images' count; evaluate the shards again")
-    per_image = [None] * total
-    for index, (name, part) in sorted(by_index.items()):
-        expected = len(range(index, total, count))
-        if len(part["per_image"]) != expected or part.get("frames") != [r["name"] for r in part["per_image"]]:
-            raise ValueError(f"{name}: holds {len(part['per_image'])} frame records, not the {expected} of shard "
-                             f"{index}/{count} of {total} frames; evaluate that shard again")
-        per_image[index::count] = part["per_image"]
-    levels = {}
-    for level in evaluations.LEVEL_KEYS:
-        if level in first[1]:
-            names = first[1][level]["names"]
-            counts = sum(np.asarray(part[level]["confusion_matrix"], dtype=np.int64) for part in ordered)
-            levels[level] = ConfusionMatrix(len(names), None, counts).summary(names)
-    merged = {key: value for key, value in first[1].items()
-              if key not in ("shard", "frames", "split_images", "class_level", "category_level", "per_image")}
-    merged.update({"images": len(per_image), "seconds": round(sum(part.get("seconds", 0) for part in ordered), 1),
-                   "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    merged.update(levels)
-    merged["per_image"] = per_image
-    return merged
-
-
-def merge_files(paths, out) -> tuple[dict, Path]:
-    """merge_evaluations over shard JSON files, written atomically to `out`."""
-    parts = [(str(path), runs.read_json(Path(path))) for path in paths]
-    result = merge_evaluations(parts)
-    runs.write_json(Path(out), result)
-    return result, Path(out)
-
-
 def format_evaluation(result: dict) -> str:
+    """The CLI's summary: scores per level (with boundary IoU), per class, calibration and skipped frames."""
+    from segcore.evaluations import boundary_scores
     lines = []
     for level in ("class_level", "category_level"):
         summary = result.get(level)
         if summary is None:       # a cross-schema evaluation has categories only
             continue
+        boundary = boundary_scores(summary)
+        mean_boundary = _mean_or_none(boundary)
         lines.append(f"{level.replace('_', ' ')}: mIoU {_pct(summary['mean_iou'])}  pixel acc "
                      f"{_pct(summary['pixel_accuracy'])}  mean class acc {_pct(summary['mean_class_accuracy'])}  "
-                     f"FW-IoU {_pct(summary['frequency_weighted_iou'])}  mean Dice {_pct(summary['mean_dice'])}")
-        for name, scores in summary["per_class"].items():
+                     f"FW-IoU {_pct(summary['frequency_weighted_iou'])}  mean Dice {_pct(summary['mean_dice'])}"
+                     + (f"  boundary mIoU {_pct(mean_boundary)}" if boundary is not None else ""))
+        for index, (name, scores) in enumerate(summary["per_class"].items()):
             lines.append(f"  {name:<14} IoU {_pct(scores['iou'])}  acc {_pct(scores['accuracy'])}  "
-                         f"Dice {_pct(scores['dice'])}")
+                         f"Dice {_pct(scores['dice'])}"
+                         + (f"  boundary IoU {_pct(boundary[index])}" if boundary is not None else ""))
+    ece = expected_calibration_error(result.get("calibration"))
+    if ece is not None:
+        pixels = sum(result["calibration"]["count"])
+        lines.append(f"calibration: ECE {100 * ece:.2f} % over {pixels} pixels "
+                     f"({result['calibration']['bins']} confidence bins)")
+    missing = result.get("missing_predictions")
+    if isinstance(missing, list) and missing:
+        lines.append(missing_note(str(result.get("run", "the run")), missing, len(missing) + len(result["per_image"])))
     return "\n".join(lines)
+
+
+def _mean_or_none(values):
+    values = [v for v in values or [] if v is not None]
+    return sum(values) / len(values) if values else None
 
 
 def _pct(value) -> str:

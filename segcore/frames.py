@@ -62,7 +62,13 @@ def resize_label(label: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def label_map(scores: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
-    """(H, W) uint8 arg-max of (h, w, C) class scores (logits or probabilities) at `image_size` (H, W).
+    """(H, W) uint8 arg-max of (h, w, C) class scores (logits or probabilities) at `image_size` (H, W)."""
+    return top_class(scores, image_size)[0]
+
+
+def top_class(scores: np.ndarray, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, top score): the (H, W) uint8 arg-max of (h, w, C) class scores at `image_size` (H, W) and the
+    float32 score of that class there (evaluation's calibration reads it from probabilities).
 
     Each class channel is resized bilinearly on its own against a running maximum (ties go to the lowest class,
     as with np.argmax), so memory is about 10 bytes per output pixel whatever the class count: a 40 MP image
@@ -76,7 +82,7 @@ def label_map(scores: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
         raise ValueError(f"{scores.shape[2]} classes do not fit a uint8 label map (at most 256)")
     height, width = (int(v) for v in image_size)
     if scores.shape[:2] == (height, width):
-        return scores.argmax(axis=-1).astype(np.uint8)
+        return scores.argmax(axis=-1).astype(np.uint8), scores.max(axis=-1).astype(np.float32)
     scores = scores.astype(np.float32, copy=False)
     best = cv2.resize(np.ascontiguousarray(scores[..., 0]), (width, height), interpolation=SCORE_INTERPOLATION)
     labels = np.zeros((height, width), dtype=np.uint8)
@@ -88,7 +94,7 @@ def label_map(scores: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
         np.greater(channel, best, out=higher)       # strictly greater: a tie keeps the lower class
         np.copyto(best, channel, where=higher)
         labels[higher] = class_id
-    return labels
+    return labels, best
 
 
 def probabilities(scores: np.ndarray, output_kind: str) -> np.ndarray:

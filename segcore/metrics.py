@@ -8,6 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from segcore.labels import CATEGORIES, LabelSchema
+# Boundary IoU and calibration live in their own modules; their public functions are importable from here too.
+from segcore.boundary import boundary_counts, boundary_iou, boundary_width, mean_boundary_iou  # noqa: F401, E402
+from segcore.calibration import (calibration_counts, expected_calibration_error,  # noqa: F401, E402
+                                 reliability_curve)
 
 
 class ConfusionMatrix:
@@ -144,6 +148,27 @@ def top_confusions(counts: np.ndarray, k: int = 5) -> list[tuple[int, int, int]]
     flat = np.argsort(-off, axis=None, kind="stable")[:k]   # ties: the first cell first, as argmax would
     rows, cols = np.unravel_index(flat, off.shape)
     return [(int(r), int(c), int(off[r, c])) for r, c in zip(rows, cols) if off[r, c] > 0]
+
+
+def sparse_confusion(counts: np.ndarray) -> list[list[int]]:
+    """Every non-zero cell of a confusion matrix, diagonal included, as [true, predicted, pixels] (row order)."""
+    counts = np.asarray(counts)
+    rows, cols = np.nonzero(counts)
+    return [[int(r), int(c), int(counts[r, c])] for r, c in zip(rows, cols)]
+
+
+def dense_confusion(triples, num_classes: int) -> np.ndarray:
+    """The (num_classes, num_classes) int64 matrix of sparse [true, predicted, pixels] triples (ValueError if one
+    is not three non-negative integers with both ids below num_classes)."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for triple in triples:
+        if not (isinstance(triple, (list, tuple)) and len(triple) == 3 and all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in triple)
+                and triple[0] < num_classes and triple[1] < num_classes):
+            raise ValueError(f"confusion cell {str(triple)[:40]} is not [true id, predicted id, pixels] with ids "
+                             f"below {num_classes}")
+        matrix[triple[0], triple[1]] += triple[2]
+    return matrix
 
 
 def _shape(array: np.ndarray) -> str:
