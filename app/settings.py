@@ -118,7 +118,7 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
         height, width = meta["input_size"]
         rows.append({
             "run": run.name,
-            "kind": run.kind,       # keras (trained here or imported) or onnx
+            "kind": run.kind,       # keras (trained here or imported), onnx or predictions (a folder of PNGs)
             "architecture": meta["arch"],
             "schema": meta["schema"].get("name"),
             INPUT_SIZE: f"{height}x{width}",

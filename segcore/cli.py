@@ -90,6 +90,14 @@ def cmd_predict(args) -> int:
 
 
 def cmd_import(args) -> int:
+    if args.predictions:
+        from segcore.importing_predictions import import_predictions
+        if args.preprocess or args.input_size:
+            raise ValueError("--preprocess and --input-size describe a model's input; a prediction folder has "
+                             "neither: leave them out")
+        out, count = import_predictions(args.model, args.out, schema=args.schema, name=args.name)
+        print(f"imported {count} prediction{'' if count == 1 else 's'} from {args.model} as run {out}")
+        return 0
     from segcore.importing import import_model
     if args.model.lower().endswith(".keras") and not args.verbose:
         import_tensorflow_quietly()
@@ -196,7 +204,9 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="val", help="split to score (default: val)")
     evaluate.add_argument("--schema", default=None, help="label schema of the data (default: from the layout)")
     evaluate.add_argument("--out", default=None,
-                          help="JSON path (default: RUN/eval/<dataset>-<fingerprint>-<split>.json)")
+                          help="JSON path (default: RUN/eval/<dataset>-<fingerprint>-<split>.json); each frame's "
+                               "predicted label map and thumbnail go to <its folder>/<dataset>-<fingerprint>-"
+                               "<split>/")
     evaluate.add_argument("--overwrite", action="store_true",
                           help="replace an existing evaluation of the same data set and split (refused otherwise)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -215,8 +225,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def add_import_export(sub) -> None:
-    model = sub.add_parser("import", help="make a run folder from a model trained elsewhere (.onnx or .keras)")
-    model.add_argument("model", help="MODEL.onnx or MODEL.keras (.keras files load in safe mode: no custom code)")
+    model = sub.add_parser("import", help="make a run folder from a model trained elsewhere (.onnx or .keras) "
+                                          "or from a folder of predicted label PNGs (--predictions)")
+    model.add_argument("model", help="MODEL.onnx or MODEL.keras (.keras files load in safe mode: no custom code), "
+                                     "or PRED_DIR with --predictions")
+    model.add_argument("--predictions", action="store_true",
+                       help="the path is a folder of label PNGs (train ids of --schema, or its colours), one per "
+                            "image, named like the image (X.png, X_pred.png; Cityscapes <city>_<seq>_<frame>*.png)")
     model.add_argument("--schema", default=None,
                        help="classes the model predicts: camvid11, cityscapes, categories or a schema JSON file "
                             "(default: from the file's metadata, as `segcore export` writes it)")
@@ -228,7 +243,8 @@ def add_import_export(sub) -> None:
     model.add_argument("--input-size", type=_size, default=None,
                        help="HxW input for models with free spatial sides, e.g. 512x1024 (default: as declared)")
     model.add_argument("--name", default=None,
-                       help="what the model is, shown as its architecture on Home (default: the file's name)")
+                       help="what the model is, shown as its architecture on Home (default: the file's or folder's "
+                            "name)")
     model.set_defaults(func=cmd_import)
 
     export = sub.add_parser("export", help="write a run's model as ONNX, schema and preprocessing in its metadata")

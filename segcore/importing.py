@@ -1,5 +1,7 @@
 """`segcore import` / `export`: a model made elsewhere (.onnx, .keras) becomes a run folder; a run's model -> ONNX.
 
+Folders of predicted label PNGs are imported by segcore.importing_predictions.
+
 An imported run is a folder like a trained one: the model file (copied, never changed), meta.json with its kind,
 schema, input size, preprocessing and where it came from. It is opened through its back-end before anything is
 kept, so a model that can't be used is refused at import with one line naming the file, not later in the app.
@@ -53,6 +55,9 @@ def import_model(source, out, *, schema: str | None = None, preprocess: str | No
     """Copy `source` (.onnx or .keras) into a new run folder `out` with its meta.json; returns `out`."""
     source, out = Path(source), Path(out)
     kind = MODEL_SUFFIXES.get(source.suffix.lower())
+    if kind is None and source.is_dir():
+        raise ValueError(f"{source}: a folder, not a model file; for a folder of predicted label PNGs add "
+                         "--predictions, else give a .onnx or .keras file")
     if kind is None:
         raise ValueError(f"{source}: not a model file this can import; give a .onnx or .keras file")
     if not source.is_file():
@@ -110,6 +115,8 @@ def export_onnx(run_path, out) -> tuple[Path, float]:
     run = runs.open_run(run_path)
     if not run.ok:
         raise runs.RunError(run.error)
+    if run.kind == runs.PREDICTIONS:
+        raise runs.RunError(f"{run.name}: holds stored predictions, not a model; there is nothing to export")
     if run.kind != "keras":
         raise runs.RunError(f"{run.name}: a run of kind {run.kind!r} can't be exported; only Keras runs can "
                             f"(its {run.model_path.name} is the model file to use)")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from segcore import frames, runs
-from segcore.backends import Backend, open_backend
+from segcore.backends import Backend, cannot_predict_new_images, open_backend
 from segcore.labels import LabelSchema
 
 
@@ -48,10 +48,21 @@ class Predictor:
     def output_kind(self) -> str:
         return self.backend.output_kind
 
-    def predict(self, image: np.ndarray, *, keep_scores: bool = False) -> Prediction:
+    @property
+    def serves_stored_labels(self) -> bool:
+        """True for a run of stored predictions: it labels only the frames it has (by name), with no scores."""
+        return callable(getattr(self.backend, "label_map_for", None))
+
+    def predict(self, image: np.ndarray, *, keep_scores: bool = False, name: str | None = None) -> Prediction:
+        """`name` (the frame's file stem) lets a back-end of stored predictions find the frame's label map."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
         start = time.perf_counter()
+        if self.serves_stored_labels:
+            if name is None:
+                raise cannot_predict_new_images(self.name)
+            labels = self.backend.label_map_for(name, image.shape[:2])
+            return Prediction(labels, 0.0, (time.perf_counter() - start) * 1000, None)
         batch = frames.model_input(image, self.input_size)[None]
         forward = time.perf_counter()
         scores = self.backend.forward(batch)[0]

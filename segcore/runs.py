@@ -16,8 +16,10 @@ from segcore import files
 from segcore.labels import LabelSchema
 
 MODEL_FILE = "model.keras"
-# The model file of each kind of run (segcore.backends); runs trained here are "keras".
-MODEL_FILES = {"keras": MODEL_FILE, "onnx": "model.onnx"}
+# The model file of each kind of run (segcore.backends); runs trained here are "keras". A "predictions" run
+# (`segcore import PRED_DIR --predictions`) has a folder of stored label PNGs instead of a model.
+PREDICTIONS = "predictions"
+MODEL_FILES = {"keras": MODEL_FILE, "onnx": "model.onnx", PREDICTIONS: "predictions"}
 META_FILE = "meta.json"
 HISTORY_FILE = "history.csv"
 AUGMENT_FILE = "augment.json"
@@ -156,7 +158,11 @@ def open_run(path) -> Run:
     try:
         run.meta = read_json(path / META_FILE)
         check_meta(run.meta, f"{path.name}/{META_FILE}")
-        if not run.model_path.is_file():
+        if run.kind == PREDICTIONS:
+            if not run.model_path.is_dir():
+                raise RunError(f"{path.name}: no {run.model_path.name}/ folder of label PNGs; import the "
+                               "prediction folder again (segcore import PRED_DIR --predictions)")
+        elif not run.model_path.is_file():
             raise RunError(f"{path.name}: no {run.model_path.name}; train it or copy the model file in")
     except (RunError, ValueError, TypeError) as err:
         run.error = str(err)

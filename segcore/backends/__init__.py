@@ -2,7 +2,8 @@
 
 A back-end turns a batch of model inputs into class scores; `segcore.predict.Predictor` adds the one path
 in and out (segcore.frames) and timings. Callers never branch on the kind: `open_backend(run)` picks the
-back-end registered for `run.kind`.
+back-end registered for `run.kind`. A back-end of stored label maps (a prediction folder) also has
+`label_map_for(name, image_shape)`, which the Predictor calls instead of `forward` (see `Backend`).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from segcore.labels import LabelSchema
 
 # kind -> module holding `open(run) -> Backend`; modules are imported only when a run of that kind is opened
 # (the Keras one imports TensorFlow).
-BACKENDS = {"keras": "segcore.backends.keras", "onnx": "segcore.backends.onnx"}
+BACKENDS = {"keras": "segcore.backends.keras", "onnx": "segcore.backends.onnx",
+            "predictions": "segcore.backends.stored"}
 
 # The largest model input accepted (height x width). Warm-up allocates a batch of this size and the forward
 # pass needs many times more, so a model declaring more is refused before anything is allocated.
@@ -25,14 +27,28 @@ MAX_INPUT_PIXELS = 2048 * 2048
 MIN_INPUT_SIDE = 8
 
 
+class MissingPrediction(runs.RunError):
+    """A prediction-folder run has no stored label map for this frame (evaluation skips it and says so)."""
+
+
+def cannot_predict_new_images(run_name: str) -> runs.RunError:
+    """The refusal for a run of stored predictions asked to label an image it has no prediction for by name."""
+    return runs.RunError(f"{run_name} holds stored predictions and can't predict new images; evaluate it instead")
+
+
 @runtime_checkable
 class Backend(Protocol):
-    """What a Predictor needs from a model of any kind."""
+    """What a Predictor needs from a model of any kind.
+
+    Optional: `label_map_for(name, image_shape) -> (H, W) uint8 train ids` for back-ends that serve stored label
+    maps rather than scores (frame `name` = its file stem; MissingPrediction when there is none). A Predictor then
+    returns those maps as they are, without scores, and refuses images that have no name.
+    """
 
     name: str                       # the run's name, for messages
     schema: LabelSchema             # the classes its scores are over
     input_size: tuple[int, int]     # (height, width) of the model input
-    output_kind: str                # "logits" or "probabilities" (segcore.frames.OUTPUT_KINDS)
+    output_kind: str                # "logits" or "probabilities" (segcore.frames.OUTPUT_KINDS); "labels" if stored
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         """(N, height, width, 3) float32 0..255 -> (N, h, w, classes) float scores. Safe to call from threads."""

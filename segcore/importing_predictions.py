@@ -1,0 +1,78 @@
+"""`segcore import PRED_DIR --predictions`: a folder of predicted label PNGs becomes a run of kind "predictions".
+
+Each PNG is checked (decodable, single-channel or palette indices, or a colour PNG in the schema's palette; every
+value a train id of the schema, void refused; segcore.limits' size limits) and stored as a single-channel
+train-id PNG in RUN/predictions/, named as it was. The run then evaluates like any other on the frames it has
+(segcore.backends.stored matches frames to files by name).
+"""
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+from segcore import runs
+from segcore.backends.stored import PREDICTION_SUFFIX, read_prediction
+from segcore.importing import load_schema
+from segcore.imageio import write_png
+
+MAX_PREDICTION_FILES = 100_000       # a Cityscapes test split has 1,525 frames; this bounds a mistaken folder
+MAX_FOLDER_DEPTH = 4                 # results are often one folder per city: PRED_DIR/<city>/*.png
+
+
+def prediction_sources(source: Path) -> dict[str, Path]:
+    """stem -> PNG under `source` (and its sub-folders, e.g. one per city); ValueError naming what is wrong."""
+    found: dict[str, Path] = {}
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.suffix.lower() != PREDICTION_SUFFIX or any(part.startswith(".") for part in relative.parts):
+            continue
+        if len(relative.parts) > MAX_FOLDER_DEPTH:
+            raise ValueError(f"{path}: more than {MAX_FOLDER_DEPTH - 1} folders deep in {source}; keep predictions "
+                             "in the folder or one level of sub-folders")
+        if path.stem in found:
+            raise ValueError(f"{path} and {found[path.stem]} have the same name; each frame needs one prediction: "
+                             "keep one of them")
+        found[path.stem] = path
+        if len(found) > MAX_PREDICTION_FILES:
+            raise ValueError(f"{source}: more than {MAX_PREDICTION_FILES} PNG files; import one split at a time")
+    return found
+
+
+def import_predictions(source, out, *, schema: str, name: str | None = None) -> tuple[Path, int]:
+    """Check and copy the label PNGs of folder `source` into a new run folder `out`; returns (out, count)."""
+    source, out = Path(source), Path(out)
+    if not source.exists():
+        raise ValueError(f"{source}: no such folder; give the folder of predicted label PNGs")
+    if not source.is_dir():
+        raise ValueError(f"{source}: not a folder; --predictions takes a folder of label PNGs named like their "
+                         "images (for a model file, leave out --predictions)")
+    if out.exists():
+        raise ValueError(f"{out} already exists; choose a new --out folder for the imported run")
+    if schema is None:
+        raise ValueError(f"{source}: say which classes the predictions hold: pass --schema (a built-in name or a "
+                         "schema JSON file)")
+    label_schema = load_schema(schema)
+    files = prediction_sources(source)
+    if not files:
+        raise ValueError(f"{source}: holds no PNG files; put one label PNG per image in it, named like the image "
+                         "(X.png or X_pred.png for image X.png)")
+    folder = out / runs.MODEL_FILES[runs.PREDICTIONS]
+    folder.mkdir(parents=True)
+    try:
+        sizes = Counter()
+        for stem, path in files.items():
+            labels = read_prediction(path, label_schema)
+            sizes[labels.shape] += 1
+            write_png(folder / f"{stem}{PREDICTION_SUFFIX}", labels)
+        (height, width), _ = sizes.most_common(1)[0]
+        meta = {"kind": runs.PREDICTIONS, "arch": name or source.resolve().name, "schema": label_schema.to_dict(),
+                "input_size": [int(height), int(width)], "predictions": len(files),
+                "source": str(source.resolve()),
+                "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        runs.write_json(out / runs.META_FILE, meta)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    return out, len(files)

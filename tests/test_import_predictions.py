@@ -1,0 +1,284 @@
+"""`segcore import PRED_DIR --predictions`: a folder of predicted label PNGs becomes a run of kind "predictions" that
+evaluates on the frames it has (the same integer confusion matrix as scoring the PNGs directly), matched by name
+(suffixes, Cityscapes result names); bad folders and files are refused in one line naming the file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from conftest import make_camvid_like, save_png
+from segcore import runs
+from segcore.backends import MissingPrediction
+from segcore.backends.stored import frame_key, match_prediction
+from segcore.cli import main
+from segcore.datasets import list_pairs
+from segcore.evaluate import evaluate_run
+from segcore.imageio import read_mask
+from segcore.labels import CAMVID11, CITYSCAPES
+from segcore.metrics import ConfusionMatrix
+from segcore.predict import Predictor
+from test_eval_categories import make_cityscapes_like
+from test_hardening import one_error_line
+
+
+def random_prediction(seed: int, shape, classes: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, classes, size=shape, dtype=np.uint8)
+
+
+def prediction_folder(folder: Path, data: Path, split: str = "val", suffix: str = "_pred", skip=()) -> dict:
+    """One random train-id PNG per frame of `data` (camvid11), named <stem><suffix>.png; {frame: labels}."""
+    written = {}
+    for index, sample in enumerate(list_pairs(data, split)):
+        if sample.name in skip:
+            continue
+        shape = read_mask(sample.label, CAMVID11).shape
+        written[sample.name] = save_png(folder / f"{sample.name}{suffix}.png",
+                                        random_prediction(index, shape, CAMVID11.num_classes), "L")
+    return written
+
+
+def direct_matrix(data: Path, split: str, predictions: dict, schema) -> ConfusionMatrix:
+    """Score the PNGs against the labels with segcore.metrics alone (no run, no back-end)."""
+    matrix = ConfusionMatrix(schema.num_classes, schema.ignore_index)
+    for sample in list_pairs(data, split):
+        if sample.name in predictions:
+            raw = np.asarray(Image.open(predictions[sample.name]))
+            matrix.update(read_mask(sample.label, schema), raw)
+    return matrix
+
+
+@pytest.fixture
+def camvid_data(tmp_path) -> Path:
+    return make_camvid_like(tmp_path / "data", splits=(("val", 4),), size=(24, 40))
+
+
+def imported(tmp_path, folder: Path, schema: str = "camvid11") -> Path:
+    out = tmp_path / "models" / "preds"
+    assert main(["import", str(folder), "--predictions", "--schema", schema, "--out", str(out)]) == 0
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ matching
+
+@pytest.mark.parametrize("frame, stems, expected", [
+    ("f001", ["f001"], "f001"),
+    ("f001", ["f001_pred"], "f001_pred"),
+    ("f001", ["f001-labels"], "f001-labels"),
+    ("f001", ["f001_prediction"], "f001_prediction"),
+    ("f001", ["f001", "f001_pred"], "f001"),                         # an exact name wins
+    ("f001", ["f0010_pred", "f001_pred"], "f001_pred"),              # a longer frame's file is not this frame's
+    ("f001", ["f0010_pred"], None),
+    ("f001", ["f001_1_pred", "f001_pred"], "f001_pred"),             # frames f001 and f001_1: the common suffix
+    ("f001_1", ["f001_1_pred", "f001_pred"], "f001_1_pred"),
+    ("aachen/aachen_000000_000019", ["aachen_000000_000019_leftImg8bit"], "aachen_000000_000019_leftImg8bit"),
+    ("aachen/aachen_000000_000019", ["aachen_000000_000019_pred"], "aachen_000000_000019_pred"),
+    ("aachen_000000_000019_leftImg8bit", ["aachen_000000_000019"], "aachen_000000_000019"),
+    ("aachen_000000_000019_leftImg8bit.png", ["aachen_000000_000019_leftImg8bit_prediction"],
+     "aachen_000000_000019_leftImg8bit_prediction"),
+    ("aachen/aachen_000000_000019", ["aachen_000000_000020_pred", "bremen_000000_000019"], None),
+])
+def test_a_frame_finds_its_prediction_by_name_and_suffix(frame, stems, expected):
+    assert match_prediction(frame, sorted(stems)) == expected
+
+
+def test_two_candidates_with_unknown_suffixes_are_refused_naming_both():
+    with pytest.raises(runs.RunError, match=r"frame f001 matches several predictions \(f001_a.png, f001_b.png\)"):
+        match_prediction("f001", ["f001_a", "f001_b"])
+
+
+def test_frame_key_drops_folders_extensions_and_the_cityscapes_image_suffix():
+    assert frame_key("aachen/aachen_000000_000019") == "aachen_000000_000019"
+    assert frame_key("aachen_000000_000019_leftImg8bit.png") == "aachen_000000_000019"
+    assert frame_key("0016E5_07959") == "0016E5_07959"
+
+
+# ------------------------------------------------------------------------------------------------ import + evaluate
+
+def test_imported_predictions_score_exactly_as_the_pngs_do_directly(tmp_path, camvid_data, capsys):
+    predictions = prediction_folder(tmp_path / "preds", camvid_data)
+    capsys.readouterr()
+    out = imported(tmp_path, tmp_path / "preds")
+    assert capsys.readouterr().out.strip() == f"imported 4 predictions from {tmp_path / 'preds'} as run {out}"
+    run = runs.open_run(out)
+    assert run.ok and run.kind == "predictions" and run.meta["input_size"] == [24, 40]
+    assert run.meta["source"] == str((tmp_path / "preds").resolve()) and run.meta["predictions"] == 4
+    assert sorted(p.name for p in (out / "predictions").iterdir()) == sorted(p.name for p in predictions.values())
+
+    result, _ = evaluate_run(out, camvid_data, "val", out=tmp_path / "eval.json")
+    expected = direct_matrix(camvid_data, "val", predictions, CAMVID11)
+    assert expected.counts.sum() > 0
+    np.testing.assert_array_equal(np.asarray(result["class_level"]["confusion_matrix"]), expected.counts)
+    assert result["class_level"]["mean_iou"] == pytest.approx(expected.mean_iou(), abs=1e-6)   # stored rounded
+    assert result["images"] == 4 and not result.get("missing_predictions")
+
+
+def test_cityscapes_result_names_pair_with_left_img8bit_frames(tmp_path, capsys):
+    data = make_cityscapes_like(tmp_path / "cityscapes", size=(16, 24))
+    predictions = {}
+    for index, sample in enumerate(list_pairs(data, "val")):     # results kept one folder per city
+        city, stem = sample.name.split("/")
+        predictions[sample.name] = save_png(tmp_path / "results" / city / f"{stem}_leftImg8bit_prediction.png",
+                                            random_prediction(index, (16, 24), CITYSCAPES.num_classes), "L")
+    out = imported(tmp_path, tmp_path / "results", schema="cityscapes")
+    predictor = Predictor(out)
+    sample = list_pairs(data, "val")[0]
+    image = np.zeros((16, 24, 3), np.uint8)
+    stored = np.asarray(Image.open(predictions[sample.name]))
+    for name in (sample.name, sample.image.stem):                 # a sample's name or its image's stem
+        prediction = predictor.predict(image, name=name)
+        np.testing.assert_array_equal(prediction.labels, stored)
+        assert prediction.scores is None and prediction.model_ms == 0
+
+    result, _ = evaluate_run(out, data, "val", out=tmp_path / "eval.json")
+    expected = direct_matrix(data, "val", predictions, CITYSCAPES)
+    np.testing.assert_array_equal(np.asarray(result["class_level"]["confusion_matrix"]), expected.counts)
+    assert result["images"] == 4
+
+
+def test_a_colour_prediction_in_the_schemas_palette_is_stored_as_train_ids(tmp_path, camvid_data):
+    labels = random_prediction(5, (24, 40), CAMVID11.num_classes)
+    save_png(tmp_path / "preds" / "f000.png", CAMVID11.colorize(labels))
+    out = imported(tmp_path, tmp_path / "preds")
+    stored = np.asarray(Image.open(out / "predictions" / "f000.png"))
+    assert stored.ndim == 2
+    np.testing.assert_array_equal(stored, labels)
+
+
+# ------------------------------------------------------------------------------------------------ missing frames
+
+def test_a_missing_frame_is_named(tmp_path, camvid_data):
+    prediction_folder(tmp_path / "preds", camvid_data, skip={"f002"})
+    predictor = Predictor(imported(tmp_path, tmp_path / "preds"))
+    with pytest.raises(MissingPrediction, match=r"no stored prediction for frame f002 \(looked for f002.png or "
+                                                r"f002_\*.png\)"):
+        predictor.predict(np.zeros((24, 40, 3), np.uint8), name="f002")
+
+
+def test_evaluation_skips_and_records_the_frames_without_a_prediction(tmp_path, camvid_data):
+    predictions = prediction_folder(tmp_path / "preds", camvid_data, skip={"f002"})
+    result, _ = evaluate_run(imported(tmp_path, tmp_path / "preds"), camvid_data, "val", out=tmp_path / "e.json")
+    assert result["missing_predictions"] == ["f002"]
+    assert [record["name"] for record in result["per_image"]] == ["f000", "f001", "f003"]
+    np.testing.assert_array_equal(np.asarray(result["class_level"]["confusion_matrix"]),
+                                  direct_matrix(camvid_data, "val", predictions, CAMVID11).counts)
+
+
+# ------------------------------------------------------------------------------------------------ refusals
+
+def test_a_prediction_of_the_wrong_size_is_one_line_at_evaluation(tmp_path, camvid_data, capsys):
+    prediction_folder(tmp_path / "preds", camvid_data)
+    save_png(tmp_path / "preds" / "f001_pred.png", random_prediction(9, (12, 20), 11), "L")   # half size
+    out = imported(tmp_path, tmp_path / "preds")
+    with pytest.raises(runs.RunError) as caught:
+        Predictor(out).predict(np.zeros((24, 40, 3), np.uint8), name="f001")
+    assert str(caught.value) == ("preds: prediction f001_pred.png is 12x20 but the image is 24x40; predictions must "
+                                 "be at the image's resolution")
+    err = one_error_line(capsys, ["evaluate", "--run", out, "--data", camvid_data, "--quiet",
+                                  "--out", tmp_path / "e.json"])
+    assert "prediction f001_pred.png is 12x20 but the image is 24x40" in err
+
+
+def test_ids_outside_the_schema_are_refused_naming_the_file(tmp_path, capsys):
+    labels = random_prediction(1, (24, 40), 11)
+    labels[0, :3] = (12, 19, 40)
+    save_png(tmp_path / "preds" / "f000_pred.png", labels, "L")
+    err = one_error_line(capsys, ["import", tmp_path / "preds", "--predictions", "--schema", "camvid11",
+                                  "--out", tmp_path / "run"])
+    assert str(tmp_path / "preds" / "f000_pred.png") in err and "[12, 19, 40]" in err
+    assert "train ids 0..10: check --schema" in err
+    assert not (tmp_path / "run").exists()                     # nothing half-imported is left behind
+
+
+def test_void_pixels_are_refused_saying_every_pixel_needs_a_class(tmp_path, capsys):
+    labels = random_prediction(1, (24, 40), 11)
+    labels[3, 3] = CAMVID11.ignore_index
+    save_png(tmp_path / "preds" / "f000.png", labels, "L")
+    err = one_error_line(capsys, ["import", tmp_path / "preds", "--predictions", "--schema", "camvid11",
+                                  "--out", tmp_path / "run"])
+    assert "f000.png: 1 pixels hold the void value 11" in err and "a class 0..10 at every pixel" in err
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda root: root.mkdir(), "holds no PNG files; put one label PNG per image in it"),
+    (lambda root: (root.mkdir(), (root / "notes.txt").write_text("x")), "holds no PNG files"),
+    (lambda root: (root.parent.mkdir(exist_ok=True), root.write_bytes(b"\x89PNG")), "not a folder; --predictions "
+                                                                                    "takes a folder of label PNGs"),
+    (lambda root: None, "no such folder"),
+    (lambda root: (root.mkdir(), (root / "f000.png").write_bytes(b"not a png")), "f000.png: not an image"),
+    (lambda root: (save_png(root / "a" / "f000.png", np.zeros((4, 4), np.uint8), "L"),
+                   save_png(root / "b" / "f000.png", np.zeros((4, 4), np.uint8), "L")), "have the same name"),
+    (lambda root: save_png(root / "f000.png", np.full((4, 4, 3), (1, 2, 3), np.uint8)), "not in the camvid11 "
+                                                                                        "palette"),
+])
+def test_bad_prediction_folders_are_one_line_naming_what_to_do(tmp_path, capsys, make, expected):
+    root = tmp_path / "preds"
+    make(root)
+    err = one_error_line(capsys, ["import", root, "--predictions", "--schema", "camvid11", "--out", tmp_path / "r"])
+    assert expected in err and str(root) in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_model_options_and_a_missing_schema_are_refused_for_prediction_folders(tmp_path, capsys):
+    save_png(tmp_path / "preds" / "f000.png", np.zeros((4, 4), np.uint8), "L")
+    err = one_error_line(capsys, ["import", tmp_path / "preds", "--predictions", "--schema", "camvid11",
+                                  "--preprocess", "torch", "--out", tmp_path / "r"])
+    assert "--preprocess and --input-size describe a model's input" in err
+    err = one_error_line(capsys, ["import", tmp_path / "preds", "--predictions", "--out", tmp_path / "r"])
+    assert "pass --schema" in err
+    err = one_error_line(capsys, ["import", tmp_path / "preds", "--schema", "camvid11", "--out", tmp_path / "r"])
+    assert "a folder, not a model file; for a folder of predicted label PNGs add --predictions" in err
+
+
+# ------------------------------------------------------------------------------------------------ the run elsewhere
+
+def test_predict_and_export_refuse_a_prediction_run_in_one_line(tmp_path, camvid_data, capsys):
+    prediction_folder(tmp_path / "preds", camvid_data)
+    out = imported(tmp_path, tmp_path / "preds")
+    image = save_png(tmp_path / "upload.png", np.zeros((24, 40, 3), np.uint8))
+    err = one_error_line(capsys, ["predict", "--run", out, image, "--out", tmp_path / "masks"])
+    assert err.endswith("preds holds stored predictions and can't predict new images; evaluate it instead")
+    err = one_error_line(capsys, ["export", "--run", out, "--out", tmp_path / "m.onnx"])
+    assert "holds stored predictions, not a model; there is nothing to export" in err
+
+
+def test_a_prediction_run_without_its_folder_is_listed_as_broken(tmp_path, camvid_data):
+    prediction_folder(tmp_path / "preds", camvid_data)
+    out = imported(tmp_path, tmp_path / "preds")
+    for path in (out / "predictions").iterdir():
+        path.unlink()
+    with pytest.raises(runs.RunError, match="its predictions/ folder holds no PNGs; import the prediction folder"):
+        Predictor(out)
+    (out / "predictions").rmdir()
+    assert "no predictions/ folder of label PNGs" in runs.open_run(out).error
+
+
+def test_home_lists_a_prediction_run_with_its_kind_and_source(tmp_path, camvid_data):
+    from app.settings import IMPORTED_FROM, describe_models_dir
+    prediction_folder(tmp_path / "preds", camvid_data)
+    imported(tmp_path, tmp_path / "preds")
+    table, broken = describe_models_dir(tmp_path / "models")
+    row = table.set_index("run").loc["preds"]
+    assert not broken and row["status"] == "ok" and row["kind"] == "predictions"
+    assert row[IMPORTED_FROM] == str((tmp_path / "preds").resolve()) and row["architecture"] == "preds"
+    assert pd.isna(row["parameters"])
+
+
+def test_home_and_evaluation_pages_show_an_evaluated_prediction_run(tmp_path, camvid_data, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    root = Path(__file__).resolve().parents[1] / "pages"
+    prediction_folder(tmp_path / "preds", camvid_data)
+    evaluate_run(imported(tmp_path, tmp_path / "preds"), camvid_data, "val")
+    monkeypatch.setenv("SEGLAB_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("SEGLAB_DATA_DIR", str(camvid_data))
+    monkeypatch.delenv("SEGLAB_READ_ONLY", raising=False)
+    home = AppTest.from_file(str(root / "home.py")).run(timeout=120)
+    assert not home.exception, [e.value for e in home.exception]
+    row = home.dataframe[0].value.set_index("run").loc["preds"]
+    assert row["kind"] == "predictions" and row["imported from"] == str((tmp_path / "preds").resolve())
+    evaluation = AppTest.from_file(str(root / "evaluation.py")).run(timeout=120)
+    assert not evaluation.exception, [e.value for e in evaluation.exception]
+    assert not evaluation.error, [e.value for e in evaluation.error]
