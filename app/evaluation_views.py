@@ -1,21 +1,26 @@
-"""The Evaluation page's building blocks: evaluating runs from the page, reading the chosen runs' stored
-evaluations, the clickable confusion matrices and their picker, and the pictures of an evaluated image."""
+"""The Evaluation page's building blocks: evaluating runs from the page (the one place a model runs, on a click),
+reading the chosen runs' stored evaluations, the clickable confusion matrices and their picker, links into the
+Frames page, and the pictures of an evaluated frame drawn from the stored prediction PNGs (never a model run)."""
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
-from app import loaders, pickers
+from app import cache_budget as budget
+from app import frame_links, loaders, pickers
 from app.confusion_clicks import cell_from_selection, clickable_cells
-from app.predictions import prediction, predictor
 from app.settings import Settings
 from segcore import compare, figures
 from segcore import evaluations as stored
 from segcore.datasets import DatasetError, list_splits, schema_for
+from segcore.frame_views import read_label_map, read_thumbnail
 from segcore.imageio import ImageError
 from segcore.labels import category_schema, get_schema
 from segcore.runs import Run, RunError
+
+FRAMES_SHOWN = 3            # frames behind a confusion drawn here; the Frames page lists them all
 
 
 # ------------------------------------------------------------------------------------------------ evaluate here
@@ -28,6 +33,7 @@ def evaluate_runs(chosen: list[Run], data: Path, split: str, *, models_dir: Path
     evaluation is replaced only with `overwrite`. Returns the runs evaluated and (kind, message) pairs for the
     page to show (success, or an error per run).
     """
+    from app.predictions import predictor          # loads TensorFlow: only when the user asks for an evaluation
     from segcore.evaluate import evaluate_run
 
     written, messages = [], []
@@ -136,20 +142,40 @@ def missing_data_message(result: dict, config: Settings) -> str:
 
 # ------------------------------------------------------------------------------------------------ confusions
 
-def confusion_matrices(evaluations: dict[str, dict], level: str, normalize: str) -> tuple[str, int, int] | None:
-    """One clickable matrix per run, two per row; the (run, truth, predicted) of a clicked cell, if any."""
+def clicked_cell(evaluations: dict[str, dict], level: str) -> tuple[str, int, int] | None:
+    """The (run, truth, predicted) cell a click on a matrix selected, read from the charts' state before they are
+    drawn again, so the outline follows the click in the same rerun."""
     clicked = None
-    for column, (name, result) in zip(st.columns(min(len(evaluations), 2)) * len(evaluations), evaluations.items()):
-        heatmap = clickable_cells(figures.confusion_heatmap(result[level], normalize, title=name))
-        event = column.plotly_chart(heatmap, on_select="rerun", selection_mode="points", key=f"ev_cm_{name}_{level}")
-        cell = cell_from_selection(event.selection.points, result[level]["names"]) if event else None
+    for name, result in evaluations.items():
+        state = st.session_state.get(chart_key(name, level)) or {}
+        points = (state.get("selection") or {}).get("points") if hasattr(state, "get") else None
+        cell = cell_from_selection(points, result[level]["names"])
         clicked = (name, *cell) if cell else clicked
     return clicked
 
 
+def chart_key(name: str, level: str) -> str:
+    return f"ev_cm_{name}_{level}"
+
+
+def confusion_matrices(evaluations: dict[str, dict], level: str, normalize: str,
+                       selected: tuple[str, int, int] | None = None) -> None:
+    """One clickable matrix per run (two per row when the category level makes them small enough), the
+    `selected` (run, truth, predicted) cell outlined. A click reruns the page (see clicked_cell)."""
+    size = len(next(iter(evaluations.values()))[level]["names"])
+    per_row = 2 if size <= 8 and len(evaluations) > 1 else 1
+    for column, (name, result) in zip(st.columns(per_row) * len(evaluations), evaluations.items()):
+        cell = selected[1:] if selected and selected[0] == name else None
+        heatmap = clickable_cells(figures.confusion_heatmap(result[level], normalize, title=name, selected=cell))
+        column.plotly_chart(heatmap, on_select="rerun", selection_mode="points", key=chart_key(name, level),
+                            width="content")
+
+
 def follow_click(clicked, level: str) -> None:
     """Point the confusion picker at a newly clicked cell; afterwards the picker is free to move on its own."""
-    if clicked and clicked != st.session_state.get("ev_clicked"):
+    if clicked is None:
+        st.session_state.pop("ev_clicked", None)       # a redrawn chart forgets its selection: a new click counts
+    elif clicked != st.session_state.get("ev_clicked"):
         st.session_state.update({"ev_clicked": clicked, "ev_model": clicked[0], f"ev_truth_{level}": clicked[1],
                                  f"ev_pred_{level}": clicked[2]})
 
@@ -163,24 +189,54 @@ def suggest_cell(summary: dict, level: str) -> None:
             st.session_state[widget_key] = value
 
 
+def frames_button(label: str, key: str, runs: list[str], level_name: str, confusion=None, *, widget_key: str) -> None:
+    """A button that opens the Frames page on these runs' evaluation `key`, filtered to `confusion` if given."""
+    if st.button(label, key=widget_key, icon=":material/grid_view:"):
+        frame_links.open_frames(key, runs, level_name, confusion=confusion)
+
+
 # ------------------------------------------------------------------------------------------------ pictures
 
-def pictures(run: Run, record: dict, data_root: Path | None, level_name: str, cell=None,
+@st.cache_data(show_spinner=False, max_entries=128, max_size=budget.STORED_FRAMES_BYTES)
+def _stored_picture(path: str, mtime_ns: int, labels: bool) -> np.ndarray:
+    return read_label_map(path) if labels else read_thumbnail(path)
+
+
+def stored_picture(run: Run, key: str, record: dict, what: str = "prediction") -> np.ndarray | None:
+    """The stored prediction (train ids) or thumbnail of `record` in the run's evaluation `key`; None where the
+    evaluation stored none (format 2) or the file is gone. ImageError for an unreadable file."""
+    json_path = run.evaluations().get(key)
+    reader = stored.prediction_path if what == "prediction" else stored.thumbnail_path
+    path = reader(json_path, record) if json_path else None
+    return None if path is None else _stored_picture(str(path), path.stat().st_mtime_ns, what == "prediction")
+
+
+def pictures(run: Run, key: str, record: dict, data_root: Path | None, level_name: str, cell=None,
              data_schema: str | None = None) -> dict | None:
-    """Image, ground truth and the run's prediction of an evaluated image (with `cell`, the confused pixels
-    tinted), or None when the data set or its files are not here. ImageError / RunError for unreadable ones.
+    """Image, ground truth and the run's stored prediction of an evaluated frame (with `cell`, the confused pixels
+    tinted), by caption; only the thumbnail and prediction where the data set is not here; None where the
+    evaluation stored no prediction. ImageError / RunError for unreadable files. No model runs.
     `data_schema`: the schema the evaluation read the labels in, where not the run's (a category-only one)."""
-    if data_root is None:
+    pred = stored_picture(run, key, record)
+    if pred is None:
         return None
-    try:
-        sample = stored.record_sample(record, data_root)
-        truth_schema = run.schema if data_schema in (None, run.schema.name) else get_schema(data_schema)
-    except (DatasetError, ValueError):      # ValueError: a schema name that isn't built in
-        return None
-    if not (sample.image.is_file() and sample.label.is_file()):
-        return None
+    sample = None
+    if data_root is not None:
+        try:
+            sample = stored.record_sample(record, data_root)
+            truth_schema = run.schema if data_schema in (None, run.schema.name) else get_schema(data_schema)
+        except (DatasetError, ValueError):      # ValueError: a schema name that isn't built in
+            sample = None
+    if sample is None or not (sample.image.is_file() and sample.label.is_file()):
+        thumbnail = stored_picture(run, key, record, "thumbnail")
+        shown, shown_schema = compare.at_level(pred, run.schema, "category" if data_schema not in (
+            None, run.schema.name) else level_name)
+        return {**({"thumbnail": thumbnail} if thumbnail is not None else {}), run.name: shown_schema.colorize(shown)}
     image, truth = loaders.pair(sample, truth_schema)
-    pred = prediction(run, image).labels
+    if truth.shape != pred.shape:
+        raise ImageError(f"{record.get('name')}: the stored prediction is {pred.shape[0]}x{pred.shape[1]} but the "
+                         f"label is {truth.shape[0]}x{truth.shape[1]}; "
+                         + stored.RERUN_HINT.format(what="the frames again"))
     if truth_schema.name != run.schema.name:      # a cross-schema evaluation: each map folded by its own schema
         return compare.comparison_pictures(image, truth_schema.to_categories(truth),
                                            {run.name: run.schema.to_categories(pred)}, category_schema(), "class", cell)
@@ -192,17 +248,33 @@ def show_pictures(found: dict) -> None:
         column.image(picture, caption=caption, width="stretch")
 
 
-def show_run_pictures(records: list[tuple[Run, dict]], data_root: Path | None, level_name: str, name: str,
+def stores_frames(evaluation: dict) -> bool:
+    """Whether an evaluation stored its predicted frames (format 3); a format 2 one can only be re-run."""
+    return any("prediction" in record for record in evaluation.get("per_image", []))
+
+
+def no_frames_message(runs: list[str]) -> str:
+    return (f"{', '.join(runs)}: this evaluation stores no predicted frames (format 2), and this page never runs a "
+            f"model to draw them: {stored.RERUN_HINT.format(what='the frames')}.")
+
+
+def show_run_pictures(records: list[tuple[Run, dict]], key: str, data_root: Path | None, level_name: str, name: str,
                       cell=None, data_schema: str | None = None) -> None:
-    """The pictures of image `name` for each (run, its record) in one row; errors and missing files said."""
-    found, failed = {}, False
+    """The pictures of frame `name` for each (run, its record) in one row, from the stored predictions; runs whose
+    evaluation stored none (format 2) and unreadable files are said in one line each."""
+    found, unstored = {}, []
     for run, record in records:
         try:
-            found.update(pictures(run, record, data_root, level_name, cell, data_schema) or {})
-        except (ImageError, RunError) as err:
+            drawn = pictures(run, key, record, data_root, level_name, cell, data_schema)
+        except (ImageError, RunError, OSError) as err:
             st.error(f"{err}", icon=":material/broken_image:")
-            failed = True
+            continue
+        if drawn is None:
+            unstored.append(run.name)
+        else:
+            found.update({caption: picture for caption, picture in drawn.items()
+                          if caption not in found})        # image and ground truth once for all runs
     if found:
         show_pictures(found)
-    elif data_root is not None and not failed:
-        st.caption(f"{name}: image files not found in `{data_root}`")
+    if unstored:
+        st.info(no_frames_message(unstored), icon=":material/history:")

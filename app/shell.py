@@ -30,6 +30,8 @@ PAGES = (
              "two models' predictions on the same frames"),
     PageInfo("Models", "pages/evaluation.py", "Evaluation", ":material/analytics:",
              "stored evaluations: per-class IoU, confusion matrices, worst frames"),
+    PageInfo("Models", "pages/frames.py", "Frames", ":material/grid_view:",
+             "browse every evaluated frame: filter by class or confusion, open one to compare layers"),
 )
 
 

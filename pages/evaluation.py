@@ -1,14 +1,15 @@
-"""Evaluation: the chosen runs' stored evaluations side by side: scores, per-class IoU, confusion matrices with
-the frames behind a cell, the worst frames, and a form to evaluate the runs on one of the configured data folders."""
+"""Evaluation: the chosen runs' stored evaluations side by side: scores with boundary IoU and calibration, a
+per-class report, readable confusion matrices with the frames behind a cell, the worst frames, and a form to
+evaluate the runs on one of the configured data folders. A projection of stored data: no model runs to draw it."""
 from functools import partial
 
 import streamlit as st
 
 from app import evaluation_views as views
 from app import loaders, pickers, shell
-from segcore import compare, figures
+from segcore import compare, figures, reports
 from segcore import evaluations as stored
-from segcore.figures import PER_CLASS_SCORES
+from segcore.exports import csv_bytes
 
 config = shell.settings()
 st.title("Evaluation")
@@ -54,19 +55,36 @@ with st.sidebar:
 level = compare.LEVELS[level_name]
 
 st.subheader("Scores (%)")
-st.dataframe(figures.metrics_table(evaluations, level), column_config={
-    metric: st.column_config.NumberColumn(figures.SUMMARY_LABELS[metric], format="%.1f")
-    for metric in figures.SUMMARY_METRICS})
+scores = figures.metrics_table(evaluations, level).join(reports.extras_table(evaluations, level)[
+    ["mean_boundary_iou", "ece"]])
+labels = {**figures.SUMMARY_LABELS, "mean_boundary_iou": "boundary mIoU %", "ece": "calibration error (ECE) %"}
+st.dataframe(scores.style.format("{:.1f}", na_rep="–"),          # –: not stored (said below the table)
+             column_config={metric: st.column_config.NumberColumn(labels[metric]) for metric in scores.columns})
 st.caption("  \n".join(f"{name}: {stored.scored_at(result)}; evaluated {result.get('created', '?')}"
                        for name, result in evaluations.items()))
 for note in dict.fromkeys(filter(None, map(stored.optimism_note, evaluations.values()))):
     st.info(note, icon=":material/info:")
+for line in reports.missing_extras(evaluations, level):
+    st.caption(line)
 
-st.subheader("Per-class IoU")
+st.subheader("Per-class report")
 sort = st.selectbox("Sort bars by", ["class", "mean", *evaluations], key="ev_sort")
 st.plotly_chart(figures.iou_bars(evaluations, level, sort))
-score = st.selectbox("Table score", PER_CLASS_SCORES, key="ev_score")
-st.dataframe(figures.per_class_table(evaluations, level, score))
+report = reports.class_report(evaluations, level)
+st.dataframe(report.style.format({column: "{:,.0f}" if "support" in column else "{:.1f}" for column in report.columns},
+                                 na_rep="–"))
+st.download_button("Download the report (CSV)", csv_bytes(reports.report_csv_frame(report)), key="ev_report_csv",
+                   file_name=f"{key}-{level_name}-report.csv", mime="text/csv", icon=":material/download:")
+st.caption("Click a column header to sort. IoU, precision (of the predicted pixels), recall (of the true pixels), "
+           "Dice and support (true pixels) come from the stored confusion matrix; boundary IoU scores the band "
+           "within 2 % of the image diagonal of each class's contour, where thin classes show their errors.")
+
+calibrated = {name: stored.calibration(result) for name, result in evaluations.items()}
+if any(calibrated.values()):
+    st.subheader("Calibration")
+    for column, (name, bins) in zip(st.columns(2) * len(calibrated), calibrated.items()):
+        if bins:
+            column.plotly_chart(figures.reliability_diagram(bins, name), key=f"ev_reliability_{name}")
 
 # Images are shown only from a configured data folder holding the very data set that was evaluated.
 first = evaluations[next(iter(evaluations))]
@@ -74,12 +92,18 @@ data_root = loaders.locate_dataset(first)
 if data_root is None:
     st.info(views.missing_data_message(first, config), icon=":material/folder_off:")
 
-# --- confusion matrices; a clicked cell (or the picker) lists the images behind it --------------------------------
+# --- confusion matrices; a clicked cell (or the picker) selects the frames behind it ------------------------------
 st.subheader("Confusion matrices")
 normalize = st.radio("Values", ["none", "row", "column"], horizontal=True, key="ev_normalize",
-                     format_func={"none": "pixel counts", "row": "row % (recall)",
-                                  "column": "column % (precision)"}.get)
-views.follow_click(views.confusion_matrices(evaluations, level, normalize), level)
+                     format_func=figures.CONFUSION_VALUES.get)
+st.caption("Pixel counts are coloured on a log scale (blank: no pixels), so small confusions show beside the "
+           "diagonal; click a cell to pick it.")
+views.follow_click(views.clicked_cell(evaluations, level), level)
+if st.session_state.get("ev_model") not in evaluations:
+    st.session_state["ev_model"] = next(iter(evaluations))
+views.suggest_cell(evaluations[st.session_state["ev_model"]][level], level)
+views.confusion_matrices(evaluations, level, normalize, selected=(
+    st.session_state["ev_model"], st.session_state[f"ev_truth_{level}"], st.session_state[f"ev_pred_{level}"]))
 st.markdown("**Frames behind a confusion** (click a cell, or pick one)")
 left, middle, right = st.columns(3)
 model = left.selectbox("Model", list(evaluations), key="ev_model")
@@ -87,21 +111,27 @@ names = evaluations[model][level]["names"]
 views.suggest_cell(evaluations[model][level], level)
 true_id = middle.selectbox("Truth", range(len(names)), format_func=names.__getitem__, key=f"ev_truth_{level}")
 pred_id = right.selectbox("Predicted as", range(len(names)), format_func=names.__getitem__, key=f"ev_pred_{level}")
-records = figures.images_for_confusion(evaluations[model]["per_image"], true_id, pred_id, level)
-if true_id == pred_id:
-    st.info(f"{names[true_id]} → {names[pred_id]} is the diagonal (correct pixels); pick a cell off the diagonal.")
-elif not records:
-    st.info(f"No frame has {names[true_id]} → {names[pred_id]} among its 8 largest confusions; pick another cell.")
-for record in records:
+records, partial = compare.frames_for_confusion(evaluations[model], level_name, true_id, pred_id)
+pixels = sum(record["pixels"] for record in records)
+where = " among their 8 largest confusions (format 2 stores no more)" if partial else ""
+st.write(f"{len(records)} frames have {names[true_id]} predicted as {names[pred_id]}{where}: {pixels:,} px in all"
+         + (" (the diagonal: correct pixels)." if true_id == pred_id else "."))
+if records:
+    views.frames_button(f"Open these {len(records)} frames in Frames", key, [model], level_name,
+                        (true_id, pred_id), widget_key="ev_open_cell")
+if records and not views.stores_frames(evaluations[model]):
+    st.info(views.no_frames_message([model]), icon=":material/history:")
+for record in records[:views.FRAMES_SHOWN if views.stores_frames(evaluations[model]) else 0]:
     st.markdown(f"`{record['name']}`: {record['pixels']:,} px of {names[true_id]} predicted as {names[pred_id]}")
-    views.show_run_pictures([(by_name[model], record)], data_root, level_name, record["name"], (true_id, pred_id),
-                            evaluations[model].get("data_schema"))
+    views.show_run_pictures([(by_name[model], record)], key, data_root, level_name, record["name"],
+                            (true_id, pred_id), evaluations[model].get("data_schema"))
 
-# --- worst images -------------------------------------------------------------------------------------------------
+# --- worst frames -------------------------------------------------------------------------------------------------
 st.subheader("Frames by mIoU, worst first")
+views.frames_button("Browse all frames", key, list(evaluations), level_name, widget_key="ev_open_all")
 table = compare.per_image_table(evaluations)
 st.dataframe(table)
 name = st.selectbox("Show frame", list(table.index), key="ev_frame")
 records = [(by_name[run], compare.find_record(result, name)) for run, result in evaluations.items()]
-views.show_run_pictures([(run, record) for run, record in records if record], data_root, level_name, name,
+views.show_run_pictures([(run, record) for run, record in records if record], key, data_root, level_name, name,
                         data_schema=first.get("data_schema"))

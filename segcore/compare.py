@@ -164,6 +164,26 @@ def per_image_table(evaluations: dict[str, dict]) -> pd.DataFrame:
     return table.sort_values("mean mIoU %", na_position="last", kind="stable")
 
 
+def frames_for_confusion(evaluation: dict, level: str, true_id: int, pred_id: int) -> tuple[list[dict], bool]:
+    """The per-image records with pixels of truth `true_id` predicted as `pred_id` at `level` ("class" or
+    "category"), most pixels first (copies with "pixels" added), and whether the search was partial.
+
+    Format 3 stores each frame's full confusion matrix, so every such frame is found, a diagonal cell included;
+    a format 2 record has only its 8 largest off-diagonal cells (partial: smaller confusions are not found).
+    """
+    from segcore import evaluations as stored
+
+    num_classes = len(evaluation[LEVELS[level]]["names"])
+    found, partial = [], False
+    for record in evaluation.get("per_image", []):
+        partial = partial or stored.confusion_is_partial(record, level)
+        pixels = int(stored.frame_confusion(record, level, num_classes)[true_id, pred_id])
+        if pixels > 0:
+            found.append({**record, "pixels": pixels})
+    found.sort(key=lambda r: r["pixels"], reverse=True)      # stable: ties keep data-set order
+    return found, partial
+
+
 def find_record(evaluation: dict, name: str) -> dict | None:
     """The per-image record of the image named `name`, if the evaluation has one."""
     return next((r for r in evaluation.get("per_image", []) if r.get("name") == name), None)

@@ -227,37 +227,122 @@ def _short_count(count: int) -> str:
     return str(count)
 
 
-def confusion_heatmap(summary: dict, normalize: str = "none", title: str = "") -> go.Figure:
-    """Confusion matrix heatmap: y = truth, x = predicted, row 0 on top.
+def _decade_label(power: int) -> str:
+    """10**power pixels as a colour-bar tick: 1, 10, 100, 1k, 10k, 100k, 1M, ..."""
+    for size, suffix in ((9, "G"), (6, "M"), (3, "k")):
+        if power >= size:
+            return f"{10 ** (power - size)}{suffix}"
+    return str(10 ** power)
 
-    normalize "row" divides by each true class's pixels (recall), "column" by each predicted class's
-    pixels (precision); an empty row or column has no such share and stays blank (NaN).
+
+def _share_label(share: float) -> str:
+    """A row or column share as a cell label: whole percent from 10 %, one decimal below, '<0.1%' for a sliver."""
+    if share >= 0.1:
+        return f"{100 * share:.0f}%"
+    return f"{100 * share:.1f}%" if share >= 0.0005 else "<0.1%"
+
+
+# Zero cells stay blank (NaN); the scale starts at a visible tint so a 1-pixel confusion still shows.
+CONFUSION_COLORSCALE = [[0.0, "#dbe9f6"], [0.35, "#8fc1de"], [0.7, "#2f7ebc"], [1.0, "#08306b"]]
+HIGHLIGHT_COLOR = "#ff6a00"
+CONFUSION_VALUES = {"none": "pixels", "row": "row % (recall)", "column": "column % (precision)"}
+
+
+def confusion_size(num_classes: int, names=()) -> dict:
+    """Pixel layout of a confusion matrix of `num_classes` classes: square cells of 64 px at 7 classes or fewer,
+    down to 36 px from 17 classes on (11 classes: 54 px, 19: 36 px), margins fitted to the longest class name.
+    Returns cell, width, height and the margin dict for fig.update_layout."""
+    cell = int(min(64, max(36, 600 // max(num_classes, 1))))
+    longest = max((len(str(name)) for name in names), default=8)
+    left = 60 + 7 * longest                          # tick labels + the axis title
+    bottom = 60 + int(5.2 * longest)                 # labels at -45 degrees
+    margin = {"l": left, "r": 130, "t": 50, "b": bottom}   # r: the colour bar and its ticks
+    return {"cell": cell, "width": left + margin["r"] + cell * num_classes,
+            "height": margin["t"] + bottom + cell * num_classes, "margin": margin}
+
+
+def confusion_heatmap(summary: dict, normalize: str = "none", title: str = "",
+                      selected: tuple[int, int] | None = None) -> go.Figure:
+    """Confusion matrix heatmap: y = truth, x = predicted, row 0 on top, sized from the class count
+    (confusion_size).
+
+    normalize "none" colours pixel counts on a log10 scale (the colour bar's ticks read real counts: 1, 10, 100,
+    1k, ...), so off-diagonal cells a thousand times smaller than the diagonal still show; "row" divides by each
+    true class's pixels (recall), "column" by each predicted class's pixels (precision), on 0..100 %. Cells with
+    no pixels are blank (NaN); so is an empty row or column's share. Cell labels use the colour bar's unit.
+    `selected` (truth, predicted) is outlined. Every cell's hover text is in `hovertext`, its count in `customdata`.
     """
     counts = np.asarray(summary["confusion_matrix"], dtype=np.int64)
     names = list(summary["names"])
+    if normalize not in CONFUSION_VALUES:
+        raise ValueError(f"normalize must be 'none', 'row' or 'column', got {normalize!r}")
+    pairs = [(truth, predicted) for truth in names for predicted in names]
     if normalize == "none":
-        values = counts.astype(float)
-    elif normalize in ("row", "column"):
+        values = np.full(counts.shape, np.nan)
+        np.log10(counts, out=values, where=counts > 0)
+        top = max(1, int(np.ceil(values[counts > 0].max()))) if (counts > 0).any() else 1
+        colorbar = dict(title="pixels", tickvals=list(range(top + 1)),
+                        ticktext=[_decade_label(power) for power in range(top + 1)])
+        scale = dict(zmin=0, zmax=top)
+        text = [[_short_count(c) if c else "" for c in row] for row in counts.tolist()]
+        hover = [f"truth {t} / predicted {p}: {c:,} px" for (t, p), c in zip(pairs, counts.ravel().tolist())]
+    else:
         totals = np.broadcast_to(counts.sum(axis=1 if normalize == "row" else 0, keepdims=True), counts.shape)
         values = np.full(counts.shape, np.nan)
-        np.divide(counts, totals, out=values, where=totals > 0)
-    else:
-        raise ValueError(f"normalize must be 'none', 'row' or 'column', got {normalize!r}")
-    # Empty cells get no text: a 19-class matrix is mostly zeros and the numbers should mark where errors are.
-    if normalize == "none":
-        text = [[_short_count(c) if c else "" for c in row] for row in counts.tolist()]
-        hover = "truth %{y} / predicted %{x}: %{customdata:,} px<extra></extra>"
-    else:
-        text = [["" if c == 0 or np.isnan(v) else f"{100 * v:.1f}%" for v, c in zip(vrow, crow)]
+        np.divide(counts, totals, out=values, where=(totals > 0) & (counts > 0))
+        colorbar = dict(title=CONFUSION_VALUES[normalize], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1])
+        scale = dict(zmin=0, zmax=1)
+        text = [["" if c == 0 or np.isnan(v) else _share_label(v) for v, c in zip(vrow, crow)]
                 for vrow, crow in zip(values.tolist(), counts.tolist())]
-        hover = "truth %{y} / predicted %{x}: %{z:.1%} (%{customdata:,} px)<extra></extra>"
+        shares = np.full(counts.shape, np.nan)
+        np.divide(counts, totals, out=shares, where=totals > 0)
+        hover = [f"truth {t} / predicted {p}: " + (f"{v:.1%} ({c:,} px)" if not np.isnan(v) else f"{c:,} px")
+                 for (t, p), v, c in zip(pairs, shares.ravel().tolist(), counts.ravel().tolist())]
+    size = confusion_size(len(names), names)
     fig = go.Figure(go.Heatmap(
         z=values, x=names, y=names, text=text, texttemplate="%{text}", customdata=counts,
-        hovertemplate=hover, colorscale="Blues", zmin=0, zmax=None if normalize == "none" else 1,
-        colorbar=dict(title={"none": "pixels", "row": "recall", "column": "precision"}[normalize]),
-    ))
-    fig.update_layout(title=title, xaxis=dict(title="predicted", type="category", tickangle=-45),
-                      yaxis=dict(title="truth", type="category", autorange="reversed"))
+        hovertext=np.array(hover, dtype=object).reshape(counts.shape), hovertemplate="%{hovertext}<extra></extra>",
+        colorscale=CONFUSION_COLORSCALE, colorbar=colorbar, textfont={"size": 12 if size["cell"] >= 48 else 10},
+        xgap=1, ygap=1, **scale))
+    fig.update_layout(title=title, width=size["width"], height=size["height"], margin=size["margin"],
+                      plot_bgcolor="white",
+                      xaxis=dict(title="predicted", type="category", tickangle=-45, showgrid=False),
+                      yaxis=dict(title="truth", type="category", autorange="reversed", showgrid=False))
+    if selected is not None:
+        row, col = (int(v) for v in selected)
+        if 0 <= row < len(names) and 0 <= col < len(names):
+            # Numbers on a category axis are category indices: the outline sits exactly on the cell.
+            fig.add_shape(type="rect", xref="x", yref="y", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
+                          line=dict(color=HIGHLIGHT_COLOR, width=4), fillcolor="rgba(0,0,0,0)", layer="above",
+                          name="selected cell")
+    return fig
+
+
+def reliability_diagram(calibration, title: str = "") -> go.Figure:
+    """Reliability diagram of stored calibration bins (segcore.calibration): per non-empty confidence bin, the
+    accuracy as a bar over the bin's interval, the mean confidence as a marker, and the diagonal a perfectly
+    calibrated model follows; the title carries the expected calibration error. An empty figure for no bins."""
+    from segcore.metrics import expected_calibration_error, reliability_curve
+
+    rows = reliability_curve(calibration) or []
+    ece = expected_calibration_error(calibration)
+    fig = go.Figure()
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#888", dash="dash"),
+                    name="perfectly calibrated", hoverinfo="skip")
+    if rows:
+        total = sum(row["count"] for row in rows)
+        fig.add_bar(x=[(row["lower"] + row["upper"]) / 2 for row in rows], y=[row["accuracy"] for row in rows],
+                    width=[row["upper"] - row["lower"] for row in rows], name="accuracy", marker_color="#2f7ebc",
+                    customdata=[[row["lower"], row["upper"], row["count"], row["count"] / total] for row in rows],
+                    hovertemplate="confidence %{customdata[0]:.2f}-%{customdata[1]:.2f}: accuracy %{y:.1%}, "
+                                  "%{customdata[2]:,} px (%{customdata[3]:.1%})<extra></extra>")
+        fig.add_scatter(x=[row["confidence"] for row in rows], y=[row["confidence"] for row in rows],
+                        mode="markers", marker=dict(color=HIGHLIGHT_COLOR, size=7), name="mean confidence",
+                        hovertemplate="mean confidence %{x:.1%}<extra></extra>")
+    heading = title + (f": ECE {100 * ece:.1f}%" if ece is not None else "")
+    fig.update_layout(title=heading, height=360, bargap=0, legend=dict(orientation="h", y=-0.25),
+                      xaxis=dict(title="confidence (top class probability)", range=[0, 1], tickformat=".0%"),
+                      yaxis=dict(title="accuracy", range=[0, 1], tickformat=".0%"))
     return fig
 
 

@@ -183,21 +183,21 @@ def test_confusion_heatmap_row_and_column_normalisation():
     raw = figures.confusion_heatmap(s, title="t")
     heat = raw.data[0]
     assert list(heat.x) == list(heat.y) == ["road", "car", "sky"]
-    assert np.asarray(heat.z).tolist() == counts
+    assert np.asarray(heat.customdata).tolist() == counts    # counts colour on a log scale (test_evaluation_reports)
     assert heat.text[0][0] == "3" and heat.text[0][2] == ""   # empty cells carry no text
     assert raw.layout.yaxis.autorange == "reversed" and raw.layout.title.text == "t"
-    assert "truth %{y} / predicted %{x}" in heat.hovertemplate
+    assert heat.hovertext[2][0] == "truth sky / predicted road: 2 px"
 
     rows = np.asarray(figures.confusion_heatmap(s, normalize="row").data[0].z, dtype=float)
     sums = np.nansum(rows, axis=1)
     np.testing.assert_allclose(sums[[0, 2]], 1.0)
     assert np.isnan(rows[1]).all()                            # the empty row stays visible but blank
-    np.testing.assert_allclose(rows[2], [2 / 6, 0, 4 / 6])
-    assert figures.confusion_heatmap(s, normalize="row").data[0].text[0][0] == "75.0%"
+    np.testing.assert_allclose(rows[2], [2 / 6, np.nan, 4 / 6])     # a cell with no pixels is blank, not 0 %
+    assert figures.confusion_heatmap(s, normalize="row").data[0].text[0][0] == "75%"
 
     cols = np.asarray(figures.confusion_heatmap(s, normalize="column").data[0].z, dtype=float)
     np.testing.assert_allclose(np.nansum(cols, axis=0)[[0, 1, 2]], [1, 1, 1])
-    np.testing.assert_allclose(cols[:, 0], [3 / 5, 0, 2 / 5])
+    np.testing.assert_allclose(cols[:, 0], [3 / 5, np.nan, 2 / 5])
     with pytest.raises(ValueError):
         figures.confusion_heatmap(s, normalize="diagonal")
 

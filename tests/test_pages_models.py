@@ -205,16 +205,20 @@ def test_metrics_table_shows_the_stored_numbers(folders):
 def test_iou_bars_and_confusion_heatmaps_are_drawn(folders):
     at = run(AppTest.from_file(EVAL))
     specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    kinds = [[trace["type"] for trace in spec["data"]] for spec in specs]
-    assert kinds[0] == ["bar", "bar"] and kinds[1:] == [["heatmap", "scatter"]] * 2       # scatter: clickable cells
-    assert [spec["layout"]["title"]["text"] for spec in specs[1:]] == list(RUNS)
+    assert [trace["type"] for trace in specs[0]["data"]] == ["bar", "bar"]
+    heatmaps = [spec for spec in specs if spec["data"][0]["type"] == "heatmap"]
+    assert [[trace["type"] for trace in spec["data"]] for spec in heatmaps] == [["heatmap", "scatter"]] * 2
+    assert [spec["layout"]["title"]["text"] for spec in heatmaps] == list(RUNS)      # scatter: clickable cells
+    titles = [spec["layout"].get("title", {}).get("text", "") for spec in specs]
+    reliability = [title for title in titles if "ECE" in title]
+    assert [title.split(":")[0] for title in reliability] == list(RUNS)     # segcore evaluate stores calibration
     at.radio(key="ev_normalize").set_value("row")
-    assert json.loads(run(at).get("plotly_chart")[1].proto.spec)["data"][0]["zmax"] == 1
+    specs = [json.loads(chart.proto.spec) for chart in run(at).get("plotly_chart")]
+    assert [spec["data"][0]["zmax"] for spec in specs if spec["data"][0]["type"] == "heatmap"] == [1, 1]
 
 
 def test_pair_picker_lists_the_frames_behind_a_confusion(folders):
-    from segcore.compare import largest_confusion
-    from segcore.figures import images_for_confusion
+    from segcore.compare import frames_for_confusion, largest_confusion
 
     _, models = folders
     at = run(AppTest.from_file(EVAL))
@@ -222,24 +226,26 @@ def test_pair_picker_lists_the_frames_behind_a_confusion(folders):
     true_id, pred_id = largest_confusion(stored["class_level"])
     assert (at.selectbox(key="ev_truth_class_level").value, at.selectbox(key="ev_pred_class_level").value) == \
            (true_id, pred_id)
-    expected = images_for_confusion(stored["per_image"], true_id, pred_id)
+    expected, partial = frames_for_confusion(stored, "class", true_id, pred_id)
+    assert expected and not partial                       # segcore evaluate stores every frame's full matrix
     listed = [m.value for m in at.markdown if m.value.startswith("`")]
-    assert listed and len(listed) == len(expected)
+    assert len(listed) == min(3, len(expected))
     assert all(f"`{r['name']}`: {r['pixels']:,} px" in line for r, line in zip(expected, listed))
+    assert f"{len(expected)} frames have" in texts(at, "markdown")
     first = expected[0]
-    assert f"unet-tiny: {first['pixels']} px of this confusion" in captions(at)   # recomputed = stored
+    assert f"unet-tiny: {first['pixels']} px of this confusion" in captions(at)   # stored PNG = stored counts
 
     at.selectbox(key="ev_truth_class_level").set_value(0)
     at.selectbox(key="ev_pred_class_level").set_value(0)
-    assert "the diagonal" in texts(run(at), "info")
+    assert "the diagonal: correct pixels" in texts(run(at), "markdown")
 
-    segnet = load_eval(models, "segnet-tiny")["per_image"]
+    segnet = load_eval(models, "segnet-tiny")
     unseen = next((t, p) for t in range(11) for p in range(11)
-                  if t != p and not images_for_confusion(segnet, t, p))
+                  if t != p and not frames_for_confusion(segnet, "class", t, p)[0])
     at.selectbox(key="ev_model").set_value("segnet-tiny")
     at.selectbox(key="ev_truth_class_level").set_value(unseen[0])
     at.selectbox(key="ev_pred_class_level").set_value(unseen[1])
-    assert "pick another cell" in texts(run(at), "info")
+    assert "0 frames have" in texts(run(at), "markdown")
     assert not [m for m in at.markdown if m.value.startswith("`")]
 
 

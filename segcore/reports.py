@@ -1,0 +1,117 @@
+"""Per-class reports of stored evaluations, as FiftyOne's and mmsegmentation's evaluation reports print them, and the
+evaluation-wide extras (boundary IoU, calibration): tables computed from what `segcore evaluate` stored (the
+confusion matrices, boundary band counts, calibration bins), never by running a model.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from segcore import evaluations as stored
+from segcore.calibration import expected_calibration_error
+from segcore.metrics import ConfusionMatrix
+
+# Region scores from the confusion matrix, boundary IoU from the stored band counts (format 3).
+REPORT_METRICS = ("iou", "boundary_iou", "precision", "recall", "dice", "support")
+REPORT_LABELS = {"iou": "IoU %", "boundary_iou": "boundary IoU %", "precision": "precision %",
+                 "recall": "recall %", "dice": "Dice %", "support": "support px"}
+LEVEL_KEYS = {"class": "class_level", "category": "category_level"}
+
+
+def _level_key(level: str) -> str:
+    key = LEVEL_KEYS.get(level, level)
+    if key not in LEVEL_KEYS.values():
+        raise ValueError(f"level must be one of {list(LEVEL_KEYS)}, got {level!r}")
+    return key
+
+
+def _percent(values) -> np.ndarray:
+    return np.round(100 * np.asarray(values, dtype=float), 1)
+
+
+def class_scores(summary: dict) -> pd.DataFrame:
+    """One row per class of a stored level summary: IoU, boundary IoU, precision, recall and Dice in % (1 decimal;
+    NaN where undefined: a class neither in the truth nor predicted, or no boundary stored), support in pixels.
+
+    Computed from the summary's confusion matrix (rows truth, columns prediction), as segcore.metrics scores it.
+    """
+    counts = np.asarray(summary["confusion_matrix"], dtype=np.int64)
+    matrix = ConfusionMatrix(len(counts), None, counts)
+    boundary = stored.boundary_scores(summary)
+    boundary = np.full(len(counts), np.nan) if boundary is None else \
+        np.array([np.nan if value is None else value for value in boundary], dtype=float)
+    frame = pd.DataFrame({"iou": _percent(matrix.iou()), "boundary_iou": _percent(boundary),
+                          "precision": _percent(matrix.precision()), "recall": _percent(matrix.class_accuracy()),
+                          "dice": _percent(matrix.dice()), "support": matrix.support.astype(np.int64)},
+                         index=pd.Index(list(summary["names"]), name="class"))
+    return frame
+
+
+def class_report(evaluations: dict[str, dict], level: str = "class") -> pd.DataFrame:
+    """The per-class report of several runs side by side: one row per class (every class any run has, in order of
+    first appearance), one column per (score, run) named "<score label> · <run>", each score's runs adjacent.
+
+    Boundary IoU columns appear only where some run stored boundary counts (format 3). A class a run's schema
+    lacks is NaN for it (support included).
+    """
+    key = _level_key(level)
+    scores = {run: class_scores(result[key]) for run, result in evaluations.items()}
+    names = list(dict.fromkeys(name for table in scores.values() for name in table.index))
+    has_boundary = any(table["boundary_iou"].notna().any() for table in scores.values())
+    columns = {}
+    for metric in REPORT_METRICS:
+        if metric == "boundary_iou" and not has_boundary:
+            continue
+        for run, table in scores.items():
+            column = table[metric].reindex(names)
+            columns[f"{REPORT_LABELS[metric]} · {run}"] = column.astype("Int64") if metric == "support" else column
+    report = pd.DataFrame(columns, index=pd.Index(names, name="class"))
+    return report
+
+
+def report_csv_frame(report: pd.DataFrame) -> pd.DataFrame:
+    """The report with the class as its first column, ready for segcore.exports.csv_bytes (which drops the index)."""
+    return report.reset_index()
+
+
+# ---------------------------------------------------------------------------------------------- evaluation-wide
+
+def extras_table(evaluations: dict[str, dict], level: str = "class") -> pd.DataFrame:
+    """One row per run: region mIoU, boundary mIoU (mean over classes with a band) and expected calibration error,
+    all in % (1 decimal), NaN where the evaluation did not store the data."""
+    key = _level_key(level)
+    rows = {}
+    for run, result in evaluations.items():
+        summary = result[key]
+        miou = summary.get("mean_iou")
+        boundary = stored.mean_boundary_score(summary)
+        calibration = stored.calibration(result)
+        ece = None if calibration is None else expected_calibration_error(calibration)
+        rows[run] = [np.nan if value is None else round(100 * float(value), 1) for value in (miou, boundary, ece)]
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=["mean_iou", "mean_boundary_iou", "ece"],
+                                   dtype=float)
+    frame.index.name = "run"
+    return frame
+
+
+def _why_absent(result: dict) -> str:
+    if result.get("format", 0) < 3:
+        return "evaluation format 2: " + stored.RERUN_HINT.format(what="it")
+    return "a prediction folder gives no class scores"
+
+
+def missing_extras(evaluations: dict[str, dict], level: str = "class") -> list[str]:
+    """One line per kind of stored data some runs lack (boundary IoU, calibration) and reason: which runs, why,
+    and what to do."""
+    key = _level_key(level)
+    lines = []
+    no_boundary = [run for run, result in evaluations.items() if stored.boundary_scores(result[key]) is None]
+    if no_boundary:
+        lines.append(f"Boundary IoU is not stored for {', '.join(no_boundary)}: "
+                     + stored.RERUN_HINT.format(what="it") + ".")
+    by_reason: dict[str, list[str]] = {}
+    for run, result in evaluations.items():
+        if stored.calibration(result) is None:
+            by_reason.setdefault(_why_absent(result), []).append(run)
+    lines += [f"Calibration is not stored for {', '.join(runs)} ({why})." for why, runs in by_reason.items()]
+    return lines

@@ -1,0 +1,97 @@
+"""The Evaluation page in a real headless Chromium on format 3 evaluations: readable matrices (size from the class
+count), a click on a cell outlines it and moves the picker, the frames behind it are drawn from the stored
+predictions, and "Open these frames in Frames" lands on the Frames page filtered to that confusion. Screenshots go
+to /tmp/seglab-evaluation-*.png; the first visit's time is printed (a figure, not an assertion)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from browser_support import chromium, require_browser, streamlit_server
+from evaluation_fixtures import make_data, make_models
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SHOTS = Path("/tmp")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_browser()
+    tmp = tmp_path_factory.mktemp("browser-evaluation")
+    data = make_data(tmp / "data")
+    models = make_models(tmp / "models", data, fmt=3)
+    with streamlit_server({"SEGLAB_DATA_DIR": str(data), "SEGLAB_MODELS_DIR": str(models)},
+                          tmp / "server.log", timeout_s=60) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1500, "height": 1400})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+def settle(page) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    page.wait_for_timeout(400)
+
+
+def selected(page, label: str) -> str:
+    return page.locator('[data-testid="stSelectbox"]').filter(has_text=label).locator("input").input_value()
+
+
+def no_errors(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+
+
+def test_click_a_cell_outline_it_and_open_its_frames(server, page):
+    started = time.perf_counter()
+    page.goto(server + "/evaluation")
+    heatmaps = page.locator('[data-testid="stPlotlyChart"]').filter(has=page.locator(".heatmaplayer"))
+    heatmaps.first.wait_for()
+    settle(page)
+    print(f"\nEvaluation page, first visit of a fresh server (fixture runs): {time.perf_counter() - started:.2f} s")
+    assert heatmaps.count() == 2
+    no_errors(page)
+
+    plot = heatmaps.first
+    plot.scroll_into_view_if_needed()
+    area = plot.locator(".nsewdrag").first.bounding_box()
+    assert area["width"] >= 11 * 50 and abs(area["width"] - area["height"]) < 4      # 11 square cells of 54 px
+    page.screenshot(path=str(SHOTS / "seglab-evaluation-matrix.png"))
+
+    # Truth Car (row 8), predicted Building (column 1): the picker follows and the cell is outlined.
+    x, y = area["x"] + area["width"] * 1.5 / 11, area["y"] + area["height"] * 8.5 / 11
+    page.mouse.click(x, y)
+    settle(page)
+    assert (selected(page, "Model"), selected(page, "Truth"), selected(page, "Predicted as")) == \
+           ("unet-a", "Car", "Building")
+    outline = heatmaps.first.locator(".shapelayer path").first
+    outline.wait_for()
+    box = outline.bounding_box()
+    assert abs(box["x"] + box["width"] / 2 - x) < 6 and abs(box["y"] + box["height"] / 2 - y) < 6
+    no_errors(page)
+    page.screenshot(path=str(SHOTS / "seglab-evaluation-clicked.png"))
+
+    # The frames behind the cell come from the stored predictions; the button opens them on the Frames page.
+    captions = page.locator('[data-testid="stImageCaption"]').all_inner_texts()
+    assert any(caption.startswith("unet-a: ") and caption.endswith("px of this confusion") for caption in captions)
+    page.get_by_role("button", name="Open these").click()
+    page.get_by_role("heading", name="Frames").first.wait_for()
+    settle(page)
+    assert page.url.rstrip("/").endswith("/frames")
+    assert (selected(page, "Confusion: truth"), selected(page, "predicted as")) == ("Car", "Building")
+    no_errors(page)
+    page.screenshot(path=str(SHOTS / "seglab-evaluation-to-frames.png"))

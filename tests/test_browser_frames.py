@@ -1,0 +1,132 @@
+"""The Frames page in a real headless Chromium: filter the grid, open a frame, drag the before/after handle and
+read the class under the pointer. Screenshots go to /tmp/seglab-frames-*.png; the first visit's time is printed
+(a figure for docs/BENCHMARKS.md, not an assertion)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from browser_support import chromium, require_browser, streamlit_server
+from frames_fixtures import FRAMES, make_frames_data, make_frames_models
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path("/tmp")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_browser()
+    tmp = tmp_path_factory.mktemp("browser-frames")
+    data = make_frames_data(tmp / "data", size=(240, 320))
+    models = make_frames_models(tmp / "models", data)
+    with streamlit_server({"SEGLAB_DATA_DIR": str(data), "SEGLAB_MODELS_DIR": str(models)},
+                          tmp / "server.log", timeout_s=60) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def first_visit_seconds(page, url: str) -> float:
+    """From navigation to the first thumbnail of the grid on screen."""
+    started = time.perf_counter()
+    page.goto(url + "/frames")
+    page.locator('[data-testid="stImage"] img').first.wait_for()
+    _open_buttons(page).first.wait_for()
+    return time.perf_counter() - started
+
+
+def _settle(page):
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+
+
+def _choose(page, label: str, option: str):
+    box = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name=label)
+    box.click()
+    box.fill(option)
+    box.press("Enter")
+    _settle(page)
+
+
+def _open_buttons(page):
+    return page.locator('[data-testid="stMain"]').get_by_role("button", name="Open")
+
+
+def test_filter_open_drag_and_hover(server, page):
+    from playwright.sync_api import expect
+
+    print(f"\nFrames page, first visit of a fresh server: {first_visit_seconds(page, server):.2f} s")
+    _settle(page)
+    assert _open_buttons(page).count() == len(FRAMES)
+    page.screenshot(path=str(SCREENSHOTS / "seglab-frames-grid.png"), full_page=True)
+
+    _choose(page, "Confusion: truth", "Building")
+    _choose(page, "predicted as", "Sky")
+    _choose(page, "Model the filters test", "unet-a")
+    page.screenshot(path=str(SCREENSHOTS / "seglab-frames-filtered.png"), full_page=True)
+    expect(_open_buttons(page)).to_have_count(len([i for i in range(len(FRAMES)) if i % 4 == 0]))
+    _settle(page)
+    page.screenshot(path=str(SCREENSHOTS / "seglab-frames-filtered.png"), full_page=True)
+
+    _open_buttons(page).nth(1).click()
+    compare = page.locator(".compare")
+    compare.wait_for()
+    _settle(page)
+    assert "(2 of 4 listed)" in page.locator('[data-testid="stMain"]').inner_text()
+    handle = page.locator(".compare .handle")
+    assert handle.get_attribute("aria-valuenow") == "50"
+    compare.scroll_into_view_if_needed()
+    before_shot = compare.screenshot()
+    box = compare.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(box["x"] + box["width"] * (0.5 + 0.03 * step), box["y"] + box["height"] / 2)
+    page.mouse.up()
+    assert abs(int(handle.get_attribute("aria-valuenow")) - 80) <= 1
+    assert page.locator(".compare .before").evaluate("el => el.style.clipPath") == "inset(0px 20% 0px 0px)"
+    assert compare.screenshot() != before_shot
+    handle.focus()
+    handle.press("ArrowLeft")
+    assert abs(int(handle.get_attribute("aria-valuenow")) - 75) <= 1
+    page.screenshot(path=str(SCREENSHOTS / "seglab-frames-viewer.png"), full_page=True)
+
+    chart = page.locator('[data-testid="stPlotlyChart"]').last
+    chart.scroll_into_view_if_needed()
+    chart_box = chart.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(chart_box["x"] + chart_box["width"] * 0.5, chart_box["y"] + chart_box["height"] * 0.1)
+    hover = page.locator(".hoverlayer .hovertext")
+    hover.first.wait_for()
+    text = hover.first.text_content()
+    assert "truth: Sky" in text and "unet-a: Sky" in text and "segnet-b: Sky" in text
+    chart.screenshot(path=str(SCREENSHOTS / "seglab-frames-hover.png"))
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_first_visit_time(server, browser):
+    """Benchmark figure (printed, not asserted): a new browser session's first visit of the Frames page on a server
+    that has served a page before (as after `make run` and one visit of Home)."""
+    for attempt in range(3):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        print(f"\nFrames page, first visit of a new session (try {attempt + 1}): "
+              f"{first_visit_seconds(page, server):.2f} s")
+        _settle(page)
+        assert _open_buttons(page).count() == len(FRAMES)
+        context.close()
