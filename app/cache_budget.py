@@ -17,12 +17,14 @@ LABELS_BYTES = MAX_IMAGE_PIXELS             # a uint8 label map or mask at that 
 
 CACHES_BYTES = 1536 * MB                    # all caps below together
 
-PREDICTIONS_BYTES = 12 * LABELS_BYTES       # label maps of the models' predictions: 480 MB
+PREDICTIONS_BYTES = 9 * LABELS_BYTES        # label maps of the models' predictions: 360 MB
 UPLOADS_BYTES = 3 * IMAGE_BYTES             # decoded uploaded images: 360 MB
 MASKS_BYTES = 3 * LABELS_BYTES              # decoded uploaded ground-truth masks: 120 MB
 PAIRS_BYTES = 2 * (IMAGE_BYTES + LABELS_BYTES)  # data-set (image, mask) pairs: 320 MB
+STORED_FRAMES_BYTES = 2 * LABELS_BYTES      # stored evaluation frames (label maps, thumbnails): 80 MB
+CONFIDENCE_BYTES = LABELS_BYTES             # confidence and entropy maps (float16): 40 MB
 HISTORIES_BYTES = 64 * MB                   # training histories (a few KB each in practice)
 EVALUATIONS_BYTES = 64 * MB                 # stored evaluation JSON (about 100 KB for CamVid val)
-LISTING_BYTES = 16 * MB                     # each folder overview or listing (file names, counts): 5 of them
+LISTING_BYTES = 16 * MB                     # each folder overview or listing (file names, counts): 7 of them
 
 MODELS = 8                                  # loaded models (Keras weights of the shipped runs: 12-15 MB each)

@@ -1,6 +1,7 @@
-"""Where the Side by Side page's images come from: the visitor's uploads (with an optional ground-truth mask),
-or images of a configured data folder with their labels. Each source gives (name, image, {schema name: truth})
-per readable image and reports the unreadable ones on the page."""
+"""Where the Side by Side page's images come from: the visitor's uploads (with ground-truth masks paired to them by
+file name, segcore.pairing), or images of a configured data folder with their labels. Each source gives
+(name, image, truth) per readable image, truth = (schema the mask is labelled in, mask) or None, and reports the
+unreadable and unpaired files on the page."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,37 +11,54 @@ from app import loaders, pickers, uploads
 from app.settings import Settings
 from segcore.datasets import DatasetError, schema_for
 from segcore.imageio import ImageError
-from segcore.labels import LabelSchema
+from segcore.labels import SCHEMAS, LabelSchema
+from segcore.pairing import pair_by_name
 
-Shown = tuple[str, np.ndarray, dict[str, np.ndarray]]
+Truth = tuple[LabelSchema, np.ndarray]
+Shown = tuple[str, np.ndarray, Truth | None]
+
+
+def mask_schema(schemas: dict[str, LabelSchema]) -> LabelSchema:
+    """The schema uploaded masks are labelled in: the runs' own first, then the built-in ones."""
+    options = {**schemas, **{name: schema for name, schema in SCHEMAS.items() if name not in schemas}}
+    name = st.sidebar.selectbox("Masks labelled in", list(options), key="sbs_mask_schema",
+                                help="Another schema than a model's scores at the 7 categories they share")
+    return options[name]
 
 
 def uploaded_images(schemas: dict[str, LabelSchema]) -> list[Shown]:
-    """The uploads from the sidebar; a single image's mask is read in each of the runs' schemas."""
+    """The uploads from the sidebar; each mask goes with the image it is named after."""
     files = st.sidebar.file_uploader("Images", type=["png", "jpg", "jpeg"], accept_multiple_files=True,
                                      key="sbs_images",
                                      help="Any size; RGB, RGBA, grey or 16-bit; EXIF rotation honoured")
-    mask = st.sidebar.file_uploader("Ground-truth mask (optional, for one image)", type=["png"], key="sbs_mask",
-                                    help="Class indices (or the schema's colours), the image's size")
+    masks = st.sidebar.file_uploader("Ground-truth masks (optional)", type=["png"], accept_multiple_files=True,
+                                     key="sbs_masks", help="Class indices (or the schema's colours), the image's "
+                                     "size, named like the image: X.png, X_mask.png, X_L.png, X_gtFine_labelIds.png")
+    schema = mask_schema(schemas) if masks else None
     if not files:
         st.info("Upload one or more street images in the sidebar, or take frames from the data folder.")
-    elif mask and len(files) > 1:
-        st.warning("A ground-truth mask belongs to one image: upload a single image to score against it.")
+    named_files, named_masks = {}, {}
+    for named, uploaded in ((named_files, files), (named_masks, masks)):
+        for file in uploaded or []:
+            named[uploads.unique_name(file.name, named)] = file
+    pairing = pair_by_name(list(named_files), list(named_masks))
+    for line in pairing.problems() if files else ():
+        st.warning(line, icon=":material/link_off:")
     images = []
-    for file in files or []:
+    for name, file in named_files.items():
         try:
             image = uploads.decode_image(file.getvalue(), file.name)
         except ImageError as err:
             st.error(f"Skipped {file.name}: {err}", icon=":material/broken_image:")
             continue
-        truths = {}
-        for schema_name, schema in schemas.items() if mask and len(files) == 1 else ():
+        truth, mask_name = None, pairing.mask_for(name)
+        if mask_name is not None:
+            mask = named_masks[mask_name]
             try:
-                truths[schema_name] = uploads.decode_mask(mask.getvalue(), mask.name, schema.to_json(),
-                                                          image.shape[:2])
+                truth = schema, uploads.decode_mask(mask.getvalue(), mask.name, schema.to_json(), image.shape[:2])
             except ImageError as err:
-                st.error(f"Ground truth not used ({schema_name} schema): {err}", icon=":material/broken_image:")
-        images.append((file.name, image, truths))
+                st.error(f"Ground truth not used ({schema.name} schema): {err}", icon=":material/broken_image:")
+        images.append((name, image, truth))
     return images
 
 
@@ -72,5 +90,5 @@ def folder_images(config: Settings) -> list[Shown]:
         except ImageError as err:
             st.error(f"Skipped {name}: {err}", icon=":material/broken_image:")
             continue
-        images.append((name, image, {data_schema.name: truth}))
+        images.append((name, image, (data_schema, truth)))
     return images

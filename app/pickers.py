@@ -29,10 +29,12 @@ def default_runs(names: list[str]) -> list[str]:
     return [unet, segnet] if unet and segnet else list(names[:2])
 
 
-def pick_runs(models_dir: Path, key: str) -> list[runs.Run]:
-    """Sidebar multiselect of the usable runs (default: a U-Net and a SegNet); broken runs listed with why."""
+def pick_runs(models_dir: Path, key: str, models_only: bool = False) -> list[runs.Run]:
+    """Sidebar multiselect of the usable runs (default: a U-Net and a SegNet); broken runs listed with why.
+    `models_only`: runs of stored predictions are left out (they can't label new images), with one line saying so."""
     found = runs.discover_runs(models_dir)
-    usable = {run.name: run for run in found if run.ok}
+    stored = [run.name for run in found if run.ok and run.kind == runs.PREDICTIONS] if models_only else []
+    usable = {run.name: run for run in found if run.ok and run.name not in stored}
     broken = [run for run in found if not run.ok]
     # Keep the user's choice across reruns, minus runs that have since gone or broken.
     previous = st.session_state.get(key)
@@ -43,6 +45,9 @@ def pick_runs(models_dir: Path, key: str) -> list[runs.Run]:
             with st.expander(f"{len(broken)} run(s) can't be used"):
                 for run in broken:
                     st.markdown(f"**{run.name}**: {run.error}")
+    if stored:
+        st.info(f"Not offered here: {', '.join(stored)} (stored predictions can't label new images; see them on "
+                "Evaluation).", icon=":material/info:")
     if usable and not chosen:
         st.info("Choose at least one run in the sidebar.")
     elif not usable:

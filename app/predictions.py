@@ -13,6 +13,7 @@ import streamlit as st
 
 from app import cache_budget as budget
 from segcore import runs
+from segcore.confidence import ConfidenceMaps, confidence_maps
 
 
 def model_stamp(run: runs.Run) -> float:
@@ -40,5 +41,23 @@ def _prediction(run_path: str, mtime: float, digest: str, _image: np.ndarray):
 
 def prediction(run: runs.Run, image: np.ndarray):
     """The run's Prediction for `image`, computed once per (model file, image content)."""
-    digest = hashlib.sha1(np.ascontiguousarray(image).data).hexdigest() + str(image.shape)
-    return _prediction(str(run.path), model_stamp(run), digest, image)
+    return _prediction(str(run.path), model_stamp(run), _digest(image), image)
+
+
+# One label map's worth of bytes keeps the caches within cache_budget.CACHES_BYTES; float16 maps (4 bytes a pixel for
+# both) fit a few 2 MP images, which is what a visitor looks at, at a time.
+@st.cache_data(show_spinner=False, max_entries=16, max_size=budget.CONFIDENCE_BYTES)
+def _confidence(run_path: str, mtime: float, digest: str, _image: np.ndarray):
+    predictor = _predictor(run_path, mtime)
+    scores = predictor.predict(_image, keep_scores=True).scores
+    maps = confidence_maps(predictor.probabilities(scores), _image.shape[:2])
+    return ConfidenceMaps(maps.confidence.astype(np.float16), maps.entropy.astype(np.float16))
+
+
+def confidence(run: runs.Run, image: np.ndarray):
+    """The run's ConfidenceMaps (top probability, entropy) for `image`, at its resolution; computed once."""
+    return _confidence(str(run.path), model_stamp(run), _digest(image), image)
+
+
+def _digest(image: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(image).data).hexdigest() + str(image.shape)

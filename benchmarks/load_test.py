@@ -1,8 +1,16 @@
-"""Concurrent users on Side by Side: N browser sessions (one Playwright context each) open the page at once
-and each uploads an image; every session must get both models' results and no error text. Records p50/p95
-upload-to-result and the server's peak memory (VmHWM). Loopback only; bounded in count and time.
+"""Side by Side in a real headless Chromium against `streamlit run` as `make run` starts it (.streamlit/config.toml).
+
+Concurrent users (default): N browser sessions (one Playwright context each) open the page at once and each uploads
+an image; every session must get both models' results and no error text. Records p50/p95 upload-to-result and the
+server's peak memory (VmHWM). Loopback only; bounded in count and time.
 
     .venv/bin/python benchmarks/load_test.py --sessions 1 4 8 [--out benchmarks/results/load.json]
+
+Speed goals of issue 13 (`--speed`): the idle server's CPU over 10 s with a page open; upload of a 480x360 frame to
+both masks on screen, on an empty page and with 1..3 images already there (the 4th image); a 2048x1024 upload;
+the model time the page shows against a bare `Predictor.predict` loop over the same models and images.
+
+    .venv/bin/python benchmarks/load_test.py --speed [--out benchmarks/results/speed.json]
 """
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -44,7 +53,7 @@ def peak_rss_mb(pid: int) -> float:
 def start_server(port: int) -> subprocess.Popen:
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none"],
+         "--server.address", "127.0.0.1", "--server.port", str(port)],     # the file watcher as config.toml sets it
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
     deadline = time.time() + 120
@@ -97,11 +106,165 @@ async def run_level(url: str, image: Path, sessions: int) -> dict:
             "p95_s": round(times[min(len(times) - 1, int(0.95 * len(times)))], 2) if times else None}
 
 
+# ------------------------------------------------------------------------------------------------ speed goals
+
+MASKS_SHOWN = """([names, want]) => {
+  let shown = 0;
+  for (const element of document.querySelectorAll('[data-testid="stImage"]')) {
+    const caption = element.querySelector('[data-testid="stImageCaption"]');
+    const img = element.querySelector('img');
+    if (caption && names.includes(caption.innerText.trim()) && img && img.complete && img.naturalWidth > 0) shown++;
+  }
+  return shown >= want;
+}"""
+MODEL_MS = re.compile(r"(\d+(?:\.\d+)?) ms model")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def scene_png(folder: Path, seed: int, size: tuple[int, int]) -> Path:
+    """A distinct street scene per seed: the server caches predictions by content, so no upload is a cache hit."""
+    path = folder / f"scene{seed}_{size[1]}x{size[0]}.png"
+    write_png(path, render_scene(seed, size)[0])
+    return path
+
+
+async def open_side_by_side(browser, url: str):
+    context = await browser.new_context(viewport={"width": 1400, "height": 2000})
+    page = await context.new_page()
+    await page.goto(f"{url}/side_by_side", timeout=TIMEOUT_S * 1000)
+    await page.locator('[data-testid="stFileUploader"] input[type="file"]').first.wait_for(
+        state="attached", timeout=TIMEOUT_S * 1000)
+    await page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                                 timeout=TIMEOUT_S * 1000)
+    return context, page
+
+
+async def upload_until_masks(page, image: Path, names: list[str], images_on_page: int) -> float:
+    """Seconds from choosing `image` in the uploader to every model's mask of it loaded on screen."""
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
+    start = time.perf_counter()
+    await uploader.set_input_files(str(image))
+    await page.wait_for_function(MASKS_SHOWN, arg=[names, len(names) * (images_on_page + 1)],
+                                 timeout=TIMEOUT_S * 1000, polling=20)
+    elapsed = time.perf_counter() - start
+    await page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                                 timeout=TIMEOUT_S * 1000)
+    if await page.locator('[data-testid="stException"]').count():
+        raise RuntimeError(f"exception on the page after uploading {image.name}")
+    return elapsed
+
+
+async def shown_model_ms(page) -> list[float]:
+    return [float(ms) for ms in MODEL_MS.findall(await page.inner_text("body"))]
+
+
+async def speed_in_browser(url: str, server_pid: int, names: list[str], folder: Path, repeats: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    seeds = iter(range(100, 10_000))
+    small = (360, 480)
+    result = {"upload_480x360_s": [], "add_image_s": {2: [], 3: [], 4: []}, "upload_2048x1024_s": [],
+              "shown_model_ms": []}
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                                   args=CHROMIUM_ARGS)
+        context, page = await open_side_by_side(browser, url)     # cold: loads both models
+        result["cold_upload_s"] = round(await upload_until_masks(page, scene_png(folder, next(seeds), small),
+                                                                 names, 0), 2)
+        await context.close()
+
+        context, page = await open_side_by_side(browser, url)
+        await page.wait_for_timeout(2000)
+        before = cpu_seconds(server_pid)
+        await asyncio.sleep(10)
+        result["idle_cpu_s_per_10s"] = round(cpu_seconds(server_pid) - before, 2)
+        await context.close()
+
+        for _ in range(repeats):
+            context, page = await open_side_by_side(browser, url)
+            for shown in range(4):          # the 1st image on an empty page, then the 2nd..4th beside it
+                elapsed = await upload_until_masks(page, scene_png(folder, next(seeds), small), names, shown)
+                (result["upload_480x360_s"] if shown == 0 else result["add_image_s"][shown + 1]).append(elapsed)
+            result["shown_model_ms"] += await shown_model_ms(page)
+            await context.close()
+            context, page = await open_side_by_side(browser, url)
+            result["upload_2048x1024_s"].append(
+                await upload_until_masks(page, scene_png(folder, next(seeds), (1024, 2048)), names, 0))
+            await context.close()
+        await browser.close()
+    return result
+
+
+def bare_model_ms(models_dir: Path, names: list[str], folder: Path) -> dict[str, float]:
+    """Median `Predictor.predict` model time per run in this process, over the 480x360 frames the page got."""
+    from segcore.imageio import read_image
+    from segcore.predict import Predictor
+
+    images = [read_image(path) for path in sorted(folder.glob("scene*_480x360.png"))]
+    medians = {}
+    for name in names:
+        predictor = Predictor(models_dir / name)
+        medians[name] = round(statistics.median(predictor.predict(image).model_ms for image in images * 3), 1)
+    return medians
+
+
+def median(values) -> float | None:
+    return round(statistics.median(values), 2) if values else None
+
+
+def speed(out: str, repeats: int) -> None:
+    sys.path.insert(0, str(ROOT))              # the app's own picker chooses the runs the page shows by default
+    from app.pickers import default_runs
+    from segcore.runs import discover_runs
+
+    models_dir = Path(os.environ.get("SEGLAB_MODELS_DIR", ROOT / "models"))
+    names = default_runs([run.name for run in discover_runs(models_dir) if run.ok and run.kind != "predictions"])
+    folder = Path(tempfile.mkdtemp())
+    port = free_port()
+    server = start_server(port)
+    try:
+        measured = asyncio.run(speed_in_browser(f"http://127.0.0.1:{port}", server.pid, names, folder, repeats))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    bare = bare_model_ms(models_dir, names, folder)        # with the server stopped: the model's own pace
+    shown = median(measured["shown_model_ms"])
+    bare_mean = statistics.mean(bare.values())
+    result = {
+        "models": names, "repeats": repeats,
+        "idle_cpu_s_per_10s": measured["idle_cpu_s_per_10s"],
+        "cold_upload_s": measured["cold_upload_s"],
+        "upload_480x360_s": median(measured["upload_480x360_s"]),
+        **{f"add_image_{n}_s": median(times) for n, times in measured["add_image_s"].items()},
+        "upload_2048x1024_s": median(measured["upload_2048x1024_s"]),
+        "shown_model_ms_median": shown, "bare_model_ms": bare,
+        "shown_over_bare": round(shown / bare_mean, 2) if shown else None,
+        "raw": measured,
+    }
+    for key, value in result.items():
+        if key != "raw":
+            print(f"{key:>22}: {value}")
+    with open(out, "w") as handle:
+        json.dump(result, handle, indent=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 8])
-    parser.add_argument("--out", default="benchmarks/results/load.json")
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 8], help="concurrent sessions per level")
+    parser.add_argument("--speed", action="store_true", help="measure issue 13's speed goals instead")
+    parser.add_argument("--repeats", type=int, default=3, help="--speed: rounds of uploads (fresh session each)")
+    parser.add_argument("--out", default=None, help="JSON results (default benchmarks/results/load.json or "
+                                                     "speed.json)")
     args = parser.parse_args()
+    if args.speed:
+        speed(args.out or "benchmarks/results/speed.json", args.repeats)
+        return
+    args.out = args.out or "benchmarks/results/load.json"
     if max(args.sessions) > 16:
         raise SystemExit("at most 16 sessions: this is a bounded loopback test")
     image = Path(tempfile.mkdtemp()) / "street.png"

@@ -1,23 +1,28 @@
 """Side by Side: the chosen models' masks on the same images, where they disagree, a swipe between two of them,
-and per-image scores when a ground truth is at hand."""
+per-image scores when a ground truth is at hand (in any known schema: foreign ones at category level), and how
+sure each model is (confidence and entropy maps, unsure pixels greyed out)."""
 from functools import partial
 from pathlib import Path
 
 import streamlit as st
 
 from app import image_sources, pickers, predictions, shell
-from segcore import compare
+from segcore import compare, confidence
+from segcore.ground_truth import score_view, truth_at_level
 from segcore.imageio import encode_png
 from segcore.runs import RunError
 
 config = shell.settings()
 st.title("Side by side")
-chosen = pickers.pick_runs(config.models_dir, key="sbs_runs")
+chosen = pickers.pick_runs(config.models_dir, key="sbs_runs", models_only=True)
 with st.sidebar:
     level = st.radio("Labels", list(compare.LEVELS), horizontal=True, key="sbs_level",
                      format_func={"class": "classes", "category": "7 categories"}.get,
                      help="Categories: the classes folded onto the 7 Cityscapes categories (void is ignored)")
     alpha = st.slider("Mask opacity", 0.0, 1.0, 0.5, 0.05, key="sbs_alpha")
+    sure = st.toggle("Confidence", key="sbs_confidence", help="Each model's top class probability and entropy")
+    threshold = st.slider("Grey out below confidence", 0.0, 1.0, 0.0, 0.05, key="sbs_threshold", disabled=not sure,
+                          help="Pixels whose top probability is below this show the photo in grey, not a class")
     source = st.radio("Images from", ["Upload", "Data folder"], horizontal=True, key="sbs_source")
     names = [run.name for run in chosen]
     # With more than two runs, the user picks which two the disagreement map and the swipe compare.
@@ -35,31 +40,47 @@ def downloads(view, stem: str, key: str):
                            key=f"{key}_{suffix}", on_click="ignore", icon=":material/download:")
 
 
-def show_model(run, image, truths, index: int, stem: str):
+def show_model(run, image, truth, index: int, stem: str):
     """One model's column: overlay, legend, timings, downloads. Returns its view, or None if it failed."""
     try:
         prediction = predictions.prediction(run, image)
     except RunError as err:
         st.error(f"{err}. Retrain the run or choose another one.", icon=":material/error:")
         return None, None
-    view = compare.model_view(image, prediction.labels, run.schema, level=level, alpha=alpha,
-                              truth=truths.get(run.schema.name))
-    st.image(view.overlay, caption=run.name, width="stretch")
+    view = compare.model_view(image, prediction.labels, run.schema, level=level, alpha=alpha)
+    if truth is not None:
+        shown_truth, why = truth_at_level(truth[1], truth[0], run.schema, level)
+        if why:
+            st.caption(f"Not scored: {why}.")
+        else:
+            score_view(view, image, shown_truth)
+    overlay = view.overlay
+    if sure:
+        maps = predictions.confidence(run, image)
+        low = confidence.unsure(maps.confidence, threshold)
+        overlay = confidence.grey_out(overlay, image, low) if threshold > 0 else overlay
+    st.image(overlay, caption=run.name, width="stretch")
     st.html(view.legend)
     st.caption(f"{prediction.model_ms:.0f} ms model · {prediction.total_ms:.0f} ms total")
+    if sure:
+        st.caption(f"{low.mean():.1%} of pixels below {threshold:.0%} confidence" if threshold > 0 else
+                   f"mean confidence {float(maps.confidence.mean()):.1%}")
+        with st.expander("Confidence and entropy"):
+            st.image(confidence.heat_map(maps.confidence), caption=f"{run.name} confidence (dark low, yellow high)")
+            st.image(confidence.heat_map(maps.entropy), caption=f"{run.name} entropy (dark sure, yellow unsure)")
     downloads(view, f"{stem}_{run.name}", key=f"sbs_dl_{index}_{run.name}")
     row = {"model": run.name, "model_ms": prediction.model_ms, "total_ms": prediction.total_ms, **(view.scores or {})}
     return view, row
 
 
-def show_image(index: int, name: str, image, truths):
+def show_image(index: int, name: str, image, truth):
     st.subheader(name, divider="gray")
     columns = st.columns(len(chosen) + 1)
     columns[0].image(image, caption=f"original · {image.shape[1]}×{image.shape[0]}", width="stretch")
     views, rows = {}, []
     for column, run in zip(columns[1:], chosen):
         with column:
-            view, row = show_model(run, image, truths, index, Path(name).stem)
+            view, row = show_model(run, image, truth, index, Path(name).stem)
         if view is not None:
             views[run.name], rows = view, rows + [row]
     if not views:
@@ -98,5 +119,5 @@ def show_image(index: int, name: str, image, truths):
                                                                f"pixel acc {view.scores['pixel_accuracy']:.1%}")
 
 shown = image_sources.uploaded_images(schemas) if source == "Upload" else image_sources.folder_images(config)
-for index, (name, image, truths) in enumerate(shown):
-    show_image(index, name, image, truths)
+for index, (name, image, truth) in enumerate(shown):
+    show_image(index, name, image, truth)

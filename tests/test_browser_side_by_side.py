@@ -1,0 +1,45 @@
+"""Side by Side in headless Chromium: an imported ONNX run (built here with the onnx helper, then `segcore import`)
+and a Keras run (an untrained tiny U-Net: weights are all that differ from a trained one) on an uploaded image,
+both masks on screen. Screenshot: /tmp/seglab_side_by_side_onnx_keras.png."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browser_support import chromium, require_browser, streamlit_server
+from test_browser_models import no_errors, settle
+from test_onnx_import import foreign_onnx, sample_image, save_png, trained_like_run
+
+from segcore.importing import import_model
+
+SHOT = Path("/tmp/seglab_side_by_side_onnx_keras.png")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+LOADED = """names => names.every(name => [...document.querySelectorAll('[data-testid="stImage"]')].some(element => {
+  const caption = element.querySelector('[data-testid="stImageCaption"]');
+  const img = element.querySelector('img');
+  return caption && caption.innerText.trim() === name && img && img.complete && img.naturalWidth > 0;
+}))"""
+
+
+def test_an_onnx_run_and_a_keras_run_side_by_side(tmp_path):
+    require_browser()
+    models = tmp_path / "models"
+    trained_like_run(models / "unet-tiny")
+    import_model(foreign_onnx(tmp_path / "foreign.onnx"), models / "foreign-onnx", schema="camvid11",
+                 preprocess="torch")
+    image = save_png(tmp_path / "street.png", sample_image(3, (60, 80)))
+    with streamlit_server({"SEGLAB_MODELS_DIR": str(models), "SEGLAB_DATA_DIR": str(tmp_path)},
+                          tmp_path / "server.log") as url, chromium() as browser:
+        page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+        page.goto(f"{url}/side_by_side")
+        page.get_by_role("heading", name="Side by side").wait_for(timeout=60_000)
+        settle(page)
+        # Both runs are offered; the default picks the U-Net and the other run.
+        chosen = page.locator('[data-testid="stMultiSelect"]').first.inner_text()
+        assert "unet-tiny" in chosen and "foreign-onnx" in chosen, chosen
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(image))
+        page.wait_for_function(LOADED, arg=["unet-tiny", "foreign-onnx"], timeout=120_000)
+        settle(page)
+        assert page.get_by_text("ms model").count() == 2
+        no_errors(page)
+        page.screenshot(path=str(SHOT))

@@ -1,0 +1,127 @@
+"""Side by Side with AppTest on ONNX runs (no TensorFlow, so fast): masks paired by name, ground truth in another
+schema at category level, confidence view and threshold, runs of stored predictions left out with a reason."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from segcore.importing import import_model
+from segcore.importing_predictions import import_predictions
+from segcore.labels import CAMVID11, CITYSCAPES
+from test_onnx_import import foreign_onnx, sample_image
+
+SIDE = str(Path(__file__).resolve().parents[1] / "pages" / "side_by_side.py")
+SIZE = (40, 60)
+
+
+def png(name: str, array: np.ndarray) -> tuple[str, bytes, str]:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return name, buffer.getvalue(), "image/png"
+
+
+@pytest.fixture
+def models(tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    onnx_file = foreign_onnx(tmp_path / "foreign.onnx")
+    for name in ("onnx-a", "onnx-b"):
+        import_model(onnx_file, folder / name, schema="camvid11", preprocess="torch")
+    stored = tmp_path / "preds"
+    stored.mkdir()
+    Image.fromarray(np.zeros(SIZE, np.uint8)).save(stored / "street.png")
+    import_predictions(stored, folder / "stored-preds", schema="camvid11")
+    monkeypatch.setenv("SEGLAB_MODELS_DIR", str(folder))
+    monkeypatch.setenv("SEGLAB_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SEGLAB_READ_ONLY", raising=False)
+    return folder
+
+
+def run(at: AppTest) -> AppTest:
+    at.run(timeout=120)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def page() -> AppTest:
+    at = run(AppTest.from_file(SIDE))
+    at.multiselect(key="sbs_runs").set_value(["onnx-a", "onnx-b"])
+    return run(at)
+
+
+def upload(at: AppTest, label: str, files) -> AppTest:
+    next(u for u in at.file_uploader if u.label.startswith(label)).set_value(files)
+    return run(at)
+
+
+def texts(at: AppTest, kind: str) -> str:
+    return "\n".join(str(e.value) for e in at.get(kind))
+
+
+def captions(at: AppTest) -> list[str]:
+    return [caption for image in at.image for caption in image.captions]
+
+
+def test_stored_prediction_runs_are_left_out_with_one_line(models):
+    at = run(AppTest.from_file(SIDE))
+    assert "stored-preds" not in at.multiselect(key="sbs_runs").options
+    assert "Not offered here: stored-preds (stored predictions can't label new images" in texts(at, "info")
+
+
+def test_every_image_is_scored_against_the_mask_named_after_it(models):
+    from segcore.predict import Predictor
+    predictor = Predictor(models / "onnx-a")
+    images = {f"f{i}.png": sample_image(i, SIZE) for i in range(3)}
+    truths = {name: predictor.predict(image).labels for name, image in images.items()}
+    wrong = (truths["f1.png"] + 1) % CAMVID11.num_classes        # every pixel another class: 0 % for f1
+    at = upload(page(), "Images", [png(name, image) for name, image in images.items()])
+    at = upload(at, "Ground-truth", [png("f0_mask.png", truths["f0.png"]), png("f1_L.png", wrong),
+                                     png("nobody_mask.png", truths["f2.png"])])
+    tables = [frame.value for frame in at.dataframe if "mIoU %" in frame.value.columns]
+    assert len(tables) == 2                                       # f0 and f1 scored; f2 has no mask
+    assert tables[0].loc["onnx-a", "pixel acc %"] == pytest.approx(100.0)       # its own labels as truth
+    assert tables[1].loc["onnx-a", "pixel acc %"] == pytest.approx(0.0)
+    assert "No image for mask(s) nobody_mask.png" in texts(at, "warning")
+    # The second upload did not stop the first from being scored (the old page scored one image only).
+    assert sum("mIoU" in caption for caption in captions(at)) == 4
+
+
+def test_a_mask_of_another_schema_scores_at_category_level_only(models):
+    image = sample_image(5, SIZE)
+    from segcore.predict import Predictor
+    labels = Predictor(models / "onnx-a").predict(image).labels
+    # The same scene labelled in Cityscapes labelIds: each CamVid class as a Cityscapes class of its category.
+    raw_id = {train: raw for raw, train in sorted(CITYSCAPES.raw_to_train.items(), reverse=True) if train != 255}
+    by_category = {cls.category: raw_id[cls.train_id] for cls in reversed(CITYSCAPES.classes)}
+    lookup = np.zeros(256, np.uint8)
+    lookup[:CAMVID11.num_classes] = [by_category[cls.category] for cls in CAMVID11.classes]
+    cityscapes_truth = lookup[labels]
+    at = upload(page(), "Images", png("street.png", image))
+    at = upload(at, "Ground-truth", png("street_gtFine_labelIds.png", cityscapes_truth))
+    at.selectbox(key="sbs_mask_schema").set_value("cityscapes")
+    run(at)
+    assert "only the 7 categories they share compare" in texts(at, "caption")    # class level: refused, with why
+    assert "mIoU %" not in at.dataframe[0].value.columns
+    at.radio(key="sbs_level").set_value("category")
+    run(at)
+    table = at.dataframe[0].value
+    assert table.loc["onnx-a", "pixel acc %"] == pytest.approx(100.0)            # same categories everywhere
+    assert "only the 7 categories" not in texts(at, "caption")
+
+
+def test_confidence_view_and_threshold_grey_out_pixels(models):
+    at = upload(page(), "Images", png("street.png", sample_image(9, SIZE)))
+    before = {c: i.value[0] for i in at.image for c in i.captions}
+    at.toggle(key="sbs_confidence").set_value(True)
+    run(at)
+    assert any(c.startswith("onnx-a confidence") for c in captions(at))
+    assert any(c.startswith("onnx-a entropy") for c in captions(at))
+    assert "mean confidence" in texts(at, "caption")
+    at.slider(key="sbs_threshold").set_value(1.0)                # every pixel is below 100 %: all greyed
+    run(at)
+    assert "100.0% of pixels below 100% confidence" in texts(at, "caption")
+    assert {c: i.value[0] for i in at.image for c in i.captions}["onnx-a"] != before["onnx-a"]
