@@ -78,30 +78,79 @@ def param_widget(spec, value, key):
     return st.color_picker(value=value, **args)
 
 
-def step_editor(items: list[dict], i: int, isolated: int | None) -> None:
-    """Step `i`'s expander: its probability and parameters (written back into the item), 'this step only',
-    and buttons to move or remove it."""
-    item = items[i]
-    spec, uid = augment.CATALOGUE[item["name"]], item["uid"]
+def add_row(items: list[dict]) -> None:
+    """Pick a transform and where it goes: the pipeline, a new OneOf/SomeOf group, or an existing group."""
+    choice = st.selectbox("Transform", lab.catalogue_choices(), format_func=lab.choice_label,
+                          help="Cost: median ms per 360x480 frame on one thread, measured by "
+                               "benchmarks/bench_augment.py.")
+    targets = lab.add_targets(items)
+    where, button = st.columns(2, vertical_alignment="bottom")
+    target = where.selectbox("Add to", list(targets), key="lab_target",
+                             help="OneOf applies one of its transforms (picked by weight); SomeOf applies n of them.")
+    label = "Add to pipeline" if targets[target] is None else "Add to group" if isinstance(targets[target], int) \
+        else "Add in a new group"
+    button.button(label, key="lab_add", width="stretch",
+                  on_click=lambda: edit(lab.added(items, choice, targets[target])))
+
+
+def step_list(items: list[dict], isolated: int | None) -> None:
+    """Every step as one collapsed line (open it to edit); a group's members follow it, indented."""
+    for i, item in enumerate(items):
+        step_editor(items, (i,), isolated)
+        for k in range(len(item.get("items", ()))):
+            indent, body = st.columns([1, 14])
+            indent.markdown(":material/subdirectory_arrow_right:")
+            with body:
+                step_editor(items, (i, k), isolated)
+
+
+def step_editor(items: list[dict], path: tuple[int, ...], isolated: int | None) -> None:
+    """The expander of the step at `path`: probability (a weight inside OneOf), parameters (written back into
+    the item), 'this step only' for top-level steps, and buttons to move or remove it."""
+    siblings = items if len(path) == 1 else items[path[0]]["items"]
+    item = siblings[path[-1]]
+    group = items[path[0]]["name"] if len(path) > 1 else None
+    spec = augment.COMPOSES.get(item["name"]) or augment.CATALOGUE[item["name"]]
+    uid = item["uid"]
     item["p"] = st.session_state.get(f"lab-{uid}-p", item["p"])   # so the title shows this run's p
-    alone = " · SHOWN ALONE" if i == isolated else ""
-    with st.expander(f"{i + 1}. {item['name']}  (p = {item['p']:.2f}){alone}", expanded=True,
-                     icon=":material/center_focus_strong:" if i == isolated else None):
-        st.caption(spec.description)
-        st.toggle("this step only", key=f"lab-{uid}-only", on_change=isolate, args=(uid,),
-                  help="Preview and grid run only this step, applied every draw (p = 1), to see its effect "
-                       "in isolation. Statistics and export still use the whole pipeline.")
-        item["p"] = st.slider("probability p", 0.0, 1.0, float(item["p"]), 0.05, key=f"lab-{uid}-p")
-        for param in spec.params:
+    alone = len(path) == 1 and path[0] == isolated
+    number = ".".join(str(n + 1) for n in path)
+    # keyed, so the step stays open while its title changes (p is in it)
+    with st.expander(lab.step_title(item, number, in_group=group, alone=alone), expanded=False, key=f"lab-{uid}-open",
+                     icon=":material/center_focus_strong:" if alone else None):
+        st.caption(spec.description + (f" Measured cost: {lab.cost_text(item['name'])}."
+                                       if lab.cost_text(item["name"]) else ""))
+        if len(path) == 1:
+            st.toggle("this step only", key=f"lab-{uid}-only", on_change=isolate, args=(uid,),
+                      help="Preview and grid run only this step, applied every draw (p = 1), to see its effect "
+                           "in isolation. Statistics and export still use the whole pipeline.")
+        chance = "weight (chance of being picked)" if group == "OneOf" else "probability p"
+        item["p"] = st.slider(chance, 0.0, 1.0, float(item["p"]), 0.05, key=f"lab-{uid}-p")
+        if item["name"] == "SomeOf":
+            group_settings(item)
+        for param in spec.params if "items" not in item else ():
             value = param_widget(param, item["params"][param.name], key=f"lab-{uid}-{param.name}")
             item["params"][param.name] = lab.from_widget(param, value)
         up, down, remove = st.columns(3)
-        up.button(":material/arrow_upward:", key=f"lab-{uid}-up", help="Move up", disabled=i == 0,
-                  on_click=edit, args=(lab.moved(items, i, -1),))
+        up.button(":material/arrow_upward:", key=f"lab-{uid}-up", help="Move up", disabled=path[-1] == 0,
+                  on_click=edit, args=(lab.moved(items, path, -1),))
         down.button(":material/arrow_downward:", key=f"lab-{uid}-down", help="Move down",
-                    disabled=i == len(items) - 1, on_click=edit, args=(lab.moved(items, i, 1),))
-        remove.button(":material/delete:", key=f"lab-{uid}-rm", help="Remove this step",
-                      on_click=edit, args=(lab.removed(items, i),))
+                    disabled=path[-1] == len(siblings) - 1, on_click=edit, args=(lab.moved(items, path, 1),))
+        remove.button(":material/delete:", key=f"lab-{uid}-rm",
+                      help="Remove this group and its transforms" if "items" in item else "Remove this step",
+                      on_click=edit, args=(lab.removed(items, path),))
+
+
+def group_settings(group: dict) -> None:
+    """SomeOf's n (at most its size unless replace is on) and replace."""
+    uid = group["uid"]
+    replace = st.checkbox("replace", value=group["params"]["replace"], key=f"lab-{uid}-replace",
+                          help="Allow the same transform to be picked more than once.")
+    most = 16 if replace else len(group["items"])
+    key = f"lab-{uid}-n"
+    st.session_state[key] = min(st.session_state.get(key, group["params"]["n"]), most)  # members may be gone
+    n = st.number_input("n, transforms picked per draw", min_value=1, max_value=most, step=1, key=key)
+    group["params"] = {"n": int(n), "replace": bool(replace)}
 
 
 # ------------------------------------------------------------------------------------------------ tabs
@@ -138,7 +187,10 @@ def cost_tab(steps, image, mask) -> None:
     """Timings on demand, kept until the pipeline or the image's size changes."""
     signature = json.dumps([steps, image.shape], default=str)
     if st.button("Measure", icon=":material/timer:", disabled=not steps):
-        st.session_state["lab_cost"] = (signature, lab.cost_table(augment.time_steps(steps, image, mask)))
+        try:
+            st.session_state["lab_cost"] = (signature, lab.cost_table(augment.time_steps(steps, image, mask)))
+        except ValueError as err:
+            st.error(f"Timing failed: {err}")
     measured = st.session_state.get("lab_cost")
     if measured and measured[0] == signature:
         st.bar_chart(measured[1], horizontal=True, x_label="ms per image", sort=False)
@@ -160,4 +212,5 @@ def export_tab(steps, fill: int) -> None:
             edit(lab.items_from_steps(lab.steps_from_upload(saved.name, saved.getvalue())))
             st.rerun()
         except augment.PipelineError as err:
-            st.error(f"{saved.name}: {err}. Only flat pipelines of catalogue transforms can be edited here.")
+            st.error(f"{saved.name}: {err}. Only pipelines of catalogue transforms, with OneOf/SomeOf groups one "
+                     "level deep, can be edited here.")

@@ -8,21 +8,22 @@ from segcore.figures import overlay
 
 config = shell.settings()
 st.title("Augmentation lab")
-st.caption("Geometric transforms move the mask with the image (nearest-neighbour); uncovered pixels get the "
-           "ignore label, so they are never trained on.")
+st.caption("Geometric transforms move the mask with the image (nearest-neighbour); uncovered and padded pixels get "
+           "the ignore label, so they are never trained on.")
 image, mask, schema = widgets.choose_source(config)     # a data folder's image, or an upload
 fill = schema.ignore_index
 
-# --- pipeline editor ------------------------------------------------------------------------------------------
-items = st.session_state.setdefault("lab_items", [])
+# --- pipeline editor: opens on a light weather pipeline, so the first view shows an effect ----------------------
+items = st.session_state.setdefault("lab_items", lab.default_items())
 isolated = lab.isolated_index(items, st.session_state.get("lab_only"))
 editor, preview = st.columns([2, 3], gap="large")
 with editor:
-    st.subheader("Pipeline")
-    choice = st.selectbox("Transform", lab.catalogue_choices(), format_func=lab.choice_label)
-    st.button("Add to pipeline", icon=":material/add:", on_click=lambda: widgets.edit(items + [lab.new_item(choice)]))
-    for i in range(len(items)):
-        widgets.step_editor(items, i, isolated)
+    title, clear_col = st.columns([2, 1], vertical_alignment="bottom")
+    title.subheader("Pipeline")
+    clear_col.button("Clear", key="lab_clear", disabled=not items, width="stretch",
+                 on_click=widgets.edit, args=([],), help="Remove every step and start from an empty pipeline")
+    widgets.add_row(items)
+    widgets.step_list(items, isolated)
     if not items:
         st.info("The pipeline is empty: add a transform above, or import a saved pipeline below.")
 steps = lab.steps_of(items)
@@ -54,6 +55,10 @@ with preview:
         before.image(overlay(image, mask, schema, alpha), caption="original mask")
         after.image(overlay(aug_image, aug_mask, schema, alpha), caption="augmented mask")
         st.html(lab.legend_for(aug_mask, schema))
+    if aug_image.shape != image.shape:
+        st.caption(f"This draw is {aug_image.shape[1]}x{aug_image.shape[0]}, not the frame's size: training resizes "
+                   "every augmented frame to the model's --size, so end a size-changing pipeline with a crop of "
+                   "that size (PadIfNeeded + RandomCrop) to keep the scale change.")
 
 sampled, grid, statistics, cost, export = preview.tabs(["Sampled parameters", "Grid of draws", "Statistics",
                                                        "Cost", "Export / import"])
@@ -61,20 +66,29 @@ with sampled:
     st.dataframe(lab.draw_table(record), hide_index=True,
                  column_config={"sampled parameters": st.column_config.TextColumn(width="large")})
 with grid:
-    n = st.slider("Draws", 1, 12, 4)
+    count_col, row_col = st.columns(2)
+    n = count_col.slider("Draws", 1, 12, 6)
+    per_row = row_col.slider("Per row", 1, 4, 2 if mask is not None else 3)
     if isolated is not None:
         st.caption(f"Step {isolated + 1} ({items[isolated]['name']}) alone.")
-    draws = augment.draw_grid(shown, image, mask, n=n, seed=seed, mask_fill=fill)
-    st.image([overlay(picture, labels, schema, alpha) if labels is not None else picture
-              for picture, labels, _ in draws], width=240,
-             caption=[f"seed {seed + k} · {lab.fired_label(fired)}" for k, (_, _, fired) in enumerate(draws)])
+    try:
+        draws = augment.draw_grid(shown, image, mask, n=n, seed=seed, mask_fill=fill)
+    except ValueError as err:     # another seed can sample what this one did not (a crop larger than the frame)
+        st.error(f"A draw of this pipeline fails: {err}. Change that step's values or remove it.")
+        draws, n = [], 0
+    for start in range(0, n, per_row):
+        for column, k in zip(st.columns(per_row), range(start, min(start + per_row, n))):
+            picture, labels, fired = draws[k]
+            column.image(lab.draw_tile(picture, labels, schema, alpha),
+                         caption=f"seed {seed + k} · {lab.fired_label(fired)}")
 with statistics:
     st.caption("Many seeded draws of the whole pipeline on this frame, as training draws them: how often each "
                "step fires, which on/off combinations occur, and class shares before and after (void includes "
                "what geometric steps push out of the frame). `segcore augment stats` gives the same for a data set.")
     widgets.statistics_tab(steps, image, mask, seed, schema)
 with cost:
-    st.caption("Median ms per image on this frame: each step forced to p = 1, then the pipeline as configured.")
+    st.caption("Median ms per image on this frame: each step forced to p = 1, then the pipeline as configured. "
+               "The labels in the transform list come from `benchmarks/bench_augment.py` at 360x480.")
     widgets.cost_tab(steps, image, mask)
 with export:
     widgets.export_tab(steps, fill)

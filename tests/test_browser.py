@@ -78,6 +78,9 @@ def test_home_in_browser(server, page):
 
 def test_lab_slider_changes_the_output(server, page):
     _open(page, server + "/augmentation_lab", "Augmentation lab")
+    page.get_by_role("button", name="Clear").click()          # the Lab opens on a default pipeline
+    page.get_by_text("The pipeline is empty").wait_for()
+    _settle(page)
     augmented = page.locator('[data-testid="stImage"]').filter(has_text="augmented 320x240").locator("img")
     before = augmented.get_attribute("src")
     transform = page.get_by_role("combobox", name="Transform")
@@ -88,6 +91,7 @@ def test_lab_slider_changes_the_output(server, page):
     page.get_by_role("button", name="Add to pipeline").click()
     step = page.locator('[data-testid="stExpander"]').filter(has_text="1. HorizontalFlip")
     step.wait_for()
+    step.locator("summary").click()                  # steps are collapsed to one line: open it
     thumb = step.get_by_role("slider").first       # the step's probability p
     thumb.focus()
     thumb.press("End")                               # p = 1: the flip always fires

@@ -18,7 +18,8 @@ def test_catalogue_choices_are_grouped_and_complete():
     assert sorted(names) == sorted(augment.CATALOGUE)
     groups = [augment.CATALOGUE[n].group for n in names]
     assert groups == sorted(groups, key=augment.GROUPS.index)
-    assert lab.choice_label("RandomRain") == "weather · RandomRain"
+    ms, label = augment.cost_of("RandomRain")
+    assert lab.choice_label("RandomRain").startswith(f"weather · RandomRain · {label}, ")   # measured, see costs
 
 
 def test_items_keep_uids_through_edits():
@@ -89,7 +90,7 @@ def test_tables():
     steps = [{**augment.default_step("HorizontalFlip"), "p": 1.0}, {**augment.default_step("GaussianBlur"), "p": 0.0}]
     _, _, record = augment.draw(steps, picture, labels, seed=0)
     table = lab.draw_table(record)
-    assert list(table["step"]) == [1, 2] and list(table["applied"]) == [True, False]
+    assert list(table["step"]) == ["1", "2"] and list(table["applied"]) == [True, False]
     assert table["sampled parameters"].iloc[1] == ""
     costs = lab.cost_table({"0:HorizontalFlip": 0.1234, "1:GaussianBlur": 2.0, "pipeline": 0.2})
     assert list(costs.index) == ["1. HorizontalFlip", "2. GaussianBlur", "whole pipeline"]

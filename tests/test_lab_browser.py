@@ -1,26 +1,51 @@
 """The Augmentation Lab in a real headless Chromium: an uploaded pipeline file whose content is a server path is
-refused in one line and nothing of that file reaches the page; "this step only" is marked in the UI.
+refused in one line and nothing of that file reaches the page; "this step only" is marked in the UI; a OneOf
+group is built with the mouse and its exported file is what `segcore train --augment` runs.
 
-Screenshots: /tmp/seglab-lab-import-path.png, /tmp/seglab-lab-isolated.png.
+Screenshots: /tmp/seglab-lab-import-path.png, /tmp/seglab-lab-isolated.png, /tmp/seglab-lab-statistics.png,
+/tmp/seglab-lab-oneof.png.
 """
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from segcore import augment
+from segcore.labels import CAMVID11
 from test_browser import SCREENSHOTS, _assert_no_errors, _open, _settle, browser, page, server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 
-def _add(page, name: str):
-    transform = page.get_by_role("combobox", name="Transform")
-    transform.click()
-    transform.fill(name)
-    transform.press("Enter")
+def _pick(page, box: str, text: str):
+    combobox = page.get_by_role("combobox", name=box)
+    combobox.click()
+    combobox.fill(text)
+    combobox.press("Enter")
     _settle(page)
-    page.get_by_role("button", name="Add to pipeline").click()
+
+
+def _add(page, name: str, where: str = "the pipeline"):
+    _pick(page, "Transform", name)
+    _pick(page, "Add to", where)
+    page.locator(".st-key-lab_add button").click()
     _settle(page)
+
+
+def _clear(page):
+    """The Lab opens on a light weather pipeline; start from an empty one."""
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_text("The pipeline is empty").wait_for()
+    _settle(page)
+
+
+def _open_step(page, title: str):
+    """A step's collapsed line, opened to show its widgets."""
+    step = page.locator('[data-testid="stExpander"]').filter(has_text=title)
+    step.locator("summary").click()
+    _settle(page)
+    return step
 
 
 def test_lab_import_of_a_path_shows_an_error_not_the_server_file(server, page, tmp_path):
@@ -39,7 +64,7 @@ def test_lab_import_of_a_path_shows_an_error_not_the_server_file(server, page, t
     assert "not an albumentations pipeline" in message and "\n" not in message.strip(), message
     body = page.locator("body").inner_text()
     assert "RandomSunFlare" not in body and "src_radius" not in body     # nothing of the server file
-    assert page.locator('[data-testid="stExpander"]').count() == 0       # and nothing imported
+    assert page.locator('[data-testid="stExpander"]').count() == 6       # the opening pipeline, unchanged
     _assert_no_errors(page)
     error.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "seglab-lab-import-path.png"))
@@ -47,9 +72,10 @@ def test_lab_import_of_a_path_shows_an_error_not_the_server_file(server, page, t
 
 def test_lab_this_step_only_is_marked(server, page):
     _open(page, server + "/augmentation_lab", "Augmentation lab")
+    _clear(page)
     _add(page, "HorizontalFlip")
     _add(page, "GaussNoise")
-    step = page.locator('[data-testid="stExpander"]').filter(has_text="2. GaussNoise")
+    step = _open_step(page, "2. GaussNoise")
     step.get_by_text("this step only").click()
     page.get_by_text("Showing step 2 (GaussNoise) alone").wait_for()
     _settle(page)
@@ -62,6 +88,7 @@ def test_lab_this_step_only_is_marked(server, page):
 
 def test_lab_statistics_tab(server, page):
     _open(page, server + "/augmentation_lab", "Augmentation lab")
+    _clear(page)
     _add(page, "HorizontalFlip")
     _add(page, "Affine")
     page.get_by_role("tab", name="Statistics").click()
@@ -74,3 +101,32 @@ def test_lab_statistics_tab(server, page):
     _assert_no_errors(page)
     summary.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "seglab-lab-statistics.png"))
+
+
+def test_lab_builds_a_one_of_group_and_exports_what_training_runs(server, page, tmp_path):
+    _open(page, server + "/augmentation_lab", "Augmentation lab")
+    page.get_by_text("augmented 320x240").wait_for()
+    _settle(page)
+    page.screenshot(path=str(SCREENSHOTS / "seglab-lab-default.png"), full_page=True)
+    _clear(page)
+    _add(page, "RandomSnow", "a new OneOf group")
+    _add(page, "RandomFog", "group 1 (OneOf)")
+    _add(page, "HorizontalFlip")
+    titles = page.locator('[data-testid="stExpander"] summary').all_inner_texts()
+    assert [t.splitlines()[-1].split(" (")[0] for t in titles] == [                 # after the icon's name
+        "1. OneOf of 2", "1.1. RandomSnow", "1.2. RandomFog", "2. HorizontalFlip"], titles
+    page.get_by_role("tab", name="Export / import").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download JSON").click()
+    path = tmp_path / "pipeline.json"
+    download.value.save_as(path)
+    trained = augment.load_training_pipeline(path, mask_fill=CAMVID11.ignore_index)
+    assert json.loads(json.dumps(trained)) == json.loads(path.read_text())     # the file is what training runs
+    one_of = trained["transform"]["transforms"][0]
+    assert one_of["__class_fullname__"] == "OneOf"
+    assert [t["__class_fullname__"] for t in one_of["transforms"]] == ["RandomSnow", "RandomFog"]
+    page.get_by_role("tab", name="Grid of draws").click()
+    page.get_by_text("seed 0 · fired").first.wait_for()
+    _settle(page)
+    _assert_no_errors(page)
+    page.screenshot(path=str(SCREENSHOTS / "seglab-lab-oneof.png"), full_page=True)

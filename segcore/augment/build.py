@@ -17,26 +17,41 @@ import albumentations as A
 import cv2
 import numpy as np
 
-from segcore.augment.catalogue import CATALOGUE, PipelineError
+from segcore.augment.catalogue import CATALOGUE, COMPOSES, PipelineError
 from segcore.augment.steps import validate_steps
 
 
+def managed_arguments(name: str, mask_fill: int) -> dict:
+    """The arguments SegLab sets itself for catalogue transform `name` (the Lab does not expose them).
+
+    Labels are class ids: interpolating between them invents classes, so masks move nearest-neighbour; pixels
+    a warp uncovers or padding adds get the ignore label (`mask_fill`) so they count as no class; and
+    CropNonEmptyMaskIfExists does not centre a crop on ignored pixels.
+    """
+    if not CATALOGUE[name].geometric:
+        return {}
+    accepted = inspect.signature(getattr(A, name)).parameters
+    managed = {}
+    if "mask_interpolation" in accepted:
+        managed["mask_interpolation"] = cv2.INTER_NEAREST
+    if "fill_mask" in accepted:
+        managed["fill_mask"] = mask_fill
+    if "ignore_values" in accepted:
+        managed["ignore_values"] = [mask_fill]
+    return managed
+
+
 def _kwargs(step: dict, mask_fill: int) -> dict:
-    """Constructor arguments for a validated step, including the mask handling the lab does not expose."""
-    kwargs = dict(step["params"])
-    if CATALOGUE[step["name"]].geometric:
-        accepted = inspect.signature(getattr(A, step["name"])).parameters
-        # Labels are class ids: interpolating between them invents classes, so masks use nearest neighbour,
-        # and pixels a warp uncovers get the ignore label so they do not count as any class.
-        if "mask_interpolation" in accepted:
-            kwargs["mask_interpolation"] = cv2.INTER_NEAREST
-        if "fill_mask" in accepted:
-            kwargs["fill_mask"] = mask_fill
-    kwargs["p"] = step["p"]
-    return kwargs
+    """Constructor arguments for a validated catalogue step or group (without the group's members)."""
+    if step["name"] in COMPOSES:
+        return {**step["params"], "p": step["p"]}
+    return {**step["params"], **managed_arguments(step["name"], mask_fill), "p": step["p"]}
 
 
 def _transform(step: dict, mask_fill: int):
+    if step["name"] in COMPOSES:
+        members = [_transform(child, mask_fill) for child in step["steps"]]
+        return getattr(A, step["name"])(members, **_kwargs(step, mask_fill))
     return getattr(A, step["name"])(**_kwargs(step, mask_fill))
 
 
@@ -138,6 +153,51 @@ def isolate(steps, index: int) -> list[dict]:
     return [{**step, "p": 1.0 if i == index else 0.0} for i, step in enumerate(steps)]
 
 
+# Sampled values that say nothing readable (pixel maps, matrices, generator state, SegLab's fixed settings).
+_UNREADABLE = {"interpolation", "mask_interpolation", "fill", "fill_mask", "matrix", "bbox_matrix", "map_x", "map_y",
+               "noise_map", "random_seed", "sparkle_mask", "snow_texture", "order", "output_shape", "max_height",
+               "max_width", "pad_params", "border_mode"}
+
+
+def _readable_value(value) -> str | None:
+    if isinstance(value, dict) and set(value) == {"x", "y"}:        # Affine's per-axis values
+        x, y = _readable_value(value["x"]), _readable_value(value["y"])
+        return x if x == y else f"x {x}, y {y}"
+    if isinstance(value, np.ndarray):
+        if value.size <= 4:
+            value = value.tolist()
+        elif value.ndim == 2 and value.shape[1] == 2:
+            return f"{value.shape[0]} points"
+        else:
+            return "x".join(map(str, value.shape)) + " values"
+    if isinstance(value, (list, tuple)):
+        flat = all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in value)
+        if flat and len(value) <= 4:
+            return "(" + ", ".join(_readable_value(v) for v in value) + ")"
+        return f"{len(value)} items"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.3g}"
+    if isinstance(value, (int, np.integer, str)):
+        return str(value)
+    return None
+
+
+def readable_params(params: dict) -> str:
+    """A transform's sampled parameters as short text: "slant -0.924 · drop length 20 · rain drops 120 points".
+
+    Floats get 3 significant digits, large arrays a size, and pixel maps, matrices and SegLab's fixed settings
+    are left out.
+    """
+    parts = []
+    for key, value in params.items():
+        text = None if key in _UNREADABLE or value is None else _readable_value(value)
+        if text is not None:
+            parts.append(f"{key.replace('_', ' ')} {text}")
+    return " · ".join(parts)
+
+
 def _jsonable(value, limit: int = 16):
     """Sampled parameters in a form JSON and a table can show; large arrays and lists become summaries."""
     if isinstance(value, np.generic):
@@ -153,20 +213,39 @@ def _jsonable(value, limit: int = 16):
     return repr(value)
 
 
+def _record(replayed: dict) -> dict:
+    params = {k: v for k, v in (replayed.get("params") or {}).items() if k != "shape"}
+    entry = {"name": replayed["__class_fullname__"].rsplit(".", 1)[-1], "applied": bool(replayed["applied"]),
+             "params": _jsonable(params), "summary": readable_params(params) if replayed["applied"] else ""}
+    if "transforms" in replayed:      # a group: what each member did
+        entry["steps"] = [_record(child) for child in replayed["transforms"]]
+    return entry
+
+
+def _check_mask_needs(steps, mask) -> None:
+    if mask is not None:
+        return
+    for step in steps:
+        for member in [step, *step.get("steps", ())]:
+            if member["name"] in CATALOGUE and CATALOGUE[member["name"]].needs_mask:
+                raise PipelineError(f"{member['name']} picks its crop from the mask, and this frame has none: "
+                                    "add a mask or remove the step")
+
+
 def draw(steps, image, mask=None, *, seed: int, mask_fill: int = 0):
     """One reproducible augmentation of (image, mask): the same seed gives the same output, and the same
     output as training's `apply_seeded` with that seed.
 
-    Returns (image, mask or None, record), with one record entry per step:
-    {"name", "applied": whether it fired, "params": the values it sampled (JSON-safe)}.
+    Returns (image, mask or None, record), with one record entry per step: {"name", "applied": whether it
+    fired, "params": the values it sampled (JSON-safe), "summary": the same as short readable text}; a group's
+    entry also has "steps", one entry per member.
     """
+    steps = validate_steps(steps)
+    _check_mask_needs(steps, mask)
     pipeline = build_pipeline(steps, replay=True, seed=seed, mask_fill=mask_fill)
     data = {"image": image} if mask is None else {"image": image, "mask": mask}
     out = pipeline(**data)
-    record = [{"name": r["__class_fullname__"].rsplit(".", 1)[-1], "applied": bool(r["applied"]),
-               "params": _jsonable({k: v for k, v in (r.get("params") or {}).items() if k != "shape"})}
-              for r in out["replay"]["transforms"]]
-    return out["image"], out.get("mask"), record
+    return out["image"], out.get("mask"), [_record(r) for r in out["replay"]["transforms"]]
 
 
 def draw_grid(steps, image, mask, *, n: int, seed: int, mask_fill: int = 0):
@@ -196,12 +275,17 @@ def time_steps(steps, image, mask=None, *, repeats: int = 5, seed: int = 0) -> d
     return result
 
 
+def _code_lines(step: dict, mask_fill: int, indent: str) -> list[str]:
+    args = ", ".join(f"{k}={v!r}" for k, v in _kwargs(step, mask_fill).items())
+    if step["name"] not in COMPOSES:
+        return [f"{indent}A.{step['name']}({args}),"]
+    members = [line for child in step["steps"] for line in _code_lines(child, mask_fill, indent + "    ")]
+    return [f"{indent}A.{step['name']}([", *members, f"{indent}], {args}),"]
+
+
 def pipeline_code(steps, *, mask_fill: int = 0) -> str:
     """Python source that builds the same pipeline as build_pipeline(steps, mask_fill=mask_fill)."""
-    lines = []
-    for step in validate_steps(steps):
-        args = ", ".join(f"{k}={v!r}" for k, v in _kwargs(step, mask_fill).items())
-        lines.append(f"    A.{step['name']}({args}),")
+    lines = [line for step in validate_steps(steps) for line in _code_lines(step, mask_fill, "    ")]
     body = "\n" + "\n".join(lines) + "\n" if lines else ""
     code = f"import albumentations as A\n\npipeline = A.Compose([{body}])\n"
     if "mask_interpolation=0" in code:

@@ -7,7 +7,6 @@ MAX_NESTING composes deep. Every failure is a one-line PipelineError.
 """
 from __future__ import annotations
 
-import io
 import json
 import warnings
 from pathlib import Path
@@ -15,8 +14,8 @@ from pathlib import Path
 import albumentations as A
 import yaml
 
-from segcore.augment.build import build_pipeline
-from segcore.augment.catalogue import CATALOGUE, PipelineError
+from segcore.augment.build import build_pipeline, managed_arguments
+from segcore.augment.catalogue import CATALOGUE, COMPOSES, PipelineError
 from segcore.augment.steps import validate_steps
 from segcore.files import NotARegularFile, atomic_write_bytes, read_regular_bytes
 from segcore.limits import MAX_PIPELINE_BYTES
@@ -24,8 +23,6 @@ from segcore.limits import MAX_PIPELINE_NESTING as MAX_NESTING
 from segcore.limits import MAX_PIPELINE_STEPS as MAX_STEPS
 
 SUFFIX_FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
-# Set by SegLab itself (nearest-neighbour masks, the schema's ignore label), so not compared with the file's.
-_MANAGED_ARGUMENTS = {"__class_fullname__", "p", "mask_interpolation", "fill_mask"}
 
 
 def _one_line(text) -> str:
@@ -54,6 +51,23 @@ class _NoAliasLoader(yaml.SafeLoader):
 
 
 # ------------------------------------------------------------------------------------------------- reading
+
+def portable(document: dict) -> dict:
+    """An A.to_dict document without the one key albumentations 2.0.8 writes but cannot read back: PadIfNeeded
+    saves its parent Pad's `padding` (always 0), which A.from_dict then warns is not an argument. Other values
+    of it are left in, so they are refused as the unknown argument they are."""
+    def clean(node):
+        if not isinstance(node, dict):
+            return node
+        node = {key: [clean(child) for child in value] if key == "transforms" and isinstance(value, list) else value
+                for key, value in node.items()}
+        if str(node.get("__class_fullname__", "")).rsplit(".", 1)[-1] == "PadIfNeeded" and node.get("padding") == 0:
+            del node["padding"]
+        return node
+    return {**document, "transform": clean(document["transform"])} if isinstance(document, dict) \
+        and "transform" in document else document
+
+
 
 def parse_pipeline_text(text: str | bytes, *, fmt: str | None = None, source: str = "pipeline text"):
     """The document in JSON or YAML `text` (YAML also reads JSON when fmt is None). Never opens a file:
@@ -140,7 +154,7 @@ def _explain(transform: dict, error: Exception) -> str:
         try:
             A.from_dict({"transform": child})
         except (KeyError, TypeError, ValueError, NotImplementedError) as step_error:
-            error, where = step_error, f"step {index} ({child.get('__class_fullname__', '?')})"
+            error, where = step_error, f"step {index + 1} ({child.get('__class_fullname__', '?')})"
             break
     else:
         where = "the pipeline"
@@ -169,7 +183,7 @@ def load_pipeline(source, *, fmt: str | None = None):
     is accepted (not only the catalogue's). Raises PipelineError for text that is not JSON/YAML, documents that
     are not albumentations pipelines, unknown transforms, invalid arguments and the limits above.
     """
-    data = _document(source, fmt)
+    data = portable(_document(source, fmt))
     _check_document(data)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -201,14 +215,53 @@ def _comparable(value):
     return json.loads(json.dumps(value, default=str))
 
 
+def _step_from_child(name: str, child: dict, where: str) -> dict:
+    """A catalogue step from one transform's A.to_dict entry (albumentations' defaults already filled in)."""
+    params = {}
+    for spec in CATALOGUE[name].params:
+        value = child.get(spec.name)
+        if isinstance(value, dict) and set(value) == {"x", "y"}:  # Affine stores per-axis ranges
+            if list(value["x"]) != list(value["y"]):
+                raise PipelineError(f"{where} ({name}): different x and y {spec.name} ranges cannot be shown in "
+                                    "the lab")
+            value = value["x"]
+        if value is None:
+            raise PipelineError(f"{where} ({name}): {spec.name} is not set; the lab needs a value")
+        if spec.kind == "rgb" and isinstance(value, (int, float)):  # a single fill value means grey
+            value = (value,) * 3
+        params[spec.name] = tuple(value) if isinstance(value, list) else value
+    return {"name": name, "params": params, "p": child.get("p", CATALOGUE[name].default_p)}
+
+
+def _name(node: dict) -> str:
+    return node["__class_fullname__"].rsplit(".", 1)[-1]
+
+
+def _steps_from_children(children: list[dict], prefix: str, *, in_group: bool) -> list[dict]:
+    steps = []
+    for i, child in enumerate(children):
+        name, where = _name(child), f"{prefix}{i + 1}"
+        if name in COMPOSES and not in_group:
+            group = {"name": name, "p": child.get("p", COMPOSES[name].default_p),
+                     "params": {spec.name: child.get(spec.name, spec.default) for spec in COMPOSES[name].params},
+                     "steps": _steps_from_children(child.get("transforms") or [], f"{where}.", in_group=True)}
+            steps.append(group)
+        elif name in COMPOSES:
+            raise PipelineError(f"step {where}: a {name} group inside a group cannot be edited or trained here; "
+                                "groups nest one level deep")
+        else:
+            steps.append(_step_from_child(name, child, f"step {where}"))
+    return steps
+
+
 def steps_from_pipeline(source) -> list[dict]:
-    """The lab's steps for a flat pipeline of catalogue transforms: an A.Compose, its A.to_dict dict, JSON/YAML
-    text or bytes, or a pathlib.Path to read.
+    """The lab's steps for a pipeline of catalogue transforms, with OneOf/SomeOf groups one level deep: an
+    A.Compose, its A.to_dict dict, JSON/YAML text or bytes, or a pathlib.Path to read.
 
     The catalogue check runs before anything is built. Arguments the catalogue does not expose must keep
-    albumentations' defaults (mask interpolation and mask fill are SegLab's own), so nothing is dropped
-    silently. Raises PipelineError for transforms not in the catalogue, nested composes and values outside
-    the catalogue's bounds (non-finite numbers included).
+    albumentations' defaults (mask interpolation, mask fill and a crop's ignored values are SegLab's own), so
+    nothing is dropped silently. Raises PipelineError for transforms not in the catalogue, deeper nesting and
+    values outside the catalogue's bounds (non-finite numbers included).
     """
     if isinstance(source, A.BaseCompose):
         try:
@@ -218,44 +271,34 @@ def steps_from_pipeline(source) -> list[dict]:
     data = _document(source, None)
     root = _check_document(data)
     children = root.get("transforms")
-    if root["__class_fullname__"].rsplit(".", 1)[-1] != "Compose" or not isinstance(children, list):
-        raise PipelineError("not a flat pipeline: expected a Compose with a list of transforms")
-    names = [c["__class_fullname__"].rsplit(".", 1)[-1] for c in children]
-    unknown = [n for n in names if n not in CATALOGUE]
+    if _name(root) != "Compose" or not isinstance(children, list):
+        raise PipelineError("not a pipeline the lab can edit: expected a Compose with a list of transforms")
+    members = [c for child in children for c in [child, *(child.get("transforms") or [])]]
+    unknown = list(dict.fromkeys(n for n in map(_name, members) if n not in CATALOGUE and n not in COMPOSES))
     if unknown:
         raise PipelineError(f"transform(s) not in the catalogue: {', '.join(unknown)}; the Lab and training "
-                            f"use only: {', '.join(CATALOGUE)}")
+                            f"use only: {', '.join(CATALOGUE)}, in {' or '.join(COMPOSES)} groups")
     children = A.to_dict(load_pipeline(data))["transform"]["transforms"]  # albumentations' checks, defaults
-    steps = []
-    for i, (name, child) in enumerate(zip(names, children)):
-        params = {}
-        for spec in CATALOGUE[name].params:
-            value = child.get(spec.name)
-            if isinstance(value, dict) and set(value) == {"x", "y"}:  # Affine stores per-axis ranges
-                if list(value["x"]) != list(value["y"]):
-                    raise PipelineError(f"step {i} ({name}): different x and y {spec.name} ranges cannot be "
-                                        "shown in the lab")
-                value = value["x"]
-            if value is None:
-                raise PipelineError(f"step {i} ({name}): {spec.name} is not set; the lab needs a value")
-            if spec.kind == "rgb" and isinstance(value, (int, float)):  # a single fill value means grey
-                value = (value,) * 3
-            params[spec.name] = tuple(value) if isinstance(value, list) else value
-        steps.append({"name": name, "params": params, "p": child.get("p", CATALOGUE[name].default_p)})
-    steps = validate_steps(steps)
-    _check_unexposed(children, steps)
+    steps = validate_steps(_steps_from_children(children, "", in_group=False))
+    _check_unexposed(children, steps, "")
     return steps
 
 
-def _check_unexposed(children: list[dict], steps: list[dict]) -> None:
+def _check_unexposed(children: list[dict], steps: list[dict], prefix: str) -> None:
     """PipelineError when a file sets an argument the catalogue does not expose to a non-default value."""
-    rebuilt = A.to_dict(build_pipeline(steps))["transform"]["transforms"]
-    for i, (given, default) in enumerate(zip(children, rebuilt)):
-        exposed = {spec.name for spec in CATALOGUE[steps[i]["name"]].params} | _MANAGED_ARGUMENTS
-        for key in sorted(set(given) - exposed):
+    for i, (given, step) in enumerate(zip(children, steps)):
+        where = f"step {prefix}{i + 1} ({step['name']})"
+        if step["name"] in COMPOSES:
+            _check_unexposed(given.get("transforms") or [], step["steps"], f"{prefix}{i + 1}.")
+            default = A.to_dict(build_pipeline([step]))["transform"]["transforms"][0]
+            exposed = {spec.name for spec in COMPOSES[step["name"]].params} | {"transforms"}
+        else:
+            default = A.to_dict(build_pipeline([step]))["transform"]["transforms"][0]
+            exposed = {spec.name for spec in CATALOGUE[step["name"]].params} | set(managed_arguments(step["name"], 0))
+        for key in sorted(set(given) - exposed - {"__class_fullname__", "p"}):
             if _comparable(given[key]) != _comparable(default.get(key)):
-                raise PipelineError(f"step {i} ({steps[i]['name']}): {key}={given[key]!r} cannot be set here; the "
-                                    f"Lab and training use its default ({default.get(key)!r}). Remove it")
+                raise PipelineError(f"{where}: {key}={given[key]!r} cannot be set here; the Lab and training use "
+                                    f"its default ({default.get(key)!r}). Remove it")
 
 
 def load_training_pipeline(path, *, mask_fill: int) -> dict:
@@ -270,7 +313,7 @@ def load_training_pipeline(path, *, mask_fill: int) -> dict:
     except PipelineError as e:
         message = str(e)
         raise PipelineError(message if message.startswith(str(path)) else f"{path}: {message}") from None
-    return A.to_dict(build_pipeline(steps, mask_fill=mask_fill))
+    return portable(A.to_dict(build_pipeline(steps, mask_fill=mask_fill)))
 
 
 # ------------------------------------------------------------------------------------------------- writing
@@ -286,18 +329,20 @@ def _as_pipeline(pipeline_or_steps, mask_fill: int = 0):
 def to_dict(pipeline, *, mask_fill: int = 0) -> dict:
     """A.to_dict of a pipeline; also accepts steps (built with `mask_fill`) or an already serialised dict."""
     try:
-        if isinstance(pipeline, dict):
-            return A.to_dict(load_pipeline(pipeline))  # round trip, so junk is rejected here and not in a worker
-        return A.to_dict(_as_pipeline(pipeline, mask_fill))
+        if isinstance(pipeline, dict):   # round trip, so junk is rejected here and not in a worker
+            return portable(A.to_dict(load_pipeline(pipeline)))
+        return portable(A.to_dict(_as_pipeline(pipeline, mask_fill)))
     except NotImplementedError as e:
         raise PipelineError(_one_line(f"this pipeline cannot be saved: {e}")) from None
 
 
 def dumps_pipeline(steps, fmt: str = "json", *, mask_fill: int = 0) -> str:
-    """The pipeline as JSON or YAML text, exactly as A.save writes it (so A.load accepts it unchanged)."""
-    buffer = io.StringIO()
-    A.save(_as_pipeline(steps, mask_fill), buffer, data_format=_format(fmt))
-    return buffer.getvalue()
+    """The pipeline as JSON or YAML text as A.save writes it (so A.load accepts it unchanged), less PadIfNeeded's
+    unreadable `padding` (see `portable`)."""
+    document = to_dict(steps, mask_fill=mask_fill)
+    if _format(fmt) == "yaml":
+        return yaml.safe_dump(document, default_flow_style=False)
+    return json.dumps(document, indent=2)
 
 
 def save_pipeline(pipeline_or_steps, path, *, mask_fill: int = 0) -> Path:
