@@ -188,7 +188,7 @@ def format_report(report: CheckReport) -> str:
     schema = report.schema
     lines = [f"{report.root}  layout={report.layout}  schema={schema.name}"]
     for split, rep in report.splits.items():
-        sizes = ", ".join(f"{w}x{h} ({n})" for (h, w), n in rep.sizes.most_common(4))
+        sizes = ", ".join(f"{h}x{w} ({n})" for (h, w), n in rep.sizes.most_common(4))   # height x width, as --size
         lines.append(f"  {split}: {rep.pairs} pairs; sizes {sizes or '-'}; {len(rep.label_values)} label values")
         total = rep.pixel_counts.sum() if rep.pixel_counts is not None else 0
         if total:

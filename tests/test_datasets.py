@@ -110,4 +110,4 @@ def test_mixed_sizes_are_reported_not_refused(tmp_path):
     report = check(root)
     assert report.ok and report.splits["train"].pairs == 3
     assert dict(report.splits["train"].sizes) == {(32, 48): 2, (40, 64): 1}
-    assert "48x32 (2), 64x40 (1)" in format_report(report)
+    assert "32x48 (2), 40x64 (1)" in format_report(report)     # height x width, as --size takes it
