@@ -1,0 +1,48 @@
+"""First and second visit of the Evaluation and Frames pages in headless Chromium, on a fresh server.
+
+`.venv/bin/python benchmarks/bench_pages.py [--models models] [--data ../shared/data/camvid]` starts
+`streamlit run streamlit_app.py` like `make run`, opens each page in a new tab (a new session) twice and prints the
+seconds from navigation to the page drawn: Evaluation's confusion matrices (or its info line) with the script idle,
+Frames' first thumbnail with the script idle. Both pages read stored evaluations only (no model runs).
+"""
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from browser_support import chromium, streamlit_server  # noqa: E402
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+DRAWN = {"evaluation": ".heatmaplayer, [data-testid='stAlertContentInfo']",
+         "frames": "[data-testid='stImage'] img, [data-testid='stAlertContentInfo']"}
+
+
+def visit(browser, url: str, page_name: str) -> float:
+    page = browser.new_page(viewport={"width": 1500, "height": 1200})
+    started = time.perf_counter()
+    page.goto(f"{url}/{page_name}")
+    page.locator(DRAWN[page_name]).first.wait_for(timeout=120_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    elapsed = time.perf_counter() - started
+    page.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=str(ROOT / "models"), help="models folder (default: models)")
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "camvid"), help="data folder")
+    args = parser.parse_args()
+    env = {"SEGLAB_MODELS_DIR": str(Path(args.models).resolve()), "SEGLAB_DATA_DIR": str(Path(args.data).resolve())}
+    with tempfile.TemporaryDirectory() as folder:
+        with streamlit_server(env, Path(folder) / "server.log") as url, chromium() as browser:
+            for page_name in DRAWN:
+                first, second = visit(browser, url, page_name), visit(browser, url, page_name)
+                print(f"{page_name:>10}: first visit {first:.2f} s, second {second:.2f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
