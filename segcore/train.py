@@ -139,6 +139,10 @@ def is_chief(strategy) -> bool:
     return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
 
 
+def config_val_split(meta: dict) -> str:
+    return (meta.get("config") or {}).get("val_split", "val")
+
+
 class RunCheckpoint:
     """Keras callback factory: atomic best-model save on val mean IoU and meta.json upkeep."""
 
@@ -162,7 +166,9 @@ class RunCheckpoint:
                 if value is not None and value > self.best:
                     self.best = float(value)
                     runs.save_model(self.model, out / runs.MODEL_FILE)
-                    meta["best"] = {monitor: round(float(value), 6), "epoch": epoch,
+                    # "selected_by": the best epoch is the one with the highest val score (never a test split).
+                    meta["best"] = {"selected_by": f"highest {monitor} on the {config_val_split(meta)} split",
+                                    monitor: round(float(value), 6), "epoch": epoch,
                                     **{k: round(float(v), 6) for k, v in logs.items() if k != "learning_rate"}}
                 runs.write_json(out / runs.META_FILE, meta)
 

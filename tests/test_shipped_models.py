@@ -8,7 +8,7 @@ from conftest import CAMVID, needs_camvid
 from segcore import runs
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ["unet-camvid", "segnet-camvid"]
+SHIPPED = ["unet-camvid", "segnet-camvid", "unet-camvid-full"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -52,3 +52,14 @@ def test_evaluate_reproduces_the_committed_json(name, tmp_path):
     row_pixels = np.maximum(theirs.sum(axis=1, keepdims=True), 1)
     worst = (np.abs(ours - theirs) / row_pixels).max()
     assert worst <= 1e-4, f"a confusion cell moved by {100 * worst:.4f} % of its row (tolerance 0.01 %)"
+
+
+def test_a_fine_tuned_run_records_where_it_started_and_how_its_epoch_was_chosen():
+    meta = runs.open_run(ROOT / "models" / "unet-camvid-full").meta
+    assert meta["init_from"]["path"].endswith("models/unet-camvid") and meta["input_size"] == [360, 480]
+    assert meta["best"]["epoch"] < meta["epochs_completed"] and "val_mean_iou" in meta["best"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_run_says_its_best_epoch_was_chosen_on_val(name):
+    assert runs.open_run(ROOT / "models" / name).meta["best"]["selected_by"] == "highest val_mean_iou on the val split"

@@ -52,7 +52,7 @@ def test_run_folder_has_everything(trained):
     meta = json.loads((trained / "meta.json").read_text())
     assert meta["arch"] == "unet" and meta["input_size"] == [30, 44] and meta["schema"]["name"] == "camvid11"
     assert meta["epochs_completed"] == 2 and meta["parameters"] > 0 and len(meta["class_weights"]) == 11
-    assert meta["versions"]["keras"] and "best" in meta
+    assert meta["versions"]["keras"] and meta["best"]["selected_by"] == "highest val_mean_iou on the val split"
     assert history_epochs(trained) == [0, 1]
     header = (trained / "history.csv").read_text().splitlines()[0].split(",")
     assert {"loss", "val_loss", "mean_iou", "val_mean_iou", "pixel_accuracy", "val_pixel_accuracy"} <= set(header)
