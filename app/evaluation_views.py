@@ -120,14 +120,7 @@ def evaluation_label(run: Run, key: str) -> str:
 
 
 def read_evaluations(chosen: list[Run], key: str) -> dict[str, dict]:
-    """{run name: its stored evaluation `key`}; a run whose copy can't be read is reported and left out."""
-    evaluations = {}
-    for run in chosen:
-        try:
-            evaluations[run.name] = loaders.evaluation(run, key)
-        except RunError as err:
-            st.error(f"{err}. Evaluate the run again (Evaluate on… above).", icon=":material/error:")
-    return evaluations
+    return loaders.read_evaluations(chosen, key, fix="evaluate the run again (Evaluate on… above)")
 
 
 def missing_data_message(result: dict, config: Settings) -> str:

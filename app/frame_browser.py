@@ -16,7 +16,7 @@ from segcore import evaluations as stored
 from segcore.frame_queries import FrameIndex, FrameQuery
 from segcore.frame_views import read_thumbnail
 from segcore.imageio import ImageError
-from segcore.runs import Run, RunError
+from segcore.runs import Run
 
 PER_PAGE = 24
 COLUMNS = 4
@@ -54,14 +54,7 @@ def apply_pending(index: FrameIndex) -> None:
 # ------------------------------------------------------------------------------------------------ evaluations
 
 def read_evaluations(chosen: list[Run], key: str) -> dict[str, dict]:
-    """{run name: its stored evaluation `key`}; a run whose copy can't be read is reported and left out."""
-    found = {}
-    for run in chosen:
-        try:
-            found[run.name] = loaders.evaluation(run, key)
-        except RunError as err:
-            st.error(f"{err}. Evaluate the run again: {RERUN_HINT}.", icon=":material/error:")
-    return found
+    return loaders.read_evaluations(chosen, key, fix=f"evaluate the run again: {RERUN_HINT}")
 
 
 @st.cache_data(show_spinner=False, max_entries=16, max_size=budget.LISTING_BYTES)

@@ -153,5 +153,17 @@ def evaluation(run: runs.Run, key: str) -> dict:
     return _evaluation(str(path), mtime)
 
 
+def read_evaluations(chosen, key: str, *, fix: str) -> dict[str, dict]:
+    """{run name: its stored evaluation `key`}; a run whose copy can't be read is reported (with `fix`, what to do)
+    and left out."""
+    found = {}
+    for run in chosen:
+        try:
+            found[run.name] = evaluation(run, key)
+        except runs.RunError as err:
+            st.error(f"{err}. To fix it, {fix}.", icon=":material/error:")
+    return found
+
+
 def clear_evaluations() -> None:
     _evaluation.clear()

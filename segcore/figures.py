@@ -43,7 +43,7 @@ def _rgb(image: np.ndarray) -> np.ndarray:
     return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image[..., :3]
 
 
-def _resize_nearest(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def resize_nearest(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Nearest-neighbour resize by index lookup: labels must never be interpolated into other classes."""
     array = np.asarray(array)
     if array.shape[:2] == tuple(shape):
@@ -77,7 +77,7 @@ def overlay(image: np.ndarray, labels: np.ndarray, schema, alpha: float = 0.5) -
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     image = _rgb(image)
-    labels = _resize_nearest(labels, image.shape[:2])
+    labels = resize_nearest(labels, image.shape[:2])
     labelled = (labels >= 0) & (labels < schema.num_classes)
     return _blend(image, labelled, schema.colors[labels[labelled]], alpha)
 
@@ -137,7 +137,7 @@ def disagreement(labels_a: np.ndarray, labels_b: np.ndarray) -> tuple[np.ndarray
 def disagreement_image(image: np.ndarray, mask_bool: np.ndarray, color=(255, 0, 255), alpha: float = 0.6) -> np.ndarray:
     """Differing pixels tinted with `color` over the original photo; the rest dimmed so they stand out."""
     image = _rgb(image)
-    mask = _resize_nearest(np.asarray(mask_bool, dtype=bool), image.shape[:2])
+    mask = resize_nearest(np.asarray(mask_bool, dtype=bool), image.shape[:2])
     out = _dim(image)
     out[mask] = _blend(image, mask, color, alpha)[mask]
     return out
@@ -146,8 +146,8 @@ def disagreement_image(image: np.ndarray, mask_bool: np.ndarray, color=(255, 0, 
 def error_map(image: np.ndarray, truth: np.ndarray, pred: np.ndarray, ignore_index: int) -> np.ndarray:
     """Correct pixels green, wrong red, ignored grey, each tinted over the dimmed image."""
     image = _rgb(image)
-    truth = _resize_nearest(truth, image.shape[:2])
-    pred = _resize_nearest(pred, image.shape[:2])
+    truth = resize_nearest(truth, image.shape[:2])
+    pred = resize_nearest(pred, image.shape[:2])
     ignored = truth == ignore_index
     correct = (truth == pred) & ~ignored
     out = _dim(image)
@@ -158,7 +158,7 @@ def error_map(image: np.ndarray, truth: np.ndarray, pred: np.ndarray, ignore_ind
 
 def per_image_scores(truth: np.ndarray, pred: np.ndarray, schema) -> dict:
     """Pixel accuracy and mean IoU of one prediction, scored at the label's resolution as evaluate does."""
-    pred = _resize_nearest(pred, np.asarray(truth).shape[:2])
+    pred = resize_nearest(pred, np.asarray(truth).shape[:2])
     matrix = ConfusionMatrix(schema.num_classes, schema.ignore_index)
     matrix.update(truth, pred)
     return {"pixel_accuracy": matrix.pixel_accuracy(), "mean_iou": matrix.mean_iou()}

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from segcore import figures
+from segcore.figures import resize_nearest
 from segcore.imageio import ImageError, encode_png
 from segcore.labels import VOID
 
@@ -28,16 +29,6 @@ def _rgb(image: np.ndarray) -> np.ndarray:
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) uint8 image, got {image.dtype} {image.shape}")
     return image
-
-
-def resize_nearest(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize: label ids are never interpolated into other classes."""
-    labels = np.asarray(labels)
-    if labels.shape[:2] == tuple(shape):
-        return labels
-    rows = np.arange(shape[0]) * labels.shape[0] // shape[0]
-    cols = np.arange(shape[1]) * labels.shape[1] // shape[1]
-    return labels[rows[:, None], cols[None, :]]
 
 
 def fit(picture: np.ndarray, side: int = SHOWN_SIDE) -> np.ndarray:
