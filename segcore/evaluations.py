@@ -26,8 +26,8 @@ RERUN_HINT = "re-run `segcore evaluate --run RUN --data DIR --split SPLIT --over
 FINGERPRINT_CHARS = 8
 RESOLUTION = "label"            # evaluate scores at each label's own resolution
 CAMVID_VAL_NOTE = ("CamVid val shares the driving sequence 0016E5 with train, so val scores are optimistic: on the "
-                   "233-frame CamVid test split (not in ../shared; measured independently) the shipped U-Net scores "
-                   "45.7 mIoU and the SegNet 43.7, against 60.1 and 54.6 on val.")
+                   "233-frame CamVid test split (not in ../shared; measured independently) unet-camvid scores "
+                   "45.7 mIoU and segnet-camvid 43.7, against 60.1 and 54.6 on val.")
 
 
 class OutsideFolderError(ValueError):
