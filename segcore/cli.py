@@ -300,10 +300,21 @@ def import_tensorflow_quietly() -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
+def _needs_tensorflow(args) -> bool:
+    """Whether the command will load TensorFlow: merging only adds counts, and ONNX or stored-prediction runs
+    are served without it (a broken run is left to the command to report)."""
+    if args.command not in TENSORFLOW_COMMANDS or getattr(args, "merge", None):
+        return False
+    if args.command in ("evaluate", "predict") and getattr(args, "run", None):
+        from segcore import runs
+        run = runs.open_run(args.run)
+        return not (run.ok and run.kind in ("onnx", "predictions"))
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    runs_a_model = args.command in TENSORFLOW_COMMANDS and not getattr(args, "merge", None)   # merging only adds
-    if runs_a_model and not args.verbose:
+    if _needs_tensorflow(args) and not args.verbose:
         import_tensorflow_quietly()
     try:
         return args.func(args)

@@ -147,6 +147,8 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
     result = {"run": predictor.name, "schema": schema.name, "data_schema": truth_schema.name, "images": len(per_image),
               "input_size": None if size is None else list(size), "seconds": round(time.time() - started, 1),
               "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if getattr(predictor, "serves_stored_labels", False):
+        result["kind"] = "predictions"          # its "input size" is the predictions' size; views say so
     result.update(level_summaries(matrix.counts, schema if same else None))
     for key, level in levels.items():
         result[key]["boundary"] = level.boundary()

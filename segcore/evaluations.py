@@ -138,6 +138,8 @@ def scored_at(result: dict) -> str:
     """Where and how the scores were computed, in words, e.g. for a caption next to them."""
     size = result.get("input_size")
     model = f", model input {size[0]}x{size[1]} (height x width)" if isinstance(size, list) and len(size) == 2 else ""
+    if result.get("kind") == "predictions":
+        model = ", stored predictions (no model run)"
     images = f", {result['images']} images" if isinstance(result.get("images"), int) else ""
     return f"{label(result)}{images}, scored at each label's own resolution{model}"
 

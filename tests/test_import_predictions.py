@@ -3,6 +3,7 @@ evaluates on the frames it has (the same integer confusion matrix as scoring the
 (suffixes, Cityscapes result names); bad folders and files are refused in one line naming the file."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -282,3 +283,24 @@ def test_home_and_evaluation_pages_show_an_evaluated_prediction_run(tmp_path, ca
     evaluation = AppTest.from_file(str(root / "evaluation.py")).run(timeout=120)
     assert not evaluation.exception, [e.value for e in evaluation.exception]
     assert not evaluation.error, [e.value for e in evaluation.error]
+
+
+# ------------------------------------------------------------------------------------------------ no TensorFlow
+
+def test_cli_evaluates_a_prediction_run_without_tensorflow_and_says_what_was_scored(tmp_path, camvid_data):
+    import subprocess
+    import sys
+
+    from segcore import evaluations
+    prediction_folder(tmp_path / "preds", camvid_data)
+    run = imported(tmp_path, tmp_path / "preds")
+    script = ("import sys; from segcore.cli import main; "
+              f"code = main(['evaluate', '--run', {str(run)!r}, '--data', {str(camvid_data)!r}, '--split', 'val', "
+              f"'--quiet', '--out', {str(tmp_path / 'e.json')!r}]); "
+              "print('TF LOADED' if 'tensorflow' in sys.modules else 'NO TF'); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("NO TF")
+    result = json.loads((tmp_path / "e.json").read_text())
+    assert result["kind"] == "predictions" and "stored predictions" in evaluations.scored_at(result)
