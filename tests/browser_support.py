@@ -81,3 +81,20 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+# Shared fixtures: a test module defines its own `server` (the app's URL) and imports these.
+@pytest.fixture(scope="module")
+def browser(server):
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (no cookies, a new session) per test, 1400x1000."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import chromium, require_browser, streamlit_server
+from browser_support import browser, page, require_browser, streamlit_server  # noqa: F401 - fixtures
 from conftest import make_camvid_like
 from test_app_pages import HISTORY_CSV, make_models_dir
 
@@ -27,21 +27,6 @@ def server(tmp_path_factory):
     with streamlit_server({"SEGLAB_DATA_DIR": str(data), "SEGLAB_MODELS_DIR": str(models)},
                           tmp / "server.log", timeout_s=45) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
 
 
 def _open(page, url: str, heading: str):

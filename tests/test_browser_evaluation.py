@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import chromium, require_browser, streamlit_server
+from browser_support import browser, require_browser, streamlit_server  # noqa: F401 - fixture
 from evaluation_fixtures import make_data, make_models
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -24,12 +24,6 @@ def server(tmp_path_factory):
     with streamlit_server({"SEGLAB_DATA_DIR": str(data), "SEGLAB_MODELS_DIR": str(models)},
                           tmp / "server.log", timeout_s=60) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
