@@ -1,10 +1,13 @@
 """Frames: every frame the chosen runs' stored evaluations scored, as a paged grid of thumbnails to filter (a class
 in the truth, a class missed, a confusion, an mIoU range) and sort; one click opens a frame's layers. It projects
 stored files only: no model runs here."""
+from functools import partial
+
 import streamlit as st
 
 from app import frame_browser as browser
 from app import frame_links, loaders, pickers, shell
+from app.evaluation_views import evaluation_label
 from app.frame_viewer import show_viewer
 from segcore import compare
 from segcore import evaluations as stored
@@ -30,7 +33,8 @@ if not shared:
 if st.session_state.get("fr_key") not in shared:
     st.session_state["fr_key"] = default
 with st.sidebar:
-    key = st.selectbox("Evaluation", shared, key="fr_key", help="Data set and split the runs were evaluated on")
+    key = st.selectbox("Evaluation", shared, key="fr_key", format_func=partial(evaluation_label, chosen[0]),
+                       help="Data set and split the runs were evaluated on")
 evaluations = browser.read_evaluations(chosen, key)
 if not evaluations:
     st.stop()
