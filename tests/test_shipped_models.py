@@ -8,7 +8,7 @@ from conftest import CAMVID, needs_camvid
 from segcore import runs
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ["unet-camvid", "segnet-camvid", "unet-camvid-full"]
+SHIPPED = ["unet-camvid", "segnet-camvid", "unet-camvid-full", "segnet-camvid-full"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -54,9 +54,10 @@ def test_evaluate_reproduces_the_committed_json(name, tmp_path):
     assert worst <= 1e-4, f"a confusion cell moved by {100 * worst:.4f} % of its row (tolerance 0.01 %)"
 
 
-def test_a_fine_tuned_run_records_where_it_started_and_how_its_epoch_was_chosen():
-    meta = runs.open_run(ROOT / "models" / "unet-camvid-full").meta
-    assert meta["init_from"]["path"].endswith("models/unet-camvid") and meta["input_size"] == [360, 480]
+@pytest.mark.parametrize("name", ["unet-camvid-full", "segnet-camvid-full"])
+def test_a_fine_tuned_run_records_where_it_started_and_how_its_epoch_was_chosen(name):
+    meta = runs.open_run(ROOT / "models" / name).meta
+    assert meta["init_from"]["path"].endswith("models/" + name.removesuffix("-full")) and meta["input_size"] == [360, 480]
     assert meta["best"]["epoch"] < meta["epochs_completed"] and "val_mean_iou" in meta["best"]
 
 
