@@ -3,6 +3,7 @@ reading the chosen runs' stored evaluations, the clickable confusion matrices an
 Frames page, and the pictures of an evaluated frame drawn from the stored prediction PNGs (never a model run)."""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,26 @@ def evaluate_form(config: Settings, chosen: list[Run]) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ stored results
+
+def pick_evaluation(chosen: list[Run], shared: list[str], default: str, widget_key: str, help: str) -> str:
+    """The sidebar's choice among the evaluations every chosen run has; a choice they don't share falls back to
+    `default`."""
+    if st.session_state.get(widget_key) not in shared:
+        st.session_state[widget_key] = default
+    with st.sidebar:
+        return st.selectbox("Evaluation", shared, key=widget_key, format_func=partial(evaluation_label, chosen[0]),
+                            help=help)
+
+
+def pick_level(evaluations: dict[str, dict], widget_key: str, help: str | None = None) -> str:
+    """The sidebar's level ("class" or "category") among those every evaluation has."""
+    levels = compare.shared_levels(evaluations)
+    if st.session_state.get(widget_key) not in levels:
+        st.session_state.pop(widget_key, None)
+    with st.sidebar:
+        return st.radio("Level", levels, horizontal=True, key=widget_key,
+                        format_func={"class": "classes", "category": "7 categories"}.get, help=help)
+
 
 def evaluation_label(run: Run, key: str) -> str:
     """'camvid val (data set 8a853e67)' from the run's copy; the bare key if it can't be read."""

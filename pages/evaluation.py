@@ -1,8 +1,6 @@
 """Evaluation: the chosen runs' stored evaluations side by side: scores with boundary IoU and calibration, a
 per-class report, readable confusion matrices with the frames behind a cell, the worst frames, and a form to
 evaluate the runs on one of the configured data folders. A projection of stored data: no model runs to draw it."""
-from functools import partial
-
 import streamlit as st
 
 from app import evaluation_views as views
@@ -33,23 +31,15 @@ if not shared:
     st.stop()
 
 # --- which evaluation, at which level -----------------------------------------------------------------------------
-if st.session_state.get("ev_key") not in shared:
-    st.session_state["ev_key"] = default      # a choice the current runs don't share falls back to the default
-with st.sidebar:
-    key = st.selectbox("Evaluation", shared, key="ev_key", format_func=partial(views.evaluation_label, chosen[0]),
-                       help="Data set and split; the data set's fingerprint (its file names and sizes) keeps two "
-                            "folders of the same name apart")
+key = views.pick_evaluation(chosen, shared, default, "ev_key",
+                            help="Data set and split; the data set's fingerprint (its file names and sizes) keeps two "
+                                 "folders of the same name apart")
 evaluations = views.read_evaluations(chosen, key)
 if not evaluations:
     st.stop()
-# A model scored on data of another schema has the category level only; every chosen run must have the level shown.
-levels = [name for name in compare.LEVELS if all(name in stored.levels(r) for r in evaluations.values())]
-if st.session_state.get("ev_level") not in levels:
-    st.session_state.pop("ev_level", None)
+level_name = views.pick_level(evaluations, "ev_level",
+                              help="Categories: the classes folded onto the 7 Cityscapes categories (void is ignored)")
 with st.sidebar:
-    level_name = st.radio("Level", levels, horizontal=True, key="ev_level",
-                          format_func={"class": "classes", "category": "7 categories"}.get,
-                          help="Categories: the classes folded onto the 7 Cityscapes categories (void is ignored)")
     for reason in dict.fromkeys(filter(None, map(stored.category_only_reason, evaluations.values()))):
         st.info(f"Category level only: {reason}.", icon=":material/category:")
 level = compare.LEVELS[level_name]

@@ -1,13 +1,11 @@
 """Frames: every frame the chosen runs' stored evaluations scored, as a paged grid of thumbnails to filter (a class
 in the truth, a class missed, a confusion, an mIoU range) and sort; one click opens a frame's layers. It projects
 stored files only: no model runs here."""
-from functools import partial
-
 import streamlit as st
 
 from app import frame_browser as browser
 from app import frame_links, loaders, pickers, shell
-from app.evaluation_views import evaluation_label
+from app.evaluation_views import pick_evaluation, pick_level
 from app.frame_viewer import show_viewer
 from segcore import compare
 from segcore import evaluations as stored
@@ -30,20 +28,11 @@ if not shared:
             "(Evaluation page, or `segcore evaluate --run <run> --data <folder> --split val`).  \n"
             + "  \n".join(f"**{name}**: {', '.join(keys) or 'none'}" for name, keys in available.items()))
     st.stop()
-if st.session_state.get("fr_key") not in shared:
-    st.session_state["fr_key"] = default
-with st.sidebar:
-    key = st.selectbox("Evaluation", shared, key="fr_key", format_func=partial(evaluation_label, chosen[0]),
-                       help="Data set and split the runs were evaluated on")
+key = pick_evaluation(chosen, shared, default, "fr_key", help="Data set and split the runs were evaluated on")
 evaluations = browser.read_evaluations(chosen, key)
 if not evaluations:
     st.stop()
-levels = [level for level in compare.LEVELS if all(level in stored.levels(r) for r in evaluations.values())]
-if st.session_state.get("fr_level") not in levels:
-    st.session_state.pop("fr_level", None)
-with st.sidebar:
-    level = st.radio("Level", levels, horizontal=True, key="fr_level",
-                     format_func={"class": "classes", "category": "7 categories"}.get)
+level = pick_level(evaluations, "fr_level")
 try:
     index = browser.frame_index([runs[name] for name in evaluations], key, evaluations, level)
 except ValueError as err:

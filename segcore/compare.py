@@ -109,6 +109,13 @@ def swipe(left: np.ndarray, right: np.ndarray, position: float, line_width: int 
 
 # ------------------------------------------------------------------------------------------------ evaluations
 
+def shared_levels(evaluations: dict[str, dict]) -> list[str]:
+    """The levels ("class", "category") every evaluation has: one scored on data of another schema has only the
+    category level."""
+    from segcore.evaluations import levels
+    return [name for name in LEVELS if all(name in levels(result) for result in evaluations.values())]
+
+
 def evaluation_keys(available: dict[str, list[str]]) -> tuple[list[str], str | None]:
     """{run: its evaluation keys} -> (the keys every run has, sorted; the default: a CamVid val evaluation
     ('camvid-<fingerprint>-val', or the older 'camvid-val'), else the first)."""

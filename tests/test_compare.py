@@ -167,3 +167,10 @@ def test_clickable_cells_cover_the_matrix_and_hover_like_it():
     assert counts.data[1].text[0] == "truth a / predicted a: 3 px"
     # What a click on the marker of cell (b, a) sends back names that cell.
     assert cell_from_selection([{"x": cells.x[2], "y": cells.y[2]}], summary["names"]) == (1, 0)
+
+
+def test_shared_levels_drop_the_class_level_when_one_evaluation_lacks_it():
+    both = {"class_level": {}, "category_level": {}}
+    category_only = {"category_level": {}}
+    assert compare.shared_levels({"a": both, "b": both}) == ["class", "category"]
+    assert compare.shared_levels({"a": both, "b": category_only}) == ["category"]
