@@ -18,26 +18,16 @@ from segcore import evaluations, frames, runs
 from segcore.backends import MissingPrediction
 from segcore.boundary import boundary_counts, boundary_width, mask_boundary
 from segcore.calibration import CalibrationCounts, calibration_counts, read_calibration
-from segcore.cli import main
 from segcore.datasets import list_pairs
 from segcore.evaluate import evaluate_run, format_evaluation, merge_evaluations
 from segcore.imageio import read_pair
 from segcore.labels import CAMVID11
 from segcore.metrics import ConfusionMatrix, expected_calibration_error, reliability_curve
 from segcore.predict import Prediction, Predictor
-from test_eval_categories import make_cityscapes_like, tiny_camvid_run
+from test_eval_categories import make_cityscapes_like
+from test_eval_shards import TIMING, camvid_run, evaluate  # noqa: F401 - shared fixture and helpers
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMING = ("seconds", "created")
-
-
-@pytest.fixture(scope="module")
-def camvid_run(tmp_path_factory):
-    return tiny_camvid_run(tmp_path_factory.mktemp("runs") / "tiny")
-
-
-def evaluate(*argv) -> None:
-    assert main([str(a) for a in ("evaluate", *argv, "--quiet")]) == 0
 
 
 def without_timing(result: dict) -> dict:
