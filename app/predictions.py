@@ -1,7 +1,9 @@
 """Cached Predictors and their label maps, for the pages that run models (Side by Side, Evaluation).
 
 A Predictor is cached per server (st.cache_resource) under the model file's path and modification time, so a
-model loads once and a retrained model is picked up on the next rerun. TensorFlow is imported on first use.
+model loads once and a retrained model is picked up on the next rerun. Keras runs are served through their checked
+ONNX export (segcore.backends.keras_onnx): inside this server TensorFlow's first forward pass of every rerun costs
+150-200 ms more, onnxruntime's doesn't. TensorFlow is imported only to make an export that isn't cached yet.
 Byte caps and model count: app.cache_budget.
 """
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from app import cache_budget as budget
+from app.settings import Settings
 from segcore import runs
 from segcore.confidence import ConfidenceMaps, confidence_maps
 
@@ -25,7 +28,8 @@ def _predictor(run_path: str, mtime: float):
     """The run's Predictor; raises RunError (not cached) when the model can't be loaded."""
     from segcore.predict import Predictor
 
-    return Predictor(run_path)      # it warms itself up, so the timings shown are the model's steady pace
+    # It warms itself up, so the timings shown are the model's steady pace. A read-only dashboard keeps no export.
+    return Predictor(run_path, keras_via_onnx=True, write_cache=not Settings.from_env().read_only)
 
 
 def predictor(run: runs.Run):

@@ -1,11 +1,12 @@
-"""Reproduce the app's slow first forward pass per script run, without a browser.
+"""Reproduce TensorFlow's slow first forward pass per Streamlit script run, without a browser.
 
-`.venv/bin/python benchmarks/first_forward.py [RUN]` runs a one-line Streamlit page in AppTest six times; each run
-predicts the same-shaped frame twice and prints both model times. In the app the first call of a run costs
-4-7x the second (about 150 vs 35 ms for the shipped U-Net on 2 cores), which is why Side by Side shows more than
-the bare per-image cost. See docs/BENCHMARKS.md ("Side by Side speed goals") for what was ruled out.
+`.venv/bin/python benchmarks/first_forward.py [RUN] [--engine keras|onnx]` runs a one-line Streamlit page in
+AppTest six times; each run predicts the same-shaped frame twice and prints both model times. With Keras
+(TensorFlow) the first call of a run costs 4-7x the second (about 150 vs 35 ms for the shipped U-Net on 2 cores);
+through the run's ONNX export, as the app now serves Keras runs, it doesn't. See docs/BENCHMARKS.md ("Side by Side
+speed goals") for what was ruled out.
 """
-import sys
+import argparse
 import tempfile
 from pathlib import Path
 
@@ -17,19 +18,18 @@ import sys
 sys.path.insert(0, {root!r})
 import numpy as np
 import streamlit as st
-from app.predictions import predictor
-from segcore import runs
+from segcore.predict import Predictor
 
-model = predictor(runs.open_run({run!r}))
+model = st.cache_resource(Predictor)({run!r}, keras_via_onnx={onnx})
 image = np.random.default_rng().integers(0, 255, (360, 480, 3), dtype=np.uint8)
 st.markdown(str([round(model.predict(image).model_ms) for _ in range(2)]))
 """
 
 
-def main(run: str) -> None:
+def main(run: str, engine: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         page = Path(folder) / "page.py"
-        page.write_text(PAGE.format(root=str(ROOT), run=str(Path(run).resolve())))
+        page.write_text(PAGE.format(root=str(ROOT), run=str(Path(run).resolve()), onnx=engine == "onnx"))
         app = AppTest.from_file(str(page), default_timeout=300)
         for attempt in range(6):
             app.run()
@@ -37,4 +37,9 @@ def main(run: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "models" / "unet-camvid"))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("run", nargs="?", default=str(ROOT / "models" / "unet-camvid"))
+    parser.add_argument("--engine", choices=("keras", "onnx"), default="keras",
+                        help="keras: TensorFlow itself; onnx: the run's checked ONNX export, as the app serves it")
+    arguments = parser.parse_args()
+    main(arguments.run, arguments.engine)

@@ -200,15 +200,16 @@ async def speed_in_browser(url: str, server_pid: int, names: list[str], folder: 
     return result
 
 
-def bare_model_ms(models_dir: Path, names: list[str], folder: Path) -> dict[str, float]:
-    """Median `Predictor.predict` model time per run in this process, over the 480x360 frames the page got."""
+def bare_model_ms(models_dir: Path, names: list[str], folder: Path, keras_via_onnx: bool) -> dict[str, float]:
+    """Median `Predictor.predict` model time per run in this process, over the 480x360 frames the page got:
+    with the engine the app uses (Keras runs through their ONNX export) or with Keras itself."""
     from segcore.imageio import read_image
     from segcore.predict import Predictor
 
     images = [read_image(path) for path in sorted(folder.glob("scene*_480x360.png"))]
     medians = {}
     for name in names:
-        predictor = Predictor(models_dir / name)
+        predictor = Predictor(models_dir / name, keras_via_onnx=keras_via_onnx)
         medians[name] = round(statistics.median(predictor.predict(image).model_ms for image in images * 3), 1)
     return medians
 
@@ -232,7 +233,9 @@ def speed(out: str, repeats: int) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    bare = bare_model_ms(models_dir, names, folder)        # with the server stopped: the model's own pace
+    # With the server stopped: the model's own pace, on the app's engine and on Keras.
+    bare = bare_model_ms(models_dir, names, folder, keras_via_onnx=True)
+    bare_keras = bare_model_ms(models_dir, names, folder, keras_via_onnx=False)
     shown = median(measured["shown_model_ms"])
     bare_mean = statistics.mean(bare.values())
     result = {
@@ -242,8 +245,9 @@ def speed(out: str, repeats: int) -> None:
         "upload_480x360_s": median(measured["upload_480x360_s"]),
         **{f"add_image_{n}_s": median(times) for n, times in measured["add_image_s"].items()},
         "upload_2048x1024_s": median(measured["upload_2048x1024_s"]),
-        "shown_model_ms_median": shown, "bare_model_ms": bare,
+        "shown_model_ms_median": shown, "bare_model_ms": bare, "bare_keras_model_ms": bare_keras,
         "shown_over_bare": round(shown / bare_mean, 2) if shown else None,
+        "shown_over_bare_keras": round(shown / statistics.mean(bare_keras.values()), 2) if shown else None,
         "raw": measured,
     }
     for key, value in result.items():

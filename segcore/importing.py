@@ -22,7 +22,7 @@ import numpy as np
 from segcore import files, runs
 from segcore.backends import open_backend
 from segcore.backends.preprocessing import PREPROCESS_MODES
-from segcore.frames import parse_size
+from segcore.frames import OUTPUT_KINDS, parse_size
 from segcore.labels import SCHEMAS, LabelSchema
 
 MODEL_SUFFIXES = {".onnx": "onnx", ".keras": "keras"}
@@ -80,6 +80,8 @@ def import_model(source, out, *, schema: str | None = None, preprocess: str | No
     meta = {"kind": kind, "arch": name or stored.get("arch") or source.stem, "schema": label_schema.to_dict(),
             "input_size": size, "preprocess": mode, "source": str(source.resolve()),
             "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if stored.get("output_kind") in OUTPUT_KINDS:       # written by our export; else the back-end guesses
+        meta["output_kind"] = stored["output_kind"]
     out.mkdir(parents=True)
     try:
         run = runs.Run(out, meta)
@@ -134,7 +136,7 @@ def export_onnx(run_path, out) -> tuple[Path, float]:
         except Exception as err:  # tf2onnx raises many types for graphs it can't convert
             raise runs.RunError(f"{run.name}: the model can't be exported to ONNX ({type(err).__name__}: "
                                 f"{str(err).splitlines()[0][:300] if str(err) else ''})") from None
-        _write_metadata(exported, run, keras_backend.input_size)
+        _write_metadata(exported, run, keras_backend.input_size, keras_backend.output_kind)
         agreement = _agreement(run, keras_backend, exported)
         if agreement < MIN_EXPORT_AGREEMENT:
             raise runs.RunError(f"{run.name}: the ONNX export agrees with Keras on only {agreement:.2%} of a sample "
@@ -144,11 +146,12 @@ def export_onnx(run_path, out) -> tuple[Path, float]:
     return out, agreement
 
 
-def _write_metadata(path: Path, run: runs.Run, input_size: tuple[int, int]) -> None:
+def _write_metadata(path: Path, run: runs.Run, input_size: tuple[int, int], output_kind: str) -> None:
     import onnx
     model = onnx.load(str(path))
     values = {"schema": json.dumps(run.schema.to_dict()), "preprocess": run.meta.get("preprocess", "raw"),
-              "input_size": f"{input_size[0]}x{input_size[1]}", "arch": run.meta["arch"], "run": run.name}
+              "input_size": f"{input_size[0]}x{input_size[1]}", "arch": run.meta["arch"], "run": run.name,
+              "output_kind": output_kind}
     for key, value in values.items():
         model.metadata_props.add(key=METADATA_PREFIX + key, value=value)
     onnx.save(model, str(path))

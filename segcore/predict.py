@@ -25,12 +25,30 @@ class Prediction:
     scores: np.ndarray | None = None    # (h, w, C) model output at the model's resolution, when asked for
 
 
+# Test-time augmentation: "flip" also runs the mirrored frame and averages the two probability maps (the mirror
+# mapped back), at twice the model time. Multi-scale is left out: the shipped models take one fixed input size.
+TTA_MODES = ("none", "flip")
+
+
+def check_tta(name: str, mode) -> str:
+    if mode not in TTA_MODES:
+        raise runs.RunError(f"{name}: test-time augmentation {str(mode)[:40]!r} is unknown; use one of "
+                            f"{', '.join(TTA_MODES)} (meta.json's \"tta\" or --tta)")
+    return mode
+
+
 class Predictor:
     """One loaded run of any kind. Safe to share between threads (sessions): back-ends lock their forward pass."""
 
-    def __init__(self, run: runs.Run | str | Path, backend: Backend | None = None):
+    def __init__(self, run: runs.Run | str | Path, backend: Backend | None = None, *, keras_via_onnx: bool = False,
+                 write_cache: bool = True, tta: str | None = None):
+        """`keras_via_onnx`, `write_cache`: serve a Keras run through its checked ONNX export, kept in the run
+        folder or not (see segcore.backends.keras_onnx). `tta`: one of TTA_MODES; None = the run's own setting
+        (meta.json's "tta", default "none"), so a run predicts the same way in training scripts, CLI and app."""
         self.run = run if isinstance(run, runs.Run) else runs.open_run(run)
-        self.backend: Backend = backend if backend is not None else open_backend(self.run)
+        self.tta = check_tta(self.run.name, self.run.meta.get("tta", "none") if tta is None else tta)
+        self.backend: Backend = backend if backend is not None else \
+            open_backend(self.run, keras_via_onnx=keras_via_onnx, write_cache=write_cache)
 
     @property
     def name(self) -> str:
@@ -41,12 +59,17 @@ class Predictor:
         return self.backend.schema
 
     @property
+    def engine(self) -> str:
+        return getattr(self.backend, "engine", type(self.backend).__name__)
+
+    @property
     def input_size(self) -> tuple[int, int]:
         return self.backend.input_size
 
     @property
     def output_kind(self) -> str:
-        return self.backend.output_kind
+        """What `Prediction.scores` hold: the model's own kind, or probabilities where TTA averaged them."""
+        return frames.PROBABILITIES if self.tta != "none" else self.backend.output_kind
 
     @property
     def serves_stored_labels(self) -> bool:
@@ -64,9 +87,16 @@ class Predictor:
             labels = self.backend.label_map_for(name, image.shape[:2])
             return Prediction(labels, 0.0, (time.perf_counter() - start) * 1000, None)
         batch = frames.model_input(image, self.input_size)[None]
+        if self.tta == "flip":
+            batch = np.concatenate([batch, batch[:, :, ::-1]])
         forward = time.perf_counter()
-        scores = self.backend.forward(batch)[0]
+        scores = self.backend.forward(batch)
         model_ms = (time.perf_counter() - forward) * 1000
+        if self.tta == "flip":
+            kind = self.backend.output_kind
+            scores = (frames.probabilities(scores[0], kind) + frames.probabilities(scores[1], kind)[:, ::-1]) / 2
+        else:
+            scores = scores[0]
         labels = frames.label_map(scores, image.shape[:2])
         return Prediction(labels, model_ms, (time.perf_counter() - start) * 1000,
                           scores if keep_scores else None)

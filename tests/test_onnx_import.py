@@ -264,3 +264,7 @@ def test_side_by_side_predicts_with_an_imported_and_a_trained_run(app_models):
     shown = [caption for image in at.image for caption in image.captions]
     assert "foreign-onnx" in shown and "unet-tiny" in shown
     assert list(at.dataframe[0].value.index) == ["foreign-onnx", "unet-tiny"]
+    # Both columns say what computed their timings: the Keras run through its checked ONNX export.
+    timings = [caption.value for caption in at.caption if " ms model" in caption.value]
+    assert len(timings) == 2 and all(value.endswith("· ONNX Runtime") for value in timings), timings
+    assert (app_models / "models" / "unet-tiny" / ".onnx-cache").is_dir()

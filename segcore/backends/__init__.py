@@ -19,6 +19,7 @@ from segcore.labels import LabelSchema
 # (the Keras one imports TensorFlow).
 BACKENDS = {"keras": "segcore.backends.keras", "onnx": "segcore.backends.onnx",
             "predictions": "segcore.backends.stored"}
+KERAS_VIA_ONNX = "segcore.backends.keras_onnx"
 
 # The largest model input accepted (height x width). Warm-up allocates a batch of this size and the forward
 # pass needs many times more, so a model declaring more is refused before anything is allocated.
@@ -49,20 +50,28 @@ class Backend(Protocol):
     schema: LabelSchema             # the classes its scores are over
     input_size: tuple[int, int]     # (height, width) of the model input
     output_kind: str                # "logits" or "probabilities" (segcore.frames.OUTPUT_KINDS); "labels" if stored
+    engine: str                     # what computes the scores, in words (shown beside timings)
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         """(N, height, width, 3) float32 0..255 -> (N, h, w, classes) float scores. Safe to call from threads."""
         ...
 
 
-def open_backend(run: runs.Run) -> Backend:
-    """The back-end for `run`'s kind, loaded and checked (RunError, one line, if it can't be used)."""
+def open_backend(run: runs.Run, *, keras_via_onnx: bool = False, write_cache: bool = True) -> Backend:
+    """The back-end for `run`'s kind, loaded and checked (RunError, one line, if it can't be used).
+
+    `keras_via_onnx`: serve a Keras run through its cached, checked ONNX export (segcore.backends.keras_onnx),
+    as a long-lived server should; scripts, training and `segcore evaluate` use Keras itself. `write_cache`: keep
+    that export in the run folder (False for a read-only dashboard).
+    """
     if not run.ok:
         raise runs.RunError(run.error)
     kind = run.kind
     if not (isinstance(kind, str) and kind in BACKENDS):
         raise runs.RunError(f"{run.name}: runs of kind {str(kind)[:40]!r} can't be opened here (known kinds: "
                             f"{', '.join(BACKENDS)}); check 'kind' in its meta.json")
+    if kind == "keras" and keras_via_onnx:
+        return importlib.import_module(KERAS_VIA_ONNX).open(run, write_cache=write_cache)
     return importlib.import_module(BACKENDS[kind]).open(run)
 
 

@@ -14,6 +14,8 @@ from segcore.models import output_kind
 class KerasBackend:
     """One loaded Keras model. Safe to share between threads (sessions): the forward pass runs under a lock."""
 
+    engine = "Keras (TensorFlow)"
+
     def __init__(self, run: runs.Run):
         self.name = run.name
         self.schema = run.schema

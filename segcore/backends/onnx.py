@@ -6,6 +6,7 @@ from meta.json's input_size. The class axis of the output is found by matching t
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -26,11 +27,29 @@ def providers() -> list[str]:
 
 def open_session(path, name: str):
     import onnxruntime
+    options = onnxruntime.SessionOptions()
+    # Idle worker threads sleep instead of spinning: in a server, one model's spinning threads slowed the next
+    # model's forward pass by half (benchmarks: docs/BENCHMARKS.md, "ONNX Runtime threads").
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return onnxruntime.InferenceSession(str(path), providers=providers())
+        return onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers())
     except Exception as err:  # onnxruntime raises its own exception types for unreadable or invalid graphs
         raise runs.RunError(f"{name}: {MODEL_FILE} can't be loaded ({type(err).__name__}: "
                             f"{str(err).splitlines()[0][:300]}); export the model to ONNX again") from None
+
+
+_forward_thread: ThreadPoolExecutor | None = None
+_forward_thread_lock = threading.Lock()
+
+
+def forward_thread() -> ThreadPoolExecutor:
+    """The one thread every session's forward pass runs on. onnxruntime's first run from a new thread costs 6 ms
+    more (per-thread buffers): a server calls from a new thread on every request (Streamlit: every rerun)."""
+    global _forward_thread
+    with _forward_thread_lock:
+        if _forward_thread is None:
+            _forward_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnxruntime")
+        return _forward_thread
 
 
 def _fixed(dim) -> bool:
@@ -62,12 +81,15 @@ def input_layout(name: str, shape, trained) -> tuple[str, tuple[int, int]]:
 
 
 class OnnxBackend:
-    """One onnxruntime session. Safe to share between threads: the forward pass runs under a lock."""
+    """One onnxruntime session. Safe to share between threads: forward passes run one at a time on forward_thread()."""
 
-    def __init__(self, run: runs.Run):
+    engine = "ONNX Runtime"
+
+    def __init__(self, run: runs.Run, model_path=None):
+        """`model_path`: the ONNX file, where it is not the run folder's model.onnx (a cached export)."""
         self.name, self.schema = run.name, run.schema
         self.preprocess = check_mode(run.name, run.meta.get("preprocess", "raw"))
-        self.session = open_session(run.model_path, run.name)
+        self.session = open_session(model_path or run.model_path, run.name)
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
             raise runs.RunError(f"{run.name}: the model has {len(inputs)} inputs "
@@ -80,7 +102,6 @@ class OnnxBackend:
         self.layout, self.input_size = input_layout(run.name, inputs[0].shape, run.meta.get("input_size"))
         batch = inputs[0].shape[0]
         self.batch_size = batch if _fixed(batch) else None     # a fixed batch (usually 1) is fed image by image
-        self._lock = threading.Lock()
         self.class_axis = None
         sample = np.full((1, *self.input_size, 3), 128, dtype=np.float32)
         scores = self._run(sample)                         # warm-up, and the output's layout
@@ -93,12 +114,13 @@ class OnnxBackend:
         if self.layout == "NCHW":
             x = x.transpose(0, 3, 1, 2)
         x = np.ascontiguousarray(x, dtype=np.float32)
-        with self._lock:
-            if self.batch_size is None:
-                return np.asarray(self.session.run(None, {self.input_name: x})[0])
-            parts = [self.session.run(None, {self.input_name: x[i:i + self.batch_size]})[0]
-                     for i in range(0, len(x), self.batch_size)]
-        return np.concatenate(parts)
+        return forward_thread().submit(self._session_run, x).result()
+
+    def _session_run(self, x: np.ndarray) -> np.ndarray:
+        if self.batch_size is None:
+            return np.asarray(self.session.run(None, {self.input_name: x})[0])
+        return np.concatenate([self.session.run(None, {self.input_name: x[i:i + self.batch_size]})[0]
+                               for i in range(0, len(x), self.batch_size)])
 
     def _channels_last(self, scores: np.ndarray) -> np.ndarray:
         return scores.transpose(0, 2, 3, 1) if self.class_axis == 1 else scores

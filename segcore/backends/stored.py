@@ -117,6 +117,7 @@ def prediction_files(folder: Path) -> dict[str, Path]:
 class StoredBackend:
     """A run's folder of stored label maps. Holds no model; reads one PNG per call, so threads may share it."""
 
+    engine = "stored label maps"
     output_kind = "labels"          # not scores: Predictor returns these maps as they are
 
     def __init__(self, run: runs.Run):

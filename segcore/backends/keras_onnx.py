@@ -1,0 +1,105 @@
+"""A Keras run served through onnxruntime: its model.keras exported to ONNX once, checked, cached beside it.
+
+Why: in a long-lived server (the Streamlit app) TensorFlow's first forward pass of every script run costs
+150-200 ms more than the next ones (benchmarks/first_forward.py); the same model exported to ONNX shows no such
+penalty and runs faster on CPU. The export is the one `segcore export` writes: it is kept only if its arg-max
+agrees with Keras' on at least importing.MIN_EXPORT_AGREEMENT of a sample frame's pixels, and is cached under
+the model file's content hash, so a retrained model is exported again. Where onnxruntime or tf2onnx is missing,
+or the export fails, the Keras back-end serves the run and `engine` says why.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+from segcore import runs
+
+CACHE_FOLDER = ".onnx-cache"        # inside the run folder (git-ignored); one file per model.keras content
+KERAS_ENGINE = "Keras (TensorFlow)"
+log = logging.getLogger(__name__)
+
+
+def export_key(run: runs.Run) -> str:
+    """Hash of what an export depends on: the model file's bytes and the meta.json fields written into it."""
+    digest = hashlib.sha256()
+    with run.model_path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    stated = {key: run.meta.get(key) for key in ("schema", "preprocess", "input_size", "arch")}
+    digest.update(json.dumps(stated, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def cache_path(run: runs.Run) -> Path:
+    return run.path / CACHE_FOLDER / f"model-{export_key(run)}.onnx"
+
+
+def onnx_available() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "tf2onnx", "onnx"))
+
+
+def open(run: runs.Run, *, write_cache: bool = True):  # noqa: A001 - the name every back-end module exports
+    """An OnnxBackend for the Keras run `run` where possible, else its KerasBackend; `engine` names which.
+
+    `write_cache`: keep the export in the run folder for the next start (else, or where the folder is read-only,
+    it lives in a temporary folder only while the session loads it).
+    """
+    if not onnx_available():
+        return _keras_backend(run, "onnxruntime is not installed")
+    try:
+        backend = _cached(run) or _export_and_open(run, cache_path(run) if write_cache else None)
+    except (runs.RunError, OSError) as err:
+        log.warning("%s: served by Keras, not ONNX Runtime: %s", run.name, err)
+        return _keras_backend(run, "its ONNX export failed")
+    backend.engine = f"ONNX Runtime (checked export of {run.model_path.name})"
+    return backend
+
+
+def _cached(run: runs.Run):
+    """The back-end on the cached export, or None where there is none or it can't be loaded (then re-exported)."""
+    cached = cache_path(run)
+    if not cached.is_file():
+        return None
+    try:
+        return _onnx_backend(run, cached)
+    except runs.RunError as err:
+        log.warning("%s: exporting again: %s", run.name, err)
+        return None
+
+
+def _export_and_open(run: runs.Run, cached: Path | None):
+    from segcore.importing import export_onnx
+    if cached is not None:
+        try:
+            cached.parent.mkdir(exist_ok=True)
+            export_onnx(run.path, cached)
+            return _onnx_backend(run, cached)
+        except PermissionError:
+            log.info("%s: run folder is read-only; the ONNX export is not cached", run.name)
+    with tempfile.TemporaryDirectory(prefix="seglab-onnx-") as folder:
+        exported = Path(folder) / "model.onnx"
+        export_onnx(run.path, exported)
+        return _onnx_backend(run, exported)     # onnxruntime has read the file: the folder can go
+
+
+def _keras_backend(run: runs.Run, why: str):
+    from segcore.backends.keras import KerasBackend    # imports TensorFlow: only when it serves the run
+    backend = KerasBackend(run)
+    backend.engine = f"{KERAS_ENGINE}; {why}"
+    return backend
+
+
+def _onnx_backend(run: runs.Run, path: Path):
+    from segcore.backends.onnx import OnnxBackend
+    from segcore.importing import onnx_metadata
+    stored = onnx_metadata(path)
+    meta = {**run.meta, "kind": "onnx"}
+    if "input_size" in stored:
+        meta["input_size"] = [int(side) for side in stored["input_size"].split("x")]
+    if "output_kind" in stored:
+        meta["output_kind"] = stored["output_kind"]
+    return OnnxBackend(runs.Run(run.path, meta), model_path=path)
