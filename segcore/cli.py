@@ -10,8 +10,12 @@ import os
 import sys
 import tempfile
 
+from segcore.predict import TTA_MODES
+
 # Commands that run a model; only these pay for importing TensorFlow.
 TENSORFLOW_COMMANDS = ("train", "evaluate", "predict", "export")
+TTA_HELP = ("test-time augmentation: none, or flip (also the mirrored frame, probabilities averaged; twice the "
+            "model time). Default: the run's own (meta.json \"tta\", else none)")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -76,7 +80,7 @@ def cmd_evaluate(args) -> int:
         shard = parse_shard(args.shard) if args.shard else None
         result, path = evaluate_run(args.run, args.data, args.split, schema=args.schema, out=args.out,
                                     progress=not args.quiet, overwrite=args.overwrite, level=args.level,
-                                    shard=shard)
+                                    shard=shard, tta=args.tta)
     print(format_evaluation(result))
     print(f"wrote {path}")
     return 0
@@ -84,7 +88,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_predict(args) -> int:
     from segcore.outputs import predict_files
-    for path in predict_files(args.run, args.images, args.out, fmt=args.format):
+    for path in predict_files(args.run, args.images, args.out, fmt=args.format, tta=args.tta):
         print(path)
     return 0
 
@@ -210,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--overwrite", action="store_true",
                           help="replace an existing evaluation of the same data set and split (refused otherwise)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.add_argument("--tta", default=None, choices=TTA_MODES, help=TTA_HELP)
     evaluate.set_defaults(func=cmd_evaluate)
 
     predict = sub.add_parser("predict", help="masks at each image's own resolution")
@@ -218,6 +223,7 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", required=True, help="folder for the predicted PNGs")
     predict.add_argument("--format", default="labels", choices=["labels", "color", "overlay"],
                          help="labels: class ids; color: the schema's colours; overlay: colours over the image")
+    predict.add_argument("--tta", default=None, choices=TTA_MODES, help=TTA_HELP)
     predict.set_defaults(func=cmd_predict)
     add_import_export(sub)
     _add_verbose(top)

@@ -149,6 +149,8 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
               "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     if getattr(predictor, "serves_stored_labels", False):
         result["kind"] = "predictions"          # its "input size" is the predictions' size; views say so
+    else:
+        result["tta"] = getattr(predictor, "tta", "none")     # test-time augmentation the scores were made with
     result.update(level_summaries(matrix.counts, schema if same else None))
     for key, level in levels.items():
         result[key]["boundary"] = level.boundary()
@@ -200,7 +202,7 @@ def evaluation_path(run: runs.Run, data, split: str) -> Path:
 
 def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progress: bool = False,
                  on_image=None, predictor=None, overwrite: bool = True, inside=None, level: str | None = None,
-                 shard: tuple[int, int] | None = None) -> tuple[dict, Path]:
+                 shard: tuple[int, int] | None = None, tta: str | None = None) -> tuple[dict, Path]:
     """Evaluate, store each frame's files, and write the JSON atomically (an interrupted evaluation leaves the
     previous JSON intact).
 
@@ -209,6 +211,7 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
     `level`: None or "class" scores classes (and their categories) and needs data labelled in the model's
     schema; "category" also scores data labelled in another schema, on the shared categories. `shard` (I, N):
     score every N-th frame from I and write a partial result for merge_evaluations (RUN/eval/shards/ by default).
+    `tta`: test-time augmentation (segcore.predict.TTA_MODES); None = the run's own (meta.json "tta").
     Frame files go to `<eval folder>/<data set key>/`, the eval folder being RUN/eval/ or, with `out`, out's
     folder; every shard of one evaluation writes into the same one.
     """
@@ -240,7 +243,7 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
         evaluations.check_inside(store.folder / "frame", inside)
     if path.exists() and not overwrite:
         raise runs.RunError(f"{path} already holds an evaluation; pass --overwrite to replace it")
-    predictor = predictor or Predictor(run)
+    predictor = predictor or Predictor(run, tta=tta)
     scored = samples if shard is None else samples[shard[0]::shard[1]]
     try:
         result = evaluate_predictor(predictor, scored, progress=progress, on_image=on_image, root=root,

@@ -32,12 +32,13 @@ def output_paths(images: list, out, fmt: str) -> list[Path]:
     return targets
 
 
-def predict_files(run, images: list, out, *, fmt: str = "labels") -> list[Path]:
-    """Write one PNG per image into `out` in format `fmt` (one of FORMATS); returns the paths written."""
+def predict_files(run, images: list, out, *, fmt: str = "labels", tta: str | None = None) -> list[Path]:
+    """Write one PNG per image into `out` in format `fmt` (one of FORMATS); returns the paths written.
+    `tta`: test-time augmentation (segcore.predict.TTA_MODES); None = the run's own (meta.json "tta")."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     targets = output_paths(images, out, fmt)   # before loading the model: refuse collisions cheaply
-    predictor = Predictor(run)
+    predictor = Predictor(run, tta=tta)
     written = []
     for path, target in zip(images, targets):
         image = read_image(path)

@@ -1,0 +1,101 @@
+"""Test-time augmentation (`Predictor(tta=...)`, `--tta`, meta.json "tta"): the mirrored frame's probabilities are
+mapped back and averaged with the frame's own; evaluations record what they were made with."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from segcore import frames, runs
+from segcore.labels import CAMVID11
+from segcore.predict import Predictor
+from test_hardening import one_error_line
+
+SIZE = (12, 16)
+
+
+class ShiftingBackend:
+    """Not mirror-symmetric: class c's logit is the red channel shifted c pixels to the right (wrapping)."""
+
+    name, schema, input_size, output_kind, engine = "shifting", CAMVID11, SIZE, frames.LOGITS, "test"
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        red = batch[..., 0] / 32.0
+        return np.stack([np.roll(red, shift, axis=2) for shift in range(CAMVID11.num_classes)], axis=-1)
+
+
+def predictor(tmp_path, tta=None, meta_tta=None) -> Predictor:
+    meta = {"schema": CAMVID11.to_dict(), "input_size": list(SIZE)}
+    if meta_tta is not None:
+        meta["tta"] = meta_tta
+    return Predictor(runs.Run(tmp_path, meta), backend=ShiftingBackend(), tta=tta)
+
+
+def image(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (*SIZE, 3), dtype=np.uint8)   # the model's own size
+
+
+def test_flip_averages_the_probabilities_of_the_frame_and_of_its_mirror_mapped_back(tmp_path):
+    backend, frame = ShiftingBackend(), image()
+    own = frames.probabilities(backend.forward(frame[None].astype(np.float32))[0], frames.LOGITS)
+    mirrored = frames.probabilities(backend.forward(frame[None, :, ::-1].astype(np.float32))[0], frames.LOGITS)
+    expected = (own + mirrored[:, ::-1]) / 2
+    flipped = predictor(tmp_path, tta="flip").predict(frame, keep_scores=True)
+    np.testing.assert_allclose(flipped.scores, expected, atol=1e-6)
+    assert np.mean(flipped.labels == expected.argmax(-1)) > 0.99
+    plain = predictor(tmp_path, tta="none").predict(frame)
+    assert np.mean(plain.labels != flipped.labels) > 0.2        # the mirror changed the answer (not symmetric)
+
+
+def test_flip_scores_are_probabilities_and_the_predictor_says_so(tmp_path):
+    tta = predictor(tmp_path, tta="flip")
+    assert (tta.output_kind, predictor(tmp_path).output_kind) == (frames.PROBABILITIES, frames.LOGITS)
+    scores = tta.predict(image(1), keep_scores=True).scores
+    np.testing.assert_allclose(scores.sum(-1), 1, atol=1e-5)
+    np.testing.assert_allclose(tta.probabilities(scores), scores)         # not softmaxed twice
+
+
+def test_the_runs_own_setting_is_the_default_and_an_argument_overrides_it(tmp_path):
+    assert predictor(tmp_path).tta == "none"
+    assert predictor(tmp_path, meta_tta="flip").tta == "flip"
+    assert predictor(tmp_path, tta="none", meta_tta="flip").tta == "none"
+    with pytest.raises(runs.RunError, match="test-time augmentation 'rotate' is unknown; use one of none, flip"):
+        predictor(tmp_path, meta_tta="rotate")
+
+
+def test_cli_refuses_an_unknown_tta_in_one_line(tmp_path, capsys):
+    from segcore.cli import main
+    with pytest.raises(SystemExit):
+        main(["predict", "--run", str(tmp_path), "x.png", "--out", str(tmp_path), "--tta", "rotate"])
+    assert "invalid choice: 'rotate'" in capsys.readouterr().err
+
+
+def test_a_run_with_an_unknown_tta_is_refused_by_predict_in_one_line(tmp_path, capsys):
+    from test_onnx_import import foreign_onnx, sample_image, save_png
+    from segcore.importing import import_model
+    run = import_model(foreign_onnx(tmp_path / "m.onnx"), tmp_path / "run", schema="camvid11")
+    meta = json.loads((run / "meta.json").read_text())
+    (run / "meta.json").write_text(json.dumps({**meta, "tta": "rotate"}))
+    picture = save_png(tmp_path / "street.png", sample_image())
+    err = one_error_line(capsys, ["predict", "--run", run, picture, "--out", tmp_path / "masks"])
+    assert "test-time augmentation 'rotate' is unknown" in err
+
+
+def test_evaluations_record_their_tta_and_shards_of_different_ttas_do_not_merge(tmp_path):
+    from conftest import make_camvid_like
+    from test_onnx_import import foreign_onnx
+    from segcore.eval_shards import merge_evaluations
+    from segcore.evaluate import evaluate_run
+    from segcore.importing import import_model
+    data = make_camvid_like(tmp_path / "data", splits=(("val", 4),))
+    run = import_model(foreign_onnx(tmp_path / "m.onnx"), tmp_path / "run", schema="camvid11", input_size=(32, 48))
+    plain, _ = evaluate_run(run, data, "val")
+    flipped, _ = evaluate_run(run, data, "val", tta="flip", out=tmp_path / "flip.json")
+    assert (plain["tta"], flipped["tta"]) == ("none", "flip")
+    # A 1x1 convolution commutes with the mirror: flip TTA must give the same masks, if it maps them back right.
+    assert abs(plain["class_level"]["mean_iou"] - flipped["class_level"]["mean_iou"]) < 1e-3
+    parts = [evaluate_run(run, data, "val", shard=(index, 2), tta=tta, out=tmp_path / f"part{index}.json")[0]
+             for index, tta in ((0, "none"), (1, "flip"))]
+    with pytest.raises(ValueError, match="its tta differs"):
+        merge_evaluations([("part0.json", parts[0]), ("part1.json", parts[1])])
