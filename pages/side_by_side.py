@@ -61,9 +61,10 @@ def show_model(run, image, truth, index: int, stem: str):
         overlay = confidence.grey_out(overlay, image, low) if threshold > 0 else overlay
     st.image(overlay, caption=run.name, width="stretch")
     st.html(view.legend)
-    engine = predictions.predictor(run).engine
+    served = predictions.predictor(run)
+    tta = " · test-time flip" if served.tta == "flip" else ""
     st.caption(f"{prediction.model_ms:.0f} ms model · {prediction.total_ms:.0f} ms total · "
-               f"{engine.split(' (')[0].split(';')[0]}", help=f"Computed by {engine}")
+               f"{served.engine.split(' (')[0].split(';')[0]}{tta}", help=f"Computed by {served.engine}{tta}")
     if sure:
         st.caption(f"{low.mean():.1%} of pixels below {threshold:.0%} confidence" if threshold > 0 else
                    f"mean confidence {float(maps.confidence.mean()):.1%}")

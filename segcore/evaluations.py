@@ -140,6 +140,8 @@ def scored_at(result: dict) -> str:
     model = f", model input {size[0]}x{size[1]} (height x width)" if isinstance(size, list) and len(size) == 2 else ""
     if result.get("kind") == "predictions":
         model = ", stored predictions (no model run)"
+    elif result.get("tta") == "flip":
+        model += ", with test-time flip (frame and mirror averaged)"
     images = f", {result['images']} images" if isinstance(result.get("images"), int) else ""
     return f"{label(result)}{images}, scored at each label's own resolution{model}"
 

@@ -93,9 +93,37 @@ def test_evaluations_record_their_tta_and_shards_of_different_ttas_do_not_merge(
     plain, _ = evaluate_run(run, data, "val")
     flipped, _ = evaluate_run(run, data, "val", tta="flip", out=tmp_path / "flip.json")
     assert (plain["tta"], flipped["tta"]) == ("none", "flip")
+    from segcore.evaluations import scored_at
+    assert "test-time flip" in scored_at(flipped) and "test-time" not in scored_at(plain)   # pages caption it
     # A 1x1 convolution commutes with the mirror: flip TTA must give the same masks, if it maps them back right.
     assert abs(plain["class_level"]["mean_iou"] - flipped["class_level"]["mean_iou"]) < 1e-3
     parts = [evaluate_run(run, data, "val", shard=(index, 2), tta=tta, out=tmp_path / f"part{index}.json")[0]
              for index, tta in ((0, "none"), (1, "flip"))]
     with pytest.raises(ValueError, match="its tta differs"):
         merge_evaluations([("part0.json", parts[0]), ("part1.json", parts[1])])
+
+
+def test_side_by_side_says_when_a_run_predicts_with_test_time_flip(tmp_path, monkeypatch):
+    import io
+
+    from PIL import Image
+    from streamlit.testing.v1 import AppTest
+    from test_onnx_import import SIDE, foreign_onnx, run_page, sample_image
+    from segcore.importing import import_model
+    models = tmp_path / "models"
+    for name, tta in (("plain", None), ("flipped", "flip")):
+        run = import_model(foreign_onnx(tmp_path / f"{name}.onnx"), models / name, schema="camvid11")
+        if tta:
+            meta = json.loads((run / "meta.json").read_text())
+            (run / "meta.json").write_text(json.dumps({**meta, "tta": tta}))
+    monkeypatch.setenv("SEGLAB_MODELS_DIR", str(models))
+    at = run_page(AppTest.from_file(SIDE))
+    at.multiselect(key="sbs_runs").set_value(["plain", "flipped"])
+    buffer = io.BytesIO()
+    Image.fromarray(sample_image(4, (40, 60))).save(buffer, format="PNG")
+    next(u for u in at.file_uploader if u.label.startswith("Images")).set_value(("street.png", buffer.getvalue(),
+                                                                                "image/png"))
+    run_page(at)
+    timings = [caption.value for caption in at.caption if " ms model" in caption.value]
+    assert len(timings) == 2
+    assert timings[0].endswith("· ONNX Runtime") and timings[1].endswith("· ONNX Runtime · test-time flip"), timings
