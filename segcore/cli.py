@@ -62,7 +62,8 @@ def cmd_train(args) -> int:
                          epochs=args.epochs, batch=args.batch, augment=args.augment,
                          class_weights=args.class_weights, learning_rate=args.lr, strategy=args.strategy,
                          loader=args.loader, seed=args.seed, arch_options=_arch_options(args.option),
-                         steps_per_epoch=args.steps_per_epoch, init_from=args.init_from)
+                         steps_per_epoch=args.steps_per_epoch, init_from=args.init_from, loss=args.loss,
+                         warmup_epochs=args.warmup_epochs, holdout_sequence=args.holdout_sequence)
     out = train(config, resume=args.resume)
     print(f"run saved in {out}")
     return 0
@@ -178,6 +179,14 @@ def parser() -> argparse.ArgumentParser:
                        help="architecture option, e.g. base_filters=32 (repeatable)")
     train.add_argument("--init-from", metavar="RUN", default=None,
                        help="start from a finished run's weights (same --arch and options; any --size)")
+    train.add_argument("--loss", default="ce", choices=["ce", "ce+dice", "lovasz"],
+                       help="ce: pixel cross-entropy (class-weighted by --class-weights); ce+dice: plus soft Dice; "
+                            "lovasz: plus Lovasz-softmax (both over the classes present in a batch; default: ce)")
+    train.add_argument("--warmup-epochs", type=int, default=0, metavar="N",
+                       help="rise linearly from 0 to --lr over N epochs, then the cosine decay (default: 0)")
+    train.add_argument("--holdout-sequence", default=None, metavar="SEQ",
+                       help="validate on the train frames of sequence SEQ (file names SEQ_<frame>, e.g. 0006R0) "
+                            "and train on the other sequences, instead of validating on the val split")
     train.set_defaults(func=cmd_train)
 
     augment = sub.add_parser("augment", help="augmentation pipeline tools").add_subparsers(

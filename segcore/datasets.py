@@ -142,6 +142,29 @@ def list_pairs(root, split: str, layout: str | None = None) -> list[Sample]:
     return samples
 
 
+def sequence_of(name: str) -> str | None:
+    """The video sequence a frame comes from: its file name up to the first "_" (CamVid `0006R0_f00930`;
+    for Cityscapes `<city>/<city>_<seq>_<frame>`, the city). None for a name without one."""
+    head, sep, _ = name.rsplit("/", 1)[-1].partition("_")
+    return head if sep and head else None
+
+
+def hold_out_sequence(samples: list[Sample], sequence: str) -> tuple[list[Sample], list[Sample]]:
+    """(samples of other sequences, samples of `sequence`): a validation set that shares no sequence with
+    training. Refuses a sequence with no frames, or one holding every frame."""
+    held = [s for s in samples if sequence_of(s.name) == sequence]
+    kept = [s for s in samples if sequence_of(s.name) != sequence]
+    if not held:
+        found = sorted({q for s in samples if (q := sequence_of(s.name))})
+        choices = ", ".join(found) or "none (no file name has a _)"
+        raise DatasetError(f"--holdout-sequence {sequence}: no training frame is named {sequence}_<frame>; "
+                           f"choose one of the train split's sequences: {choices}")
+    if not kept:
+        raise DatasetError(f"--holdout-sequence {sequence}: every training frame is in that sequence, which would "
+                           "leave none to train on; hold out another sequence or leave the option out")
+    return kept, held
+
+
 def schema_for(root, schema: str | LabelSchema | None = None) -> LabelSchema:
     if isinstance(schema, LabelSchema):
         return schema

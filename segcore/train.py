@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from segcore import files, runs, train_backup
-from segcore.datasets import list_pairs, schema_for
+from segcore.datasets import hold_out_sequence, list_pairs, schema_for
 from segcore.imageio import read_mask
 from segcore.labels import LabelSchema
-from segcore.train_config import RESUMABLE_CHANGES, TrainConfig, resume_differences  # noqa: F401 - public here
+from segcore.train_config import (RESUMABLE_CHANGES, TrainConfig, learning_rate_schedule,  # noqa: F401 - public here
+                                   resume_differences, validation_source)
 
 
 def median_frequency_weights(samples, schema: LabelSchema, damping: float = 0.5) -> list[float]:
@@ -139,10 +140,6 @@ def is_chief(strategy) -> bool:
     return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
 
 
-def config_val_split(meta: dict) -> str:
-    return (meta.get("config") or {}).get("val_split", "val")
-
-
 class RunCheckpoint:
     """Keras callback factory: atomic best-model save on val mean IoU and meta.json upkeep."""
 
@@ -167,7 +164,8 @@ class RunCheckpoint:
                     self.best = float(value)
                     runs.save_model(self.model, out / runs.MODEL_FILE)
                     # "selected_by": the best epoch is the one with the highest val score (never a test split).
-                    meta["best"] = {"selected_by": f"highest {monitor} on the {config_val_split(meta)} split",
+                    source = validation_source(meta.get("config") or {})
+                    meta["best"] = {"selected_by": f"highest {monitor} on {source}",
                                     monitor: round(float(value), 6), "epoch": epoch,
                                     **{k: round(float(v), 6) for k, v in logs.items() if k != "learning_rate"}}
                 runs.write_json(out / runs.META_FILE, meta)
@@ -210,7 +208,10 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
     out = Path(config.out)
     schema = schema_for(config.data, config.schema)
     train_samples = list_pairs(config.data, config.train_split)
-    val_samples = list_pairs(config.data, config.val_split)
+    if config.holdout_sequence:   # an honest recipe check: val frames from a sequence training never sees
+        train_samples, val_samples = hold_out_sequence(train_samples, config.holdout_sequence)
+    else:
+        val_samples = list_pairs(config.data, config.val_split)
     if strategy is not None and len(train_samples) < config.batch:
         raise ValueError(f"batch (--batch) {config.batch} is larger than the {len(train_samples)} training "
                          "images; distributed training needs at least one full batch")
@@ -310,7 +311,7 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
     import keras
 
     from segcore.models import LOGITS, build, output_kind
-    from segcore.models.objectives import MaskedSparseCrossEntropy, PixelAccuracy, mean_iou_metric
+    from segcore.models.objectives import PixelAccuracy, make_loss, mean_iou_metric
     from segcore.batches import SampleLoader
 
     resuming = bool(meta)
@@ -333,12 +334,10 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
 
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = build(config.arch, schema.num_classes, config.size, **config.arch_options)
-        schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps * config.epochs,
-                                                          alpha=0.02)
         model.compile(
-            optimizer=keras.optimizers.Adam(schedule),
-            loss=MaskedSparseCrossEntropy(schema.num_classes, schema.ignore_index, weights,
-                                          from_logits=output_kind(model) == LOGITS),
+            optimizer=keras.optimizers.Adam(learning_rate_schedule(config, steps)),
+            loss=make_loss(config.loss, schema.num_classes, schema.ignore_index, weights,
+                           from_logits=output_kind(model) == LOGITS),
             metrics=[PixelAccuracy(schema.num_classes, schema.ignore_index),
                      mean_iou_metric(schema.num_classes, schema.ignore_index)],
         )
@@ -354,7 +353,8 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
         "arch": config.arch, "output": output_kind(model), "schema": schema.to_dict(), "input_size": list(config.size),
         "parameters": int(model.count_params()), "config": config.record(),
         "dataset": {"path": str(Path(config.data).resolve()), "name": Path(config.data).resolve().name,
-                    "train": len(train_samples), "val": len(val_samples)},
+                    "train": len(train_samples), "val": len(val_samples),
+                    "val_from": validation_source(config.record())},
         "class_weights": weights, "epochs": config.epochs, "versions": _versions(), "git_commit": _git_commit(),
     })
     meta.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S"))

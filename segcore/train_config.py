@@ -1,10 +1,13 @@
-"""What a training run is asked to do: `TrainConfig`, checked up front, and what a resume may not change."""
+"""What a training run is asked to do: `TrainConfig`, checked up front, what it means (the learning-rate
+schedule, what val is), and what a resume may not change."""
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
+
+LOSSES = ("ce", "ce+dice", "lovasz")     # segcore.models.objectives.LOSSES builds them
 
 
 @dataclass
@@ -27,6 +30,10 @@ class TrainConfig:
     arch_options: dict = field(default_factory=dict)
     steps_per_epoch: int | None = None   # for smoke tests
     init_from: str | None = None         # run folder whose weights start this run (fine-tuning)
+    # Added later: each default is what runs did before the field existed (resume_differences relies on it).
+    loss: str = "ce"                     # ce | ce+dice | lovasz
+    warmup_epochs: int = 0               # linear warm-up to learning_rate, then the cosine decay
+    holdout_sequence: str | None = None  # validate on this train sequence's frames instead of val_split
 
     def __post_init__(self):
         """Refuse impossible settings up front, with the option's name (the CLI's flag in brackets)."""
@@ -54,6 +61,15 @@ class TrainConfig:
         choice("class_weights", self.class_weights, ("none", "median-frequency"), "--class-weights")
         choice("strategy", self.strategy, ("default", "mirrored", "multiworker"), "--strategy")
         choice("loader", self.loader, ("tf", "pydataset"), "--loader")
+        choice("loss", self.loss, LOSSES, "--loss")
+        if (isinstance(self.warmup_epochs, bool) or not isinstance(self.warmup_epochs, int)
+                or not 0 <= self.warmup_epochs < self.epochs):
+            raise ValueError(f"warmup_epochs (--warmup-epochs) must be a whole number from 0 to {self.epochs - 1} "
+                             f"(fewer than --epochs {self.epochs}), got {self.warmup_epochs!r}")
+        sequence = self.holdout_sequence
+        if sequence is not None and not (isinstance(sequence, str) and sequence.isalnum()):
+            raise ValueError("holdout_sequence (--holdout-sequence) must be a sequence name of letters and digits, "
+                             f"the part of a frame's file name before its first _ (e.g. 0006R0), got {sequence!r}")
         if not isinstance(self.arch_options, dict):
             raise ValueError(f"arch_options (--option) must be a mapping, got {self.arch_options!r}")
 
@@ -64,17 +80,38 @@ class TrainConfig:
                 "init_from": str(Path(self.init_from).resolve()) if self.init_from else None}
 
 
+def validation_source(config: dict) -> str:
+    """What a run validated (and chose its best epoch) on, from its recorded config."""
+    if config.get("holdout_sequence"):
+        return (f"sequence {config['holdout_sequence']} held out of the {config.get('train_split', 'train')} "
+                "split (not trained on)")
+    return f"the {config.get('val_split', 'val')} split"
+
+
+def learning_rate_schedule(config: TrainConfig, steps_per_epoch: int):
+    """Cosine decay from --lr to 2 % of it over the run; with --warmup-epochs N, first a linear rise from 0 to
+    --lr over N epochs, then the cosine over the remaining epochs."""
+    import keras
+    cosine = keras.optimizers.schedules.CosineDecay
+    if not config.warmup_epochs:
+        return cosine(config.learning_rate, decay_steps=steps_per_epoch * config.epochs, alpha=0.02)
+    return cosine(0.0, decay_steps=steps_per_epoch * (config.epochs - config.warmup_epochs), alpha=0.02,
+                  warmup_target=config.learning_rate, warmup_steps=steps_per_epoch * config.warmup_epochs)
+
+
 # Fields a resume may change: `out` names the folder itself, `augment` is the path to the pipeline (its
 # content is compared instead, against the run's augment.json). Nothing else: a different epoch count
 # changes the cosine learning-rate schedule of the epochs already trained, so a resumed run would match
 # neither the old nor the new configuration; start a new run for that.
 RESUMABLE_CHANGES = ("out", "augment")
+FIELD_DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
 
 
 def resume_differences(meta: dict, config: TrainConfig, augment_dict: dict | None, stored_augment: dict | None,
                        train_count: int, val_count: int) -> list[str]:
     """What differs between an interrupted run (its meta.json and augment.json) and the config resuming it."""
-    stored = dict(meta.get("config") or {})
+    # A key the stored config lacks predates its option: that run trained with the option's default.
+    stored = {**FIELD_DEFAULTS, **(meta.get("config") or {})}
     if stored.get("data"):
         stored["data"] = str(Path(stored["data"]).resolve())
     new = config.record()
