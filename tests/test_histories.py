@@ -262,9 +262,14 @@ def test_summary_says_where_a_run_folders_numbers_come_from(tmp_path):
                                                "config": {"val_split": "val"}}))
     history = read_history(run)
     assert (history.attrs["input_size"], history.attrs["dataset"], history.attrs["val_split"]) == \
-        ("240x320", "camvid", "val")
+        ("240x320", "camvid", "val split")
     row = summarize({"unet-a": history}).iloc[0]
     assert row["input (H x W)"] == "240x320" and row["val data"] == "camvid, val split"
+    # A run validated on a held-out train sequence (segcore train --holdout-sequence) says so, not "val split".
+    (run / "meta.json").write_text(json.dumps({"dataset": {"name": "camvid"},
+                                               "config": {"val_split": "val", "holdout_sequence": "0006R0"}}))
+    row = summarize({"unet-a": read_history(run)}).iloc[0]
+    assert row["val data"] == "camvid, train sequence 0006R0 held out"
     (run / "meta.json").write_text('{"input_size": "lots"')                        # broken meta: unknown, no error
     assert read_history(run).attrs["input_size"] is None
     upload = read_history(("history.csv", (run / "history.csv").read_bytes()))

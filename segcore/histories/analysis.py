@@ -122,7 +122,7 @@ def summarize(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
         row = {"run": run, "epochs logged": len(history), "best epoch": best.epoch if best else None,
                "chosen by": best.chosen_by if best else "no mIoU or loss logged"}
         dataset, split = history.attrs.get("dataset"), history.attrs.get("val_split")
-        row["val data"] = f"{dataset}, {split} split" if dataset else "unknown"
+        row["val data"] = f"{dataset}, {split}" if dataset else "unknown"
         row["input (H x W)"] = history.attrs.get("input_size") or "unknown"
         for column in metric_columns:
             value = value_at(history, column, best.epoch) if best else math.nan

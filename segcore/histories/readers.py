@@ -98,10 +98,13 @@ def run_context(run_folder: Path) -> dict:
     dataset, config = meta.get("dataset"), meta.get("config")
     if isinstance(dataset, dict) and isinstance(dataset.get("name"), str):
         context["dataset"] = dataset["name"][:100]
-    if isinstance(config, dict) and isinstance(config.get("val_split"), str):
-        context["val_split"] = config["val_split"][:100]
+    if isinstance(config, dict) and isinstance(config.get("holdout_sequence"), str):
+        # Validated on a train sequence it never trained on (segcore train --holdout-sequence), not on a split.
+        context["val_split"] = f"train sequence {config['holdout_sequence'][:40]} held out"
+    elif isinstance(config, dict) and isinstance(config.get("val_split"), str):
+        context["val_split"] = f"{config['val_split'][:100]} split"
     elif context["dataset"]:
-        context["val_split"] = "val"                                     # train's default
+        context["val_split"] = "val split"                               # train's default
     return context
 
 
