@@ -234,6 +234,16 @@ def app_models(tmp_path, monkeypatch):
     return tmp_path
 
 
+def show_runs_on_an_upload(at, run_names: list[str]):
+    """Side by Side with `run_names` chosen and one uploaded street picture, run to the end."""
+    at.multiselect(key="sbs_runs").set_value(run_names)
+    buffer = io.BytesIO()
+    Image.fromarray(sample_image(4, (40, 60))).save(buffer, format="PNG")
+    next(u for u in at.file_uploader if u.label.startswith("Images")).set_value(("street.png", buffer.getvalue(),
+                                                                                "image/png"))
+    return run_page(at)
+
+
 def run_page(at):
     at.run(timeout=180)
     assert not at.exception, [e.value for e in at.exception]
@@ -254,12 +264,7 @@ def test_side_by_side_predicts_with_an_imported_and_a_trained_run(app_models):
     from streamlit.testing.v1 import AppTest
     at = run_page(AppTest.from_file(SIDE))
     assert set(at.multiselect(key="sbs_runs").options) >= {"foreign-onnx", "unet-tiny"}
-    at.multiselect(key="sbs_runs").set_value(["foreign-onnx", "unet-tiny"])
-    buffer = io.BytesIO()
-    Image.fromarray(sample_image(4, (40, 60))).save(buffer, format="PNG")
-    next(u for u in at.file_uploader if u.label.startswith("Images")).set_value(("street.png", buffer.getvalue(),
-                                                                                "image/png"))
-    run_page(at)
+    show_runs_on_an_upload(at, ["foreign-onnx", "unet-tiny"])
     assert not at.error, [e.value for e in at.error]
     shown = [caption for image in at.image for caption in image.captions]
     assert "foreign-onnx" in shown and "unet-tiny" in shown

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import make_camvid_like
+from test_logits import numpy_masked_cross_entropy
 from segcore import train_backup
 from segcore.datasets import DatasetError, Sample, hold_out_sequence, sequence_of
 from segcore.train_config import LOSSES, TrainConfig, learning_rate_schedule, resume_differences
@@ -34,14 +35,7 @@ def softmax(logits):
 
 def numpy_cross_entropy(labels, logits, class_weights=None):
     """Per image: weighted -log softmax over its non-void pixels / their count; then the batch mean."""
-    log_probs = np.log(softmax(logits))
-    per_image = []
-    for image_labels, image_log_probs in zip(labels, log_probs):
-        valid = image_labels != VOID
-        picked = image_log_probs[valid, image_labels[valid]]
-        weights = np.ones_like(picked) if class_weights is None else np.asarray(class_weights)[image_labels[valid]]
-        per_image.append(-(weights * picked).sum() / max(valid.sum(), 1))
-    return float(np.mean(per_image))
+    return numpy_masked_cross_entropy(labels, logits, VOID, class_weights)
 
 
 def non_void_pixels(labels, probabilities):

@@ -104,11 +104,8 @@ def test_evaluations_record_their_tta_and_shards_of_different_ttas_do_not_merge(
 
 
 def test_side_by_side_says_when_a_run_predicts_with_test_time_flip(tmp_path, monkeypatch):
-    import io
-
-    from PIL import Image
     from streamlit.testing.v1 import AppTest
-    from test_onnx_import import SIDE, foreign_onnx, run_page, sample_image
+    from test_onnx_import import SIDE, foreign_onnx, run_page, show_runs_on_an_upload
     from segcore.importing import import_model
     models = tmp_path / "models"
     for name, tta in (("plain", None), ("flipped", "flip")):
@@ -117,13 +114,7 @@ def test_side_by_side_says_when_a_run_predicts_with_test_time_flip(tmp_path, mon
             meta = json.loads((run / "meta.json").read_text())
             (run / "meta.json").write_text(json.dumps({**meta, "tta": tta}))
     monkeypatch.setenv("SEGLAB_MODELS_DIR", str(models))
-    at = run_page(AppTest.from_file(SIDE))
-    at.multiselect(key="sbs_runs").set_value(["plain", "flipped"])
-    buffer = io.BytesIO()
-    Image.fromarray(sample_image(4, (40, 60))).save(buffer, format="PNG")
-    next(u for u in at.file_uploader if u.label.startswith("Images")).set_value(("street.png", buffer.getvalue(),
-                                                                                "image/png"))
-    run_page(at)
+    at = show_runs_on_an_upload(run_page(AppTest.from_file(SIDE)), ["plain", "flipped"])
     timings = [caption.value for caption in at.caption if " ms model" in caption.value]
     assert len(timings) == 2
     assert timings[0].endswith("· ONNX Runtime") and timings[1].endswith("· ONNX Runtime · test-time flip"), timings
