@@ -4,7 +4,7 @@
 both Keras runs through their ONNX export and, as the app does on each rerun, calls A then B once per round
 from a fresh thread, 12 rounds 0.2 s apart. It prints the median model ms of each under four set-ups:
     spinning workers (onnxruntime's default) or not, x forward pass on the caller's thread or on forward_thread().
-Results and the machine: docs/BENCHMARKS.md ("ONNX Runtime threads").
+Results and the machine: docs/BENCHMARKS.md ("Side by Side speed goals").
 """
 import statistics
 import sys

@@ -29,7 +29,7 @@ def open_session(path, name: str):
     import onnxruntime
     options = onnxruntime.SessionOptions()
     # Idle worker threads sleep instead of spinning: in a server, one model's spinning threads slowed the next
-    # model's forward pass by half (benchmarks: docs/BENCHMARKS.md, "ONNX Runtime threads").
+    # model's forward pass by half (docs/BENCHMARKS.md, "Side by Side speed goals").
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers())
