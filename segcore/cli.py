@@ -11,6 +11,7 @@ import sys
 import tempfile
 
 from segcore.predict import TTA_MODES
+from segcore.train_config import LOSSES
 
 # Commands that run a model; only these pay for importing TensorFlow.
 TENSORFLOW_COMMANDS = ("train", "evaluate", "predict", "export")
@@ -179,7 +180,7 @@ def parser() -> argparse.ArgumentParser:
                        help="architecture option, e.g. base_filters=32 (repeatable)")
     train.add_argument("--init-from", metavar="RUN", default=None,
                        help="start from a finished run's weights (same --arch and options; any --size)")
-    train.add_argument("--loss", default="ce", choices=["ce", "ce+dice", "lovasz"],
+    train.add_argument("--loss", default="ce", choices=LOSSES,
                        help="ce: pixel cross-entropy (class-weighted by --class-weights); ce+dice: plus soft Dice; "
                             "lovasz: plus Lovasz-softmax (both over the classes present in a batch; default: ce)")
     train.add_argument("--warmup-epochs", type=int, default=0, metavar="N",
