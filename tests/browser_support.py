@@ -90,11 +90,21 @@ def browser(server):
         yield launched
 
 
+@contextlib.contextmanager
+def fresh_page(browser, width: int = 1400, height: int = 1000, timeout_ms: int | None = 30_000):
+    """A page in a fresh browser context (no cookies, a new session), closed afterwards."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    if timeout_ms is not None:
+        page.set_default_timeout(timeout_ms)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser):
-    """A fresh browser context (no cookies, a new session) per test, 1400x1000."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+    """A fresh page per test, 1400x1000."""
+    with fresh_page(browser) as opened:
+        yield opened

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import browser, require_browser, streamlit_server  # noqa: F401 - fixture
+from browser_support import browser, fresh_page, require_browser, streamlit_server  # noqa: F401 - fixture
 from evaluation_fixtures import make_data, make_models
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -28,11 +28,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1500, "height": 1400})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    yield page
-    context.close()
+    with fresh_page(browser, 1500, 1400, timeout_ms=60_000) as opened:
+        yield opened
 
 
 def settle(page) -> None:

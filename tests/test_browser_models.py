@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import chromium, require_browser, streamlit_server
+from browser_support import chromium, fresh_page, require_browser, streamlit_server
 from test_pages_models import build_runs
 
 SHOTS = Path("/tmp")
@@ -32,9 +32,8 @@ def browser():
 @pytest.fixture
 def page(browser):
     # Tall: Streamlit scrolls inside its own container, so a full-page screenshot only shows the viewport.
-    context = browser.new_context(viewport={"width": 1500, "height": 2400})
-    yield context.new_page()
-    context.close()
+    with fresh_page(browser, 1500, 2400, timeout_ms=None) as opened:
+        yield opened
 
 
 def settle(page, timeout_ms: int = 120_000) -> None:

@@ -128,6 +128,12 @@ class _CrossEntropyPlusRegion(MaskedSparseCrossEntropy):
     """
 
     region_term = None      # f(labels, probabilities, valid, num_classes) -> scalar
+    default_name = None     # the loss's name where none is given
+
+    def __init__(self, num_classes: int, ignore_index: int, class_weights=None, from_logits: bool = True,
+                 name=None, **kwargs):
+        super().__init__(num_classes, ignore_index, class_weights, from_logits, name=name or self.default_name,
+                         **kwargs)
 
     def call(self, y_true, y_pred):
         safe, scores, valid = self._pixels(y_true, y_pred)
@@ -142,10 +148,7 @@ class DiceCrossEntropy(_CrossEntropyPlusRegion):
     """`--loss ce+dice`: masked cross-entropy + soft multi-class Dice loss (soft_dice_loss)."""
 
     region_term = staticmethod(soft_dice_loss)
-
-    def __init__(self, num_classes: int, ignore_index: int, class_weights=None, from_logits: bool = True,
-                 name="masked_ce_dice", **kwargs):
-        super().__init__(num_classes, ignore_index, class_weights, from_logits, name=name, **kwargs)
+    default_name = "masked_ce_dice"
 
 
 @keras.saving.register_keras_serializable(package="segcore")
@@ -153,10 +156,7 @@ class LovaszCrossEntropy(_CrossEntropyPlusRegion):
     """`--loss lovasz`: masked cross-entropy + Lovasz-softmax (lovasz_softmax_loss), the two summed."""
 
     region_term = staticmethod(lovasz_softmax_loss)
-
-    def __init__(self, num_classes: int, ignore_index: int, class_weights=None, from_logits: bool = True,
-                 name="masked_ce_lovasz", **kwargs):
-        super().__init__(num_classes, ignore_index, class_weights, from_logits, name=name, **kwargs)
+    default_name = "masked_ce_lovasz"
 
 
 LOSSES = {"ce": MaskedSparseCrossEntropy, "ce+dice": DiceCrossEntropy, "lovasz": LovaszCrossEntropy}
