@@ -21,12 +21,12 @@ import numpy as np
 
 from segcore import files, runs
 from segcore.backends import open_backend
+from segcore.backends.onnx import METADATA_PREFIX
 from segcore.backends.preprocessing import PREPROCESS_MODES
 from segcore.frames import OUTPUT_KINDS, parse_size
 from segcore.labels import SCHEMAS, LabelSchema
 
 MODEL_SUFFIXES = {".onnx": "onnx", ".keras": "keras"}
-METADATA_PREFIX = "seglab."            # keys of our metadata_props: seglab.schema, seglab.preprocess, ...
 MIN_EXPORT_AGREEMENT = 0.999           # arg-max agreement with Keras an export must reach to be written
 
 
@@ -45,9 +45,8 @@ def load_schema(text: str) -> LabelSchema:
 
 def onnx_metadata(path: Path) -> dict[str, str]:
     """Our keys from an ONNX file's metadata_props (without the prefix); {} for a foreign model."""
-    from segcore.backends.onnx import open_session
-    stored = open_session(path, path.name).get_modelmeta().custom_metadata_map
-    return {k[len(METADATA_PREFIX):]: v for k, v in stored.items() if k.startswith(METADATA_PREFIX)}
+    from segcore.backends.onnx import open_session, our_metadata
+    return our_metadata(open_session(path, path.name))
 
 
 def import_model(source, out, *, schema: str | None = None, preprocess: str | None = None,

@@ -94,12 +94,6 @@ def _keras_backend(run: runs.Run, why: str):
 
 
 def _onnx_backend(run: runs.Run, path: Path):
+    """The export's input size is the Keras run's (meta.json or the model's own); its output kind is in its metadata."""
     from segcore.backends.onnx import OnnxBackend
-    from segcore.importing import onnx_metadata
-    stored = onnx_metadata(path)
-    meta = {**run.meta, "kind": "onnx"}
-    if "input_size" in stored:
-        meta["input_size"] = [int(side) for side in stored["input_size"].split("x")]
-    if "output_kind" in stored:
-        meta["output_kind"] = stored["output_kind"]
-    return OnnxBackend(runs.Run(run.path, meta), model_path=path)
+    return OnnxBackend(runs.Run(run.path, {**run.meta, "kind": "onnx"}), model_path=path)

@@ -16,6 +16,7 @@ from segcore.backends.preprocessing import check_mode, preprocess
 from segcore.frames import LOGITS, OUTPUT_KINDS, PROBABILITIES
 
 MODEL_FILE = "model.onnx"
+METADATA_PREFIX = "seglab."     # metadata_props keys `segcore export` writes: seglab.schema, seglab.preprocess, ...
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 
 
@@ -50,6 +51,12 @@ def forward_thread() -> ThreadPoolExecutor:
         if _forward_thread is None:
             _forward_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnxruntime")
         return _forward_thread
+
+
+def our_metadata(session) -> dict[str, str]:
+    """The keys `segcore export` wrote into the model's metadata (without the prefix); {} for a foreign model."""
+    stored = session.get_modelmeta().custom_metadata_map
+    return {k[len(METADATA_PREFIX):]: v for k, v in stored.items() if k.startswith(METADATA_PREFIX)}
 
 
 def _fixed(dim) -> bool:
@@ -106,7 +113,7 @@ class OnnxBackend:
         sample = np.full((1, *self.input_size, 3), 128, dtype=np.float32)
         scores = self._run(sample)                         # warm-up, and the output's layout
         self.class_axis = class_axis(run.name, scores.shape, self.schema)
-        stated = run.meta.get("output_kind")
+        stated = run.meta.get("output_kind") or our_metadata(self.session).get("output_kind")
         self.output_kind = stated if stated in OUTPUT_KINDS else guess_output_kind(self._channels_last(scores))
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
