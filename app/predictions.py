@@ -48,6 +48,22 @@ def prediction(run: runs.Run, image: np.ndarray):
     return _prediction(str(run.path), model_stamp(run), _digest(image), image)
 
 
+def predict_all(chosen: list[runs.Run], images: list[np.ndarray]) -> list[dict[str, object]]:
+    """Per image, each run's Prediction (or the RunError that stopped it), all computed before a page draws any of
+    them: the browser, busy laying out what a rerun sends, slowed forward passes that ran meanwhile by a third on
+    2 cores (docs/BENCHMARKS.md, "Side by Side speed goals")."""
+    outcomes = []
+    for image in images:
+        outcome = {}
+        for run in chosen:
+            try:
+                outcome[run.name] = prediction(run, image)
+            except runs.RunError as err:
+                outcome[run.name] = err
+        outcomes.append(outcome)
+    return outcomes
+
+
 # One label map's worth of bytes keeps the caches within cache_budget.CACHES_BYTES; float16 maps (4 bytes a pixel for
 # both) fit a few 2 MP images, which is what a visitor looks at, at a time.
 @st.cache_data(show_spinner=False, max_entries=16, max_size=budget.CONFIDENCE_BYTES)

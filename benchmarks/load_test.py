@@ -8,7 +8,8 @@ server's peak memory (VmHWM). Loopback only; bounded in count and time.
 
 Speed goals of issue 13 (`--speed`): the idle server's CPU over 10 s with a page open; upload of a 480x360 frame to
 both masks on screen, on an empty page and with 1..3 images already there (the 4th image); a 2048x1024 upload;
-the model time the page shows against a bare `Predictor.predict` loop over the same models and images.
+the model time the page shows against a bare `Predictor.predict` loop over the same models and images; the CPU the
+server and Chromium (on the same cores) use per upload.
 
     .venv/bin/python benchmarks/load_test.py --speed [--out benchmarks/results/speed.json]
 """
@@ -126,6 +127,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def browser_cpu_seconds() -> float:
+    """User + system CPU time so far of every Chromium process (renderer, GPU, network...) on this machine."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, IndexError, ValueError):
+            continue                                # the process ended while we looked
+        if name == "chromium":
+            fields = fields.split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def scene_png(folder: Path, seed: int, size: tuple[int, int]) -> Path:
     """A distinct street scene per seed: the server caches predictions by content, so no upload is a cache hit."""
     path = folder / f"scene{seed}_{size[1]}x{size[0]}.png"
@@ -169,7 +184,7 @@ async def speed_in_browser(url: str, server_pid: int, names: list[str], folder: 
     seeds = iter(range(100, 10_000))
     small = (360, 480)
     result = {"upload_480x360_s": [], "add_image_s": {2: [], 3: [], 4: []}, "upload_2048x1024_s": [],
-              "shown_model_ms": []}
+              "shown_model_ms": [], "server_cpu_s": [], "browser_cpu_s": []}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                                    args=CHROMIUM_ARGS)
@@ -188,7 +203,11 @@ async def speed_in_browser(url: str, server_pid: int, names: list[str], folder: 
         for _ in range(repeats):
             context, page = await open_side_by_side(browser, url)
             for shown in range(4):          # the 1st image on an empty page, then the 2nd..4th beside it
-                elapsed = await upload_until_masks(page, scene_png(folder, next(seeds), small), names, shown)
+                frame = scene_png(folder, next(seeds), small)
+                server_before, browser_before = cpu_seconds(server_pid), browser_cpu_seconds()
+                elapsed = await upload_until_masks(page, frame, names, shown)
+                result["server_cpu_s"].append(cpu_seconds(server_pid) - server_before)
+                result["browser_cpu_s"].append(browser_cpu_seconds() - browser_before)
                 (result["upload_480x360_s"] if shown == 0 else result["add_image_s"][shown + 1]).append(elapsed)
             result["shown_model_ms"] += await shown_model_ms(page)
             await context.close()
@@ -210,7 +229,7 @@ def bare_model_ms(models_dir: Path, names: list[str], folder: Path, keras_via_on
     medians = {}
     for name in names:
         predictor = Predictor(models_dir / name, keras_via_onnx=keras_via_onnx)
-        medians[name] = round(statistics.median(predictor.predict(image).model_ms for image in images * 3), 1)
+        medians[name] = round(statistics.median(predictor.predict(image).model_ms for image in images * 5), 1)
     return medians
 
 
@@ -245,6 +264,9 @@ def speed(out: str, repeats: int) -> None:
         "upload_480x360_s": median(measured["upload_480x360_s"]),
         **{f"add_image_{n}_s": median(times) for n, times in measured["add_image_s"].items()},
         "upload_2048x1024_s": median(measured["upload_2048x1024_s"]),
+        # CPU seconds per 480x360 upload: what the browser uses on the same 2 cores while the server works.
+        "server_cpu_s_per_upload": median(measured["server_cpu_s"]),
+        "browser_cpu_s_per_upload": median(measured["browser_cpu_s"]),
         "shown_model_ms_median": shown, "bare_model_ms": bare, "bare_keras_model_ms": bare_keras,
         "shown_over_bare": round(shown / bare_mean, 2) if shown else None,
         "shown_over_bare_keras": round(shown / statistics.mean(bare_keras.values()), 2) if shown else None,

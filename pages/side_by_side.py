@@ -40,12 +40,10 @@ def downloads(view, stem: str, key: str):
                            key=f"{key}_{suffix}", on_click="ignore", icon=":material/download:")
 
 
-def show_model(run, image, truth, index: int, stem: str):
+def show_model(run, image, truth, index: int, stem: str, prediction):
     """One model's column: overlay, legend, timings, downloads. Returns its view, or None if it failed."""
-    try:
-        prediction = predictions.prediction(run, image)
-    except RunError as err:
-        st.error(f"{err}. Retrain the run or choose another one.", icon=":material/error:")
+    if isinstance(prediction, RunError):
+        st.error(f"{prediction}. Retrain the run or choose another one.", icon=":material/error:")
         return None, None
     view = compare.model_view(image, prediction.labels, run.schema, level=level, alpha=alpha)
     if truth is not None:
@@ -76,14 +74,14 @@ def show_model(run, image, truth, index: int, stem: str):
     return view, row
 
 
-def show_image(index: int, name: str, image, truth):
+def show_image(index: int, name: str, image, truth, outcomes: dict):
     st.subheader(name, divider="gray")
     columns = st.columns(len(chosen) + 1)
     columns[0].image(image, caption=f"original · {image.shape[1]}×{image.shape[0]}", width="stretch")
     views, rows = {}, []
     for column, run in zip(columns[1:], chosen):
         with column:
-            view, row = show_model(run, image, truth, index, Path(name).stem)
+            view, row = show_model(run, image, truth, index, Path(name).stem, outcomes[run.name])
         if view is not None:
             views[run.name], rows = view, rows + [row]
     if not views:
@@ -122,5 +120,6 @@ def show_image(index: int, name: str, image, truth):
                                                                f"pixel acc {view.scores['pixel_accuracy']:.1%}")
 
 shown = image_sources.uploaded_images(schemas) if source == "Upload" else image_sources.folder_images(config)
-for index, (name, image, truth) in enumerate(shown):
-    show_image(index, name, image, truth)
+outcomes = predictions.predict_all(chosen, [image for _, image, _ in shown])
+for index, ((name, image, truth), outcome) in enumerate(zip(shown, outcomes)):
+    show_image(index, name, image, truth, outcome)

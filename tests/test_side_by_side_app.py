@@ -125,3 +125,13 @@ def test_confidence_view_and_threshold_grey_out_pixels(models):
     run(at)
     assert "100.0% of pixels below 100% confidence" in texts(at, "caption")
     assert {c: i.value[0] for i in at.image for c in i.captions}["onnx-a"] != before["onnx-a"]
+
+
+def test_a_model_that_fails_to_load_is_one_error_per_image_and_the_other_model_still_shows(models):
+    (models / "onnx-b" / "model.onnx").write_bytes(b"not an onnx graph")
+    images = [png(f"f{i}.png", sample_image(i, SIZE)) for i in range(2)]
+    at = upload(page(), "Images", images)
+    errors = [str(e.value) for e in at.error]
+    assert len(errors) == 2 and all(e.startswith("onnx-b: model.onnx can't be loaded") for e in errors), errors
+    assert all("Retrain the run or choose another one" in e for e in errors)
+    assert captions(at).count("onnx-a") == 2                      # onnx-a's mask of each image
