@@ -18,7 +18,7 @@ from pathlib import Path
 
 from segcore import runs
 
-CACHE_FOLDER = ".onnx-cache"        # inside the run folder (git-ignored); one file per model.keras content
+CACHE_FOLDER = ".onnx-cache"        # inside the run folder (git-ignored); the export of the current model.keras
 KERAS_ENGINE = "Keras (TensorFlow)"
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,26 @@ def _export_and_open(run: runs.Run, cached: Path | None):
         try:
             cached.parent.mkdir(exist_ok=True)
             export_onnx(run.path, cached)
-            return _onnx_backend(run, cached)
+            backend = _onnx_backend(run, cached)
+            _remove_stale_exports(cached)
+            return backend
         except PermissionError:
             log.info("%s: run folder is read-only; the ONNX export is not cached", run.name)
     with tempfile.TemporaryDirectory(prefix="seglab-onnx-") as folder:
         exported = Path(folder) / "model.onnx"
         export_onnx(run.path, exported)
         return _onnx_backend(run, exported)     # onnxruntime has read the file: the folder can go
+
+
+def _remove_stale_exports(current: Path) -> None:
+    """Exports of the run's earlier model files: nothing loads them again (a server that has one open holds it in
+    memory), and each is as large as the model."""
+    for stale in current.parent.glob("model-*.onnx"):
+        if stale != current:
+            try:
+                stale.unlink()
+            except OSError as err:
+                log.info("%s: left in place: %s", stale, err)
 
 
 def _keras_backend(run: runs.Run, why: str):
