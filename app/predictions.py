@@ -1,7 +1,8 @@
 """Cached Predictors and their label maps, for the pages that run models (Side by Side, Evaluation).
 
-A Predictor is cached per server (st.cache_resource) under the model file's path and modification time, so a
-model loads once and a retrained model is picked up on the next rerun. Keras runs are served through their checked
+A Predictor is cached per server (st.cache_resource) under the run's path and its model file's and meta.json's
+modification times, so a model loads once and a retrained model or an edited meta.json is picked up on the next
+rerun. Keras runs are served through their checked
 ONNX export (segcore.backends.keras_onnx): inside this server TensorFlow's first forward pass of every rerun costs
 150-200 ms more, onnxruntime's doesn't. TensorFlow is imported only to make an export that isn't cached yet.
 Byte caps and model count: app.cache_budget.
@@ -19,12 +20,14 @@ from segcore import runs
 from segcore.confidence import ConfidenceMaps, confidence_maps
 
 
-def model_stamp(run: runs.Run) -> float:
-    return run.model_path.stat().st_mtime if run.model_path.exists() else 0.0
+def run_stamp(run: runs.Run) -> tuple[int, int]:
+    """When the run's model file and meta.json last changed (0 where one is missing)."""
+    return tuple(path.stat().st_mtime_ns if path.exists() else 0
+                 for path in (run.model_path, run.path / runs.META_FILE))
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=budget.MODELS)
-def _predictor(run_path: str, mtime: float):
+def _predictor(run_path: str, stamp: tuple[int, int]):
     """The run's Predictor; raises RunError (not cached) when the model can't be loaded."""
     from segcore.predict import Predictor
 
@@ -33,19 +36,19 @@ def _predictor(run_path: str, mtime: float):
 
 
 def predictor(run: runs.Run):
-    return _predictor(str(run.path), model_stamp(run))
+    return _predictor(str(run.path), run_stamp(run))
 
 
 @st.cache_data(show_spinner=False, max_entries=256, max_size=budget.PREDICTIONS_BYTES)
-def _prediction(run_path: str, mtime: float, digest: str, _image: np.ndarray):
+def _prediction(run_path: str, stamp: tuple[int, int], digest: str, _image: np.ndarray):
     # _image is left out of the key (the digest stands for it): hashing pixels on every rerun is slow.
     # The Prediction holds its label map only (no scores), so the cap counts label maps.
-    return _predictor(run_path, mtime).predict(_image)
+    return _predictor(run_path, stamp).predict(_image)
 
 
 def prediction(run: runs.Run, image: np.ndarray):
     """The run's Prediction for `image`, computed once per (model file, image content)."""
-    return _prediction(str(run.path), model_stamp(run), _digest(image), image)
+    return _prediction(str(run.path), run_stamp(run), _digest(image), image)
 
 
 def predict_all(chosen: list[runs.Run], images: list[np.ndarray]) -> list[dict[str, object]]:
@@ -67,8 +70,8 @@ def predict_all(chosen: list[runs.Run], images: list[np.ndarray]) -> list[dict[s
 # One label map's worth of bytes keeps the caches within cache_budget.CACHES_BYTES; float16 maps (4 bytes a pixel for
 # both) fit a few 2 MP images, which is what a visitor looks at, at a time.
 @st.cache_data(show_spinner=False, max_entries=16, max_size=budget.CONFIDENCE_BYTES)
-def _confidence(run_path: str, mtime: float, digest: str, _image: np.ndarray):
-    predictor = _predictor(run_path, mtime)
+def _confidence(run_path: str, stamp: tuple[int, int], digest: str, _image: np.ndarray):
+    predictor = _predictor(run_path, stamp)
     scores = predictor.predict(_image, keep_scores=True).scores
     maps = confidence_maps(predictor.probabilities(scores), _image.shape[:2])
     return ConfidenceMaps(maps.confidence.astype(np.float16), maps.entropy.astype(np.float16))
@@ -76,7 +79,7 @@ def _confidence(run_path: str, mtime: float, digest: str, _image: np.ndarray):
 
 def confidence(run: runs.Run, image: np.ndarray):
     """The run's ConfidenceMaps (top probability, entropy) for `image`, at its resolution; computed once."""
-    return _confidence(str(run.path), model_stamp(run), _digest(image), image)
+    return _confidence(str(run.path), run_stamp(run), _digest(image), image)
 
 
 def _digest(image: np.ndarray) -> str:

@@ -135,3 +135,14 @@ def test_a_model_that_fails_to_load_is_one_error_per_image_and_the_other_model_s
     assert len(errors) == 2 and all(e.startswith("onnx-b: model.onnx can't be loaded") for e in errors), errors
     assert all("Retrain the run or choose another one" in e for e in errors)
     assert captions(at).count("onnx-a") == 2                      # onnx-a's mask of each image
+
+
+def test_an_edited_meta_json_is_served_on_the_next_rerun_without_a_restart(models):
+    import json
+    at = upload(page(), "Images", [png("f0.png", sample_image(0, SIZE))])
+    assert not any("test-time flip" in caption for caption in texts(at, "caption").splitlines())
+    meta_path = models / "onnx-a" / "meta.json"
+    meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "tta": "flip"}))
+    at = run(at)
+    flipped = [line for line in texts(at, "caption").splitlines() if "test-time flip" in line]
+    assert len(flipped) == 1, flipped                                       # onnx-a's timing line only
