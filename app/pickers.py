@@ -5,7 +5,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.settings import Settings
+from app import loaders
+from app.settings import EVAL_MIOU, EVALUATED_ON, Settings
 from segcore import runs
 
 
@@ -22,15 +23,32 @@ def pick_data_dir(config: Settings, key: str, container=st.sidebar) -> Path:
     return config.data_folder(chosen)
 
 
-def default_runs(names: list[str]) -> list[str]:
-    """The first run named like a U-Net and the first named like a SegNet; else the first two runs."""
-    unet = next((n for n in names if "unet" in n.lower()), None)
-    segnet = next((n for n in names if "segnet" in n.lower()), None)
+def default_runs(names: list[str], scores: dict[str, float] | None = None) -> list[str]:
+    """The best-scored run named like a U-Net and the best named like a SegNet (unscored runs after scored ones,
+    ties in listed order); else the first two runs."""
+    scores = scores or {}
+
+    def best(family: str) -> str | None:
+        return max((n for n in names if family in n.lower()), key=lambda n: scores.get(n, -1.0), default=None)
+    unet, segnet = best("unet"), best("segnet")
     return [unet, segnet] if unet and segnet else list(names[:2])
 
 
+def evaluated_scores(models_dir: Path) -> dict[str, float]:
+    """Each run's stored val mIoU on the data set most runs were evaluated on: scores on different data sets don't
+    rank models, so runs evaluated elsewhere count as unscored."""
+    table, _ = loaders.runs_overview(models_dir)
+    scored = table.dropna(subset=[EVAL_MIOU])
+    if scored.empty:
+        return {}
+    common = scored[EVALUATED_ON].mode().iloc[0]
+    scored = scored[scored[EVALUATED_ON] == common]
+    return dict(zip(scored["run"], scored[EVAL_MIOU].astype(float)))
+
+
 def pick_runs(models_dir: Path, key: str, models_only: bool = False) -> list[runs.Run]:
-    """Sidebar multiselect of the usable runs (default: a U-Net and a SegNet); broken runs listed with why.
+    """Sidebar multiselect of the usable runs (default: the best evaluated U-Net and SegNet); broken runs listed
+    with why.
     `models_only`: runs of stored predictions are left out (they can't label new images), with one line saying so."""
     found = runs.discover_runs(models_dir)
     stored = [run.name for run in found if run.ok and run.kind == runs.PREDICTIONS] if models_only else []
@@ -38,7 +56,8 @@ def pick_runs(models_dir: Path, key: str, models_only: bool = False) -> list[run
     broken = [run for run in found if not run.ok]
     # Keep the user's choice across reruns, minus runs that have since gone or broken.
     previous = st.session_state.get(key)
-    st.session_state[key] = default_runs(list(usable)) if previous is None else [n for n in previous if n in usable]
+    st.session_state[key] = (default_runs(list(usable), evaluated_scores(models_dir)) if previous is None
+                             else [n for n in previous if n in usable])
     with st.sidebar:
         chosen = st.multiselect("Runs", list(usable), key=key, help=f"Trained runs under {models_dir}")
         if broken:

@@ -239,11 +239,12 @@ def median(values) -> float | None:
 
 def speed(out: str, repeats: int) -> None:
     sys.path.insert(0, str(ROOT))              # the app's own picker chooses the runs the page shows by default
-    from app.pickers import default_runs
+    from app.pickers import default_runs, evaluated_scores
     from segcore.runs import discover_runs
 
     models_dir = Path(os.environ.get("SEGLAB_MODELS_DIR", ROOT / "models"))
-    names = default_runs([run.name for run in discover_runs(models_dir) if run.ok and run.kind != "predictions"])
+    names = default_runs([run.name for run in discover_runs(models_dir) if run.ok and run.kind != "predictions"],
+                         evaluated_scores(models_dir))
     folder = Path(tempfile.mkdtemp())
     port = free_port()
     server = start_server(port)

@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 from app.confusion_clicks import cell_from_selection, clickable_cells
+from app import pickers
 from app.pickers import default_runs
+from app.settings import EVAL_MIOU, EVALUATED_ON
 from segcore import compare
 from segcore.labels import CAMVID11, CATEGORIES, category_schema
 
@@ -21,6 +23,32 @@ def test_default_runs_prefers_a_unet_and_a_segnet():
     assert default_runs(["a", "unet", "b"]) == ["a", "unet"]
     assert default_runs(["only"]) == ["only"]
     assert default_runs([]) == []
+
+
+def test_default_runs_are_the_best_scored_of_each_family_unscored_ones_last():
+    names = ["segnet-a", "unet-a", "segnet-b", "unet-b", "unet-c"]
+    scores = {"segnet-a": 54.6, "segnet-b": 61.0, "unet-a": 60.1, "unet-b": 65.1}
+    assert default_runs(names, scores) == ["unet-b", "segnet-b"]
+    assert default_runs(names, {"unet-c": 1.0}) == ["unet-c", "segnet-a"]     # a scored run beats unscored ones
+    assert default_runs(names, {"unet-a": 50.0, "unet-b": 50.0}) == ["unet-a", "segnet-a"]   # ties: listed order
+
+
+def test_evaluated_scores_rank_runs_on_the_data_set_most_runs_were_evaluated_on(monkeypatch):
+    table = pd.DataFrame({"run": ["u1", "u2", "s1", "s2", "new"],
+                          EVAL_MIOU: [60.0, 90.0, 55.0, 50.0, float("nan")],
+                          EVALUATED_ON: ["camvid val", "sample val", "camvid val", "camvid val", None]})
+    monkeypatch.setattr(pickers.loaders, "runs_overview", lambda models_dir: (table, []))
+    assert pickers.evaluated_scores("models") == {"u1": 60.0, "s1": 55.0, "s2": 50.0}
+    monkeypatch.setattr(pickers.loaders, "runs_overview", lambda models_dir: (table.iloc[4:], []))
+    assert pickers.evaluated_scores("models") == {}
+
+
+def test_the_shipped_runs_open_on_the_best_evaluated_unet_and_segnet():
+    from pathlib import Path
+    from segcore.runs import discover_runs
+    models = Path(__file__).resolve().parents[1] / "models"
+    names = [run.name for run in discover_runs(models) if run.ok]
+    assert default_runs(names, pickers.evaluated_scores(models)) == ["unet-camvid-full", "segnet-camvid-full"]
 
 
 def test_at_level_folds_classes_onto_categories():
