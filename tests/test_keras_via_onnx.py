@@ -44,13 +44,12 @@ def test_served_by_onnx_runtime_with_keras_masks_and_cached(run_folder):
 
 @pytest.mark.slow
 def test_a_cached_export_is_used_without_exporting_and_a_new_model_replaces_it(run_folder, monkeypatch):
-    from segcore import importing
     keras_onnx.open(runs.open_run(run_folder))
     first = cached_files(run_folder)
 
     def refuse(*args, **kwargs):
         raise AssertionError("exported again although the cache holds this model's export")
-    monkeypatch.setattr(importing, "export_onnx", refuse)
+    monkeypatch.setattr(keras_onnx, "export", refuse)
     assert keras_onnx.open(runs.open_run(run_folder)).engine.startswith("ONNX Runtime")
     monkeypatch.undo()
 
@@ -72,34 +71,43 @@ def test_a_damaged_cached_export_is_made_again(run_folder):
 
 @pytest.mark.slow
 def test_no_cache_is_written_when_asked_or_where_the_run_folder_is_read_only(run_folder, monkeypatch):
-    from segcore import importing
     run = runs.open_run(run_folder)
     assert keras_onnx.open(run, write_cache=False).engine.startswith("ONNX Runtime")
     assert not (run_folder / keras_onnx.CACHE_FOLDER).exists()
 
-    export = importing.export_onnx
-
-    def read_only_run_folder(run_path, out):      # as a read-only mount answers (root ignores chmod)
-        if Path(out).is_relative_to(run_folder):
-            raise PermissionError(13, "Permission denied", str(out))
-        return export(run_path, out)
-    monkeypatch.setattr(importing, "export_onnx", read_only_run_folder)
+    def read_only_mount(path, mode):             # as a read-only mount answers (root ignores chmod)
+        return not Path(path).is_relative_to(run_folder)
+    monkeypatch.setattr(keras_onnx.os, "access", read_only_mount)
     assert keras_onnx.open(run).engine.startswith("ONNX Runtime")
     assert cached_files(run_folder) == []
 
 
 @pytest.mark.slow
 def test_keras_serves_the_run_where_the_export_fails_or_onnxruntime_is_missing(run_folder, monkeypatch):
-    from segcore import importing
-
-    def fail(run_path, out):
-        raise runs.RunError("unet-tiny: the model can't be exported to ONNX (ValueError: unsupported op)")
-    monkeypatch.setattr(importing, "export_onnx", fail)
+    monkeypatch.setattr(keras_onnx, "EXPORT_TIMEOUT_S", 0.01)      # the child process can't finish in time
     backend = keras_onnx.open(runs.open_run(run_folder))
     assert backend.engine == f"{keras_onnx.KERAS_ENGINE}; its ONNX export failed"
     assert backend.forward(np.zeros((1, 32, 48, 3), np.float32)).shape == (1, 32, 48, 11)
     monkeypatch.setattr(keras_onnx, "onnx_available", lambda: False)
     assert keras_onnx.open(runs.open_run(run_folder)).engine.endswith("onnxruntime is not installed")
+
+
+@pytest.mark.slow
+def test_the_export_runs_in_a_child_process_whose_error_is_one_line(run_folder, tmp_path):
+    code = ("import sys; from segcore import runs; from segcore.backends import keras_onnx; "
+            f"b = keras_onnx.open(runs.open_run({str(run_folder)!r})); "
+            "print(b.engine.split(' (')[0], 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["ONNX", "Runtime", "False", "False"]     # exported, and no TensorFlow in this process
+    assert len(cached_files(run_folder)) == 1
+
+    run = runs.open_run(run_folder)
+    (run_folder / "model.keras").write_bytes(b"not a keras file")
+    with pytest.raises(runs.RunError) as raised:
+        keras_onnx.export(run, tmp_path / "out.onnx")
+    message = str(raised.value)
+    assert message.startswith("unet-tiny") and "\n" not in message and "Traceback" not in message, message
+    assert not (tmp_path / "out.onnx").exists()
 
 
 @pytest.mark.slow

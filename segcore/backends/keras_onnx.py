@@ -2,7 +2,8 @@
 
 Why: in a long-lived server (the Streamlit app) TensorFlow's first forward pass of every script run costs
 150-200 ms more than the next ones (benchmarks/first_forward.py); the same model exported to ONNX shows no such
-penalty and runs faster on CPU. The export is the one `segcore export` writes: it is kept only if its arg-max
+penalty and runs faster on CPU. The export is the one `segcore export` writes, made in a child process so that
+TensorFlow never enters the server: it is kept only if its arg-max
 agrees with Keras' on at least importing.MIN_EXPORT_AGREEMENT of a sample frame's pixels, and is cached under
 the model file's content hash, so a retrained model is exported again. Where onnxruntime or tf2onnx is missing,
 or the export fails, the Keras back-end serves the run and `engine` says why.
@@ -13,6 +14,9 @@ import hashlib
 import importlib.util
 import json
 import logging
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from segcore import runs
 
 CACHE_FOLDER = ".onnx-cache"        # inside the run folder (git-ignored); the export of the current model.keras
 KERAS_ENGINE = "Keras (TensorFlow)"
+EXPORT_TIMEOUT_S = 900
 log = logging.getLogger(__name__)
 
 
@@ -72,20 +77,42 @@ def _cached(run: runs.Run):
 
 
 def _export_and_open(run: runs.Run, cached: Path | None):
-    from segcore.importing import export_onnx
+    if cached is not None and _writable_folder(cached.parent):
+        export(run, cached)
+        backend = _onnx_backend(run, cached)
+        _remove_stale_exports(cached)
+        return backend
     if cached is not None:
-        try:
-            cached.parent.mkdir(exist_ok=True)
-            export_onnx(run.path, cached)
-            backend = _onnx_backend(run, cached)
-            _remove_stale_exports(cached)
-            return backend
-        except PermissionError:
-            log.info("%s: run folder is read-only; the ONNX export is not cached", run.name)
+        log.info("%s: run folder is read-only; the ONNX export is not cached", run.name)
     with tempfile.TemporaryDirectory(prefix="seglab-onnx-") as folder:
         exported = Path(folder) / "model.onnx"
-        export_onnx(run.path, exported)
+        export(run, exported)
         return _onnx_backend(run, exported)     # onnxruntime has read the file: the folder can go
+
+
+def export(run: runs.Run, out: Path) -> None:
+    """`segcore export` of the run to `out`, in a child process: TensorFlow never enters the process that serves
+    the export (in a Streamlit server it would stay for good, ~1 GB, and make the garbage collection Streamlit
+    forces after every rerun 0.15 s slower: docs/BENCHMARKS.md). RunError with the child's last line if it fails."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
+    command = [sys.executable, "-m", "segcore", "export", "--run", str(run.path), "--format", "onnx", "--out", str(out)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=EXPORT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise runs.RunError(f"{run.name}: the ONNX export took over {EXPORT_TIMEOUT_S} s") from None
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        raise runs.RunError(lines[-1].removeprefix("segcore export: error: ") if lines
+                            else f"{run.name}: the ONNX export stopped with exit status {done.returncode}")
+
+
+def _writable_folder(folder: Path) -> bool:
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
 
 
 def _remove_stale_exports(current: Path) -> None:
