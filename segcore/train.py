@@ -157,8 +157,9 @@ class RunCheckpoint:
                 logs = logs or {}
                 value = logs.get(monitor)
                 meta["epochs_completed"] = epoch + 1
-                # .value: under tf.distribute a MirroredVariable, which int() does not take directly.
-                meta["optimizer_steps"] = int(self.model.optimizer.iterations.value.numpy())
+                # .value: under tf.distribute a MirroredVariable, which int() does not take directly; a JAX array
+                # has no .numpy().
+                meta["optimizer_steps"] = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations.value))
                 meta["wall_time_s"] = round(meta.get("wall_time_before_s", 0) + time.time() - self.started, 1)
                 if value is not None and value > self.best:
                     self.best = float(value)
