@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import math
+import os
 import platform
 import shutil
 import subprocess
@@ -263,8 +264,10 @@ def _datasets(config, strategy, train_samples, val_samples, train_loader, val_lo
             options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
             train_data, val_data = train_data.with_options(options), val_data.with_options(options)
         return train_data, val_data, steps, steps
+    # Loader threads: up to one per core (a GPU machine's 16 would otherwise wait on 2); batches don't depend on it.
     train_data = SegmentationSequence(train_samples, train_loader, config.batch, seed=config.seed,
-                                      epoch=first_epoch, workers=2, use_multiprocessing=False)
+                                      epoch=first_epoch, workers=min(8, max(2, os.cpu_count() or 2)),
+                                      use_multiprocessing=False)
     val_data = SegmentationSequence(val_samples, val_loader, config.batch, shuffle=False)
     return train_data, val_data, config.steps_per_epoch, steps
 
