@@ -116,6 +116,13 @@ def save_model(model, path) -> Path:
     return path
 
 
+def drop_optimizer_state(run: Run | str | os.PathLike) -> Path:
+    """Rewrite the run's model file with architecture and weights only. The optimizer's state (Adam: two more
+    copies of the weights) serves only resuming, which reads backup/, and every reader loads with compile=False."""
+    run = run if isinstance(run, Run) else open_run(run)
+    return save_model(load_model(run), run.model_path)
+
+
 def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

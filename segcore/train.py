@@ -390,4 +390,6 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
     meta.pop("wall_time_before_s", None)
     meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     runs.write_json(out / runs.META_FILE, meta)
+    if (out / runs.MODEL_FILE).exists():
+        runs.drop_optimizer_state(out)          # a finished run resumes no more: a third of the file size
     return run_folder

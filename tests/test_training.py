@@ -3,6 +3,7 @@ import csv
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -58,6 +59,36 @@ def test_run_folder_has_everything(trained):
     assert {"loss", "val_loss", "mean_iou", "val_mean_iou", "pixel_accuracy", "val_pixel_accuracy"} <= set(header)
     import albumentations as A
     assert isinstance(A.from_dict(json.loads((trained / "augment.json").read_text())), A.Compose)
+
+
+def model_file_groups(path: Path) -> set[str]:
+    import io
+    import zipfile
+
+    import h5py
+    with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as weights:
+        return set(weights.keys())
+
+
+def test_a_finished_runs_model_file_holds_no_optimizer_state_and_predicts_the_same(trained, tmp_path):
+    from segcore import runs
+    from segcore.predict import Predictor
+    assert "optimizer" not in model_file_groups(trained / "model.keras")
+    # An older model file with the optimizer's state: dropping it changes no weight.
+    copy = tmp_path / "run"
+    shutil.copytree(trained, copy)
+    model = runs.load_model(copy)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    runs.save_model(model, copy / "model.keras")
+    assert "optimizer" in model_file_groups(copy / "model.keras")
+    image = np.random.default_rng(0).integers(0, 256, (30, 44, 3), dtype=np.uint8)
+    before = Predictor(copy).predict(image, keep_scores=True).scores
+    weights = model.get_weights()
+    runs.drop_optimizer_state(copy)
+    assert "optimizer" not in model_file_groups(copy / "model.keras")
+    assert all(np.array_equal(a, b) for a, b in zip(runs.load_model(copy).get_weights(), weights, strict=True))
+    assert np.allclose(Predictor(copy).predict(image, keep_scores=True).scores, before, atol=1e-6)
 
 
 def test_existing_run_is_not_overwritten(trained, data):
