@@ -37,6 +37,14 @@ def cmd_data_check(args) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_data_pack(args) -> int:
+    from segcore.datapack import pack
+    info = pack(args.dir, args.out, splits=tuple(args.split or ("train", "val")), jpeg_quality=args.jpeg_quality)
+    print(f"packed {info['frames']} frames into {args.out}: {info['bytes'] / 1e6:.1f} MB, JPEG quality "
+          f"{info['jpeg_quality']} (mean absolute error {info['mean_abs_error']:.2f} of 255), labels unchanged")
+    return 0
+
+
 def cmd_sample_make(args) -> int:
     from segcore.synth import make_sample
     result = make_sample(args.out, n_train=args.train, n_val=args.val, seed=args.seed)
@@ -143,6 +151,14 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("dir", help="data set folder (CamVid style, SegNet tutorial or Cityscapes layout)")
     check.add_argument("--schema", default=None, help="camvid11 | cityscapes (default: from the layout)")
     check.set_defaults(func=cmd_data_check)
+    packer = data.add_parser("pack", help="a compact copy (JPEG images, the same labels) to carry to a GPU machine")
+    packer.add_argument("dir", help="CamVid-style data set folder (images/ + labels/)")
+    packer.add_argument("--out", required=True, help="new folder to write the pack to")
+    packer.add_argument("--split", action="append", default=None,
+                        help="split to pack (repeatable; default: train and val)")
+    packer.add_argument("--jpeg-quality", type=int, default=88,
+                        help="JPEG quality of the images, 50-100 (default: 88: CamVid train+val in ~24 MB)")
+    packer.set_defaults(func=cmd_data_pack)
 
     sample = sub.add_parser("sample", help="sample data").add_subparsers(dest="sample_command", required=True)
     make = sample.add_parser("make", help="regenerate the procedural sample data set (byte-identical)")

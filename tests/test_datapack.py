@@ -1,0 +1,45 @@
+"""segcore data pack: a compact copy of a data set for a GPU machine's limited transfer; labels identical, images
+within the JPEG error it reports, readable by the same data path training uses."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import make_camvid_like
+from segcore.datapack import PACK_INFO, pack
+from segcore.datasets import DatasetError, list_pairs
+from segcore.imageio import read_image
+from PIL import Image
+
+
+def test_a_pack_has_the_same_frames_identical_labels_and_close_images(tmp_path):
+    data = make_camvid_like(tmp_path / "data", splits=(("train", 3), ("val", 2)), size=(40, 60))
+    info = pack(data, tmp_path / "pack", jpeg_quality=90)
+    assert info["frames"] == 5 and json.loads((tmp_path / "pack" / PACK_INFO).read_text()) == info
+    errors = []
+    for split in ("train", "val"):
+        original, packed = list_pairs(data, split), list_pairs(tmp_path / "pack", split)
+        assert [s.name for s in packed] == [s.name for s in original]
+        for a, b in zip(original, packed):
+            assert b.image.suffix == ".jpg"
+            assert np.array_equal(np.asarray(Image.open(a.label)), np.asarray(Image.open(b.label)))
+            errors.append(np.abs(read_image(a.image).astype(int) - read_image(b.image)).mean())
+    # The error it reports is the one the packed images have (the synthetic scenes' texture: ~11 of 255).
+    assert 0 < info["mean_abs_error"] < 20 and info["mean_abs_error"] == pytest.approx(np.mean(errors), abs=0.01)
+
+
+def test_bad_packs_are_refused_with_one_line(tmp_path):
+    data = make_camvid_like(tmp_path / "data", splits=(("train", 1), ("val", 1)))
+    with pytest.raises(ValueError, match="--jpeg-quality must be a whole number from 50 to 100"):
+        pack(data, tmp_path / "a", jpeg_quality=101)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(DatasetError, match="not empty; pack into a new folder"):
+        pack(data, tmp_path / "full")
+    result = subprocess.run([sys.executable, "-m", "segcore", "data", "pack", str(tmp_path / "nowhere"), "--out",
+                             str(tmp_path / "b")], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"segcore data: error: {tmp_path / 'nowhere'}: no such folder; point to a data " \
+        "set folder (CamVid style: images/ + labels/)"
