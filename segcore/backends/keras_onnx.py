@@ -102,9 +102,10 @@ def export(run: runs.Run, out: Path) -> None:
     except subprocess.TimeoutExpired:
         raise runs.RunError(f"{run.name}: the ONNX export took over {EXPORT_TIMEOUT_S} s") from None
     if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        raise runs.RunError(lines[-1].removeprefix("segcore export: error: ") if lines
-                            else f"{run.name}: the ONNX export stopped with exit status {done.returncode}")
+        prefix = "segcore export: error: "      # the CLI's one line; TensorFlow may log around it
+        said = [line.removeprefix(prefix) for line in done.stderr.splitlines() if line.startswith(prefix)]
+        raise runs.RunError(said[-1] if said else f"{run.name}: the ONNX export stopped with exit status "
+                            f"{done.returncode}")
 
 
 def _writable_folder(folder: Path) -> bool:
