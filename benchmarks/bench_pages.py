@@ -1,9 +1,10 @@
 """First and second visit of the Evaluation and Frames pages in headless Chromium, on a fresh server.
 
 `.venv/bin/python benchmarks/bench_pages.py [--models models] [--data ../shared/data/camvid]` starts
-`streamlit run streamlit_app.py` like `make run`, opens each page in a new tab (a new session) twice and prints the
-seconds from navigation to the page drawn: Evaluation's confusion matrices (or its info line) with the script idle,
-Frames' first thumbnail with the script idle. Both pages read stored evaluations only (no model runs).
+`streamlit run streamlit_app.py` like `make run`, opens Home first (the browser's cold start: any page's first load
+in a fresh Chromium costs the same), then each page in a new tab (a new session) twice, and prints the seconds from
+navigation to the page drawn: Home's title, Evaluation's confusion matrices (or its info line) and Frames' first
+thumbnail, each with the script idle. Both pages read stored evaluations only (no model runs).
 """
 import argparse
 import sys
@@ -16,7 +17,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from browser_support import chromium, streamlit_server  # noqa: E402
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-DRAWN = {"evaluation": ".heatmaplayer, [data-testid='stAlertContentInfo']",
+DRAWN = {"": "h1", "evaluation": ".heatmaplayer, [data-testid='stAlertContentInfo']",
          "frames": "[data-testid='stImage'] img, [data-testid='stAlertContentInfo']"}
 
 
@@ -39,7 +40,8 @@ def main() -> None:
     env = {"SEGLAB_MODELS_DIR": str(Path(args.models).resolve()), "SEGLAB_DATA_DIR": str(Path(args.data).resolve())}
     with tempfile.TemporaryDirectory() as folder:
         with streamlit_server(env, Path(folder) / "server.log") as url, chromium() as browser:
-            for page_name in DRAWN:
+            print(f"{'home':>10}: first page of a fresh browser {visit(browser, url, ''):.2f} s", flush=True)
+            for page_name in ("evaluation", "frames"):
                 first, second = visit(browser, url, page_name), visit(browser, url, page_name)
                 print(f"{page_name:>10}: first visit {first:.2f} s, second {second:.2f} s", flush=True)
 
