@@ -109,6 +109,7 @@ def export(run: runs.Run, out: Path) -> None:
 
 
 def _writable_folder(folder: Path) -> bool:
+    """Makes the cache folder where it can; False in a read-only run folder (a read-only mount, say)."""
     try:
         folder.mkdir(exist_ok=True)
     except OSError:
