@@ -221,6 +221,7 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
     if config.augment:   # validated exactly as the Lab validates a pipeline (catalogue limits included)
         from segcore.augment import load_training_pipeline
         augment_dict = load_training_pipeline(config.augment, mask_fill=schema.ignore_index)
+        _check_augmentation(schema, config, augment_dict, train_samples[0])
 
     if not is_chief(strategy):
         # Non-chief workers write to a temporary folder (the usual tf.distribute pattern); the run folder is
@@ -239,6 +240,19 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
         meta, backup = _check_folder(out, resume, config, augment_dict, len(train_samples), len(val_samples))
         return _fit(config, out, out, schema, train_samples, val_samples, augment_dict, meta, backup, strategy,
                     verbose, callbacks)
+
+
+def _check_augmentation(schema, config, augment_dict, sample) -> None:
+    """One draw of the pipeline on the first train frame, before any folder is written: a pipeline that can't run
+    on these frames (a crop larger than the frame, say) stops here with one line, not with a traceback from inside
+    the first batch. It catches steps that fire on that draw (crops usually fire always)."""
+    from segcore.batches import SampleLoader
+    try:
+        SampleLoader(schema, config.size, augment_dict, seed=config.seed)(sample.image, sample.label)
+    except ValueError as err:
+        said = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"{config.augment}: the pipeline can't run on the train frame {sample.name} ({said}); "
+                         "put PadIfNeeded before a crop larger than the frames, or crop less") from None
 
 
 def _datasets(config, strategy, train_samples, val_samples, train_loader, val_loader, first_epoch):
