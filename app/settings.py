@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from segcore import evaluations, runs
+from segcore import evaluations, run_lock, runs
 from segcore.datasets import DatasetError, detect_layout, list_splits, pairs_with_problems
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
             EVALUATED_ON: evaluated_on,
             LOG_MIOU: _percent(_logged_miou(meta)),
             IMPORTED_FROM: str(meta["source"])[:300] if meta.get("source") else None,   # trained here: none
-            "status": "ok",
+            "status": "ok" + (f" · {state}" if (state := run_lock.training_state(run)) else ""),
         })
         if note and note not in notes:
             notes.append(note)

@@ -25,8 +25,9 @@ else:
     scored_on = table[EVALUATED_ON].dropna().unique()
     evaluated = f"mIoU % ({scored_on[0]})" if len(scored_on) == 1 else "mIoU % (evaluation, see evaluated on)"
     st.dataframe(table, hide_index=True, placeholder="–", column_config={
-        "status": st.column_config.TextColumn(width="medium", help="ok, or why the run can't be used (in full "
-                                                                    "below the table)"),
+        "status": st.column_config.TextColumn(width="medium", help="ok (and whether it is training or was "
+                                                                    "interrupted), or why the run can't be used (in "
+                                                                    "full below the table)"),
         "parameters": st.column_config.NumberColumn(format="localized"),
         EVAL_MIOU: st.column_config.ProgressColumn(evaluated, min_value=0.0, max_value=100.0, format="%.1f",
                                                    help="Class-level mIoU of the run's stored evaluation on a val "

@@ -13,7 +13,7 @@ import socket
 import time
 from pathlib import Path
 
-from segcore.runs import RunError
+from segcore.runs import Run, RunError
 
 LOCK_FILE = ".lock"
 
@@ -52,6 +52,27 @@ def _is_stale(owner: dict) -> bool:
         return True
     started = _start_time(owner["pid"])
     return owner.get("started") is not None and started is not None and started != owner["started"]
+
+
+def live_holder(folder) -> dict | None:
+    """The lock's owner while its process runs (or runs on another host, which can't be checked from here); None
+    where the folder has no lock or a stale one."""
+    owner = _read(Path(folder) / LOCK_FILE)
+    return owner if owner is not None and not _is_stale(owner) else None
+
+
+def training_state(run: Run) -> str | None:
+    """"training, epoch N/M" (N done) while a trainer holds the run, "interrupted at epoch N/M" where an unfinished
+    training left its backup, else None (finished, or not trained here)."""
+    from segcore.train_backup import BACKUP_DIR
+    done, total = run.meta.get("epochs_completed"), run.meta.get("epochs")
+    whole = all(isinstance(v, int) and not isinstance(v, bool) for v in (done, total))
+    epoch = f"epoch {done}/{total}" if whole else "epoch unknown"
+    if live_holder(run.path) is not None:
+        return f"training, {epoch}"
+    if (run.path / BACKUP_DIR).is_dir():
+        return f"interrupted at {epoch}; resume with --resume"
+    return None
 
 
 class RunLock:
