@@ -28,6 +28,7 @@ from segcore.imageio import read_mask
 from segcore.labels import LabelSchema
 from segcore.train_config import (RESUMABLE_CHANGES, TrainConfig, learning_rate_schedule,  # noqa: F401 - public here
                                    resume_differences, validation_source)
+from segcore.train_distribute import build_without_a_batch, is_chief, strategy_named
 
 
 def median_frequency_weights(samples, schema: LabelSchema, damping: float = 0.5) -> list[float]:
@@ -83,62 +84,6 @@ def _versions() -> dict:
         import tensorflow as tf
         versions["tensorflow"] = tf.__version__
     return versions
-
-
-def _strategy(name: str):
-    if name == "default":
-        return None
-    import tensorflow as tf
-    if name == "mirrored":
-        cpus = tf.config.list_physical_devices("CPU")
-        gpus = tf.config.list_physical_devices("GPU")
-        if not gpus and tf.config.get_logical_device_configuration(cpus[0]) is None:
-            # Two logical CPU devices so mirrored training runs (and is tested) on a CPU-only machine.
-            # Must happen before TensorFlow initialises its devices: train() asks for the strategy first.
-            tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
-        devices = [d.name for d in tf.config.list_logical_devices("GPU" if gpus else "CPU")]
-        return tf.distribute.MirroredStrategy(devices)
-    if name == "multiworker":
-        _reduce_scalar_logs_across_workers()
-        return tf.distribute.MultiWorkerMirroredStrategy()  # workers come from TF_CONFIG
-    raise ValueError(f"unknown strategy {name!r}; choose default, mirrored or multiworker")
-
-
-def _reduce_scalar_logs_across_workers() -> None:
-    """Keras 3.15's fit under MultiWorkerMirroredStrategy averages each step's logs with
-    strategy.reduce("MEAN", v, axis=0), which fails on scalar losses and metrics (keras-team/keras#20585).
-    Average scalars with axis=None; everything else goes to Keras' own function. Pinned Keras: the
-    multi-worker test catches a change here."""
-    from keras.src import tree
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-    if getattr(tf_trainer.reduce_per_replica, "segcore_patched", False):
-        return
-    keras_reduce = tf_trainer.reduce_per_replica
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction not in ("auto", "mean") or not tf_trainer._collective_all_reduce_multi_worker(strategy):
-            return keras_reduce(values, strategy, reduction)
-
-        def mean(value):
-            if not tf_trainer._is_per_replica_instance(value):
-                return value
-            rank = strategy.experimental_local_results(value)[0].shape.rank
-            return strategy.reduce("MEAN", value, axis=0 if rank else None)
-
-        return tree.map_structure(mean, values)
-
-    reduce_per_replica.segcore_patched = True
-    tf_trainer.reduce_per_replica = reduce_per_replica
-
-
-def is_chief(strategy) -> bool:
-    """Whether this process writes the run folder: always, except for non-chief multi-worker workers."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True
-    if resolver.task_type == "chief":
-        return True
-    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
 
 
 class RunCheckpoint:
@@ -206,7 +151,7 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
     callbacks, run after the run folder's own."""
     from segcore.run_lock import RunLock
 
-    strategy = _strategy(config.strategy)
+    strategy = strategy_named(config.strategy)
     out = Path(config.out)
     schema = schema_for(config.data, config.schema)
     train_samples = list_pairs(config.data, config.train_split)
@@ -286,21 +231,6 @@ def _datasets(config, strategy, train_samples, val_samples, train_loader, val_lo
     return train_data, val_data, config.steps_per_epoch, steps
 
 
-def _build_without_a_batch(model, strategy, size) -> None:
-    """Under tf.distribute, Keras 3.15's fit builds the model from the first batch of the training iterator:
-    it consumes that batch (the epoch loses it, breaking exact resume) and, under MultiWorkerMirroredStrategy,
-    fails on (image, label) batches (strategy.reduce of a tuple; keras-team/keras#20585). Shapes are all
-    the build needs, so give it a batch of zeros of the right shapes instead."""
-    height, width = size
-    batch = (np.zeros((1, height, width, 3), np.float32), np.zeros((1, height, width), np.int32))
-
-    def build(iterator=None, data_batch=None):
-        with strategy.scope():
-            model._symbolic_build(data_batch=batch)
-
-    model._maybe_symbolic_build = build
-
-
 def _start_from_run(model, config) -> dict:
     """Copy a finished run's weights into `model` (same architecture and classes; input size may differ, the
     models being fully convolutional); returns what meta.json records of the source."""
@@ -360,7 +290,7 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
                      mean_iou_metric(schema.num_classes, schema.ignore_index)],
         )
         if strategy is not None:
-            _build_without_a_batch(model, strategy, config.size)
+            build_without_a_batch(model, strategy, config.size)
         if backup is not None and train_backup.restore(model, backup.slot.parent) is None:
             raise runs.RunError(f"{run_folder}: no backup of the interrupted training can be loaded; "
                                 "start a new run")
