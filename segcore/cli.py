@@ -1,4 +1,4 @@
-"""Command line front door: `segcore data check`, `sample make`, `train`, `evaluate`, `predict`, `import`, `export`.
+"""Command line front door: `segcore data check`, `sample make`, `train`, `evaluate`, `predict`, `unlike-train`, `import`, `export`.
 
 Every expected failure (bad folder, bad file, bad option) ends as one line on stderr and exit code 2.
 Output is what the user asked for: TensorFlow's start-up logs are shown only with --verbose.
@@ -141,6 +141,13 @@ def cmd_augment_stats(args) -> int:
     return 0
 
 
+def cmd_unlike_train(args) -> int:
+    from segcore.unlike_train import format_report, score_runs
+    print(format_report(score_runs(args.data, args.runs, split=args.split, train_split=args.train_split,
+                                   share=args.share, level=args.level)))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="segcore", description="Street-scene segmentation: data, training, "
                                                               "evaluation and prediction.")
@@ -252,6 +259,16 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--tta", default=None, choices=TTA_MODES, help=TTA_HELP)
     predict.set_defaults(func=cmd_predict)
     add_import_export(sub)
+    unlike = sub.add_parser("unlike-train", help="score runs' stored evaluations on only the frames that look least "
+                                                 "like any training frame (val shares a drive with train)")
+    unlike.add_argument("--data", required=True, help="data set folder the runs were evaluated on")
+    unlike.add_argument("--runs", nargs="+", required=True, help="run folders, e.g. models/*")
+    unlike.add_argument("--split", default="val", help="evaluated split to rank (default: val)")
+    unlike.add_argument("--train-split", default="train", help="split the runs trained on (default: train)")
+    unlike.add_argument("--share", type=float, default=0.25,
+                        help="share of the frames to score, least alike first (default: 0.25)")
+    unlike.add_argument("--level", default="class", choices=["class", "category"], help="default: class")
+    unlike.set_defaults(func=cmd_unlike_train)
     _add_verbose(top)
     return top
 

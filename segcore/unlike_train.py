@@ -1,0 +1,149 @@
+"""The val frames least like any training frame, and each run's scores on just those, from its stored evaluation.
+
+CamVid val is a stretch of the drive 0016E5 that train also samples: every val frame is 1-5 seconds from a training
+frame, and many look almost the same, so val flatters every model. Scoring on the val frames that look least like
+any training frame reads closer to held-out data without retraining anything. Frames are compared by appearance:
+colour thumbnails (60x80), each normalised for exposure and contrast, mean absolute difference to the most alike
+training frame. Scores sum the chosen frames' stored confusion matrices (evaluation format 3).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from segcore.evaluations import RERUN_HINT, confusion_is_partial, frame_confusion
+from segcore.frame_queries import sequence_of
+from segcore.imageio import read_image
+from segcore.metrics import ConfusionMatrix
+
+THUMBNAIL = (60, 80)        # height, width: a scene's layout and colours, not its texture or noise
+
+
+@dataclass(frozen=True)
+class FrameNovelty:
+    name: str
+    distance: float             # mean absolute difference to the most alike training frame (0: identical)
+    nearest: str                # that training frame
+    frame_gap: int | None       # frame numbers to the nearest training frame of the same sequence; None: none
+
+
+def appearance(path) -> np.ndarray:
+    """A frame's normalised colour thumbnail, flattened (zero mean, unit spread: exposure changes don't count)."""
+    small = cv2.resize(read_image(path), THUMBNAIL[::-1], interpolation=cv2.INTER_AREA).astype(np.float32)
+    return ((small - small.mean()) / (small.std() + 1e-6)).ravel()
+
+
+def _frame_gaps(names: list[str], train_names: list[str]) -> dict[str, int | None]:
+    numbers: dict[str, list[int]] = {}
+    for name in train_names:
+        sequence, number = sequence_of(name)
+        if number is not None:
+            numbers.setdefault(sequence, []).append(number)
+    gaps = {}
+    for name in names:
+        sequence, number = sequence_of(name)
+        known = numbers.get(sequence)
+        gaps[name] = None if number is None or not known else min(abs(number - other) for other in known)
+    return gaps
+
+
+def novelty(samples, train_samples) -> list[FrameNovelty]:
+    """Every sample with its distance to the most alike training sample, least alike first."""
+    if not samples or not train_samples:
+        raise ValueError("need frames on both sides: the split to rank and the training split are not both empty")
+    train = np.stack([appearance(sample.image) for sample in train_samples])
+    gaps = _frame_gaps([s.name for s in samples], [s.name for s in train_samples])
+    ranked = []
+    for sample in samples:
+        distances = np.abs(train - appearance(sample.image)).mean(axis=1)
+        nearest = int(distances.argmin())
+        ranked.append(FrameNovelty(sample.name, float(distances[nearest]), train_samples[nearest].name,
+                                   gaps[sample.name]))
+    return sorted(ranked, key=lambda frame: (-frame.distance, frame.name))
+
+
+def least_alike(ranked: list[FrameNovelty], share: float) -> list[FrameNovelty]:
+    """The `share` (0-1] of `ranked` (novelty's order) least like any training frame, at least one frame."""
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be above 0 and at most 1, got {share}")
+    return ranked[: max(1, math.ceil(share * len(ranked)))]
+
+
+def subset_scores(result: dict, names: list[str], level: str = "class") -> dict:
+    """ConfusionMatrix.summary of a stored evaluation restricted to the frames `names` (their confusions summed)."""
+    summary = result.get(f"{level}_level")
+    if not isinstance(summary, dict):
+        raise ValueError(f"evaluation of {result.get('run')} has no {level} level")
+    records = {record.get("name"): record for record in result.get("per_image", [])}
+    missing = [name for name in names if name not in records]
+    if missing:
+        raise ValueError(f"evaluation of {result.get('run')} lacks frame {missing[0]} (and {len(missing) - 1} "
+                         "more): evaluate the run on the same split")
+    chosen = [records[name] for name in names]
+    if any(confusion_is_partial(record, level) for record in chosen):
+        raise ValueError(f"evaluation of {result.get('run')} stores only each frame's largest confusions: "
+                         + RERUN_HINT.format(what="full confusion matrices"))
+    class_names = summary["names"]
+    counts = sum(frame_confusion(record, level, len(class_names)) for record in chosen)
+    return ConfusionMatrix(len(class_names), counts=counts).summary(class_names)
+
+
+def stored_evaluation(run, identity: dict) -> dict:
+    """A run's stored evaluation of the data set split `identity` names; ValueError saying how to make it."""
+    import json
+
+    from segcore.evaluations import evaluation_file, evaluation_problem
+    path = evaluation_file(run, identity)
+    if not path.is_file():
+        raise ValueError(f"{run} has no stored evaluation of {identity['path']} {identity['split']}: run `segcore "
+                         f"evaluate --run {run} --data {identity['path']} --split {identity['split']}` first")
+    result = json.loads(path.read_text())
+    problem = evaluation_problem(result)
+    if problem:
+        raise ValueError(f"{path}: {problem}")
+    return result
+
+
+def score_runs(data, runs, *, split: str = "val", train_split: str = "train", share: float = 0.25,
+               level: str = "class") -> dict:
+    """Rank `split`'s frames by how unlike `train_split` they look and score each run on all of them and on the
+    `share` least alike. {"ranked": [FrameNovelty], "chosen": [...], "runs": {run: (all, chosen) summaries}}."""
+    from segcore.datasets import list_pairs
+    from segcore.evaluations import dataset_identity
+    samples = list_pairs(data, split)
+    identity = dataset_identity(data, split, samples)
+    evaluations = {str(run): stored_evaluation(run, identity) for run in runs}   # fail before reading images
+    ranked = novelty(samples, list_pairs(data, train_split))
+    chosen = least_alike(ranked, share)
+    names = [frame.name for frame in chosen]
+    return {"ranked": ranked, "chosen": chosen, "level": level,
+            "tta": {run: e.get("tta") for run, e in evaluations.items()},
+            "runs": {run: (subset_scores(e, [f.name for f in ranked], level), subset_scores(e, names, level))
+                     for run, e in evaluations.items()}}
+
+
+def format_report(report: dict) -> str:
+    ranked, chosen = report["ranked"], report["chosen"]
+    gaps = [frame.frame_gap for frame in chosen if frame.frame_gap is not None]
+    lines = [f"{len(chosen)} of {len(ranked)} frames least like any training frame (distance to the most alike "
+             f"training frame {chosen[-1].distance:.2f}-{chosen[0].distance:.2f}; all frames' lowest "
+             f"{ranked[-1].distance:.2f}"
+             + (f"; {min(gaps)}-{max(gaps)} frames from the nearest training frame of their sequence" if gaps else "")
+             + ")", ""]
+    first = next(iter(report["runs"].values()))[0]
+    classes = first["names"]
+    width = max(len(run) for run in report["runs"])
+    lines.append(f"{'run':<{width}}  tta    mIoU all  mIoU least-alike  " + "  ".join(c[:10] for c in classes))
+    for run, (everything, subset) in report["runs"].items():
+        cells = "  ".join(_percent(subset["per_class"][c]["iou"]).rjust(len(c[:10])) for c in classes)
+        lines.append(f"{run:<{width}}  {str(report['tta'][run] or 'none'):<5}  {_percent(everything['mean_iou']):>8}  "
+                     f"{_percent(subset['mean_iou']):>16}  {cells}")
+    lines.append(f"(per-class IoU % on the least-alike frames; {report['level']} level)")
+    return "\n".join(lines)
+
+
+def _percent(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"

@@ -1,0 +1,107 @@
+"""segcore.unlike_train: ranking val frames by how unlike any training frame they look, and scoring stored
+evaluations on the least alike (`segcore unlike-train`)."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from frames_fixtures import FRAMES, make_frames_data, make_frames_models, prediction_of
+from segcore import unlike_train
+from segcore.cli import main
+from segcore.datasets import list_pairs
+from segcore.evaluations import dataset_identity
+from segcore.labels import CAMVID11
+from segcore.metrics import ConfusionMatrix
+
+TRAIN_COPIES = ("seqA_00001", "seqA_00002")      # val frames whose exact copies are in train
+
+
+@pytest.fixture()
+def data(tmp_path):
+    root = make_frames_data(tmp_path / "data")
+    for split in ("images", "labels"):
+        (root / split / "train").mkdir(parents=True)
+        for name in TRAIN_COPIES:
+            shutil.copy(root / split / "val" / f"{name}.png", root / split / "train" / f"{name}.png")
+    # An unrelated training frame: noise, like nothing in val.
+    noise = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(root / "images" / "train" / "other_00500.png")
+    Image.fromarray(np.zeros((48, 64), np.uint8)).save(root / "labels" / "train" / "other_00500.png")
+    return root
+
+
+def test_frames_copied_into_train_rank_last_with_distance_zero_and_gaps_count_frame_numbers(data):
+    ranked = unlike_train.novelty(list_pairs(data, "val"), list_pairs(data, "train"))
+    assert sorted(frame.name for frame in ranked) == sorted(FRAMES)
+    assert [frame.distance for frame in ranked] == sorted((frame.distance for frame in ranked), reverse=True)
+    last_two = ranked[-2:]
+    assert {frame.name for frame in last_two} == set(TRAIN_COPIES)
+    assert all(frame.distance == pytest.approx(0, abs=1e-6) and frame.nearest == frame.name for frame in last_two)
+    assert all(frame.distance > 0.01 for frame in ranked[:-2])
+    gaps = {frame.name: frame.frame_gap for frame in ranked}
+    assert gaps["seqA_00001"] == 0 and gaps["seqA_00005"] == 3 and gaps["seqA_00000"] == 1
+    assert gaps["seqB_00100"] is None            # no training frame of that sequence
+
+
+def test_least_alike_takes_a_share_rounded_up_and_refuses_a_bad_share(data):
+    ranked = unlike_train.novelty(list_pairs(data, "val"), list_pairs(data, "train"))
+    assert unlike_train.least_alike(ranked, 0.5) == ranked[:7]
+    assert unlike_train.least_alike(ranked, 0.01) == ranked[:1]
+    assert unlike_train.least_alike(ranked, 1) == ranked
+    with pytest.raises(ValueError, match="share"):
+        unlike_train.least_alike(ranked, 0)
+
+
+def _expected(names, run_number: int, data) -> ConfusionMatrix:
+    matrix = ConfusionMatrix(CAMVID11.num_classes, CAMVID11.ignore_index)
+    for name in names:
+        truth = np.asarray(Image.open(data / "labels" / "val" / f"{name}.png"))
+        matrix.update(truth, prediction_of(run_number, FRAMES.index(name), truth))
+    return matrix
+
+
+def test_subset_scores_equal_scoring_just_those_frames(data, tmp_path):
+    models = make_frames_models(tmp_path / "models", data)
+    result = unlike_train.stored_evaluation(models / "segnet-b", dataset_identity(data, "val"))
+    names = ["seqA_00003", "seqB_00104", "seqB_00105"]
+    scores = unlike_train.subset_scores(result, names)
+    expected = _expected(names, 1, data)
+    assert scores["confusion_matrix"] == expected.counts.tolist()
+    assert scores["mean_iou"] == pytest.approx(expected.mean_iou())
+    assert unlike_train.subset_scores(result, FRAMES)["mean_iou"] == pytest.approx(result["class_level"]["mean_iou"])
+    with pytest.raises(ValueError, match="lacks frame nope_00001"):
+        unlike_train.subset_scores(result, ["nope_00001"])
+
+
+def test_a_format_2_evaluation_is_refused_with_the_command_that_rewrites_it(data, tmp_path):
+    models = make_frames_models(tmp_path / "models", data, fmt=2)
+    result = unlike_train.stored_evaluation(models / "unet-a", dataset_identity(data, "val"))
+    with pytest.raises(ValueError, match="segcore evaluate .*--overwrite"):
+        unlike_train.subset_scores(result, FRAMES[:2])
+
+
+def test_cli_prints_each_run_on_all_frames_and_on_the_least_alike(data, tmp_path, capsys):
+    models = make_frames_models(tmp_path / "models", data)
+    assert main(["unlike-train", "--data", str(data), "--runs", str(models / "unet-a"), str(models / "segnet-b"),
+                 "--share", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("7 of 14 frames least like any training frame")
+    ranked = unlike_train.novelty(list_pairs(data, "val"), list_pairs(data, "train"))
+    chosen = [frame.name for frame in ranked[:7]]
+    for number, run in enumerate(("unet-a", "segnet-b")):
+        row = next(line for line in out.splitlines() if line.startswith(str(models / run)))
+        cells = row.split()
+        assert cells[2] == f"{100 * _expected(FRAMES, number, data).mean_iou():.1f}"
+        assert cells[3] == f"{100 * _expected(chosen, number, data).mean_iou():.1f}"
+
+
+def test_cli_says_how_to_make_a_missing_evaluation(data, tmp_path, capsys):
+    empty_run = tmp_path / "models" / "fresh"
+    empty_run.mkdir(parents=True)
+    assert main(["unlike-train", "--data", str(data), "--runs", str(empty_run)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "has no stored evaluation" in err and f"segcore evaluate --run {empty_run}" in err
