@@ -1,4 +1,5 @@
-"""Command line front door: `segcore data check`, `sample make`, `train`, `evaluate`, `predict`, `unlike-train`, `import`, `export`.
+"""Command line front door: `segcore data check`, `sample make`, `train`, `evaluate`, `predict`, `unlike-train`,
+`import`, `export`.
 
 Every expected failure (bad folder, bad file, bad option) ends as one line on stderr and exit code 2.
 Output is what the user asked for: TensorFlow's start-up logs are shown only with --verbose.
