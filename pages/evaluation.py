@@ -45,15 +45,21 @@ with st.sidebar:
 level = compare.LEVELS[level_name]
 
 st.subheader("Scores (%)")
-scores = figures.metrics_table(evaluations, level).join(reports.extras_table(evaluations, level)[
-    ["mean_boundary_iou", "ece"]])
-labels = {**figures.SUMMARY_LABELS, "mean_boundary_iou": "boundary mIoU %", "ece": "calibration error (ECE) %"}
+extras = reports.extras_table(evaluations, level)
+scores = figures.metrics_table(evaluations, level).join(extras[["mean_boundary_iou", "ece"]])
+if extras["least_alike_miou"].notna().any():     # beside mIoU: the figure to read it against
+    scores.insert(scores.columns.get_loc("mean_iou") + 1, "least_alike_miou", extras["least_alike_miou"])
+labels = {**figures.SUMMARY_LABELS, "mean_boundary_iou": "boundary mIoU %", "ece": "calibration error (ECE) %",
+          "least_alike_miou": "mIoU least like train %"}
 st.dataframe(scores.style.format("{:.1f}", na_rep="–"),          # –: not stored (said below the table)
              column_config={metric: st.column_config.NumberColumn(labels[metric]) for metric in scores.columns})
 st.caption("  \n".join(f"{name}: {stored.scored_at(result)}; evaluated {result.get('created', '?')}"
                        for name, result in evaluations.items()))
 for note in dict.fromkeys(filter(None, map(stored.optimism_note, evaluations.values()))):
     st.info(note, icon=":material/info:")
+if "least_alike_miou" in scores:
+    st.caption("mIoU least like train: on the quarter of the frames that look least like any training frame "
+               "(`segcore unlike-train`); closer to held-out data than the whole split, still not held out.")
 for line in reports.missing_extras(evaluations, level):
     st.caption(line)
 

@@ -10,6 +10,7 @@ import pandas as pd
 from segcore import evaluations as stored
 from segcore.calibration import expected_calibration_error
 from segcore.metrics import ConfusionMatrix
+from segcore.unlike_train import stored_least_alike
 
 # Region scores from the confusion matrix, boundary IoU from the stored band counts (format 3).
 REPORT_METRICS = ("iou", "boundary_iou", "precision", "recall", "dice", "support")
@@ -77,8 +78,9 @@ def report_csv_frame(report: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------- evaluation-wide
 
 def extras_table(evaluations: dict[str, dict], level: str = "class") -> pd.DataFrame:
-    """One row per run: region mIoU, boundary mIoU (mean over classes with a band) and expected calibration error,
-    all in % (1 decimal), NaN where the evaluation did not store the data."""
+    """One row per run: region mIoU, boundary mIoU (mean over classes with a band), expected calibration error and
+    the mIoU of the quarter of frames least like the training frames (segcore.unlike_train), all in % (1
+    decimal), NaN where the evaluation did not store the data."""
     key = _level_key(level)
     rows = {}
     for run, result in evaluations.items():
@@ -87,9 +89,12 @@ def extras_table(evaluations: dict[str, dict], level: str = "class") -> pd.DataF
         boundary = stored.mean_boundary_score(summary)
         calibration = stored.calibration(result)
         ece = None if calibration is None else expected_calibration_error(calibration)
-        rows[run] = [np.nan if value is None else round(100 * float(value), 1) for value in (miou, boundary, ece)]
-    frame = pd.DataFrame.from_dict(rows, orient="index", columns=["mean_iou", "mean_boundary_iou", "ece"],
-                                   dtype=float)
+        least_alike = stored_least_alike(result, key.removesuffix("_level"))
+        least_alike = None if least_alike is None else least_alike["mean_iou"]
+        rows[run] = [np.nan if value is None else round(100 * float(value), 1)
+                     for value in (miou, boundary, ece, least_alike)]
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=["mean_iou", "mean_boundary_iou", "ece",
+                                                                  "least_alike_miou"], dtype=float)
     frame.index.name = "run"
     return frame
 
@@ -114,4 +119,9 @@ def missing_extras(evaluations: dict[str, dict], level: str = "class") -> list[s
         if stored.calibration(result) is None:
             by_reason.setdefault(_why_absent(result), []).append(run)
     lines += [f"Calibration is not stored for {', '.join(runs)} ({why})." for why, runs in by_reason.items()]
+    with_distances = [run for run, result in evaluations.items() if "unlike_train" in result]
+    if with_distances and len(with_distances) < len(evaluations):
+        lacking = [run for run in evaluations if run not in with_distances]
+        lines.append(f"The least-alike quarter is not stored for {', '.join(lacking)}: run `segcore unlike-train "
+                     "--data DIR --runs RUN... --store`.")
     return lines

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
-import cv2
 import numpy as np
 
 from segcore.evaluations import RERUN_HINT, confusion_is_partial, frame_confusion
 from segcore.frame_queries import sequence_of
-from segcore.imageio import read_image
 from segcore.metrics import ConfusionMatrix
 
 THUMBNAIL = (60, 80)        # height, width: a scene's layout and colours, not its texture or noise
+STORED_SHARE = 0.25         # the share views score from distances stored in an evaluation
+MEASURE = ("mean absolute difference of 60x80 colour thumbnails, each normalised to zero mean and unit spread, "
+           "to the most alike training frame")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class FrameNovelty:
 
 def appearance(path) -> np.ndarray:
     """A frame's normalised colour thumbnail, flattened (zero mean, unit spread: exposure changes don't count)."""
+    import cv2   # here: the views that read stored distances need neither OpenCV nor image decoding
+
+    from segcore.imageio import read_image
     small = cv2.resize(read_image(path), THUMBNAIL[::-1], interpolation=cv2.INTER_AREA).astype(np.float32)
     return ((small - small.mean()) / (small.std() + 1e-6)).ravel()
 
@@ -107,22 +112,56 @@ def stored_evaluation(run, identity: dict) -> dict:
     return result
 
 
-def score_runs(data, runs, *, split: str = "val", train_split: str = "train", share: float = 0.25,
-               level: str = "class") -> dict:
+def store_distances(run, identity: dict, ranked: list[FrameNovelty], train_split: str, train_frames: int) -> Path:
+    """Write each frame's distance to the training split into the run's stored evaluation (atomically): views
+    then score the least-alike share without reading a training frame. ValueError where frames don't match."""
+    from segcore.evaluations import evaluation_file, write_evaluation
+    result = stored_evaluation(run, identity)
+    by_name = {frame.name: frame for frame in ranked}
+    records = result.get("per_image", [])
+    if {record.get("name") for record in records} != set(by_name):
+        raise ValueError(f"{run}: its stored evaluation holds other frames than {identity['path']} "
+                         f"{identity['split']} has now: re-run `segcore evaluate --overwrite` first")
+    for record in records:
+        frame = by_name[record["name"]]
+        record["train_distance"], record["nearest_train_frame"] = round(frame.distance, 5), frame.nearest
+    result["unlike_train"] = {"train_split": train_split, "train_frames": train_frames, "measure": MEASURE}
+    return write_evaluation(evaluation_file(run, identity), result)
+
+
+def stored_least_alike(result: dict, level: str = "class", share: float = STORED_SHARE) -> dict | None:
+    """subset_scores of the `share` least like train, from the distances store_distances wrote; None where the
+    evaluation has none."""
+    records = result.get("per_image", [])
+    if "unlike_train" not in result or not records or any("train_distance" not in r for r in records):
+        return None
+    ranked = [FrameNovelty(r["name"], float(r["train_distance"]), r.get("nearest_train_frame", ""), None)
+              for r in records]
+    ranked.sort(key=lambda frame: (-frame.distance, frame.name))
+    return subset_scores(result, [frame.name for frame in least_alike(ranked, share)], level)
+
+
+def score_runs(data, runs, *, split: str = "val", train_split: str = "train", share: float = STORED_SHARE,
+               level: str = "class", store: bool = False) -> dict:
     """Rank `split`'s frames by how unlike `train_split` they look and score each run on all of them and on the
-    `share` least alike. {"ranked": [FrameNovelty], "chosen": [...], "runs": {run: (all, chosen) summaries}}."""
+    `share` least alike. {"ranked": [FrameNovelty], "chosen": [...], "runs": {run: (all, chosen) summaries}}.
+    With `store`, each run's evaluation also keeps the distances (store_distances)."""
     from segcore.datasets import list_pairs
     from segcore.evaluations import dataset_identity
     samples = list_pairs(data, split)
     identity = dataset_identity(data, split, samples)
     evaluations = {str(run): stored_evaluation(run, identity) for run in runs}   # fail before reading images
-    ranked = novelty(samples, list_pairs(data, train_split))
+    train_samples = list_pairs(data, train_split)
+    ranked = novelty(samples, train_samples)
     chosen = least_alike(ranked, share)
     names = [frame.name for frame in chosen]
+    scores = {run: (subset_scores(e, [f.name for f in ranked], level), subset_scores(e, names, level))
+              for run, e in evaluations.items()}     # before storing: refuses evaluations it can't score
+    if store:
+        for run in runs:
+            store_distances(run, identity, ranked, train_split, len(train_samples))
     return {"ranked": ranked, "chosen": chosen, "level": level,
-            "tta": {run: e.get("tta") for run, e in evaluations.items()},
-            "runs": {run: (subset_scores(e, [f.name for f in ranked], level), subset_scores(e, names, level))
-                     for run, e in evaluations.items()}}
+            "tta": {run: e.get("tta") for run, e in evaluations.items()}, "runs": scores}
 
 
 def format_report(report: dict) -> str:

@@ -96,7 +96,7 @@ def test_extras_table_and_the_lines_for_what_is_not_stored():
     assert table.loc["new", "mean_iou"] == 50.0 and table.loc["new", "mean_boundary_iou"] == 50.0
     # ECE = 2/10 * |0.5 - 0.5| + 8/10 * |0.875 - 0.9| = 0.02
     assert table.loc["new", "ece"] == pytest.approx(2.0)
-    assert table.loc["old"].isna().tolist() == [False, True, True] and pd.isna(table.loc["folder", "ece"])
+    assert table.loc["old"].isna().tolist() == [False, True, True, True] and pd.isna(table.loc["folder", "ece"])
 
     lines = reports.missing_extras({"new": new, "old": old, "folder": folder})
     assert len(lines) == 3

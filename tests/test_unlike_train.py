@@ -2,7 +2,9 @@
 evaluations on the least alike (`segcore unlike-train`)."""
 from __future__ import annotations
 
+import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +107,50 @@ def test_cli_says_how_to_make_a_missing_evaluation(data, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "has no stored evaluation" in err and f"segcore evaluate --run {empty_run}" in err
+
+
+def test_store_writes_each_frames_distance_and_the_evaluation_page_shows_the_least_alike_quarter(
+        data, tmp_path, monkeypatch, capsys):
+    from streamlit.testing.v1 import AppTest
+
+    from segcore import reports
+    models = make_frames_models(tmp_path / "models", data)
+    runs = [str(models / "unet-a"), str(models / "segnet-b")]
+    assert main(["unlike-train", "--data", str(data), "--runs", *runs, "--store"]) == 0
+    assert "stored each frame's distance in the 2 evaluations" in capsys.readouterr().out
+    ranked = unlike_train.novelty(list_pairs(data, "val"), list_pairs(data, "train"))
+    quarter = [frame.name for frame in ranked[:4]]                 # ceil(0.25 * 14)
+    identity = dataset_identity(data, "val")
+    for number, run in enumerate(runs):
+        result = unlike_train.stored_evaluation(run, identity)
+        assert result["unlike_train"]["train_split"] == "train" and result["unlike_train"]["train_frames"] == 3
+        distances = {record["name"]: record["train_distance"] for record in result["per_image"]}
+        assert distances["seqA_00001"] == 0 and distances[ranked[0].name] == round(ranked[0].distance, 5)
+        assert unlike_train.stored_least_alike(result)["mean_iou"] == pytest.approx(
+            _expected(quarter, number, data).mean_iou(), abs=1e-5)
+
+    monkeypatch.setenv("SEGLAB_DATA_DIR", str(data))
+    monkeypatch.setenv("SEGLAB_MODELS_DIR", str(models))
+    page = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "evaluation.py"))
+    page.run(timeout=60)
+    assert not page.exception, [e.value for e in page.exception]
+    scores = page.dataframe[0].value
+    for number, run in enumerate(("unet-a", "segnet-b")):
+        assert scores.loc[run, "least_alike_miou"] == round(100 * _expected(quarter, number, data).mean_iou(), 1)
+    assert any("mIoU least like train: on the quarter" in caption.value for caption in page.caption)
+
+    # One run re-evaluated without distances: the column says so, and how to store them.
+    plain = json.loads((models / "segnet-b" / "eval").glob("*.json").__next__().read_text())
+    del plain["unlike_train"]
+    evaluations = {"unet-a": unlike_train.stored_evaluation(runs[0], identity), "segnet-b": plain}
+    table = reports.extras_table(evaluations)
+    assert np.isnan(table.loc["segnet-b", "least_alike_miou"]) and not np.isnan(table.loc["unet-a", "least_alike_miou"])
+    assert any("not stored for segnet-b" in line and "--store" in line for line in reports.missing_extras(evaluations))
+
+
+def test_store_refuses_an_evaluation_of_other_frames(data, tmp_path):
+    models = make_frames_models(tmp_path / "models", data)
+    identity = dataset_identity(data, "val")
+    ranked = unlike_train.novelty(list_pairs(data, "val"), list_pairs(data, "train"))
+    with pytest.raises(ValueError, match="other frames .* --overwrite"):
+        unlike_train.store_distances(models / "unet-a", identity, ranked[1:], "train", 3)
