@@ -26,6 +26,7 @@ from segcore.eval_shards import (SHARD_DIR, SHARED_FIELDS, check_shard, merge_ev
 from segcore.imageio import read_pair
 from segcore.labels import CATEGORIES, category_schema
 from segcore.metrics import ConfusionMatrix, sparse_confusion, top_confusions
+from segcore.unlike_train import carry_distances
 
 MISSING_SHOWN = 3           # frames named in the one-line note about frames without a prediction
 
@@ -263,6 +264,8 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
     except BaseException:
         store.discard()
         raise
+    if shard is None and path.exists():
+        carry_distances(path, result)
     evaluations.write_evaluation(path, result)
     return result, path
 

@@ -129,6 +129,26 @@ def store_distances(run, identity: dict, ranked: list[FrameNovelty], train_split
     return write_evaluation(evaluation_file(run, identity), result)
 
 
+def carry_distances(previous_path, result: dict) -> None:
+    """Copy the distances of the evaluation `result` replaces (same data set fingerprint, so the same frames) into
+    `result`: they depend on the frames alone, and re-evaluating a run should not drop them."""
+    import json
+    try:
+        previous = json.loads(Path(previous_path).read_text())
+    except (OSError, ValueError):
+        return              # an unreadable old file is being replaced anyway: it has nothing to carry
+    if not isinstance(previous, dict) or "unlike_train" not in previous:
+        return
+    distances = {r.get("name"): r for r in previous.get("per_image", []) if "train_distance" in r}
+    records = result.get("per_image", [])
+    if not records or any(record.get("name") not in distances for record in records):
+        return
+    for record in records:
+        old = distances[record["name"]]
+        record["train_distance"], record["nearest_train_frame"] = old["train_distance"], old.get("nearest_train_frame")
+    result["unlike_train"] = previous["unlike_train"]
+
+
 def stored_least_alike(result: dict, level: str = "class", share: float = STORED_SHARE) -> dict | None:
     """subset_scores of the `share` least like train, from the distances store_distances wrote; None where the
     evaluation has none."""

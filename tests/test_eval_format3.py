@@ -237,9 +237,19 @@ def test_a_reevaluation_needs_overwrite_and_then_replaces_the_frames(camvid_run,
     with pytest.raises(runs.RunError, match="--overwrite"):
         evaluate_run(camvid_run, data, "val", out=out, overwrite=False)
     previous = evaluations.prediction_path(out, result["per_image"][0]).stat().st_mtime_ns
-    evaluate_run(camvid_run, data, "val", out=out, overwrite=True)
+    # Distances to the training frames (`segcore unlike-train --store`) depend on the frames only: kept.
+    with_distances = json.loads(out.read_text())
+    with_distances["unlike_train"] = {"train_split": "train", "train_frames": 9, "measure": "test"}
+    for number, record in enumerate(with_distances["per_image"]):
+        record["train_distance"], record["nearest_train_frame"] = 0.5 + number, f"t{number}"
+    out.write_text(json.dumps(with_distances))
+    replaced, _ = evaluate_run(camvid_run, data, "val", out=out, overwrite=True)
     assert evaluations.prediction_path(out, result["per_image"][0]).stat().st_mtime_ns >= previous
     assert not stale.exists()
+    stored = json.loads(out.read_text())
+    assert stored["unlike_train"]["train_frames"] == 9 == replaced["unlike_train"]["train_frames"]
+    assert [(r["train_distance"], r["nearest_train_frame"]) for r in stored["per_image"]] == [
+        (0.5 + number, f"t{number}") for number in range(3)]
     assert files_under(tmp_path / "evals") == {out} | {folder / sub / f"f00{i}{suffix}" for i in range(3)
                                                        for sub, suffix in (("predictions", ".png"),
                                                                            ("thumbnails", ".jpg"))}
