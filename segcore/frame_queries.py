@@ -18,7 +18,8 @@ from segcore.evaluations import confusion_is_partial, frame_confusion
 
 
 LEVEL_KEYS = {"class": "class_level", "category": "category_level"}
-METRICS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "boundary_iou": "boundary IoU"}
+METRICS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "boundary_iou": "boundary IoU",
+           "train_distance": "distance to train"}      # the last: segcore.unlike_train's, where stored; not a %
 CONFUSED = "confused_pixels"        # the sort key of "pixels of the filtered confusion"
 ANY_RUN = None
 
@@ -237,9 +238,15 @@ def thin_sequences(ranked: list[str], all_names: list[str], one_per: int) -> lis
 
 def score_table(index: FrameIndex, names: list[str], query: FrameQuery | None = None) -> pd.DataFrame:
     """The chosen frames' scores in % (1 decimal), one column per (score, run), e.g. 'mIoU % · unet'; a boundary
-    IoU column only where a run stored it; with a confusion filter, each run's pixels of that confusion."""
+    IoU column only where a run stored it; the frame's distance to the training frames where stored (one column);
+    with a confusion filter, each run's pixels of that confusion."""
     columns = {}
     for metric, label in METRICS.items():
+        if metric == "train_distance":      # the frame's, not a run's: one column, where stored
+            values = index.scores.loc[names, metric].max(axis=1)
+            if not values.isna().all():
+                columns[label] = values.round(3)
+            continue
         for run in index.runs:
             values = index.scores.loc[names, (metric, run)]
             if metric == "boundary_iou" and values.isna().all():

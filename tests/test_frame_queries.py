@@ -100,6 +100,22 @@ def test_miou_range_and_sorting(stored):
     assert set(inside) == {name for name in FRAMES if low <= miou[name] <= high}
 
 
+def test_frames_sort_by_their_stored_distance_to_the_training_frames_shown_once(stored):
+    import copy
+    evaluations = copy.deepcopy(stored[3])
+    distance = {name: (7 * number) % 5 + number / 100 for number, name in enumerate(FRAMES)}
+    for result in evaluations.values():
+        for record in result["per_image"]:
+            record["train_distance"] = distance[record["name"]]
+    index = fq.build_index(evaluations, "class")
+    least_alike_first = fq.select_frames(index, fq.FrameQuery(sort_by="train_distance", ascending=False))
+    assert least_alike_first == sorted(FRAMES, key=distance.get, reverse=True)
+    table = fq.score_table(index, least_alike_first)
+    assert list(table["distance to train"]) == [round(distance[name], 3) for name in least_alike_first]
+    assert sum("distance" in column for column in table.columns) == 1
+    assert "distance to train" not in fq.score_table(fq.build_index(stored[3], "class"), FRAMES).columns
+
+
 def test_category_level_uses_the_stored_category_matrix(stored):
     index = fq.build_index(stored[3], "category")
     assert index.class_names == list(category_schema().names)

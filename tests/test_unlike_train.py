@@ -154,3 +154,28 @@ def test_store_refuses_an_evaluation_of_other_frames(data, tmp_path):
     ranked = unlike_train.novelty(list_pairs(data, "val"), list_pairs(data, "train"))
     with pytest.raises(ValueError, match="other frames .* --overwrite"):
         unlike_train.store_distances(models / "unet-a", identity, ranked[1:], "train", 3)
+
+
+def test_the_frames_page_sorts_by_the_stored_distance_least_alike_first(data, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    models = make_frames_models(tmp_path / "models", data)
+    frames_page = str(Path(__file__).resolve().parents[1] / "pages" / "frames.py")
+    monkeypatch.setenv("SEGLAB_DATA_DIR", str(data))
+    monkeypatch.setenv("SEGLAB_MODELS_DIR", str(models))
+    before = AppTest.from_file(frames_page, default_timeout=60)
+    before.run()
+    assert "mIoU" in before.selectbox(key="fr_sort").options      # options read as shown
+    assert "distance to the training frames" not in before.selectbox(key="fr_sort").options     # none stored
+
+    assert main(["unlike-train", "--data", str(data), "--runs", str(models / "unet-a"), str(models / "segnet-b"),
+                 "--store"]) == 0
+    page = AppTest.from_file(frames_page, default_timeout=60)
+    page.run()
+    assert "distance to the training frames" in page.selectbox(key="fr_sort").options
+    page.selectbox(key="fr_sort").select("train_distance")
+    page.toggle(key="fr_worst_first").set_value(False)
+    page.run()
+    assert not page.exception, [e.value for e in page.exception]
+    shown = [caption.split(" · ")[0] for image in page.image for caption in image.captions]
+    ranked = unlike_train.novelty(list_pairs(data, "val"), list_pairs(data, "train"))
+    assert shown == [frame.name for frame in ranked][:len(shown)] and len(shown) >= 8
