@@ -9,6 +9,7 @@ Byte caps and model count: app.cache_budget.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -51,16 +52,18 @@ def prediction(run: runs.Run, image: np.ndarray):
     return _prediction(str(run.path), run_stamp(run), _digest(image), image)
 
 
-def predict_all(chosen: list[runs.Run], images: list[np.ndarray]) -> list[dict[str, object]]:
+def predict_all(chosen: list[runs.Run], images: list[np.ndarray], *, with_confidence: bool = False
+                ) -> list[dict[str, object]]:
     """Per image, each run's Prediction (or the RunError that stopped it), all computed before a page draws any of
     them: the browser, busy laying out what a rerun sends, slowed forward passes that ran meanwhile by a third on
-    2 cores (docs/BENCHMARKS.md, "Side by Side speed goals")."""
+    2 cores (docs/BENCHMARKS.md, "Side by Side speed goals"). `with_confidence`: the same forward pass also gives
+    the confidence maps `confidence` returns."""
     outcomes = []
     for image in images:
         outcome = {}
         for run in chosen:
             try:
-                outcome[run.name] = prediction(run, image)
+                outcome[run.name] = _scored(run, image)[0] if with_confidence else prediction(run, image)
             except runs.RunError as err:
                 outcome[run.name] = err
         outcomes.append(outcome)
@@ -70,16 +73,23 @@ def predict_all(chosen: list[runs.Run], images: list[np.ndarray]) -> list[dict[s
 # One label map's worth of bytes keeps the caches within cache_budget.CACHES_BYTES; float16 maps (4 bytes a pixel for
 # both) fit a few 2 MP images, which is what a visitor looks at, at a time.
 @st.cache_data(show_spinner=False, max_entries=16, max_size=budget.CONFIDENCE_BYTES)
-def _confidence(run_path: str, stamp: tuple[int, int], digest: str, _image: np.ndarray):
+def _scored_prediction(run_path: str, stamp: tuple[int, int], digest: str, _image: np.ndarray):
+    """(Prediction without its scores, ConfidenceMaps) from one forward pass."""
     predictor = _predictor(run_path, stamp)
-    scores = predictor.predict(_image, keep_scores=True).scores
-    maps = confidence_maps(predictor.probabilities(scores), _image.shape[:2])
-    return ConfidenceMaps(maps.confidence.astype(np.float16), maps.entropy.astype(np.float16))
+    result = predictor.predict(_image, keep_scores=True)
+    maps = confidence_maps(predictor.probabilities(result.scores), _image.shape[:2])
+    return (dataclasses.replace(result, scores=None),
+            ConfidenceMaps(maps.confidence.astype(np.float16), maps.entropy.astype(np.float16)))
+
+
+def _scored(run: runs.Run, image: np.ndarray):
+    return _scored_prediction(str(run.path), run_stamp(run), _digest(image), image)
 
 
 def confidence(run: runs.Run, image: np.ndarray):
-    """The run's ConfidenceMaps (top probability, entropy) for `image`, at its resolution; computed once."""
-    return _confidence(str(run.path), run_stamp(run), _digest(image), image)
+    """The run's ConfidenceMaps (top probability, entropy) for `image`, at its resolution; computed once, in the
+    forward pass predict_all(with_confidence=True) made."""
+    return _scored(run, image)[1]
 
 
 def _digest(image: np.ndarray) -> str:

@@ -120,6 +120,6 @@ def show_image(index: int, name: str, image, truth, outcomes: dict):
                                                                f"pixel acc {view.scores['pixel_accuracy']:.1%}")
 
 shown = image_sources.uploaded_images(schemas) if source == "Upload" else image_sources.folder_images(config)
-outcomes = predictions.predict_all(chosen, [image for _, image, _ in shown])
+outcomes = predictions.predict_all(chosen, [image for _, image, _ in shown], with_confidence=sure)
 for index, ((name, image, truth), outcome) in enumerate(zip(shown, outcomes)):
     show_image(index, name, image, truth, outcome)

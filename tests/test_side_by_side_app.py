@@ -127,6 +127,24 @@ def test_confidence_view_and_threshold_grey_out_pixels(models):
     assert {c: i.value[0] for i in at.image for c in i.captions}["onnx-a"] != before["onnx-a"]
 
 
+def test_with_confidence_on_each_model_runs_once_per_image(models, monkeypatch):
+    from segcore.predict import Predictor
+    calls = []
+    original = Predictor.predict
+
+    def counted(self, image, **options):
+        calls.append((self.name, options.get("keep_scores", False)))
+        return original(self, image, **options)
+
+    monkeypatch.setattr(Predictor, "predict", counted)
+    at = page()
+    at.toggle(key="sbs_confidence").set_value(True)
+    run(at)
+    upload(at, "Images", [png(f"c{i}.png", sample_image(20 + i, SIZE)) for i in range(2)])
+    assert sorted(calls) == [("onnx-a", True)] * 2 + [("onnx-b", True)] * 2      # labels and confidence: one pass
+    assert "mean confidence" in texts(at, "caption")
+
+
 def test_a_model_that_fails_to_load_is_one_error_per_image_and_the_other_model_still_shows(models):
     (models / "onnx-b" / "model.onnx").write_bytes(b"not an onnx graph")
     images = [png(f"f{i}.png", sample_image(i, SIZE)) for i in range(2)]
