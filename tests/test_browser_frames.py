@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import browser, page, require_browser, streamlit_server  # noqa: F401 - fixtures
+from browser_support import browser, fresh_page, page, require_browser, streamlit_server  # noqa: F401 - fixtures
 from frames_fixtures import FRAMES, make_frames_data, make_frames_models
 
 pytestmark = pytest.mark.browser
@@ -107,11 +107,8 @@ def test_first_visit_time(server, browser):
     """Benchmark figure (printed, not asserted): a new browser session's first visit of the Frames page on a server
     that has served a page before (as after `make run` and one visit of Home)."""
     for attempt in range(3):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        print(f"\nFrames page, first visit of a new session (try {attempt + 1}): "
-              f"{first_visit_seconds(page, server):.2f} s")
-        _settle(page)
-        assert _open_buttons(page).count() == len(FRAMES)
-        context.close()
+        with fresh_page(browser) as page:
+            print(f"\nFrames page, first visit of a new session (try {attempt + 1}): "
+                  f"{first_visit_seconds(page, server):.2f} s")
+            _settle(page)
+            assert _open_buttons(page).count() == len(FRAMES)

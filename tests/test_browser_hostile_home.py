@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import chromium, require_browser, streamlit_server
+from browser_support import chromium, fresh_page, require_browser, streamlit_server
 from conftest import make_camvid_like
 from test_hostile_app import BAD_META, META, make_run, stored_evaluation
 
@@ -23,9 +23,8 @@ def test_home_shows_the_good_run_and_the_bad_ones_as_broken(tmp_path):
     for name, change in BAD_META.items():
         make_run(models, name, {**META, **change})
     with streamlit_server({"SEGLAB_DATA_DIR": str(data), "SEGLAB_MODELS_DIR": str(models)},
-                          tmp_path / "server.log", timeout_s=45) as url, chromium() as browser:
-        page = browser.new_context(viewport={"width": 1500, "height": 1400}).new_page()
-        page.set_default_timeout(30_000)
+                          tmp_path / "server.log", timeout_s=45) as url, chromium() as browser, \
+            fresh_page(browser, 1500, 1400) as page:
         page.goto(url)
         page.get_by_role("heading", name="Trained runs").wait_for()
         page.locator('[data-testid="stSidebarNav"]').get_by_text("Evaluation").wait_for()

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from browser_support import chromium
+from browser_support import chromium, fresh_page
 from test_browser import server  # noqa: F401 - a dashboard on small data and models folders
 
 pytestmark = pytest.mark.browser
@@ -20,10 +20,7 @@ PAGES = {"": "SegLab", "augmentation_lab": "Augmentation lab", "training_curves"
 def test_no_page_calls_another_host_and_there_is_no_deploy_button(server):
     own_host = urlparse(server).hostname
     foreign: list[str] = []
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1300, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
+    with chromium() as browser, fresh_page(browser, 1300, 900) as page:
         page.on("request", lambda request: foreign.append(request.url)
                 if urlparse(request.url).scheme in ("http", "https", "ws", "wss")
                 and urlparse(request.url).hostname != own_host else None)
@@ -36,5 +33,4 @@ def test_no_page_calls_another_host_and_there_is_no_deploy_button(server):
             icon = page.locator('link[rel="shortcut icon"], link[rel="icon"]').first.get_attribute("href") or ""
             assert "gstatic" not in icon, (path, icon)
         page.screenshot(path="/tmp/seglab-offline-evaluation.png")
-        context.close()
     assert not foreign, f"requests to other hosts: {sorted(set(foreign))}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import chromium, require_browser, streamlit_server
+from browser_support import chromium, fresh_page, require_browser, streamlit_server
 from test_browser_models import no_errors, settle
 from test_onnx_import import foreign_onnx, sample_image, save_png, trained_like_run
 
@@ -29,8 +29,8 @@ def test_an_onnx_run_and_a_keras_run_side_by_side(tmp_path):
                  preprocess="torch")
     image = save_png(tmp_path / "street.png", sample_image(3, (60, 80)))
     with streamlit_server({"SEGLAB_MODELS_DIR": str(models), "SEGLAB_DATA_DIR": str(tmp_path)},
-                          tmp_path / "server.log") as url, chromium() as browser:
-        page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+                          tmp_path / "server.log") as url, chromium() as browser, \
+            fresh_page(browser, 1400, 1600, timeout_ms=None) as page:
         page.goto(f"{url}/side_by_side")
         page.get_by_role("heading", name="Side by side").wait_for(timeout=60_000)
         settle(page)
