@@ -89,7 +89,10 @@ def extras_table(evaluations: dict[str, dict], level: str = "class") -> pd.DataF
         boundary = stored.mean_boundary_score(summary)
         calibration = stored.calibration(result)
         ece = None if calibration is None else expected_calibration_error(calibration)
-        least_alike = stored_least_alike(result, key.removesuffix("_level"))
+        try:
+            least_alike = stored_least_alike(result, key.removesuffix("_level"))
+        except ValueError:
+            least_alike = None          # distances over cells it can't score: shown as not stored
         least_alike = None if least_alike is None else least_alike["mean_iou"]
         rows[run] = [np.nan if value is None else round(100 * float(value), 1)
                      for value in (miou, boundary, ece, least_alike)]

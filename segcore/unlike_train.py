@@ -58,7 +58,7 @@ def _frame_gaps(names: list[str], train_names: list[str]) -> dict[str, int | Non
 def novelty(samples, train_samples) -> list[FrameNovelty]:
     """Every sample with its distance to the most alike training sample, least alike first."""
     if not samples or not train_samples:
-        raise ValueError("need frames on both sides: the split to rank and the training split are not both empty")
+        raise ValueError("no frames to compare: the split to rank and the training split must both hold frames")
     train = np.stack([appearance(sample.image) for sample in train_samples])
     gaps = _frame_gaps([s.name for s in samples], [s.name for s in train_samples])
     ranked = []
@@ -98,14 +98,13 @@ def subset_scores(result: dict, names: list[str], level: str = "class") -> dict:
 
 def stored_evaluation(run, identity: dict) -> dict:
     """A run's stored evaluation of the data set split `identity` names; ValueError saying how to make it."""
-    import json
-
     from segcore.evaluations import evaluation_file, evaluation_problem
+    from segcore.runs import read_json
     path = evaluation_file(run, identity)
     if not path.is_file():
         raise ValueError(f"{run} has no stored evaluation of {identity['path']} {identity['split']}: run `segcore "
                          f"evaluate --run {run} --data {identity['path']} --split {identity['split']}` first")
-    result = json.loads(path.read_text())
+    result = read_json(path)          # RunError (a ValueError) naming the file if it is damaged
     problem = evaluation_problem(result)
     if problem:
         raise ValueError(f"{path}: {problem}")

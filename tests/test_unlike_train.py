@@ -179,3 +179,12 @@ def test_the_frames_page_sorts_by_the_stored_distance_least_alike_first(data, tm
     shown = [caption.split(" · ")[0] for image in page.image for caption in image.captions]
     ranked = unlike_train.novelty(list_pairs(data, "val"), list_pairs(data, "train"))
     assert shown == [frame.name for frame in ranked][:len(shown)] and len(shown) >= 8
+
+
+def test_a_damaged_evaluation_is_one_line_naming_the_file(data, tmp_path, capsys):
+    models = make_frames_models(tmp_path / "models", data)
+    damaged = next((models / "unet-a" / "eval").glob("*.json"))
+    damaged.write_text('{"run": "unet-a", "per_image": [')
+    assert main(["unlike-train", "--data", str(data), "--runs", str(models / "unet-a")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and damaged.name in err and "Traceback" not in err
