@@ -11,6 +11,7 @@ import struct
 import zipfile
 from pathlib import Path, PurePosixPath
 
+import google_crc32c
 import pandas as pd
 
 from segcore.histories.frames import (MAX_BYTES, MAX_COLUMNS, MAX_ROWS, HistoryError, canonical_name, finish,
@@ -98,25 +99,10 @@ def files_in_zip(data: bytes, label: str, max_bytes: int = MAX_BYTES) -> list[Ev
 
 # ---------------------------------------------------------------------------------------------- records
 
-def _crc32c_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC_TABLE = _crc32c_table()
-
-
 def masked_crc32c(data: bytes) -> int:
-    """TFRecord's checksum: CRC-32C (Castagnoli), rotated and offset so CRCs of CRCs don't collide."""
-    crc, table = 0xFFFFFFFF, _CRC_TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    crc ^= 0xFFFFFFFF
+    """TFRecord's checksum: CRC-32C (Castagnoli), rotated and offset so CRCs of CRCs don't collide. google-crc32c's
+    C code: a per-byte Python loop read 4-16 MB/s, seconds for one uploaded event file."""
+    crc = google_crc32c.value(data)
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
