@@ -91,9 +91,20 @@ def test_resize_label_keeps_labels_discrete():
     assert set(np.unique(out)) <= set(np.unique(label))
 
 
+def test_at_the_scores_own_size_ties_and_top_scores_match_numpy_in_either_memory_layout():
+    scores = np.random.default_rng(1).integers(0, 3, (12, 16, 6)).astype(np.float32)     # many exact ties
+    for layout in (scores, np.moveaxis(np.moveaxis(scores, -1, 0).copy(), 0, -1)):      # (H, W, C) or planes
+        labels, top = frames.top_class(layout, (12, 16))
+        np.testing.assert_array_equal(labels, scores.argmax(axis=-1))
+        np.testing.assert_array_equal(top, scores.max(axis=-1))
+        assert labels.dtype == np.uint8 and top.dtype == np.float32
+
+
 def test_probabilities_from_logits_or_probabilities():
     logits = np.random.default_rng(3).standard_normal((4, 5, 7)).astype(np.float32) * 50   # large: no overflow
     probs = frames.probabilities(logits, "logits")
+    shifted = np.exp(logits.astype(np.float64) - logits.max(axis=-1, keepdims=True))
+    np.testing.assert_allclose(probs, shifted / shifted.sum(axis=-1, keepdims=True), atol=1e-6)
     np.testing.assert_allclose(probs.sum(axis=-1), 1, atol=1e-5)
     np.testing.assert_array_equal(probs.argmax(-1), logits.argmax(-1))
     assert frames.probabilities(probs, "probabilities") is not None
