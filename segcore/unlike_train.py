@@ -72,9 +72,13 @@ def novelty(samples, train_samples) -> list[FrameNovelty]:
 
 def least_alike(ranked: list[FrameNovelty], share: float) -> list[FrameNovelty]:
     """The `share` (0-1] of `ranked` (novelty's order) least like any training frame, at least one frame."""
+    _check_share(share)
+    return ranked[: max(1, math.ceil(share * len(ranked)))]
+
+
+def _check_share(share: float) -> None:
     if not 0 < share <= 1:
         raise ValueError(f"share must be above 0 and at most 1, got {share}")
-    return ranked[: max(1, math.ceil(share * len(ranked)))]
 
 
 def subset_scores(result: dict, names: list[str], level: str = "class") -> dict:
@@ -167,6 +171,7 @@ def score_runs(data, runs, *, split: str = "val", train_split: str = "train", sh
     With `store`, each run's evaluation also keeps the distances (store_distances)."""
     from segcore.datasets import list_pairs
     from segcore.evaluations import dataset_identity
+    _check_share(share)                 # before reading any frame
     samples = list_pairs(data, split)
     identity = dataset_identity(data, split, samples)
     evaluations = {str(run): stored_evaluation(run, identity) for run in runs}   # fail before reading images
