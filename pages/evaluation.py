@@ -8,6 +8,7 @@ from app import loaders, pickers, shell
 from segcore import compare, figures, reports
 from segcore import evaluations as stored
 from segcore.exports import csv_bytes
+from segcore.unlike_train import stored_least_alike_label
 
 config = shell.settings()
 st.title("Evaluation")
@@ -58,8 +59,9 @@ st.caption("  \n".join(f"{name}: {stored.scored_at(result)}; evaluated {result.g
 for note in dict.fromkeys(filter(None, map(stored.optimism_note, evaluations.values()))):
     st.info(note, icon=":material/info:")
 if "least_alike_miou" in scores:
-    st.caption("mIoU least like train: on the quarter of the frames that look least like any training frame "
-               "(`segcore unlike-train`); closer to held-out data than the whole split, still not held out.")
+    scored_on = next(filter(None, map(stored_least_alike_label, evaluations.values())))
+    st.caption(f"mIoU least like train: on the {scored_on} (the quarter that looks least like any training frame, "
+               "`segcore unlike-train`); closer to held-out data than the whole split, still not held out.")
 for line in reports.missing_extras(evaluations, level):
     st.caption(line)
 

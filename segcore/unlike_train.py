@@ -164,6 +164,17 @@ def stored_least_alike(result: dict, level: str = "class", share: float = STORED
     return subset_scores(result, [frame.name for frame in least_alike(ranked, share)], level)
 
 
+def stored_least_alike_label(result: dict, share: float = STORED_SHARE) -> str | None:
+    """What stored_least_alike scored, in words ('26 of the 101 frames least like the 367 train frames'); None
+    where the evaluation stores no distances."""
+    stored = result.get("unlike_train")
+    frames = len(result.get("per_image", []))
+    if not isinstance(stored, dict) or not frames:
+        return None
+    return (f"{max(1, math.ceil(share * frames))} of the {frames} frames least like the "
+            f"{stored.get('train_frames', '?')} {stored.get('train_split', 'training')} frames")
+
+
 def score_runs(data, runs, *, split: str = "val", train_split: str = "train", share: float = STORED_SHARE,
                level: str = "class", store: bool = False) -> dict:
     """Rank `split`'s frames by how unlike `train_split` they look and score each run on all of them and on the

@@ -137,7 +137,8 @@ def test_store_writes_each_frames_distance_and_the_evaluation_page_shows_the_lea
     scores = page.dataframe[0].value
     for number, run in enumerate(("unet-a", "segnet-b")):
         assert scores.loc[run, "least_alike_miou"] == round(100 * _expected(quarter, number, data).mean_iou(), 1)
-    assert any("mIoU least like train: on the quarter" in caption.value for caption in page.caption)
+    assert any("mIoU least like train: on the 4 of the 14 frames least like the 3 train frames" in caption.value
+               for caption in page.caption)
 
     # One run re-evaluated without distances: the column says so, and how to store them.
     plain = json.loads((models / "segnet-b" / "eval").glob("*.json").__next__().read_text())
