@@ -145,7 +145,8 @@ def cmd_augment_stats(args) -> int:
 def cmd_unlike_train(args) -> int:
     from segcore.unlike_train import format_report, score_runs
     print(format_report(score_runs(args.data, args.runs, split=args.split, train_split=args.train_split,
-                                   share=args.share, level=args.level, store=args.store)))
+                                   share=args.share, level=args.level, store=args.store,
+                                   log=lambda text: print(text, file=sys.stderr, flush=True))))
     if args.store:
         print(f"stored each frame's distance in the {len(args.runs)} evaluations: the Evaluation page now shows "
               "the least-alike quarter's mIoU")

@@ -176,10 +176,11 @@ def stored_least_alike_label(result: dict, share: float = STORED_SHARE) -> str |
 
 
 def score_runs(data, runs, *, split: str = "val", train_split: str = "train", share: float = STORED_SHARE,
-               level: str = "class", store: bool = False) -> dict:
+               level: str = "class", store: bool = False, log=None) -> dict:
     """Rank `split`'s frames by how unlike `train_split` they look and score each run on all of them and on the
     `share` least alike. {"ranked": [FrameNovelty], "chosen": [...], "runs": {run: (all, chosen) summaries}}.
-    With `store`, each run's evaluation also keeps the distances (store_distances)."""
+    With `store`, each run's evaluation also keeps the distances (store_distances). `log(text)` hears what is
+    being read (a Cityscapes train split takes minutes)."""
     from segcore.datasets import list_pairs
     from segcore.evaluations import dataset_identity
     _check_share(share)                 # before reading any frame
@@ -187,6 +188,8 @@ def score_runs(data, runs, *, split: str = "val", train_split: str = "train", sh
     identity = dataset_identity(data, split, samples)
     evaluations = {str(run): stored_evaluation(run, identity) for run in runs}   # fail before reading images
     train_samples = list_pairs(data, train_split)
+    if log:
+        log(f"comparing {len(samples)} {split} frames with {len(train_samples)} {train_split} frames...")
     ranked = novelty(samples, train_samples)
     chosen = least_alike(ranked, share)
     names = [frame.name for frame in chosen]
