@@ -184,6 +184,8 @@ def score_runs(data, runs, *, split: str = "val", train_split: str = "train", sh
     from segcore.datasets import list_pairs
     from segcore.evaluations import dataset_identity
     _check_share(share)                 # before reading any frame
+    if split == train_split:
+        raise ValueError(f"--split and --train-split are both {split!r}: compare the evaluated split with another one")
     samples = list_pairs(data, split)
     identity = dataset_identity(data, split, samples)
     evaluations = {str(run): stored_evaluation(run, identity) for run in runs}   # fail before reading images
