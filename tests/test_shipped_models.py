@@ -56,7 +56,7 @@ def test_evaluate_reproduces_the_committed_json(name, tmp_path):
 
 # Where each fine-tuned run started: segnet-camvid-full was fine-tuned twice, the second time from the first
 # version of its own folder (24 epochs from segnet-camvid; docs/MODELS.md), which it then replaced.
-STARTED_FROM = {"unet-camvid-full": "models/unet-camvid", "segnet-camvid-full": "models/segnet-camvid-full"}
+STARTED_FROM = {"segnet-camvid-full": "models/segnet-camvid-full"}
 
 
 @pytest.mark.parametrize("name", sorted(STARTED_FROM))
@@ -65,6 +65,15 @@ def test_a_fine_tuned_run_records_where_it_started_and_how_its_epoch_was_chosen(
     assert meta["init_from"]["path"].endswith(STARTED_FROM[name]) and meta["input_size"] == [360, 480]
     assert meta["init_from"]["best"]["val_mean_iou"] < meta["best"]["val_mean_iou"]     # it improved on its start
     assert meta["best"]["epoch"] < meta["epochs_completed"] and "val_mean_iou" in meta["best"]
+
+
+def test_the_full_resolution_unet_was_trained_from_scratch_with_the_recipe_its_meta_records():
+    meta = runs.open_run(ROOT / "models" / "unet-camvid-full").meta
+    assert "init_from" not in meta and meta["input_size"] == [360, 480] and meta["tta"] == "flip"
+    config = meta["config"]
+    assert (config["loss"], config["warmup_epochs"], config["epochs"], config["class_weights"]) == (
+        "ce+dice", 5, 150, "median-frequency")
+    assert meta["best"]["epoch"] < meta["epochs_completed"] <= config["epochs"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
