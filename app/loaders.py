@@ -18,7 +18,7 @@ from app import cache_budget as budget
 from app.settings import describe_data_dir, describe_models_dir
 from app.shell import settings
 from segcore import datasets, evaluations, histories, runs
-from segcore.evaluations import evaluation_problem
+from segcore.evaluations import read_evaluation
 from segcore.imageio import read_pair
 from segcore.labels import LabelSchema
 
@@ -134,11 +134,7 @@ def history(path: Path, name: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=64, max_size=budget.EVALUATIONS_BYTES)
 def _evaluation(path: str, mtime_ns: int) -> dict:
-    result = runs.read_json(path)
-    problem = evaluation_problem(result)
-    if problem:
-        raise runs.RunError(f"{Path(path).name} is not a complete evaluation ({problem})")
-    return result
+    return read_evaluation(path)
 
 
 def evaluation(run: runs.Run, key: str) -> dict:

@@ -218,6 +218,16 @@ def migrate(result: dict, root) -> dict:
 LEVEL_KEYS = ("class_level", "category_level")
 
 
+def read_evaluation(path) -> dict:
+    """A stored evaluation JSON that evaluation_problem accepts; RunError naming the file otherwise."""
+    from segcore.runs import RunError, read_json
+    result = read_json(path)
+    problem = evaluation_problem(result)
+    if problem:
+        raise RunError(f"{Path(path).name} is not a complete evaluation ({problem})")
+    return result
+
+
 def evaluation_problem(result, *, shard_ok: bool = False) -> str | None:
     """Why a stored evaluation can't be shown (a hand-edited, truncated or foreign JSON), or None if it can.
 

@@ -102,17 +102,12 @@ def subset_scores(result: dict, names: list[str], level: str = "class") -> dict:
 
 def stored_evaluation(run, identity: dict) -> dict:
     """A run's stored evaluation of the data set split `identity` names; ValueError saying how to make it."""
-    from segcore.evaluations import evaluation_file, evaluation_problem
-    from segcore.runs import read_json
+    from segcore.evaluations import evaluation_file, read_evaluation
     path = evaluation_file(run, identity)
     if not path.is_file():
         raise ValueError(f"{run} has no stored evaluation of {identity['path']} {identity['split']}: run `segcore "
                          f"evaluate --run {run} --data {identity['path']} --split {identity['split']}` first")
-    result = read_json(path)          # RunError (a ValueError) naming the file if it is damaged
-    problem = evaluation_problem(result)
-    if problem:
-        raise ValueError(f"{path}: {problem}")
-    return result
+    return read_evaluation(path)      # RunError (a ValueError) naming the file if it is damaged
 
 
 def store_distances(run, identity: dict, ranked: list[FrameNovelty], train_split: str, train_frames: int) -> Path:
