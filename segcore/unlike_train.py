@@ -72,8 +72,13 @@ def novelty(samples, train_samples) -> list[FrameNovelty]:
 
 def least_alike(ranked: list[FrameNovelty], share: float) -> list[FrameNovelty]:
     """The `share` (0-1] of `ranked` (novelty's order) least like any training frame, at least one frame."""
+    return ranked[: share_count(share, len(ranked))]
+
+
+def share_count(share: float, frames: int) -> int:
+    """How many of `frames` the share (0-1] holds: rounded up, at least one."""
     _check_share(share)
-    return ranked[: max(1, math.ceil(share * len(ranked)))]
+    return max(1, math.ceil(share * frames))
 
 
 def _check_share(share: float) -> None:
@@ -130,12 +135,12 @@ def store_distances(run, identity: dict, ranked: list[FrameNovelty], train_split
 def carry_distances(previous_path, result: dict) -> None:
     """Copy the distances of the evaluation `result` replaces (same data set fingerprint, so the same frames) into
     `result`: they depend on the frames alone, and re-evaluating a run should not drop them."""
-    import json
+    from segcore.runs import read_json
     try:
-        previous = json.loads(Path(previous_path).read_text())
+        previous = read_json(previous_path)
     except (OSError, ValueError):
         return              # an unreadable old file is being replaced anyway: it has nothing to carry
-    if not isinstance(previous, dict) or "unlike_train" not in previous:
+    if "unlike_train" not in previous:
         return
     distances = {r.get("name"): r for r in previous.get("per_image", []) if "train_distance" in r}
     records = result.get("per_image", [])
@@ -166,7 +171,7 @@ def stored_least_alike_label(result: dict, share: float = STORED_SHARE) -> str |
     frames = len(result.get("per_image", []))
     if not isinstance(stored, dict) or not frames:
         return None
-    return (f"{max(1, math.ceil(share * frames))} of the {frames} frames least like the "
+    return (f"{share_count(share, frames)} of the {frames} frames least like the "
             f"{stored.get('train_frames', '?')} {stored.get('train_split', 'training')} frames")
 
 
