@@ -60,7 +60,7 @@ def show_model(run, image, truth, index: int, stem: str, prediction):
     st.image(overlay, caption=run.name, width="stretch")
     st.html(view.legend)
     served = predictions.predictor(run)
-    tta = " · test-time flip" if served.tta == "flip" else ""
+    tta = {"flip": " · test-time flip", "multiscale": " · multi-scale + flip"}.get(served.tta, "")
     st.caption(f"{prediction.model_ms:.0f} ms model · {prediction.total_ms:.0f} ms total · "
                f"{served.engine.split(' (')[0].split(';')[0]}{tta}", help=f"Computed by {served.engine}{tta}")
     if sure:

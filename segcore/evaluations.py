@@ -135,14 +135,19 @@ def category_only_reason(result: dict) -> str | None:
             f"in {result.get('data_schema', 'another schema')}: only their shared categories can be compared")
 
 
+# Test-time augmentation (segcore.predict.TTA_MODES) in words, for captions.
+TTA_WORDS = {"flip": "test-time flip (frame and mirror averaged)",
+             "multiscale": "multi-scale test-time augmentation (frame and mirror at 0.75-1.5x, averaged)"}
+
+
 def scored_at(result: dict) -> str:
     """Where and how the scores were computed, in words, e.g. for a caption next to them."""
     size = result.get("input_size")
     model = f", model input {size[0]}x{size[1]} (height x width)" if isinstance(size, list) and len(size) == 2 else ""
     if result.get("kind") == "predictions":
         model = ", stored predictions (no model run)"
-    elif result.get("tta") == "flip":
-        model += ", with test-time flip (frame and mirror averaged)"
+    elif result.get("tta") in TTA_WORDS:
+        model += f", with {TTA_WORDS[result['tta']]}"
     images = f", {result['images']} images" if isinstance(result.get("images"), int) else ""
     return f"{label(result)}{images}, scored at each label's own resolution{model}"
 

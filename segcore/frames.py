@@ -61,6 +61,15 @@ def resize_label(label: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(label, _dsize(size), interpolation=cv2.INTER_NEAREST)
 
 
+def resize_scores(scores: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h, w, C) float class scores resized bilinearly to `size` (height, width); as they are where it matches."""
+    scores = np.asarray(scores, dtype=np.float32)
+    if scores.shape[:2] == tuple(size):
+        return scores
+    resized = cv2.resize(scores, _dsize(size), interpolation=cv2.INTER_LINEAR)
+    return resized if resized.ndim == 3 else resized[..., None]     # cv2 drops a single channel's axis
+
+
 def label_map(scores: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
     """(H, W) uint8 arg-max of (h, w, C) class scores (logits or probabilities) at `image_size` (H, W)."""
     return top_class(scores, image_size)[0]

@@ -26,8 +26,12 @@ class Prediction:
 
 
 # Test-time augmentation: "flip" also runs the mirrored frame and averages the two probability maps (the mirror
-# mapped back), at twice the model time. Multi-scale is left out: the shipped models take one fixed input size.
-TTA_MODES = ("none", "flip")
+# mapped back), at twice the model time. "multiscale" does that at each of MULTISCALE_SCALES times the model's
+# input size (the same weights rebuilt at each size, so only Keras runs of a segcore architecture) and averages
+# all eight maps at the model's own output size: about 11 times the model time of one pass.
+TTA_MODES = ("none", "flip", "multiscale")
+MULTISCALE_SCALES = (0.75, 1.0, 1.25, 1.5)
+SCALE_STEP = 8          # scaled sizes are rounded to a multiple of this (keeps the aspect within a pixel or two)
 
 
 def check_tta(name: str, mode) -> str:
@@ -47,8 +51,11 @@ class Predictor:
         (meta.json's "tta", default "none"), so a run predicts the same way in training scripts, CLI and app."""
         self.run = run if isinstance(run, runs.Run) else runs.open_run(run)
         self.tta = check_tta(self.run.name, self.run.meta.get("tta", "none") if tta is None else tta)
+        # Multi-scale rebuilds the Keras model at other sizes: its ONNX export has one fixed size.
+        via_onnx = keras_via_onnx and self.tta != "multiscale"
         self.backend: Backend = backend if backend is not None else \
-            open_backend(self.run, keras_via_onnx=keras_via_onnx, write_cache=write_cache)
+            open_backend(self.run, keras_via_onnx=via_onnx, write_cache=write_cache)
+        self.scaled_backends: list[Backend] = self._scaled_backends() if self.tta == "multiscale" else []
 
     @property
     def name(self) -> str:
@@ -86,20 +93,41 @@ class Predictor:
                 raise cannot_predict_new_images(self.name)
             labels = self.backend.label_map_for(name, image.shape[:2])
             return Prediction(labels, 0.0, (time.perf_counter() - start) * 1000, None)
-        batch = frames.model_input(image, self.input_size)[None]
-        if self.tta == "flip":
-            batch = np.concatenate([batch, batch[:, :, ::-1]])
-        forward = time.perf_counter()
-        scores = self.backend.forward(batch)
-        model_ms = (time.perf_counter() - forward) * 1000
-        if self.tta == "flip":
-            kind = self.backend.output_kind
-            scores = (frames.probabilities(scores[0], kind) + frames.probabilities(scores[1], kind)[:, ::-1]) / 2
+        if self.tta == "none":
+            forward = time.perf_counter()
+            scores = self.backend.forward(frames.model_input(image, self.input_size)[None])[0]
+            model_ms = (time.perf_counter() - forward) * 1000
         else:
-            scores = scores[0]
+            scores, model_ms = self._augmented(image)
         labels = frames.label_map(scores, image.shape[:2])
         return Prediction(labels, model_ms, (time.perf_counter() - start) * 1000,
                           scores if keep_scores else None)
+
+    def _augmented(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        """Mean probabilities over the frame and its mirror (at every scale for multiscale), at the output size
+        of the model's own input size; and the time spent in forward passes."""
+        kind, total, model_ms = self.backend.output_kind, None, 0.0
+        others = [backend for backend in self.scaled_backends if backend is not self.backend]
+        for backend in [self.backend, *others]:         # the model's own size first: it sets the output size
+            batch = frames.model_input(image, backend.input_size)[None]
+            forward = time.perf_counter()
+            scores = backend.forward(np.concatenate([batch, batch[:, :, ::-1]]))
+            model_ms += (time.perf_counter() - forward) * 1000
+            pair = frames.probabilities(scores[0], kind) + frames.probabilities(scores[1], kind)[:, ::-1]
+            total = pair if total is None else total + frames.resize_scores(pair, total.shape[:2])
+        return total / (2 * (1 + len(others))), model_ms
+
+    def _scaled_backends(self) -> list[Backend]:
+        """The back-end at each of MULTISCALE_SCALES times the input size (this one at 1.0); RunError where the
+        back-end can't be rebuilt at another size."""
+        resize = getattr(self.backend, "at_input_size", None)
+        if resize is None:
+            raise runs.RunError(f"{self.name}: multi-scale test-time augmentation needs a Keras run of a segcore "
+                                f"architecture ({self.backend.engine} runs at one size); use --tta flip")
+        height, width = self.input_size
+        sizes = [(round(height * s / SCALE_STEP) * SCALE_STEP, round(width * s / SCALE_STEP) * SCALE_STEP)
+                 for s in MULTISCALE_SCALES]
+        return [self.backend if size == self.input_size else resize(size) for size in sizes]
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """Class probabilities from this run's scores (a softmax where the model outputs logits)."""

@@ -118,3 +118,73 @@ def test_side_by_side_says_when_a_run_predicts_with_test_time_flip(tmp_path, mon
     timings = [caption.value for caption in at.caption if " ms model" in caption.value]
     assert len(timings) == 2
     assert timings[0].endswith("· ONNX Runtime") and timings[1].endswith("· ONNX Runtime · test-time flip"), timings
+
+
+class ScalableShiftingBackend(ShiftingBackend):
+    """ShiftingBackend at any input size, as a Keras back-end of a segcore architecture rebuilds itself."""
+
+    def __init__(self, size=SIZE):
+        self.input_size = size
+
+    def at_input_size(self, size):
+        return ScalableShiftingBackend(tuple(size))
+
+
+def test_multiscale_averages_frame_and_mirror_at_every_scale_at_the_models_own_output_size(tmp_path):
+    from segcore.predict import MULTISCALE_SCALES
+    meta = {"schema": CAMVID11.to_dict(), "input_size": [32, 48]}
+    served = Predictor(runs.Run(tmp_path, meta), backend=ScalableShiftingBackend((32, 48)), tta="multiscale")
+    sizes = [backend.input_size for backend in served.scaled_backends]
+    assert sizes == [(24, 32), (32, 48), (40, 64), (48, 72)]         # x0.75 ... x1.5, rounded to multiples of 8
+    frame = np.random.default_rng(3).integers(0, 256, (30, 50, 3), dtype=np.uint8)
+    expected = np.zeros((32, 48, CAMVID11.num_classes), np.float32)
+    for size in sizes:
+        backend = ScalableShiftingBackend(size)
+        batch = frames.model_input(frame, size)[None]
+        own = frames.probabilities(backend.forward(batch)[0], frames.LOGITS)
+        mirrored = frames.probabilities(backend.forward(batch[:, :, ::-1])[0], frames.LOGITS)[:, ::-1]
+        expected += frames.resize_scores(own + mirrored, (32, 48))
+    expected /= 2 * len(MULTISCALE_SCALES)
+    result = served.predict(frame, keep_scores=True)
+    np.testing.assert_allclose(result.scores, expected, atol=1e-5)
+    np.testing.assert_allclose(result.scores.sum(-1), 1, atol=1e-5)
+    assert result.labels.shape == (30, 50) and served.output_kind == frames.PROBABILITIES
+    flipped = Predictor(runs.Run(tmp_path, meta), backend=ScalableShiftingBackend((32, 48)), tta="flip")
+    assert np.mean(flipped.predict(frame).labels != result.labels) > 0.05     # the scales changed the answer
+
+
+def test_a_keras_run_rebuilt_at_its_own_size_scores_like_the_loaded_model_and_multiscale_runs(tmp_path):
+    from test_hardening import make_run, tiny_model
+    from segcore.backends.keras import KerasBackend
+    options = {"base_filters": 4, "depth": 1, "stem_filters": 4}
+    folder = make_run(tmp_path / "run", tiny_model(), meta={
+        "arch": "unet", "schema": CAMVID11.to_dict(), "input_size": [16, 16], "config": {"arch_options": options}})
+    backend = KerasBackend(runs.open_run(folder))
+    batch = np.random.default_rng(0).uniform(0, 255, (1, 16, 16, 3)).astype(np.float32)
+    np.testing.assert_allclose(backend.at_input_size((16, 16)).forward(batch), backend.forward(batch), atol=1e-5)
+    assert backend.at_input_size((24, 24)).forward(np.zeros((1, 24, 24, 3), np.float32)).shape == (1, 24, 24, 11)
+    result = Predictor(folder, tta="multiscale").predict(image(), keep_scores=True)
+    assert result.labels.shape == SIZE and result.scores.shape == (16, 16, 11)
+
+
+def test_multiscale_is_refused_in_one_line_where_the_model_cannot_be_rebuilt(tmp_path, capsys):
+    from test_hardening import make_run, tiny_model
+    from test_onnx_import import foreign_onnx, sample_image, save_png
+    from segcore.importing import import_model
+    onnx_run = import_model(foreign_onnx(tmp_path / "m.onnx"), tmp_path / "onnx", schema="camvid11")
+    picture = save_png(tmp_path / "street.png", sample_image())
+    err = one_error_line(capsys, ["predict", "--run", onnx_run, picture, "--out", tmp_path / "masks",
+                                  "--tta", "multiscale"])
+    assert "multi-scale test-time augmentation needs a Keras run of a segcore architecture" in err
+    foreign = make_run(tmp_path / "keras", tiny_model(), meta={"arch": "someone-elses", "schema": CAMVID11.to_dict(),
+                                                                 "input_size": [16, 16]})
+    with pytest.raises(runs.RunError, match="needs a segcore architecture in meta.json"):
+        Predictor(foreign, tta="multiscale")
+    unfitting = make_run(tmp_path / "unfit", tiny_model())     # meta.json lacks the tiny model's arch_options
+    with pytest.raises(runs.RunError, match="its weights don't fit a unet rebuilt at"):
+        Predictor(unfitting, tta="multiscale")
+
+
+def test_evaluations_made_with_multiscale_say_so():
+    from segcore.evaluations import scored_at
+    assert "multi-scale test-time augmentation" in scored_at({"tta": "multiscale", "input_size": [360, 480]})

@@ -16,11 +16,13 @@ class KerasBackend:
 
     engine = "Keras (TensorFlow)"
 
-    def __init__(self, run: runs.Run):
+    def __init__(self, run: runs.Run, model=None):
+        """`model`: the run's model already built (at another input size); default: load model.keras."""
+        self.run = run
         self.name = run.name
         self.schema = run.schema
         self.preprocess = check_mode(run.name, run.meta.get("preprocess", "raw"))   # imported models may scale
-        self.model = runs.load_model(run)
+        self.model = runs.load_model(run) if model is None else model
         self.input_size = input_size(self.model, run)
         check_output_shape(run.name, self.model.output_shape, self.schema)
         self.output_kind = output_kind(self.model)     # from the graph: a softmax at the end means probabilities
@@ -31,6 +33,27 @@ class KerasBackend:
     def forward(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
             return np.asarray(self.model.predict_on_batch(preprocess(batch, self.preprocess)))
+
+
+    def at_input_size(self, size: tuple[int, int]) -> "KerasBackend":
+        """The same weights rebuilt for input `size` (height, width), for multi-scale prediction; RunError where
+        the run's architecture is not one segcore builds (meta.json "arch") or its weights don't fit it."""
+        from segcore.models import ARCHS, build
+        arch = self.run.meta.get("arch")
+        if not (isinstance(arch, str) and arch in ARCHS):
+            raise runs.RunError(f"{self.name}: multi-scale prediction rebuilds the model at other sizes, which "
+                                f"needs a segcore architecture in meta.json (\"arch\": one of {', '.join(ARCHS)})")
+        options = (self.run.meta.get("config") or {}).get("arch_options") or {}
+        height, width = check_input_size(self.name, *size)
+        with self._lock:
+            weights = self.model.get_weights()
+        try:
+            model = build(arch, self.schema.num_classes, (height, width), **options)
+            model.set_weights(weights)
+        except (ValueError, TypeError) as err:
+            raise runs.RunError(f"{self.name}: its weights don't fit a {arch} rebuilt at {height}x{width} "
+                                f"({str(err)[:120]}); use test-time flip instead") from None
+        return KerasBackend(self.run, model)
 
 
 def open(run: runs.Run) -> KerasBackend:  # noqa: A001 - the name every back-end module exports
