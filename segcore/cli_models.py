@@ -1,0 +1,60 @@
+"""`segcore import` and `segcore export`: models and predictions made by other tools in, ONNX out."""
+from __future__ import annotations
+
+
+def cmd_import(args) -> int:
+    if args.predictions:
+        from segcore.importing_predictions import import_predictions
+        if args.preprocess or args.input_size:
+            raise ValueError("--preprocess and --input-size describe a model's input; a prediction folder has "
+                             "neither: leave them out")
+        out, count = import_predictions(args.model, args.out, schema=args.schema, name=args.name)
+        print(f"imported {count} prediction{'' if count == 1 else 's'} from {args.model} as run {out}")
+        return 0
+    from segcore.importing import import_model
+    if args.model.lower().endswith(".keras") and not args.verbose:
+        from segcore.cli import import_tensorflow_quietly
+        import_tensorflow_quietly()
+    out = import_model(args.model, args.out, schema=args.schema, preprocess=args.preprocess,
+                       input_size=args.input_size, name=args.name)
+    print(f"imported {args.model} as run {out}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from segcore.importing import export_onnx
+    path, agreement = export_onnx(args.run, args.out)
+    print(f"wrote {path} (onnxruntime's arg-max equals Keras' on {agreement:.2%} of a sample frame's pixels)")
+    return 0
+
+
+
+def add_import_export(sub, size_type) -> None:
+    """The import and export subcommands on `sub`; `size_type` parses HxW arguments."""
+    model = sub.add_parser("import", help="make a run folder from a model trained elsewhere (.onnx or .keras) "
+                                          "or from a folder of predicted label PNGs (--predictions)")
+    model.add_argument("model", help="MODEL.onnx or MODEL.keras (.keras files load in safe mode: no custom code), "
+                                     "or PRED_DIR with --predictions")
+    model.add_argument("--predictions", action="store_true",
+                       help="the path is a folder of label PNGs (train ids of --schema, or its colours), one per "
+                            "image, named like the image (X.png, X_pred.png; Cityscapes <city>_<seq>_<frame>*.png)")
+    model.add_argument("--schema", default=None,
+                       help="classes the model predicts: camvid11, cityscapes, categories or a schema JSON file "
+                            "(default: from the file's metadata, as `segcore export` writes it)")
+    model.add_argument("--out", required=True, help="run folder to create, e.g. models/deeplab-onnx")
+    model.add_argument("--preprocess", default=None, choices=["raw", "unit", "tf", "torch", "caffe"],
+                       help="input scaling the model expects: raw (RGB 0..255), unit (x/255), tf (-1..1), torch "
+                            "(x/255, ImageNet mean/std), caffe (BGR minus ImageNet means) (default: from the "
+                            "file's metadata, else raw)")
+    model.add_argument("--input-size", type=size_type, default=None,
+                       help="HxW input for models with free spatial sides, e.g. 512x1024 (default: as declared)")
+    model.add_argument("--name", default=None,
+                       help="what the model is, shown as its architecture on Home (default: the file's or folder's "
+                            "name)")
+    model.set_defaults(func=cmd_import)
+
+    export = sub.add_parser("export", help="write a run's model as ONNX, schema and preprocessing in its metadata")
+    export.add_argument("--run", required=True, help="run folder, e.g. models/unet-camvid")
+    export.add_argument("--format", default="onnx", choices=["onnx"], help="file format (only onnx)")
+    export.add_argument("--out", required=True, help="file to write, e.g. unet-camvid.onnx")
+    export.set_defaults(func=cmd_export)
