@@ -188,3 +188,18 @@ def test_multiscale_is_refused_in_one_line_where_the_model_cannot_be_rebuilt(tmp
 def test_evaluations_made_with_multiscale_say_so():
     from segcore.evaluations import scored_at
     assert "multi-scale test-time augmentation" in scored_at({"tta": "multiscale", "input_size": [360, 480]})
+
+
+def test_side_by_side_serves_a_multiscale_run_with_keras_and_says_so(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    from test_hardening import make_run, tiny_model
+    from test_onnx_import import SIDE, run_page, show_runs_on_an_upload
+    options = {"base_filters": 4, "depth": 1, "stem_filters": 4}
+    make_run(tmp_path / "models" / "scaled", tiny_model(), meta={
+        "arch": "unet", "schema": CAMVID11.to_dict(), "input_size": [16, 16], "config": {"arch_options": options},
+        "tta": "multiscale"})
+    monkeypatch.setenv("SEGLAB_MODELS_DIR", str(tmp_path / "models"))
+    at = show_runs_on_an_upload(run_page(AppTest.from_file(SIDE)), ["scaled"])
+    timings = [caption.value for caption in at.caption if " ms model" in caption.value]
+    assert len(timings) == 1 and timings[0].endswith("· Keras · multi-scale + flip"), timings    # no ONNX export
+    assert not at.error, [e.value for e in at.error]
