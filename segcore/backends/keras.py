@@ -34,7 +34,6 @@ class KerasBackend:
         with self._lock:
             return np.asarray(self.model.predict_on_batch(preprocess(batch, self.preprocess)))
 
-
     def at_input_size(self, size: tuple[int, int]) -> "KerasBackend":
         """The same weights rebuilt for input `size` (height, width), for multi-scale prediction; RunError where
         the run's architecture is not one segcore builds (meta.json "arch") or its weights don't fit it."""
