@@ -27,8 +27,9 @@ class Prediction:
 
 # Test-time augmentation: "flip" also runs the mirrored frame and averages the two probability maps (the mirror
 # mapped back), at twice the model time. "multiscale" does that at each of MULTISCALE_SCALES times the model's
-# input size (the same weights rebuilt at each size, so only Keras runs of a segcore architecture) and averages
-# all eight maps at the model's own output size: about 11 times the model time of one pass.
+# input size (Keras runs of a segcore architecture are rebuilt at each size; models with free input sides, Keras
+# or ONNX, are fed each size) and averages all eight maps at the model's own output size: about 11 times the model
+# time of one pass.
 TTA_MODES = ("none", "flip", "multiscale")
 MULTISCALE_SCALES = (0.75, 1.0, 1.25, 1.5)
 SCALE_STEP = 8          # scaled sizes are rounded to a multiple of this (keeps the aspect within a pixel or two)
@@ -122,8 +123,9 @@ class Predictor:
         back-end can't be rebuilt at another size."""
         resize = getattr(self.backend, "at_input_size", None)
         if resize is None:
-            raise runs.RunError(f"{self.name}: multi-scale test-time augmentation needs a Keras run of a segcore "
-                                f"architecture ({self.backend.engine} runs at one size); use --tta flip")
+            raise runs.RunError(f"{self.name}: multi-scale test-time augmentation needs a model that runs at other "
+                                f"sizes (a Keras run of a segcore architecture, or free input sides); "
+                                f"{self.backend.engine} runs at one size: use --tta flip")
         height, width = self.input_size
         sizes = [(round(height * s / SCALE_STEP) * SCALE_STEP, round(width * s / SCALE_STEP) * SCALE_STEP)
                  for s in MULTISCALE_SCALES]

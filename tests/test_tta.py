@@ -175,7 +175,7 @@ def test_multiscale_is_refused_in_one_line_where_the_model_cannot_be_rebuilt(tmp
     picture = save_png(tmp_path / "street.png", sample_image())
     err = one_error_line(capsys, ["predict", "--run", onnx_run, picture, "--out", tmp_path / "masks",
                                   "--tta", "multiscale"])
-    assert "multi-scale test-time augmentation needs a Keras run of a segcore architecture" in err
+    assert "the ONNX model declares a fixed input size 16x20; multi-scale prediction needs free height" in err
     foreign = make_run(tmp_path / "keras", tiny_model(), meta={"arch": "someone-elses", "schema": CAMVID11.to_dict(),
                                                                  "input_size": [16, 16]})
     with pytest.raises(runs.RunError, match="needs a segcore architecture in meta.json"):
@@ -183,6 +183,32 @@ def test_multiscale_is_refused_in_one_line_where_the_model_cannot_be_rebuilt(tmp
     unfitting = make_run(tmp_path / "unfit", tiny_model())     # meta.json lacks the tiny model's arch_options
     with pytest.raises(runs.RunError, match="its weights don't fit a unet rebuilt at"):
         Predictor(unfitting, tta="multiscale")
+
+
+def test_models_with_free_input_sides_are_fed_each_scale_as_they_are(tmp_path):
+    import onnx
+    from test_onnx_import import foreign_onnx
+    from segcore.importing import import_model
+    free = onnx.load(str(foreign_onnx(tmp_path / "fixed.onnx")))
+    for value in (*free.graph.input, *free.graph.output):
+        for axis, name in ((2, "H"), (3, "W")):
+            value.type.tensor_type.shape.dim[axis].dim_param = name      # clears the fixed dim_value
+    onnx.save(free, str(tmp_path / "free.onnx"))
+    run = import_model(tmp_path / "free.onnx", tmp_path / "run", schema="camvid11", input_size=(32, 48))
+    served = Predictor(run, tta="multiscale")
+    assert [backend.input_size for backend in served.scaled_backends] == [(24, 32), (32, 48), (40, 64), (48, 72)]
+    # A 1x1 convolution sees each pixel alone, so every scale gives nearly the same answer as one plain pass.
+    frame = image(2)
+    agreement = np.mean(served.predict(frame).labels == Predictor(run, tta="none").predict(frame).labels)
+    assert agreement > 0.9
+    import keras
+    from test_hardening import make_run
+    pointwise = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(11, 1)])
+    folder = make_run(tmp_path / "keras", pointwise, meta={"arch": "someone-elses", "schema": CAMVID11.to_dict(),
+                                                           "input_size": [32, 48]})
+    served = Predictor(folder, tta="multiscale")
+    assert [backend.input_size for backend in served.scaled_backends] == [(24, 32), (32, 48), (40, 64), (48, 72)]
+    assert served.predict(frame, keep_scores=True).scores.shape == (32, 48, 11)
 
 
 def test_evaluations_made_with_multiscale_say_so():

@@ -16,14 +16,15 @@ class KerasBackend:
 
     engine = "Keras (TensorFlow)"
 
-    def __init__(self, run: runs.Run, model=None):
-        """`model`: the run's model already built (at another input size); default: load model.keras."""
+    def __init__(self, run: runs.Run, model=None, input_size: tuple[int, int] | None = None):
+        """`model`: the run's model already built (at another input size); default: load model.keras.
+        `input_size`: what to feed a model with free sides, where not meta.json's input_size."""
         self.run = run
         self.name = run.name
         self.schema = run.schema
         self.preprocess = check_mode(run.name, run.meta.get("preprocess", "raw"))   # imported models may scale
         self.model = runs.load_model(run) if model is None else model
-        self.input_size = input_size(self.model, run)
+        self.input_size = input_size or model_input_size(self.model, run)
         check_output_shape(run.name, self.model.output_shape, self.schema)
         self.output_kind = output_kind(self.model)     # from the graph: a softmax at the end means probabilities
         self._lock = threading.Lock()
@@ -38,12 +39,14 @@ class KerasBackend:
         """The same weights rebuilt for input `size` (height, width), for multi-scale prediction; RunError where
         the run's architecture is not one segcore builds (meta.json "arch") or its weights don't fit it."""
         from segcore.models import ARCHS, build
+        height, width = check_input_size(self.name, *size)
+        if None in self.model.input_shape[1:3]:           # a model with free sides runs at any size as it is
+            return KerasBackend(self.run, self.model, input_size=(height, width))
         arch = self.run.meta.get("arch")
         if not (isinstance(arch, str) and arch in ARCHS):
             raise runs.RunError(f"{self.name}: multi-scale prediction rebuilds the model at other sizes, which "
                                 f"needs a segcore architecture in meta.json (\"arch\": one of {', '.join(ARCHS)})")
         options = (self.run.meta.get("config") or {}).get("arch_options") or {}
-        height, width = check_input_size(self.name, *size)
         with self._lock:
             weights = self.model.get_weights()
         try:
@@ -59,7 +62,7 @@ def open(run: runs.Run) -> KerasBackend:  # noqa: A001 - the name every back-end
     return KerasBackend(run)
 
 
-def input_size(model, run: runs.Run) -> tuple[int, int]:
+def model_input_size(model, run: runs.Run) -> tuple[int, int]:
     """(H, W) the model is fed: its declared input, or the run's training size (meta.json) where the model
     leaves a side free (None). Refuses anything but (batch, H, W, 3) and sizes outside the limits."""
     shape = model.input_shape

@@ -5,6 +5,7 @@ from meta.json's input_size. The class axis of the output is found by matching t
 """
 from __future__ import annotations
 
+import copy
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -107,6 +108,8 @@ class OnnxBackend:
                                 "(tensor(float)); export it with a float32 input")
         self.input_name = inputs[0].name
         self.layout, self.input_size = input_layout(run.name, inputs[0].shape, run.meta.get("input_size"))
+        declared = inputs[0].shape[2:4] if self.layout == "NCHW" else inputs[0].shape[1:3]
+        self.free_size = not any(_fixed(side) for side in declared)
         batch = inputs[0].shape[0]
         self.batch_size = batch if _fixed(batch) else None     # a fixed batch (usually 1) is fed image by image
         self.class_axis = None
@@ -134,6 +137,22 @@ class OnnxBackend:
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         return self._channels_last(self._run(batch))
+
+    def at_input_size(self, size: tuple[int, int]) -> "OnnxBackend":
+        """This session fed at input `size` (height, width), for multi-scale prediction: only where the model
+        declares height and width free; RunError otherwise, or where onnxruntime refuses the size."""
+        if not self.free_size:
+            raise runs.RunError(f"{self.name}: the ONNX model declares a fixed input size "
+                                f"{self.input_size[0]}x{self.input_size[1]}; multi-scale prediction needs free "
+                                "height and width (export it with dynamic axes), or use --tta flip")
+        resized = copy.copy(self)          # the same session, fed another size
+        resized.input_size = check_input_size(self.name, *size)
+        try:
+            resized.forward(np.full((1, *resized.input_size, 3), 128, dtype=np.float32))
+        except Exception as err:  # onnxruntime raises its own exception types for shapes the graph can't take
+            raise runs.RunError(f"{self.name}: the ONNX model can't run at {size[0]}x{size[1]} "
+                                f"({type(err).__name__}: {str(err).splitlines()[0][:200]}); use --tta flip") from None
+        return resized
 
 
 def class_axis(name: str, shape, schema) -> int:
