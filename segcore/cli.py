@@ -18,8 +18,9 @@ from segcore.train_config import LOSSES
 # Commands that run a model; only these pay for importing TensorFlow.
 TENSORFLOW_COMMANDS = ("train", "evaluate", "predict", "export")
 TTA_HELP = ("test-time augmentation: none; flip (also the mirrored frame, probabilities averaged; twice the model "
-            "time); multiscale (flip at 0.75, 1, 1.25 and 1.5x the input size; Keras runs of a segcore architecture or "
-            "models with free input sides; about 11 times the model time). Default: the run's own (meta.json \"tta\", else none)")
+            "time); multiscale (flip at 0.75, 1, 1.25 and 1.5x the input size; Keras runs of a segcore "
+            "architecture or models with free input sides; about 11 times the model time). Default: the run's "
+            "own (meta.json \"tta\", else none)")
 
 
 def _size(text: str) -> tuple[int, int]:

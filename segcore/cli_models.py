@@ -28,7 +28,6 @@ def cmd_export(args) -> int:
     return 0
 
 
-
 def add_import_export(sub, size_type) -> None:
     """The import and export subcommands on `sub`; `size_type` parses HxW arguments."""
     model = sub.add_parser("import", help="make a run folder from a model trained elsewhere (.onnx or .keras) "

@@ -41,7 +41,9 @@ class KerasBackend:
         from segcore.models import ARCHS, build
         height, width = check_input_size(self.name, *size)
         if None in self.model.input_shape[1:3]:           # a model with free sides runs at any size as it is
-            return KerasBackend(self.run, self.model, input_size=(height, width))
+            resized = KerasBackend(self.run, self.model, input_size=(height, width))
+            resized._lock = self._lock                      # one model object: one forward pass at a time
+            return resized
         arch = self.run.meta.get("arch")
         if not (isinstance(arch, str) and arch in ARCHS):
             raise runs.RunError(f"{self.name}: multi-scale prediction rebuilds the model at other sizes, which "
