@@ -29,6 +29,10 @@ def axis_title(metric: str) -> str:
     return metric_label(metric) + (" (%)" if is_percent(metric) else "")
 
 
+# Logged columns that record a setting (the optimizer's learning rate), never smoothed.
+SETTINGS = frozenset({"learning_rate"})
+
+
 def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing: float = 0.0,
                   log_y: bool = False, show_best: bool = True, colours: Mapping[str, str] | None = None,
                   max_points: int = MAX_DRAWN_POINTS) -> go.Figure:
@@ -37,11 +41,13 @@ def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing:
     The star marks each run's ONE best epoch (histories.best_epoch: by val mIoU, else val loss), the same epoch
     whatever metric is plotted. It sits on the curve as drawn (smoothed when smoothing is on), on the val curve
     when the run logs one; its hover gives both the drawn and the raw value. With smoothing the raw curve stays
-    faint behind the smoothed one, so smoothing can't hide a spike.
+    faint behind the smoothed one, so smoothing can't hide a spike. SETTINGS (the learning rate) are never smoothed.
     """
     metric = canonical_name(metric).removeprefix("val_")
     if not 0 <= smoothing < 1:
         raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
+    if metric in SETTINGS:
+        smoothing = 0.0             # a value the trainer set, not a noisy measurement: drawn as it was
     colours = dict(colours) if colours else run_colours(histories)
     scale = 100.0 if is_percent(metric) else 1.0
     unit = " %" if scale == 100 else ""

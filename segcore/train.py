@@ -9,7 +9,6 @@ epoch and then matches an uninterrupted run: the backup holds weights, optimizer
 from __future__ import annotations
 
 import contextlib
-import csv
 import math
 import os
 import platform
@@ -22,13 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from segcore import files, runs, train_backup
+from segcore import runs, train_backup
 from segcore.datasets import hold_out_sequence, list_pairs, schema_for
 from segcore.imageio import read_mask
 from segcore.labels import LabelSchema
 from segcore.train_config import (RESUMABLE_CHANGES, TrainConfig, learning_rate_schedule,  # noqa: F401 - public here
                                    resume_differences, validation_source)
 from segcore.train_distribute import build_without_a_batch, is_chief, strategy_named
+from segcore.train_history import fill_learning_rate, history_logger, trim_history
 
 
 def median_frequency_weights(samples, schema: LabelSchema, damping: float = 0.5) -> list[float]:
@@ -49,21 +49,6 @@ def median_frequency_weights(samples, schema: LabelSchema, damping: float = 0.5)
     median = np.median(freq[freq > 0])
     weights = np.divide(median, freq, out=np.ones_like(freq), where=freq > 0) ** damping
     return [round(float(w), 4) for w in weights]
-
-
-def trim_history(path: Path, first_epoch_to_drop: int) -> None:
-    """Drop history rows of epochs that will be re-run on resume, so every epoch appears once."""
-    if not path.exists():
-        return
-    with path.open(newline="") as handle:
-        rows = list(csv.reader(handle))
-    if not rows:
-        return
-    header, body = rows[0], rows[1:]
-    kept = [r for r in body if r and int(float(r[0])) < first_epoch_to_drop]
-    if len(kept) != len(body):
-        text = "\n".join(",".join(r) for r in [header, *kept]) + "\n"
-        files.atomic_write_bytes(path, text.encode())
 
 
 def _git_commit() -> str | None:
@@ -311,6 +296,7 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
         runs.write_json(out / runs.AUGMENT_FILE, augment_dict)
     if resuming:
         trim_history(out / runs.HISTORY_FILE, first_epoch)
+        fill_learning_rate(out / runs.HISTORY_FILE, learning_rate_schedule(config, steps), steps)
     else:
         # A new run in a folder with an old run's logs: start them afresh instead of appending.
         (out / runs.HISTORY_FILE).unlink(missing_ok=True)
@@ -318,7 +304,7 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
     runs.write_json(out / runs.META_FILE, meta)
 
     callbacks = [
-        keras.callbacks.CSVLogger(str(out / runs.HISTORY_FILE), append=resuming),
+        history_logger(out / runs.HISTORY_FILE),
         RunCheckpoint.make(out, meta),
     ]
     if keras.backend.backend() == "tensorflow":

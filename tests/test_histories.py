@@ -324,6 +324,14 @@ def test_with_smoothing_the_star_sits_on_the_smoothed_curve():
     assert "smoothed" in star.hovertemplate and "55 % raw" in star.hovertemplate
 
 
+def test_the_learning_rate_is_drawn_as_logged_whatever_the_smoothing():
+    history = split_best().assign(learning_rate=[1e-3, 5e-4, 1e-4, 2e-5])
+    fig = curves_figure({"r1": history}, "learning_rate", smoothing=0.9)
+    line = next(t for t in fig.data if t.name == "r1 · train")
+    assert list(line.y) == pytest.approx(list(history["learning_rate"])) and len(fig.data) == 2     # line + star
+    assert fig.layout.yaxis.title.text == "learning rate"
+
+
 def test_curves_figure_smoothing_and_stable_colours():
     fig = curves_figure(two_runs(), "mean_iou", smoothing=0.6, show_best=False)
     raw = [t for t in fig.data if t.opacity == 0.25]

@@ -57,6 +57,12 @@ def test_run_folder_has_everything(trained):
     assert history_epochs(trained) == [0, 1]
     header = (trained / "history.csv").read_text().splitlines()[0].split(",")
     assert {"loss", "val_loss", "mean_iou", "val_mean_iou", "pixel_accuracy", "val_pixel_accuracy"} <= set(header)
+    # The learning rate at each epoch's end, as the schedule gives it after that epoch's steps (3 of 2 frames).
+    from segcore.train import TrainConfig, learning_rate_schedule
+    schedule = learning_rate_schedule(TrainConfig(arch="unet", data=str(trained), out=str(trained), epochs=2), 3)
+    with (trained / "history.csv").open() as handle:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(handle)]
+    assert rates == pytest.approx([float(schedule(3)), float(schedule(6))], rel=1e-5) and rates[0] > rates[1]
     import albumentations as A
     assert isinstance(A.from_dict(json.loads((trained / "augment.json").read_text())), A.Compose)
 
