@@ -79,3 +79,25 @@ def test_the_full_resolution_unet_was_trained_from_scratch_with_the_recipe_its_m
 @pytest.mark.parametrize("name", SHIPPED)
 def test_each_shipped_run_says_its_best_epoch_was_chosen_on_val(name):
     assert runs.open_run(ROOT / "models" / name).meta["best"]["selected_by"] == "highest val_mean_iou on the val split"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_history_logs_the_learning_rate_its_recorded_schedule_gives(name):
+    """The column was added to the histories written before it was logged (segcore.train_history.
+    fill_learning_rate): it must be what the run's own config makes the optimizer use, epoch by epoch."""
+    import csv
+    import math
+    from dataclasses import fields
+
+    from segcore.train_config import TrainConfig, learning_rate_schedule
+    run = runs.open_run(ROOT / "models" / name)
+    recorded = {key: value for key, value in run.meta["config"].items() if key in {f.name for f in fields(TrainConfig)}}
+    config = TrainConfig(**{**recorded, "size": tuple(recorded["size"])})
+    steps = math.ceil(run.meta["dataset"]["train"] / config.batch)
+    schedule = learning_rate_schedule(config, steps)
+    with run.history_path.open(newline="") as handle:
+        history = list(csv.DictReader(handle))
+    assert len(history) == run.meta["epochs_completed"]
+    logged = [float(row["learning_rate"]) for row in history]
+    assert logged == pytest.approx([float(schedule((epoch + 1) * steps)) for epoch in range(len(history))], rel=1e-5)
+    assert logged[-1] == pytest.approx(0.02 * config.learning_rate, rel=1e-3)      # the cosine ends at 2 %
