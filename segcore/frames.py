@@ -66,7 +66,7 @@ def resize_scores(scores: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float32)
     if scores.shape[:2] == tuple(size):
         return scores
-    resized = cv2.resize(scores, _dsize(size), interpolation=cv2.INTER_LINEAR)
+    resized = cv2.resize(scores, _dsize(size), interpolation=SCORE_INTERPOLATION)
     return resized if resized.ndim == 3 else resized[..., None]     # cv2 drops a single channel's axis
 
 

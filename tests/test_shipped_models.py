@@ -87,12 +87,10 @@ def test_each_shipped_history_logs_the_learning_rate_its_recorded_schedule_gives
     fill_learning_rate): it must be what the run's own config makes the optimizer use, epoch by epoch."""
     import csv
     import math
-    from dataclasses import fields
 
     from segcore.train_config import TrainConfig, learning_rate_schedule
     run = runs.open_run(ROOT / "models" / name)
-    recorded = {key: value for key, value in run.meta["config"].items() if key in {f.name for f in fields(TrainConfig)}}
-    config = TrainConfig(**{**recorded, "size": tuple(recorded["size"])})
+    config = TrainConfig(**run.meta["config"])
     steps = math.ceil(run.meta["dataset"]["train"] / config.batch)
     schedule = learning_rate_schedule(config, steps)
     with run.history_path.open(newline="") as handle:
