@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import image_sources, pickers, predictions, shell
 from segcore import compare, confidence
+from segcore.evaluations import TTA_SHORT
 from segcore.ground_truth import score_view, truth_at_level
 from segcore.imageio import encode_png
 from segcore.runs import RunError
@@ -60,7 +61,7 @@ def show_model(run, image, truth, index: int, stem: str, prediction):
     st.image(overlay, caption=run.name, width="stretch")
     st.html(view.legend)
     served = predictions.predictor(run)
-    tta = {"flip": " · test-time flip", "multiscale": " · multi-scale + flip"}.get(served.tta, "")
+    tta = f" · {TTA_SHORT[served.tta]}" if served.tta in TTA_SHORT else ""
     st.caption(f"{prediction.model_ms:.0f} ms model · {prediction.total_ms:.0f} ms total · "
                f"{served.engine.split(' (')[0].split(';')[0]}{tta}", help=f"Computed by {served.engine}{tta}")
     if sure:

@@ -135,9 +135,10 @@ def category_only_reason(result: dict) -> str | None:
             f"in {result.get('data_schema', 'another schema')}: only their shared categories can be compared")
 
 
-# Test-time augmentation (segcore.predict.TTA_MODES) in words, for captions.
+# Test-time augmentation (segcore.predict.TTA_MODES) in words: long for captions of scores, short beside a timing.
 TTA_WORDS = {"flip": "test-time flip (frame and mirror averaged)",
              "multiscale": "multi-scale test-time augmentation (frame and mirror at 0.75-1.5x, averaged)"}
+TTA_SHORT = {"flip": "test-time flip", "multiscale": "multi-scale + flip"}
 
 
 def scored_at(result: dict) -> str:

@@ -57,6 +57,8 @@ class Predictor:
         self.backend: Backend = backend if backend is not None else \
             open_backend(self.run, keras_via_onnx=via_onnx, write_cache=write_cache)
         self.scaled_backends: list[Backend] = self._scaled_backends() if self.tta == "multiscale" else []
+        # The augmented passes, the model's own size first: it sets the size the others are resized to.
+        self._passes = [self.backend, *(backend for backend in self.scaled_backends if backend is not self.backend)]
 
     @property
     def name(self) -> str:
@@ -108,15 +110,14 @@ class Predictor:
         """Mean probabilities over the frame and its mirror (at every scale for multiscale), at the output size
         of the model's own input size; and the time spent in forward passes."""
         kind, total, model_ms = self.backend.output_kind, None, 0.0
-        others = [backend for backend in self.scaled_backends if backend is not self.backend]
-        for backend in [self.backend, *others]:         # the model's own size first: it sets the output size
+        for backend in self._passes:
             batch = frames.model_input(image, backend.input_size)[None]
             forward = time.perf_counter()
             scores = backend.forward(np.concatenate([batch, batch[:, :, ::-1]]))
             model_ms += (time.perf_counter() - forward) * 1000
             pair = frames.probabilities(scores[0], kind) + frames.probabilities(scores[1], kind)[:, ::-1]
             total = pair if total is None else total + frames.resize_scores(pair, total.shape[:2])
-        return total / (2 * (1 + len(others))), model_ms
+        return total / (2 * len(self._passes)), model_ms
 
     def _scaled_backends(self) -> list[Backend]:
         """The back-end at each of MULTISCALE_SCALES times the input size (this one at 1.0); RunError where the
