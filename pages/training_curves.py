@@ -5,7 +5,8 @@ import streamlit as st
 from app import loaders, shell
 from app.uploads import unique_name
 from segcore.exports import csv_bytes
-from segcore.figures_curves import available_metrics, axis_title, curves_figure, run_colours
+from segcore.figures_curves import (X_AXES, available_metrics, axis_title, curves_figure, run_colours,
+                                    runs_without_clock)
 from segcore.histories import BEST_EPOCH_RULE, HistoryError, discover_histories, read_history, summarize, to_long
 
 config = shell.settings()
@@ -58,14 +59,22 @@ st.session_state["curve_colours"] = colours = run_colours(runs, keep=st.session_
 
 # --- the chart ------------------------------------------------------------------------------------------------
 metrics = available_metrics(runs)
-left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+left, middle, x_column, right = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
 metric = left.selectbox("Metric", metrics, index=metrics.index("mean_iou") if "mean_iou" in metrics else 0,
                         format_func=axis_title)
 smoothing = middle.slider("Smoothing", 0.0, 0.99, 0.6, 0.01,
                           help="Debiased exponential moving average, as TensorBoard's (0 = raw values). The star "
                                "sits on the smoothed curve; its tooltip gives the raw value too.")
+x_axis = x_column.selectbox("X axis", list(X_AXES),
+                            format_func=lambda axis: X_AXES[axis][1][:1].upper() + X_AXES[axis][1][1:],
+                            help="Training time leaves out the pauses between the sessions of a run trained by "
+                                 "segcore; for TensorBoard logs it counts from the first event, pauses included.")
 log_y = right.checkbox("Log scale (y)")
-st.plotly_chart(curves_figure(runs, metric, smoothing=smoothing, log_y=log_y, colours=colours))
+st.plotly_chart(curves_figure(runs, metric, smoothing=smoothing, log_y=log_y, colours=colours, x_axis=x_axis))
+untimed = runs_without_clock(runs, x_axis) if x_axis != "epoch" else []
+if untimed:
+    st.caption(f"Not drawn against {X_AXES[x_axis][1]}: {', '.join(untimed)}. Their logs don't say when each epoch "
+               "ended (segcore's history.csv logs it, as do TensorBoard event files); choose the epoch axis to see them.")
 
 # --- summary and export ---------------------------------------------------------------------------------------
 st.subheader("Summary")

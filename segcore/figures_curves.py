@@ -1,4 +1,5 @@
-"""Training-curve figures (plotly only): one colour per run, train solid and val dashed, optional smoothing.
+"""Training-curve figures (plotly only): one colour per run, train solid and val dashed, optional smoothing; the
+x axis in epochs, training time or wall time (X_AXES), as TensorBoard offers step, relative and wall.
 
 Fractions (mIoU, accuracy, Dice) are drawn in percent; long histories are thinned to what is worth drawing
 (histories.drawn_points) so a 100,000-epoch log still makes a small figure.
@@ -13,15 +14,15 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from segcore.colours import PALETTE, run_colours  # noqa: F401 - PALETTE re-exported (tests)
-from segcore.histories import (MAX_DRAWN_POINTS, best_epoch, canonical_name, drawn_points, is_percent, metric_label,
-                               smooth)
+from segcore.histories import (MAX_DRAWN_POINTS, best_epoch, canonical_name, drawn_points, is_percent, metric_columns,
+                               metric_label, smooth)
 
 _FIRST = ("loss", "mean_iou", "pixel_accuracy")
 
 
 def available_metrics(histories: dict[str, pd.DataFrame]) -> list[str]:
     """Canonical metric names (without val_) logged by any run: loss, mean_iou, pixel_accuracy first."""
-    names = {c.removeprefix("val_") for h in histories.values() for c in h.columns if c != "epoch"}
+    names = {c.removeprefix("val_") for h in histories.values() for c in metric_columns(h)}
     return [m for m in _FIRST if m in names] + sorted(names - set(_FIRST))
 
 
@@ -31,12 +32,34 @@ def axis_title(metric: str) -> str:
 
 # Logged columns that record a setting (the optimizer's learning rate), never smoothed.
 SETTINGS = frozenset({"learning_rate"})
+# x axis -> (history column, axis title): epochs, hours of training so far, or the date and time each epoch ended.
+X_AXES = {"epoch": ("epoch", "epoch"), "relative": ("relative_time", "training time (hours)"),
+          "wall": ("wall_time", "wall time (UTC)")}
+
+
+def runs_without_clock(histories: dict[str, pd.DataFrame], x_axis: str) -> list[str]:
+    """The runs that can't be drawn against `x_axis`: their logs don't say when their epochs ended."""
+    column = X_AXES[x_axis][0]
+    return [run for run, history in histories.items()
+            if column not in history.columns or not history[column].notna().any()]
+
+
+def _x_values(history: pd.DataFrame, x_axis: str) -> np.ndarray:
+    """Each row's place on `x_axis` as a number (NaN where unknown): epoch, hours, or seconds since 1970."""
+    column = X_AXES[x_axis][0]
+    if column not in history.columns:
+        return np.full(len(history), np.nan)
+    values = history[column].to_numpy(dtype=float)
+    return values / 3600 if x_axis == "relative" else values
 
 
 def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing: float = 0.0,
                   log_y: bool = False, show_best: bool = True, colours: Mapping[str, str] | None = None,
-                  max_points: int = MAX_DRAWN_POINTS) -> go.Figure:
+                  max_points: int = MAX_DRAWN_POINTS, x_axis: str = "epoch") -> go.Figure:
     """Train (solid) and val (dashed) curves of `metric` for each run that logs it; epochs as Keras counts (0-based).
+
+    `x_axis` (one of X_AXES): "relative" and "wall" draw each epoch where it ended in time; the epochs of a run
+    whose logs lack that time are left out (runs_without_clock names the runs with none). Hovers name the epoch.
 
     The star marks each run's ONE best epoch (histories.best_epoch: by val mIoU, else val loss), the same epoch
     whatever metric is plotted. It sits on the curve as drawn (smoothed when smoothing is on), on the val curve
@@ -48,6 +71,8 @@ def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing:
         raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
     if metric in SETTINGS:
         smoothing = 0.0             # a value the trainer set, not a noisy measurement: drawn as it was
+    if x_axis not in X_AXES:
+        raise ValueError(f"x_axis must be one of {', '.join(X_AXES)}, got {x_axis!r}")
     colours = dict(colours) if colours else run_colours(histories)
     scale = 100.0 if is_percent(metric) else 1.0
     unit = " %" if scale == 100 else ""
@@ -56,38 +81,47 @@ def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing:
     for run, history in histories.items():
         colour = colours.get(run) or run_colours([run])[run]
         best = best_epoch(history) if show_best else None
-        star = None                                 # (epoch, drawn value, raw value, split) on the preferred curve
+        star = None                         # (epoch, x, drawn value, raw value, split) on the preferred curve
         for split, column in (("train", metric), ("val", f"val_{metric}")):
             if column not in history.columns:
                 continue
-            x = history["epoch"].to_numpy()
+            where = _x_values(history, x_axis)
+            timed = np.isfinite(where)              # every row on the epoch axis
+            if not timed.any():
+                continue
             raw = history[column].to_numpy(dtype=float) * scale
-            y = smooth(raw, smoothing) if smoothing > 0 else raw
-            at_best = np.flatnonzero(x == best.epoch) if best else []
+            y = (smooth(raw, smoothing) if smoothing > 0 else raw)[timed]     # smoothed as on the epoch axis
+            raw, epochs = raw[timed], history["epoch"].to_numpy()[timed]
+            # Wall time as UTC datetimes, so plotly draws a date axis.
+            x = pd.to_datetime(where[timed], unit="s").to_numpy() if x_axis == "wall" else where[timed]
+            at_best = np.flatnonzero(epochs == best.epoch) if best else []
             line = dict(color=colour, dash="solid" if split == "train" else "dash")
             if smoothing > 0:
                 shown = drawn_points(raw, max_points, keep=at_best)
                 fig.add_scatter(x=x[shown], y=raw[shown], mode="lines", line=line, opacity=0.25,
                                 name=f"{run} · {split} (raw)", legendgroup=run, showlegend=False, hoverinfo="skip")
             shown = drawn_points(y, max_points, keep=at_best)
-            fig.add_scatter(x=x[shown], y=y[shown], mode="lines", line=line, name=f"{run} · {split}",
-                            legendgroup=run, hovertemplate=f"%{{y:.4g}}{unit}")
+            fig.add_scatter(x=x[shown], y=y[shown], customdata=epochs[shown], mode="lines", line=line,
+                            name=f"{run} · {split}", legendgroup=run,
+                            hovertemplate=f"%{{y:.4g}}{unit}" + ("" if x_axis == "epoch" else " (epoch %{customdata})"))
             drawn_values.append(y[shown])
             if len(at_best) and math.isfinite(y[at_best[0]]):
-                star = (best.epoch, float(y[at_best[0]]), float(raw[at_best[0]]), split)
+                star = (best.epoch, x[at_best[0]], float(y[at_best[0]]), float(raw[at_best[0]]), split)
         if star:
-            epoch, drawn, raw_value, split = star
+            epoch, star_x, drawn, raw_value, split = star
             value = f"{split} {metric_label(metric)} {raw_value:.4g}{unit}"
             if smoothing > 0:
                 value = f"{split} {metric_label(metric)} {drawn:.4g}{unit} smoothed ({raw_value:.4g}{unit} raw)"
-            fig.add_scatter(x=[epoch], y=[drawn], mode="markers", name=f"{run} · best epoch", legendgroup=run,
+            fig.add_scatter(x=[star_x], y=[drawn], mode="markers", name=f"{run} · best epoch", legendgroup=run,
                             showlegend=False,
                             marker=dict(symbol="star", size=14, color=colour, line=dict(width=1, color="white")),
                             hovertemplate=f"best epoch {epoch} ({best.chosen_by}): {value}<extra></extra>")
     if not fig.data:
-        fig.add_annotation(text=f"no run logs '{metric}'", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+        missing = f"no run logs '{metric}'" if x_axis == "epoch" else f"no run logs both '{metric}' and its epochs' times"
+        fig.add_annotation(text=missing, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     fig.update_layout(title=axis_title(metric), hovermode="x unified", legend_title_text="run · split",
-                      xaxis_title="epoch", yaxis_title=axis_title(metric), yaxis_type="log" if log_y else "linear")
+                      xaxis_title=X_AXES[x_axis][1], yaxis_title=axis_title(metric),
+                      yaxis_type="log" if log_y else "linear")
     if log_y and drawn_values:
         tickvals = log_ticks(np.concatenate(drawn_values))
         if tickvals:

@@ -75,14 +75,13 @@ class RunCheckpoint:
     """Keras callback factory: atomic best-model save on val mean IoU and meta.json upkeep."""
 
     @staticmethod
-    def make(out: Path, meta: dict, monitor: str = "val_mean_iou"):
+    def make(out: Path, meta: dict, training_seconds, monitor: str = "val_mean_iou"):
         import keras
 
         class _Callback(keras.callbacks.Callback):
             def __init__(self):
                 super().__init__()
                 self.best = meta.get("best", {}).get(monitor, -math.inf)
-                self.started = time.time()
 
             def on_epoch_end(self, epoch, logs=None):
                 logs = logs or {}
@@ -91,7 +90,7 @@ class RunCheckpoint:
                 # .value: under tf.distribute a MirroredVariable, which int() does not take directly; a JAX array
                 # has no .numpy().
                 meta["optimizer_steps"] = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations.value))
-                meta["wall_time_s"] = round(meta.get("wall_time_before_s", 0) + time.time() - self.started, 1)
+                meta["wall_time_s"] = training_seconds()
                 if value is not None and value > self.best:
                     self.best = float(value)
                     runs.save_model(self.model, out / runs.MODEL_FILE)
@@ -303,9 +302,14 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
         shutil.rmtree(out / "logs", ignore_errors=True)
     runs.write_json(out / runs.META_FILE, meta)
 
+    started = time.time()
+
+    def training_seconds() -> float:        # the run's training time so far, earlier sessions included
+        return round(meta.get("wall_time_before_s", 0) + time.time() - started, 1)
+
     callbacks = [
-        history_logger(out / runs.HISTORY_FILE),
-        RunCheckpoint.make(out, meta),
+        history_logger(out / runs.HISTORY_FILE, training_seconds),
+        RunCheckpoint.make(out, meta, training_seconds),
     ]
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(out / "logs"), write_graph=False, profile_batch=0))

@@ -1,4 +1,5 @@
-"""history.csv as the trainer writes it: one row per epoch (0-based), the logged metrics and the learning rate.
+"""history.csv as the trainer writes it: one row per epoch (0-based), the logged metrics, the learning rate and
+when the epoch ended (segcore.histories.CLOCK_COLUMNS: wall time, and seconds of training so far).
 
 Keras' CSVLogger fixes its columns at the first epoch it sees and appends blindly, so a run resumed by a newer
 version that logs one more column would shift every later row. HistoryLogger instead rewrites the (small) file
@@ -9,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from segcore import files
@@ -74,8 +77,10 @@ def append_epoch(path: Path, epoch: int, values: dict) -> None:
     write_history_rows(path, header, [*rows, [record.get(column, "") for column in header]])
 
 
-def history_logger(path: Path):
-    """A Keras callback writing each epoch's logs and the optimizer's learning rate to `path` (history.csv)."""
+def history_logger(path: Path, training_seconds: Callable[[], float]):
+    """A Keras callback writing each epoch's logs, the optimizer's learning rate and the clock to `path`
+    (history.csv): "wall_time" (time.time()) and "relative_time" (`training_seconds()`, the run's training time so
+    far, the pauses between sessions left out)."""
     import keras
 
     class HistoryLogger(keras.callbacks.Callback):
@@ -84,6 +89,7 @@ def history_logger(path: Path):
             rate = getattr(self.model.optimizer, "learning_rate", None)
             if rate is not None:
                 values[LEARNING_RATE] = float(keras.ops.convert_to_numpy(rate))
+            values.update(wall_time=time.time(), relative_time=training_seconds())
             append_epoch(Path(path), epoch, values)
 
     return HistoryLogger()

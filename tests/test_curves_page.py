@@ -80,6 +80,19 @@ def test_loose_event_files_get_a_hint_to_zip_the_folder(folders, tmp_path):
     assert "Zip the log folder" in texts(at, "info")
 
 
+def test_the_x_axis_can_be_training_time_and_untimed_runs_are_named(folders, tmp_path):
+    at = upload(run(AppTest.from_file(CURVES, default_timeout=TIMEOUT)), ("keras-run.zip", keras_logdir_zip(tmp_path)))
+    x_axis = next(box for box in at.selectbox if box.label == "X axis")
+    assert x_axis.options == ["Epoch", "Training time (hours)", "Wall time (UTC)"]
+    x_axis.set_value("relative")
+    run(at)
+    shown = {t.get("legendgroup") for t in traces(at)}
+    assert shown == {"keras-run"}                      # unet-tiny's history.csv has no times
+    assert "Not drawn against training time (hours): unet-tiny" in texts(at, "caption")
+    assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["xaxis"]["title"]["text"] == \
+        "training time (hours)"
+
+
 def test_uploads_do_not_recolour_the_runs_already_shown(folders):
     at = run(AppTest.from_file(CURVES, default_timeout=TIMEOUT))
     before = next(t["line"]["color"] for t in traces(at) if t.get("legendgroup") == "unet-tiny")

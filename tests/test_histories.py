@@ -13,9 +13,9 @@ from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
 from tensorboard.util import tensor_util
 
-from segcore.figures_curves import available_metrics, curves_figure
-from segcore.histories import (BestEpoch, HistoryError, best_epoch, discover_histories, read_history, smooth, summarize,
-                               to_long)
+from segcore.figures_curves import available_metrics, curves_figure, runs_without_clock
+from segcore.histories import (BestEpoch, HistoryError, best_epoch, discover_histories, metric_columns, read_history,
+                               smooth, summarize, to_long)
 
 KERAS_COLUMNS = ["epoch", "accuracy", "loss", "mean_io_u", "val_accuracy", "val_loss", "val_mean_io_u", "learning_rate"]
 
@@ -103,8 +103,12 @@ def test_history_json(tmp_path):
 
 def test_tensorboard_keras_layout(tmp_path):
     history = read_history(keras_logs(tmp_path / "logs"))
-    assert list(history.columns) == ["epoch", "loss", "mean_iou", "val_loss", "val_mean_iou"]
+    assert list(history.columns) == ["epoch", "wall_time", "relative_time", "loss", "mean_iou", "val_loss",
+                                     "val_mean_iou"]
     assert history["epoch"].tolist() == [0, 1, 2]
+    # An epoch ended at its last write (epoch 2 was re-logged at 200); relative time counts from the first event.
+    assert history["wall_time"].tolist() == [100.0, 100.0, 200.0]
+    assert history["relative_time"].tolist() == [0.0, 0.0, 100.0]
     np.testing.assert_allclose(history["loss"], [1.0, 0.8, 0.55], rtol=1e-6)
     np.testing.assert_allclose(history["val_mean_iou"], [0.25, 0.35, 0.45], rtol=1e-6)
     assert read_history(tmp_path)["val_loss"].notna().all()          # a run folder holding logs/
@@ -114,10 +118,24 @@ def test_tensorboard_single_file_simple_values(tmp_path):
     path = tmp_path / "events.out.tfevents.123.host"
     write_events(path, [(e, "accuracy", 0.5 + 0.1 * e) for e in range(3)] + [(0, "val/loss", 1.0)], simple=True)
     history = read_history(path)
-    assert list(history.columns) == ["epoch", "pixel_accuracy", "val_loss"]
+    assert list(history.columns) == ["epoch", "wall_time", "relative_time", "pixel_accuracy", "val_loss"]
+    assert history["wall_time"].notna().all() and (history["relative_time"] >= 0).all()
     np.testing.assert_allclose(history["pixel_accuracy"], [0.5, 0.6, 0.7], rtol=1e-6)
     uploaded = read_history((path.name, path.read_bytes()))
     pd.testing.assert_frame_equal(uploaded, history)
+
+
+def test_clock_columns_are_kept_apart_from_the_metrics(tmp_path):
+    """history.csv logs when each epoch ended; an older run resumed by a newer version has them blank before."""
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_mean_iou,relative_time,wall_time\n0,1.0,0.2,,\n1,0.8,0.3,90.5,1795552000.0\n")
+    history = read_history(path)
+    assert list(history.columns) == ["epoch", "wall_time", "relative_time", "loss", "val_mean_iou"]
+    assert metric_columns(history) == ["loss", "val_mean_iou"]
+    assert math.isnan(history.loc[0, "relative_time"]) and history.loc[1, "relative_time"] == 90.5
+    assert history.attrs["warnings"] == []                     # an epoch logged before the clock is no defect
+    assert set(to_long(history, "r")["metric"]) == {"loss", "mean_iou"}
+    assert available_metrics({"r": history}) == ["loss", "mean_iou"]
 
 
 def test_nan_and_inf_are_warnings_not_errors(tmp_path):
@@ -330,6 +348,34 @@ def test_the_learning_rate_is_drawn_as_logged_whatever_the_smoothing():
     line = next(t for t in fig.data if t.name == "r1 · train")
     assert list(line.y) == pytest.approx(list(history["learning_rate"])) and len(fig.data) == 2     # line + star
     assert fig.layout.yaxis.title.text == "learning rate"
+
+
+def timed() -> pd.DataFrame:
+    """split_best's epochs with a clock from epoch 1 on (a run resumed by a version that logs it)."""
+    return split_best().assign(wall_time=[np.nan, 1795550000.0, 1795553600.0, 1795557200.0],
+                               relative_time=[np.nan, 1800.0, 5400.0, 9000.0])
+
+
+def test_curves_against_training_time_and_wall_time_leave_out_untimed_epochs():
+    runs = {"timed": timed(), "untimed": split_best()}
+    assert runs_without_clock(runs, "relative") == runs_without_clock(runs, "wall") == ["untimed"]
+    assert runs_without_clock(runs, "epoch") == []
+    relative = curves_figure(runs, "mean_iou", x_axis="relative", smoothing=0.6)
+    assert {t.legendgroup for t in relative.data} == {"timed"}
+    val = next(t for t in relative.data if t.name == "timed · val")
+    assert list(val.x) == [0.5, 1.5, 2.5] and list(val.customdata) == [1, 2, 3]       # hours; hovers name epochs
+    smoothed_on_epochs = next(t for t in curves_figure(runs, "mean_iou", smoothing=0.6).data if t.name == "timed · val")
+    assert list(val.y) == pytest.approx(list(smoothed_on_epochs.y)[1:])                # smoothed as on epochs
+    star = next(t for t in relative.data if t.mode == "markers")
+    assert star.x[0] == 2.5 and "best epoch 3" in star.hovertemplate
+    assert relative.layout.xaxis.title.text == "training time (hours)"
+    wall = curves_figure(runs, "mean_iou", x_axis="wall")
+    first = pd.Timestamp(next(t for t in wall.data if t.name == "timed · train").x[0])
+    assert first == pd.Timestamp("2026-11-24 19:53:20") and wall.layout.xaxis.title.text == "wall time (UTC)"
+    empty = curves_figure({"untimed": split_best()}, "mean_iou", x_axis="wall")
+    assert not empty.data and "times" in empty.layout.annotations[0].text
+    with pytest.raises(ValueError, match="x_axis must be one of epoch, relative, wall"):
+        curves_figure(runs, "mean_iou", x_axis="step")
 
 
 def test_curves_figure_smoothing_and_stable_colours():

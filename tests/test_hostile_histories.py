@@ -156,7 +156,8 @@ def zipped_logs(tmp_path, prefix="logs/") -> bytes:
 
 def test_a_zipped_keras_log_folder_is_one_run_with_both_splits(tmp_path):
     history = read_history(("unet-logs.zip", zipped_logs(tmp_path)))
-    assert list(history.columns) == ["epoch", "loss", "mean_iou", "val_loss", "val_mean_iou"]
+    assert list(history.columns) == ["epoch", "wall_time", "relative_time", "loss", "mean_iou", "val_loss",
+                                     "val_mean_iou"]
     np.testing.assert_allclose(history["val_mean_iou"], [0.25, 0.35, 0.45], rtol=1e-6)
     np.testing.assert_allclose(history["loss"], [1.0, 0.8, 0.55], rtol=1e-6)       # the resumed file's later write
     assert history.attrs["name"] == "unet-logs" and history.attrs["input_size"] is None

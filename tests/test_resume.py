@@ -233,4 +233,7 @@ def test_kill_mid_epoch_and_resume_matches_an_uninterrupted_run(tmp_path):
     assert [r["epoch"] for r in resumed_rows] == [r["epoch"] for r in straight_rows] == ["0", "1", "2"]
     for a, b in zip(resumed_rows, straight_rows):
         assert float(a["loss"]) == pytest.approx(float(b["loss"]), rel=1e-4)
+    # Training time runs on across the kill (the time between the sessions left out) up to meta.json's total.
+    relative = [float(row["relative_time"]) for row in resumed_rows]
+    assert relative == sorted(relative) and relative[-1] == pytest.approx(killed_meta["wall_time_s"], abs=1.0)
     assert not backup.exists() and not (Path(config.out) / ".lock").exists()

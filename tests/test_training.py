@@ -63,6 +63,11 @@ def test_run_folder_has_everything(trained):
     with (trained / "history.csv").open() as handle:
         rates = [float(row["learning_rate"]) for row in csv.DictReader(handle)]
     assert rates == pytest.approx([float(schedule(3)), float(schedule(6))], rel=1e-5) and rates[0] > rates[1]
+    # When each epoch ended: wall time, and training seconds so far, whose last value meta.json's total repeats.
+    with (trained / "history.csv").open() as handle:
+        clock = [(float(row["wall_time"]), float(row["relative_time"])) for row in csv.DictReader(handle)]
+    assert trained.stat().st_mtime - 3600 < clock[0][0] < clock[1][0] <= trained.stat().st_mtime + 1
+    assert 0 < clock[0][1] < clock[1][1] and clock[1][1] == pytest.approx(meta["wall_time_s"], abs=1.0)
     import albumentations as A
     assert isinstance(A.from_dict(json.loads((trained / "augment.json").read_text())), A.Compose)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from segcore.histories.frames import column_label, is_percent
+from segcore.histories.frames import column_label, is_percent, metric_columns
 
 MAX_DRAWN_POINTS = 2_000     # points per trace a figure draws; histories keep every row
 # (column, pick) in order of preference; the first column a run logged decides its best epoch.
@@ -55,7 +55,7 @@ def value_at(history: pd.DataFrame, column: str, epoch: int) -> float:
 
 def to_long(history: pd.DataFrame, run: str) -> pd.DataFrame:
     """Long form for plotting/tables: run, epoch, metric (without val_), split ("train" | "val"), value (as logged)."""
-    columns = [c for c in history.columns if c != "epoch"]
+    columns = metric_columns(history)
     long = history.melt(id_vars="epoch", value_vars=columns, var_name="column", value_name="value")
     is_val = long["column"].str.startswith("val_")
     return pd.DataFrame({

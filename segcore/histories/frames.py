@@ -1,7 +1,8 @@
 """The one frame every history reader returns, its limits, and the names of its columns.
 
-A history frame has an int "epoch" column (0-based, as Keras counts, sorted, unique) followed by float metric
-columns under canonical names ("loss", "mean_iou", "val_mean_iou", ...); attrs hold "warnings".
+A history frame has an int "epoch" column (0-based, as Keras counts, sorted, unique), then the CLOCK_COLUMNS the
+log has (when each epoch ended), then float metric columns under canonical names ("loss", "mean_iou",
+"val_mean_iou", ...); attrs hold "warnings". metric_columns() lists the metrics.
 """
 from __future__ import annotations
 
@@ -27,8 +28,11 @@ CANONICAL = frozenset(_ALIASES.values())
 PERCENT_METRICS = frozenset({"mean_iou", "pixel_accuracy", "dice"})
 _LABELS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "dice": "Dice", "loss": "loss",
            "learning_rate": "learning rate"}
+# When each epoch ended: "wall_time" in seconds since 1970 (UTC), "relative_time" in seconds of training so far
+# (segcore's trainer leaves out the pauses between a run's sessions; TensorBoard logs count from the first event).
+CLOCK_COLUMNS = ("wall_time", "relative_time")
 # Columns some loggers add that are bookkeeping, not metrics.
-_NON_METRIC = {"step", "wall_time", "time", "timestamp", "date", "run"}
+_NON_METRIC = {"step", "time", "timestamp", "date", "run", *CLOCK_COLUMNS}
 
 
 class HistoryError(ValueError):
@@ -83,6 +87,11 @@ def is_metric(column: str) -> bool:
     return name != "epoch" and name not in _NON_METRIC and not name.startswith("unnamed:")   # unnamed: a saved index
 
 
+def metric_columns(history: pd.DataFrame) -> list[str]:
+    """The metric columns of a history frame (neither epoch nor a clock column)."""
+    return [c for c in history.columns if c != "epoch" and c not in CLOCK_COLUMNS]
+
+
 def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] | None = None) -> pd.DataFrame:
     """Validate epochs, canonicalise and merge metric columns, keep the last row of a repeated epoch."""
     if not len(frame):
@@ -97,13 +106,14 @@ def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] |
     for column in metrics:                     # "acc" and "accuracy" in one file fold to one column
         key = canonical_name(column)
         merged[key] = merged[key].combine_first(frame[column]) if key in merged else frame[column]
-    out = pd.DataFrame({"epoch": epoch.astype(int), **merged})        # one step: no column-by-column inserts
+    clocks = {column: frame[column] for column in CLOCK_COLUMNS if column in frame.columns}
+    out = pd.DataFrame({"epoch": epoch.astype(int), **clocks, **merged})   # one step: no column-by-column inserts
     # A resumed run may log an epoch again; the later row is the one training continued from.
     out = out.drop_duplicates("epoch", keep="last").sort_values("epoch", ignore_index=True)
     values = out.columns[1:]
     out[values] = out[values].astype(float).replace([np.inf, -np.inf], np.nan)
     if warnings is None:                       # event readers pass their own (a split may skip epochs)
-        warnings = [w for c in values if (w := nonfinite_warning(c, out["epoch"], out[c]))]
+        warnings = [w for c in metric_columns(out) if (w := nonfinite_warning(c, out["epoch"], out[c]))]
     out.attrs["warnings"] = warnings
     return out
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from segcore.histories import tensorboard
-from segcore.histories.frames import (MAX_BYTES, MAX_COLUMNS, MAX_ROWS, HistoryError, finish, is_metric,
+from segcore.histories.frames import (CLOCK_COLUMNS, MAX_BYTES, MAX_COLUMNS, MAX_ROWS, HistoryError, finish, is_metric,
                                       too_many_columns, too_many_rows)
 from segcore.runs import HISTORY_FILE, META_FILE
 
@@ -143,7 +143,7 @@ def _read_csv(text: str, label: str) -> pd.DataFrame:
     frame = frame.rename(columns={epoch[0]: "epoch"})
     columns = {}
     for position, column in enumerate(frame.columns):
-        if column != "epoch" and not is_metric(column):
+        if column != "epoch" and column not in CLOCK_COLUMNS and not is_metric(column):
             continue
         values = frame.iloc[:, position]
         numbers = pd.to_numeric(values, errors="coerce")     # the C parser already made numbers of most

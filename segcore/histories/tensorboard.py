@@ -7,6 +7,7 @@ never extracted, sizes and entry counts bounded before anything is decompressed.
 from __future__ import annotations
 
 import io
+import math
 import struct
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -150,6 +151,7 @@ def read_event_files(files: list[EventFile], label: str) -> pd.DataFrame:
     latest: dict[tuple[str, int], tuple[float, float]] = {}     # (column, step) -> (wall_time, value)
     tags: dict[str, str] = {}                                   # column -> raw tag, for filtering below
     steps: set[int] = set()
+    first_event = math.inf                                      # the run's first wall time: relative time counts from it
     per_file: list[tuple[str, list[tuple[str, int]], set[tuple[str, int]]]] = []
     for name, data, split in files:
         damage: list[tuple[str, int]] = []
@@ -159,6 +161,8 @@ def read_event_files(files: list[EventFile], label: str) -> pd.DataFrame:
                 event = event_pb2.Event.FromString(record)
             except (DecodeError, RecursionError):
                 raise HistoryError(f"{label}: {name} holds records that are not TensorBoard events") from None
+            if event.wall_time > 0:
+                first_event = min(first_event, event.wall_time)
             for value in event.summary.value:
                 number = _scalar(value, tensor_util)
                 if number is None or _per_batch(value.tag):
@@ -196,6 +200,15 @@ def read_event_files(files: list[EventFile], label: str) -> pd.DataFrame:
                            "(e.g. epoch_loss) as Keras' TensorBoard callback writes them")
     wide = pd.DataFrame(series)                 # outer join on step: a split may skip epochs
     wide.index.name = "epoch"
+    # An epoch ended when its last scalar was written (val comes after train).
+    last_write: dict[int, float] = {}
+    for (column, step), (wall, _) in latest.items():
+        if column in keep:
+            last_write[step] = max(wall, last_write.get(step, wall))
+    ended = pd.Series(last_write, dtype=float).reindex(wide.index)
+    ended = ended.where(ended > 0)              # a writer that left wall_time unset: unknown, not 1970
+    wide.insert(0, "relative_time", ended - first_event)
+    wide.insert(0, "wall_time", ended)
     return finish(wide.reset_index(), label, "expected TensorBoard epoch scalars", warnings)
 
 
