@@ -99,3 +99,14 @@ def test_each_shipped_history_logs_the_learning_rate_its_recorded_schedule_gives
     logged = [float(row["learning_rate"]) for row in history]
     assert logged == pytest.approx([float(schedule((epoch + 1) * steps)) for epoch in range(len(history))], rel=1e-5)
     assert logged[-1] == pytest.approx(0.02 * config.learning_rate, rel=1e-3)      # the cosine ends at 2 %
+
+
+@pytest.mark.parametrize("name", ["unet-camvid-full", "segnet-camvid-full"])
+def test_the_full_resolution_histories_say_when_each_epoch_ended(name):
+    """Rebuilt from the runs' TensorBoard event files (one per session, pauses left out): the training time climbs
+    to meta.json's total, which the trainer counted on its own clock."""
+    from segcore.histories import read_history
+    run = runs.open_run(ROOT / "models" / name)
+    history = read_history(run.path)
+    assert history["wall_time"].is_monotonic_increasing and history["relative_time"].is_monotonic_increasing
+    assert history["relative_time"].iloc[-1] == pytest.approx(run.meta["wall_time_s"], rel=0.01)
