@@ -70,7 +70,10 @@ x_axis = x_column.selectbox("X axis", list(X_AXES),
                             help="Training time leaves out the pauses between the sessions of a run trained by "
                                  "segcore; for TensorBoard logs it counts from the first event, pauses included.")
 log_y = right.checkbox("Log scale (y)")
-st.plotly_chart(curves_figure(runs, metric, smoothing=smoothing, log_y=log_y, colours=colours, x_axis=x_axis))
+ignore_outliers = right.checkbox("Ignore outliers (y)", help="Scale the y axis to the 5th-95th percentile of the "
+                                 "drawn values (plus a margin), so an early spike doesn't flatten the rest")
+st.plotly_chart(curves_figure(runs, metric, smoothing=smoothing, log_y=log_y, colours=colours, x_axis=x_axis,
+                              ignore_outliers=ignore_outliers))
 untimed = runs_without_clock(runs, x_axis) if x_axis != "epoch" else []
 if untimed:
     st.caption(f"Not drawn against {X_AXES[x_axis][1]}: {', '.join(untimed)}. Their logs don't say when each epoch "

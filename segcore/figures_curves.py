@@ -55,11 +55,13 @@ def _x_values(history: pd.DataFrame, x_axis: str) -> np.ndarray:
 
 def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing: float = 0.0,
                   log_y: bool = False, show_best: bool = True, colours: Mapping[str, str] | None = None,
-                  max_points: int = MAX_DRAWN_POINTS, x_axis: str = "epoch") -> go.Figure:
+                  max_points: int = MAX_DRAWN_POINTS, x_axis: str = "epoch",
+                  ignore_outliers: bool = False) -> go.Figure:
     """Train (solid) and val (dashed) curves of `metric` for each run that logs it; epochs as Keras counts (0-based).
 
     `x_axis` (one of X_AXES): "relative" and "wall" draw each epoch where it ended in time; the epochs of a run
     whose logs lack that time are left out (runs_without_clock names the runs with none). Hovers name the epoch.
+    `ignore_outliers` scales the y axis to what most points span (outlier_range), as TensorBoard's option does.
 
     The star marks each run's ONE best epoch (histories.best_epoch: by val mIoU, else val loss), the same epoch
     whatever metric is plotted. It sits on the curve as drawn (smoothed when smoothing is on), on the val curve
@@ -126,7 +128,25 @@ def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing:
         tickvals = log_ticks(np.concatenate(drawn_values))
         if tickvals:
             fig.update_yaxes(tickmode="array", tickvals=tickvals, ticktext=[f"{v:g}" for v in tickvals])
+    if ignore_outliers and drawn_values:
+        span = outlier_range(np.concatenate(drawn_values), log_y=log_y)
+        if span:
+            fig.update_yaxes(range=span)
     return fig
+
+
+def outlier_range(values, *, log_y: bool = False) -> list[float] | None:
+    """A y range that leaves out outliers: the 5th to the 95th percentile of the finite values, padded by a fifth
+    of that span on each side (plotly's units: log10 of the values on a log axis). None when nothing is finite."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite) & ((finite > 0) if log_y else True)]
+    if not finite.size:
+        return None
+    if log_y:
+        finite = np.log10(finite)
+    low, high = (float(q) for q in np.quantile(finite, [0.05, 0.95]))
+    pad = (high - low) * 0.2 if high > low else abs(low) * 0.1 + 0.1
+    return [low - pad, high + pad]
 
 
 def log_ticks(values) -> list[float]:

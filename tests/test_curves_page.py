@@ -80,7 +80,7 @@ def test_loose_event_files_get_a_hint_to_zip_the_folder(folders, tmp_path):
     assert "Zip the log folder" in texts(at, "info")
 
 
-def test_the_x_axis_can_be_training_time_and_untimed_runs_are_named(folders, tmp_path):
+def test_the_x_axis_can_be_training_time_and_outliers_can_leave_the_y_scale(folders, tmp_path):
     at = upload(run(AppTest.from_file(CURVES, default_timeout=TIMEOUT)), ("keras-run.zip", keras_logdir_zip(tmp_path)))
     x_axis = next(box for box in at.selectbox if box.label == "X axis")
     assert x_axis.options == ["Epoch", "Training time (hours)", "Wall time (UTC)"]
@@ -91,6 +91,8 @@ def test_the_x_axis_can_be_training_time_and_untimed_runs_are_named(folders, tmp
     assert "Not drawn against training time (hours): unet-tiny" in texts(at, "caption")
     assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["xaxis"]["title"]["text"] == \
         "training time (hours)"
+    next(box for box in at.checkbox if box.label == "Ignore outliers (y)").check()
+    assert len(json.loads(run(at).get("plotly_chart")[0].proto.spec)["layout"]["yaxis"]["range"]) == 2
 
 
 def test_uploads_do_not_recolour_the_runs_already_shown(folders):

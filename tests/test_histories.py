@@ -13,7 +13,7 @@ from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
 from tensorboard.util import tensor_util
 
-from segcore.figures_curves import available_metrics, curves_figure, runs_without_clock
+from segcore.figures_curves import available_metrics, curves_figure, outlier_range, runs_without_clock
 from segcore.histories import (BestEpoch, HistoryError, best_epoch, discover_histories, metric_columns, read_history,
                                smooth, summarize, to_long)
 
@@ -376,6 +376,18 @@ def test_curves_against_training_time_and_wall_time_leave_out_untimed_epochs():
     assert not empty.data and "times" in empty.layout.annotations[0].text
     with pytest.raises(ValueError, match="x_axis must be one of epoch, relative, wall"):
         curves_figure(runs, "mean_iou", x_axis="step")
+
+
+def test_ignoring_outliers_scales_the_y_axis_to_most_of_the_points():
+    loss = np.r_[[40.0], np.linspace(1.0, 0.5, 99)]                    # one diverged epoch at the start
+    history = pd.DataFrame({"epoch": np.arange(100), "loss": loss})
+    assert curves_figure({"r": history}, "loss").layout.yaxis.range is None
+    low, high = curves_figure({"r": history}, "loss", ignore_outliers=True).layout.yaxis.range
+    assert 0.4 < low < 0.5 and 0.99 < high < 1.2                         # the 40 is off the chart, every other on
+    assert outlier_range([0.5, 0.5]) == pytest.approx([0.35, 0.65])     # flat: a margin around it
+    log_low, log_high = outlier_range(loss, log_y=True)                   # plotly's log axis range is in log10
+    assert -0.4 < log_low < np.log10(0.5) and np.log10(1.0) < log_high < 0.1
+    assert outlier_range([np.nan, np.inf]) is None
 
 
 def test_curves_figure_smoothing_and_stable_colours():
