@@ -22,9 +22,9 @@ PER_PAGE = 24
 COLUMNS = 4
 ANY = "any"
 SORTS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "boundary_iou": "boundary IoU",
+         "label_quality": "label quality (likely label errors lowest)",
          "train_distance": "distance to the training frames", queries.CONFUSED: "pixels of the confusion",
          "name": "name"}
-STORED_ONLY = ("boundary_iou", "train_distance")      # offered only where some evaluation stored them
 RERUN_HINT = "`segcore evaluate --run <run> --data <folder> --split <split> --overwrite`"
 
 
@@ -120,7 +120,7 @@ def query_form(index: FrameIndex) -> FrameQuery:
     low, high = side.slider("mIoU range (%)", 0, 100, key="fr_miou", **_default("fr_miou", (0, 100)))
     confusion = (ids[truth], ids[pred]) if truth != ANY and pred != ANY else None
     side.markdown("**Order**")
-    sorts = [s for s in SORTS if (s not in STORED_ONLY or not index.scores[s].isna().all().all())
+    sorts = [s for s in SORTS if (s not in queries.STORED_ONLY or not index.scores[s].isna().all().all())
              and (s != queries.CONFUSED or confusion)]
     sort_by = _choice("Sort by", sorts, "fr_sort", side, format_func=SORTS.get)
     sort_run = _choice("of", ["mean of the runs", *index.runs], "fr_sort_run", side)

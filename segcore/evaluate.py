@@ -2,8 +2,8 @@
 
 The JSON (format 3, see segcore.evaluations) is the single source for every evaluation view: class- and
 category-level scores and confusion matrices, boundary IoU bands, calibration bins, and per-frame records with the
-frame's full confusion matrix and the paths of its stored predicted label map and thumbnail (segcore.eval_frames),
-so a view never runs a model. Scoring is at each label's own resolution. Sharding and merging:
+frame's full confusion matrix, its label quality (segcore.label_quality) and the paths of its stored predicted label
+map and thumbnail (segcore.eval_frames), so a view never runs a model. Scoring is at each label's own resolution. Sharding and merging:
 segcore.eval_shards. Where the JSON goes and how it names its data set: segcore.evaluations.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ from segcore.eval_frames import FrameStore
 from segcore.eval_shards import (SHARD_DIR, SHARED_FIELDS, check_shard, merge_evaluations,  # noqa: F401 - public
                                  merge_files, parse_shard)
 from segcore.imageio import read_pair
+from segcore.label_quality import label_quality
 from segcore.labels import CATEGORIES, category_schema
 from segcore.metrics import ConfusionMatrix, sparse_confusion, top_confusions
 from segcore.unlike_train import carry_distances
@@ -60,15 +61,16 @@ def _level_maps(truth, pred, schema, truth_schema, same: bool) -> dict:
     return {"category_level": (truth_schema.to_categories(truth), schema.to_categories(pred))}
 
 
-def _frame_calibration(predictor, scores, truth, valid, fold=None) -> CalibrationCounts:
-    """One frame's calibration bins: top-class probability against the ground truth, at the label's resolution.
-
-    The probabilities are brought to the label's size by segcore.frames, the path the label map takes; with
-    `fold` (classes -> categories, one-hot) class probabilities are summed per category first.
-    """
+def _frame_probabilities(predictor, scores, fold=None) -> np.ndarray:
+    """The frame's class probabilities at the model's output size; with `fold` (classes -> categories, one-hot)
+    summed per category."""
     probabilities = predictor.probabilities(scores)
-    if fold is not None:
-        probabilities = probabilities @ fold
+    return probabilities if fold is None else probabilities @ fold
+
+
+def _frame_calibration(probabilities, truth, valid) -> CalibrationCounts:
+    """One frame's calibration bins: top-class probability against the ground truth, at the label's resolution
+    (the probabilities are brought to the label's size by segcore.frames, the path the label map takes)."""
     labels, confidence = frames.top_class(probabilities, truth.shape)
     return calibration_counts(confidence, labels == truth, valid)
 
@@ -126,13 +128,15 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
             counts = matrix.update(finest_truth, finest_pred)
             single = ConfusionMatrix(scored.num_classes, None, counts)
             frame_boundary = {key: level.add_boundary(*maps[key]) for key, level in levels.items()}[finest]
+            record = {"name": sample.name, "image": where(sample.image), "label": where(sample.label),
+                      **_frame_scores(single, schema if same else None), "boundary_iou": _round(frame_boundary)}
             if prediction.scores is None:
                 calibrated = False
             elif calibrated:
                 valid = (finest_truth < scored.num_classes) & (finest_truth != scored.ignore_index)
-                calibration.add(_frame_calibration(predictor, prediction.scores, finest_truth, valid, fold))
-            record = {"name": sample.name, "image": where(sample.image), "label": where(sample.label),
-                      **_frame_scores(single, schema if same else None), "boundary_iou": _round(frame_boundary)}
+                probabilities = _frame_probabilities(predictor, prediction.scores, fold)
+                calibration.add(_frame_calibration(probabilities, finest_truth, valid))
+                record["label_quality"] = _round(label_quality(probabilities, finest_truth, valid))
             if store is not None:
                 record.update(store.write(sample.name, prediction.labels, image))
             per_image.append(record)

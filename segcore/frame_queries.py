@@ -19,7 +19,9 @@ from segcore.evaluations import confusion_is_partial, frame_confusion
 
 LEVEL_KEYS = {"class": "class_level", "category": "category_level"}
 METRICS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "boundary_iou": "boundary IoU",
+           "label_quality": "label quality",           # segcore.label_quality's, where stored
            "train_distance": "distance to train"}      # the last: segcore.unlike_train's, where stored; not a %
+STORED_ONLY = ("boundary_iou", "label_quality", "train_distance")     # older evaluations may lack them
 CONFUSED = "confused_pixels"        # the sort key of "pixels of the filtered confusion"
 ANY_RUN = None
 
@@ -237,8 +239,8 @@ def thin_sequences(ranked: list[str], all_names: list[str], one_per: int) -> lis
 # ------------------------------------------------------------------------------------------------ display
 
 def score_table(index: FrameIndex, names: list[str], query: FrameQuery | None = None) -> pd.DataFrame:
-    """The chosen frames' scores in % (1 decimal), one column per (score, run), e.g. 'mIoU % · unet'; a boundary
-    IoU column only where a run stored it; the frame's distance to the training frames where stored (one column);
+    """The chosen frames' scores in % (1 decimal), one column per (score, run), e.g. 'mIoU % · unet'; boundary
+    IoU and label quality columns only where a run stored them; the frame's distance to the training frames where stored (one column);
     with a confusion filter, each run's pixels of that confusion."""
     columns = {}
     for metric, label in METRICS.items():
@@ -249,7 +251,7 @@ def score_table(index: FrameIndex, names: list[str], query: FrameQuery | None = 
             continue
         for run in index.runs:
             values = index.scores.loc[names, (metric, run)]
-            if metric == "boundary_iou" and values.isna().all():
+            if metric in STORED_ONLY and values.isna().all():
                 continue
             columns[f"{label} % · {run}"] = (100 * values).round(1)
     if query is not None and query.confusion is not None:

@@ -83,6 +83,7 @@ def _record(name: str, index: int, truth: np.ndarray, pred: np.ndarray, data: Pa
         record["prediction"] = f"{key}/predictions/{name}.png"
         record["thumbnail"] = f"{key}/thumbnails/{name}.jpg"
         record["boundary_iou"] = round(0.5 + 0.02 * index, 6)
+        record["label_quality"] = round(0.9 - 0.05 * index, 6)
         save_png(eval_dir / record["prediction"], pred, "L")
         (eval_dir / record["thumbnail"]).parent.mkdir(parents=True, exist_ok=True)
         Image.open(data / record["image"]).convert("RGB").save(eval_dir / record["thumbnail"], quality=90)

@@ -209,6 +209,7 @@ def test_boundary_and_calibration_are_stored(evaluated):
         assert boundary["width_px"] == [1, 10]               # 32x48 frames and one 300x400 frame
         assert len(evaluations.boundary_scores(result[level])) == len(result[level]["names"])
     assert all(r["boundary_iou"] is None or 0 <= r["boundary_iou"] <= 1 for r in result["per_image"])
+    assert all(0 <= r["label_quality"] <= 1 for r in result["per_image"])       # segcore.label_quality's
     calibration = evaluations.calibration(result)
     # Over every scored pixel, at the labels' resolution.
     assert sum(calibration["count"]) == np.asarray(result["class_level"]["confusion_matrix"]).sum()

@@ -35,6 +35,10 @@ def test_index_holds_every_frame_with_each_runs_scores(stored):
     for name in FRAMES:
         assert index.scores.at[name, ("mean_iou", "segnet-b")] == pytest.approx(records[name]["mean_iou"])
         assert index.scores.at[name, ("boundary_iou", "segnet-b")] == pytest.approx(records[name]["boundary_iou"])
+        assert index.scores.at[name, ("label_quality", "segnet-b")] == pytest.approx(records[name]["label_quality"])
+    # Likely label errors first: the lowest label quality.
+    assert fq.select_frames(index, fq.FrameQuery(sort_by="label_quality"))[0] == FRAMES[-1]
+    assert "label quality % · unet-a" in fq.score_table(index, FRAMES).columns
     # The full confusion adds up to the frame's scored pixels (void excluded).
     assert index.confusions["unet-a"][0].sum() == 48 * 64 - 4
 
@@ -42,8 +46,8 @@ def test_index_holds_every_frame_with_each_runs_scores(stored):
 def test_format_2_index_is_partial_and_has_no_boundary_scores(stored):
     index = fq.build_index(stored[2], "class")
     assert index.partial == {"unet-a": True, "segnet-b": True}
-    assert index.scores["boundary_iou"].isna().all().all()
-    assert not any(column.startswith("boundary") for column in fq.score_table(index, index.names).columns)
+    assert index.scores["boundary_iou"].isna().all().all() and index.scores["label_quality"].isna().all().all()
+    assert not any(column.startswith(("boundary", "label")) for column in fq.score_table(index, index.names).columns)
 
 
 def test_runs_with_different_classes_are_refused_at_class_level(stored):
