@@ -22,7 +22,7 @@ PER_PAGE = 24
 COLUMNS = 4
 ANY = "any"
 SORTS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "boundary_iou": "boundary IoU",
-         "label_quality": "label quality (likely label errors lowest)",
+         "label_quality": "label quality",
          "train_distance": "distance to the training frames", queries.CONFUSED: "pixels of the confusion",
          "name": "name"}
 RERUN_HINT = "`segcore evaluate --run <run> --data <folder> --split <split> --overwrite`"
@@ -122,7 +122,10 @@ def query_form(index: FrameIndex) -> FrameQuery:
     side.markdown("**Order**")
     sorts = [s for s in SORTS if (s not in queries.STORED_ONLY or not index.scores[s].isna().all().all())
              and (s != queries.CONFUSED or confusion)]
-    sort_by = _choice("Sort by", sorts, "fr_sort", side, format_func=SORTS.get)
+    sort_by = _choice("Sort by", sorts, "fr_sort", side, format_func=SORTS.get,
+                      help="Label quality: the share of a frame's labelled pixels, away from label edges, whose "
+                           "class the model does not confidently reject (under 10 %). Lowest first shows likely "
+                           "label errors, or confident model errors: the error overlay tells which.")
     sort_run = _choice("of", ["mean of the runs", *index.runs], "fr_sort_run", side)
     worst_first = side.toggle("Lowest first", key="fr_worst_first", **_default("fr_worst_first", True))
     one_per = side.number_input("At most one frame per … consecutive frames of a sequence", 1, 1000,

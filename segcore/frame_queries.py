@@ -239,7 +239,7 @@ def thin_sequences(ranked: list[str], all_names: list[str], one_per: int) -> lis
 # ------------------------------------------------------------------------------------------------ display
 
 def score_table(index: FrameIndex, names: list[str], query: FrameQuery | None = None) -> pd.DataFrame:
-    """The chosen frames' scores in % (1 decimal), one column per (score, run), e.g. 'mIoU % · unet'; boundary
+    """The chosen frames' scores in % (1 decimal; label quality 2), one column per (score, run), e.g. 'mIoU % · unet'; boundary
     IoU and label quality columns only where a run stored them; the frame's distance to the training frames where stored (one column);
     with a confusion filter, each run's pixels of that confusion."""
     columns = {}
@@ -253,7 +253,8 @@ def score_table(index: FrameIndex, names: list[str], query: FrameQuery | None = 
             values = index.scores.loc[names, (metric, run)]
             if metric in STORED_ONLY and values.isna().all():
                 continue
-            columns[f"{label} % · {run}"] = (100 * values).round(1)
+            # Label quality sits near 100 %: its second decimal is what tells frames apart.
+            columns[f"{label} % · {run}"] = (100 * values).round(2 if metric == "label_quality" else 1)
     if query is not None and query.confusion is not None:
         truth, predicted = query.confusion
         positions = [index.names.index(name) for name in names]

@@ -38,7 +38,8 @@ def test_index_holds_every_frame_with_each_runs_scores(stored):
         assert index.scores.at[name, ("label_quality", "segnet-b")] == pytest.approx(records[name]["label_quality"])
     # Likely label errors first: the lowest label quality.
     assert fq.select_frames(index, fq.FrameQuery(sort_by="label_quality"))[0] == FRAMES[-1]
-    assert "label quality % · unet-a" in fq.score_table(index, FRAMES).columns
+    table = fq.score_table(index, FRAMES)
+    assert table["label quality % · segnet-b"].tolist() == [round(100 * records[n]["label_quality"], 2) for n in FRAMES]
     # The full confusion adds up to the frame's scored pixels (void excluded).
     assert index.confusions["unet-a"][0].sum() == 48 * 64 - 4
 

@@ -1,11 +1,11 @@
-"""Label quality: the probability each labelled pixel's class gets, softmin over the frame; low where a region is
-labelled as a class the model confidently rejects."""
+"""Label quality: the share of a frame's labelled pixels, away from label edges, whose ground-truth class the model
+does not confidently reject; low where a region is labelled as a class the model is sure it isn't."""
 import math
 
 import numpy as np
 import pytest
 
-from segcore.label_quality import label_quality, self_confidence, softmin
+from segcore.label_quality import away_from_edges, label_quality, self_confidence
 
 
 def confident(labels: np.ndarray, classes: int = 3, sure: float = 0.9) -> np.ndarray:
@@ -24,27 +24,34 @@ def test_self_confidence_is_the_probability_of_each_pixels_own_label_at_the_labe
     valid = np.ones(truth.shape, bool)
     valid[7, 11] = False                                         # void: not scored
     scores = self_confidence(probabilities, truth, valid)
-    assert scores.shape == (8 * 12 - 1,)
-    assert scores[0] == pytest.approx(0.05) and np.median(scores) == pytest.approx(0.9)
+    assert scores.shape == truth.shape and scores[7, 11] == 1.0
+    assert scores[0, 0] == pytest.approx(0.05) and scores[4, 1] == pytest.approx(0.9)
     assert scores.min() >= 0 and scores.max() <= 1
 
 
-def test_softmin_sits_near_the_lowest_values():
-    assert softmin(np.full(1000, 0.8)) == pytest.approx(0.8)
-    few_low = np.r_[np.full(990, 0.95), np.full(10, 0.02)]
-    assert softmin(few_low) < 0.3 < few_low.mean()
-    assert softmin(np.r_[np.full(990, 0.95), np.full(10, 0.5)]) > softmin(few_low)   # less sure rejection, higher
-    assert math.isnan(softmin(np.array([])))
+def test_pixels_near_a_label_edge_or_void_are_left_out_but_not_those_at_the_image_border():
+    truth = np.zeros((20, 30), np.int64)
+    truth[:, 15:] = 1
+    valid = np.ones(truth.shape, bool)
+    valid[:2, :] = False                                         # a void strip along the top
+    inside = away_from_edges(truth, valid, width=2)
+    assert inside[10, 0] and inside[10, 29] and inside[19, 5]    # the image border is no edge
+    assert not inside[10, 13] and not inside[10, 16] and inside[10, 12] and inside[10, 17]
+    assert not inside[:2].any() and not inside[3].any() and inside[4, 5]     # void and its band
 
 
 def test_a_mislabelled_region_lowers_the_frames_label_quality():
-    truth = np.zeros((40, 60), np.int64)
-    truth[:, 30:] = 1
+    truth = np.zeros((60, 90), np.int64)
+    truth[:, 45:] = 1
     probabilities = confident(truth)
     valid = np.ones(truth.shape, bool)
-    clean = label_quality(probabilities, truth, valid)
+    assert label_quality(probabilities, truth, valid) == 1.0
     mislabelled = truth.copy()
-    mislabelled[5:15, 5:15] = 2                                  # annotated as a class the model sees nowhere
-    assert clean == pytest.approx(0.9, abs=1e-6)
-    assert label_quality(probabilities, mislabelled, valid) < 0.5 * clean
+    mislabelled[10:40, 5:35] = 2                                 # annotated as a class the model sees nowhere
+    quality = label_quality(probabilities, mislabelled, valid)
+    inside = away_from_edges(mislabelled, valid)
+    rejected = inside[10:40, 5:35].sum()
+    assert quality == pytest.approx(1 - rejected / inside.sum()) and quality < 0.9
+    unsure = confident(truth, sure=0.5)                          # the rejected class gets 0.25: not confident
+    assert label_quality(unsure, mislabelled, valid) == 1.0
     assert math.isnan(label_quality(probabilities, truth, np.zeros(truth.shape, bool)))
