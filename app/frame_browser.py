@@ -82,9 +82,10 @@ def partial_message(index: FrameIndex) -> str | None:
 
 
 def stored_picture(run: Run, key: str, record: dict, what: str) -> Path | None:
-    """The "prediction" or "thumbnail" file the evaluation stored for `record`, or None (format 2, gone, or a path
-    leading out of the run's eval folder)."""
-    reader = stored.prediction_path if what == "prediction" else stored.thumbnail_path
+    """The "prediction", "thumbnail" or "contradicted" file the evaluation stored for `record`, or None (not
+    stored, gone, or a path leading out of the run's eval folder)."""
+    reader = {"prediction": stored.prediction_path, "thumbnail": stored.thumbnail_path,
+              "contradicted": stored.contradicted_path}[what]
     json_path = run.evaluations().get(key)
     return None if json_path is None else reader(json_path, record)
 

@@ -1,6 +1,7 @@
-"""The Frames page's viewer of one evaluated frame: the photo, ground truth, each run's stored prediction and
-error map, per-class toggles, fill or outline overlays, a hover readout of the classes under the pointer and a
-draggable before/after comparison of two layers. It shows stored predictions only: it never runs a model."""
+"""The Frames page's viewer of one evaluated frame: the photo, ground truth, each run's stored prediction, error
+map and label doubts (the labelled pixels it confidently rejects, segcore.label_quality), per-class toggles, fill
+or outline overlays, a hover readout of the classes under the pointer and a draggable before/after comparison of
+two layers. It shows stored predictions only: it never runs a model."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ class Frame:
     predictions: dict[str, np.ndarray]          # run -> train ids at the browsed level
     schema: LabelSchema                         # the browsed level's classes
     notes: list[str] = field(default_factory=list)
+    doubts: dict[str, np.ndarray] = field(default_factory=dict)   # run -> pixels whose label it rejects
 
 
 def level_schema(run: Run, level: str) -> LabelSchema:
@@ -70,6 +72,12 @@ def load_frame(name: str, index: FrameIndex, evaluations: dict[str, dict], runs:
             frame.notes.append(f"{run_name}: {err}")
             continue
         frame.predictions[run_name] = labels if index.level == "class" else run.schema.to_categories(labels)
+        doubts = stored_picture(run, key, records[run_name][name], "contradicted")
+        try:
+            if doubts is not None:
+                frame.doubts[run_name] = views.read_label_map(doubts) > 0
+        except (ImageError, OSError) as err:
+            frame.notes.append(f"{run_name}: {err}")
     return frame
 
 
@@ -85,6 +93,8 @@ def layers(frame: Frame, mode: str, classes) -> dict[str, np.ndarray]:
         shown[f"{run} prediction"] = views.label_layer(base, labels, schema, mode, classes)
         if frame.truth is not None and frame.image is not None:
             shown[f"{run} errors"] = views.error_layer(base, frame.truth, labels, schema, classes)
+        if run in frame.doubts:
+            shown[f"{run} label doubts"] = views.doubt_layer(base, frame.doubts[run])
     return shown
 
 

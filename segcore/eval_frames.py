@@ -22,7 +22,7 @@ from PIL import Image
 from segcore.files import atomic_write_bytes
 from segcore.imageio import write_png
 
-PREDICTIONS_DIR, THUMBNAILS_DIR = "predictions", "thumbnails"
+PREDICTIONS_DIR, THUMBNAILS_DIR, CONTRADICTED_DIR = "predictions", "thumbnails", "contradicted"
 PREDICTION_SUFFIX, THUMBNAIL_SUFFIX = ".png", ".jpg"
 THUMBNAIL_SIDE = 256            # the longer side; smaller images keep their size
 THUMBNAIL_QUALITY = 75
@@ -80,13 +80,18 @@ class FrameStore:
             self.staging = _new_folder(self.eval_dir, f".{self.key}.staging")
         return self.staging / relative_path.split("/", 1)[1]
 
-    def write(self, name: str, labels: np.ndarray, image: np.ndarray) -> dict:
-        """Stage frame `name`'s label map and thumbnail; their final paths relative to the eval folder."""
+    def write(self, name: str, labels: np.ndarray, image: np.ndarray, doubted: np.ndarray | None = None) -> dict:
+        """Stage frame `name`'s label map, thumbnail and, where given, the mask of the labelled pixels the model
+        contradicts (segcore.label_quality; 255 there, 0 elsewhere); their final paths relative to the eval folder."""
         prediction = self.relative(PREDICTIONS_DIR, name, PREDICTION_SUFFIX)
         thumb = self.relative(THUMBNAILS_DIR, name, THUMBNAIL_SUFFIX)
         write_png(self._staged(prediction), labels)
         atomic_write_bytes(self._staged(thumb), encode_jpeg(thumbnail(image)))
-        return {"prediction": prediction, "thumbnail": thumb}
+        stored = {"prediction": prediction, "thumbnail": thumb}
+        if doubted is not None:
+            stored["contradicted"] = self.relative(CONTRADICTED_DIR, name, PREDICTION_SUFFIX)
+            write_png(self._staged(stored["contradicted"]), np.where(doubted, 255, 0).astype(np.uint8))
+        return stored
 
     def commit(self, *, replace_all: bool) -> None:
         """Move the staged files into `<key>/`: the whole folder (replace_all), or file by file (a shard)."""

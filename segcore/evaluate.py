@@ -24,7 +24,7 @@ from segcore.eval_frames import FrameStore
 from segcore.eval_shards import (SHARD_DIR, SHARED_FIELDS, check_shard, merge_evaluations,  # noqa: F401 - public
                                  merge_files, parse_shard)
 from segcore.imageio import read_pair
-from segcore.label_quality import label_quality
+from segcore.label_quality import contradicted, quality_of
 from segcore.labels import CATEGORIES, category_schema
 from segcore.metrics import ConfusionMatrix, sparse_confusion, top_confusions
 from segcore.unlike_train import carry_distances
@@ -130,15 +130,17 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
             frame_boundary = {key: level.add_boundary(*maps[key]) for key, level in levels.items()}[finest]
             record = {"name": sample.name, "image": where(sample.image), "label": where(sample.label),
                       **_frame_scores(single, schema if same else None), "boundary_iou": _round(frame_boundary)}
+            doubted = None                  # the pixels whose label the model rejects (label quality)
             if prediction.scores is None:
                 calibrated = False
             elif calibrated:
                 valid = (finest_truth < scored.num_classes) & (finest_truth != scored.ignore_index)
                 probabilities = _frame_probabilities(predictor, prediction.scores, fold)
                 calibration.add(_frame_calibration(probabilities, finest_truth, valid))
-                record["label_quality"] = _round(label_quality(probabilities, finest_truth, valid))
+                doubted, counted = contradicted(probabilities, finest_truth, valid)
+                record["label_quality"] = _round(quality_of(doubted, counted))
             if store is not None:
-                record.update(store.write(sample.name, prediction.labels, image))
+                record.update(store.write(sample.name, prediction.labels, image, doubted))
             per_image.append(record)
         if bar is not None:
             bar.update(index + 1)

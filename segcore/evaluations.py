@@ -288,6 +288,12 @@ def prediction_path(eval_json_path, record) -> Path | None:
     return _stored_file(eval_json_path, record, "prediction", ".png")
 
 
+def contradicted_path(eval_json_path, record) -> Path | None:
+    """The stored mask (PNG, 255 = contradicted) of the frame's labelled pixels the model confidently rejects
+    (segcore.label_quality), or None where the evaluation stored none (see prediction_path)."""
+    return _stored_file(eval_json_path, record, "contradicted", ".png")
+
+
 def thumbnail_path(eval_json_path, record) -> Path | None:
     """The stored thumbnail JPEG (longer side 256 px at most) of a per-image record, or None (see prediction_path)."""
     return _stored_file(eval_json_path, record, "thumbnail", ".jpg")

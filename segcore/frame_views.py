@@ -106,6 +106,18 @@ def error_layer(image: np.ndarray, truth: np.ndarray, pred: np.ndarray, schema, 
     return errors
 
 
+DOUBT_COLOUR = (255, 0, 255)        # magenta on the dimmed photo: apart from the error layer's red and green
+
+
+def doubt_layer(image: np.ndarray, doubts: np.ndarray) -> np.ndarray:
+    """The dimmed photo with the pixels in boolean mask `doubts` (any size: resized nearest) in DOUBT_COLOUR."""
+    image = _rgb(image)
+    doubts = resize_nearest(doubts.astype(np.uint8), image.shape[:2]).astype(bool)
+    out = np.rint(image * figures.DIM).astype(np.uint8)
+    out[doubts] = DOUBT_COLOUR
+    return out
+
+
 def class_name_grid(labels: np.ndarray, schema, shape: tuple[int, int]) -> np.ndarray:
     """(h, w) array of the class names of `labels` sampled at `shape` (nearest); void pixels read 'void'."""
     sampled = resize_nearest(labels, shape).astype(np.int64)

@@ -45,11 +45,20 @@ def away_from_edges(truth: np.ndarray, valid: np.ndarray, width: int | None = No
     return inside & valid
 
 
+def contradicted(probabilities: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(contradicted, counted), (H, W) bool each: the labelled pixels away from label edges (counted) and those
+    of them whose ground-truth class the model confidently rejects."""
+    counted = away_from_edges(truth, valid)
+    return counted & (self_confidence(probabilities, truth, valid) < CONTRADICTED_BELOW), counted
+
+
+def quality_of(rejected: np.ndarray, counted: np.ndarray) -> float:
+    """The share (0..1) of the counted pixels not rejected; NaN where none is counted."""
+    total = np.count_nonzero(counted)
+    return float("nan") if not total else 1.0 - np.count_nonzero(rejected & counted) / total
+
+
 def label_quality(probabilities: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> float:
     """The share (0..1) of the frame's labelled pixels away from edges that the model does not contradict;
     NaN where no labelled pixel is away from an edge."""
-    counted = away_from_edges(truth, valid)
-    if not counted.any():
-        return float("nan")
-    rejected = self_confidence(probabilities, truth, valid) < CONTRADICTED_BELOW
-    return 1.0 - float(np.count_nonzero(rejected & counted)) / float(np.count_nonzero(counted))
+    return quality_of(*contradicted(probabilities, truth, valid))

@@ -84,10 +84,20 @@ def _record(name: str, index: int, truth: np.ndarray, pred: np.ndarray, data: Pa
         record["thumbnail"] = f"{key}/thumbnails/{name}.jpg"
         record["boundary_iou"] = round(0.5 + 0.02 * index, 6)
         record["label_quality"] = round(0.9 - 0.05 * index, 6)
+        if key_run_stores_doubts(eval_dir):
+            doubts = np.zeros(truth.shape, np.uint8)
+            doubts[10:20, 10:20] = 255
+            record["contradicted"] = f"{key}/contradicted/{name}.png"
+            save_png(eval_dir / record["contradicted"], doubts, "L")
         save_png(eval_dir / record["prediction"], pred, "L")
         (eval_dir / record["thumbnail"]).parent.mkdir(parents=True, exist_ok=True)
         Image.open(data / record["image"]).convert("RGB").save(eval_dir / record["thumbnail"], quality=90)
     return record
+
+
+def key_run_stores_doubts(eval_dir: Path) -> bool:
+    """Only unet-a stores label doubts: the viewer must cope with a run that has none."""
+    return eval_dir.parent.name == "unet-a"
 
 
 def make_frames_models(root: Path, data: Path, fmt: int = 3, runs=("unet-a", "segnet-b")) -> Path:

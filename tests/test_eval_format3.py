@@ -253,7 +253,8 @@ def test_a_reevaluation_needs_overwrite_and_then_replaces_the_frames(camvid_run,
         (0.5 + number, f"t{number}") for number in range(3)]
     assert files_under(tmp_path / "evals") == {out} | {folder / sub / f"f00{i}{suffix}" for i in range(3)
                                                        for sub, suffix in (("predictions", ".png"),
-                                                                           ("thumbnails", ".jpg"))}
+                                                                           ("thumbnails", ".jpg"),
+                                                                           ("contradicted", ".png"))}
 
 
 def test_frame_files_honour_the_umask(camvid_run, tmp_path):
@@ -264,10 +265,10 @@ def test_frame_files_honour_the_umask(camvid_run, tmp_path):
     finally:
         os.umask(old)
     stored = files_under(tmp_path / "e")
-    assert len(stored) == 3 and all(stat.S_IMODE(path.stat().st_mode) == 0o664 for path in stored)
+    assert len(stored) == 4 and all(stat.S_IMODE(path.stat().st_mode) == 0o664 for path in stored)
     folders = {path.parent for path in stored if path.suffix != ".json"} | {path.parent.parent for path in stored
                                                                              if path.suffix != ".json"}
-    assert len(folders) == 3 and all(stat.S_IMODE(path.stat().st_mode) == 0o775 for path in folders)
+    assert len(folders) == 4 and all(stat.S_IMODE(path.stat().st_mode) == 0o775 for path in folders)
 
 
 def test_a_failed_reevaluation_leaves_the_stored_frames_as_they_were(camvid_run, tmp_path):

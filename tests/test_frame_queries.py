@@ -213,6 +213,15 @@ def test_error_layer_tints_right_wrong_and_void_and_respects_class_toggles():
     assert (only_sky[1, 1] == errors[1, 1]).all()
 
 
+def test_doubt_layer_marks_the_doubted_pixels_on_the_dimmed_photo_at_its_size():
+    image = np.full((12, 16, 3), 200, np.uint8)
+    doubts = np.zeros((6, 8), bool)
+    doubts[2, 3] = True                          # stored at the label's size: half the photo's here
+    layer = fv.doubt_layer(image, doubts)
+    assert layer.shape == image.shape and (layer[4:6, 6:8] == fv.DOUBT_COLOUR).all()
+    assert (layer[0, 0] == 100).all() and np.count_nonzero((layer == fv.DOUBT_COLOUR).all(axis=-1)) == 4
+
+
 def test_hover_grid_names_the_class_of_every_layer():
     truth = _stripes()
     pred = np.full((6, 8), ROAD, np.uint8)

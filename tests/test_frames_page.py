@@ -118,8 +118,8 @@ def test_paging(folders, monkeypatch):
 
 def test_opening_a_frame_shows_its_layers_toggles_and_back(folders):
     at = open_frame(page(), "seqA_00004")
-    assert captions(at) == ["image", "ground truth", "unet-a prediction", "unet-a errors", "segnet-b prediction",
-                            "segnet-b errors"]
+    assert captions(at) == ["image", "ground truth", "unet-a prediction", "unet-a errors", "unet-a label doubts",
+                            "segnet-b prediction", "segnet-b errors"]
     assert at.get("bidi_component") and at.get("plotly_chart")
     hover = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][1]
     assert "unet-a: %{customdata[1]}" in hover["hovertemplate"]
@@ -186,7 +186,7 @@ def test_without_the_data_folder_predictions_only(tmp_path, monkeypatch):
     assert "Ground truth is not shown" in texts(at, "info")
     assert len(at.image) == len(FRAMES)        # the stored thumbnails
     at = open_frame(at, "seqB_00101")
-    assert captions(at) == ["image", "unet-a prediction", "segnet-b prediction"]
+    assert captions(at) == ["image", "unet-a prediction", "unet-a label doubts", "segnet-b prediction"]
     assert "only the stored predictions are shown" in texts(at, "info")
 
 
@@ -203,7 +203,7 @@ def test_the_page_never_imports_tensorflow(folders):
             f"at = AppTest.from_file({FRAMES_PAGE!r}, default_timeout=60).run(); "
             "at.button(key='fr_open_seqA_00000').click().run(); "
             "assert not at.exception, [e.value for e in at.exception]; "
-            "assert len(at.image) == 6, len(at.image); "
+            "assert len(at.image) == 7, len(at.image); "
             "sys.exit(3 if 'tensorflow' in sys.modules or 'keras' in sys.modules else 0)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:] or "tensorflow was imported"
@@ -244,6 +244,7 @@ def test_a_real_segcore_evaluate_feeds_the_page(tmp_path, monkeypatch):
     run(at)
     assert sorted(grid_names(at)) == [name for i, name in enumerate(FRAMES) if i % 4 == 0]
     at = open_frame(at, "seqA_00004")
+    # Stored predictions have no probabilities: no label quality, no label doubts.
     assert captions(at) == ["image", "ground truth", "unet-a prediction", "unet-a errors", "segnet-b prediction",
                             "segnet-b errors"]
     assert not at.info
