@@ -277,7 +277,8 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
 
 
 def format_evaluation(result: dict) -> str:
-    """The CLI's summary: scores per level (with boundary IoU), per class, calibration and skipped frames."""
+    """The CLI's summary: scores per level (with boundary IoU), per class, calibration, the frames of lowest label
+    quality and skipped frames."""
     from segcore.evaluations import boundary_scores
     lines = []
     for level in ("class_level", "category_level"):
@@ -299,6 +300,12 @@ def format_evaluation(result: dict) -> str:
         pixels = sum(result["calibration"]["count"])
         lines.append(f"calibration: ECE {100 * ece:.2f} % over {pixels} pixels "
                      f"({result['calibration']['bins']} confidence bins)")
+    doubted = sorted((r["label_quality"], r["name"]) for r in result.get("per_image", [])
+                     if isinstance(r, dict) and isinstance(r.get("label_quality"), (int, float)))
+    if doubted:
+        shown = ", ".join(f"{name} {100 * quality:.2f} %" for quality, name in doubted[:MISSING_SHOWN])
+        lines.append(f"label quality: lowest {shown} (frames to review for label errors: Frames page, sort by "
+                     "label quality)")
     missing = result.get("missing_predictions")
     if isinstance(missing, list) and missing:
         lines.append(missing_note(str(result.get("run", "the run")), missing, len(missing) + len(result["per_image"])))
