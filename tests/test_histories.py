@@ -356,6 +356,15 @@ def timed() -> pd.DataFrame:
                                relative_time=[np.nan, 1800.0, 5400.0, 9000.0])
 
 
+def test_the_summary_gives_the_training_time_to_the_best_epoch_where_it_was_logged():
+    best_at_2 = timed().assign(val_mean_iou=[0.25, 0.45, 0.6, 0.55])
+    summary = summarize({"timed": best_at_2, "untimed": split_best()})
+    assert summary["training time to best epoch (h)"].tolist()[0] == pytest.approx(1.5)
+    assert summary["training time (h)"].tolist()[0] == pytest.approx(2.5)
+    assert summary[["training time to best epoch (h)", "training time (h)"]].iloc[1].isna().all()
+    assert "training time (h)" not in summarize({"untimed": split_best()}).columns
+
+
 def test_curves_against_training_time_and_wall_time_leave_out_untimed_epochs():
     runs = {"timed": timed(), "untimed": split_best()}
     assert runs_without_clock(runs, "relative") == runs_without_clock(runs, "wall") == ["untimed"]

@@ -111,8 +111,9 @@ def summarize(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
     Columns: run, epochs logged, best epoch, chosen by, where the numbers come from ("val data" and
     "input (H x W)", "unknown" for uploads), then "<split> <metric> at best epoch" for mIoU, pixel accuracy and
-    Dice (in percent) and loss, and the train-val gaps at that epoch (positive when the model does better on
-    training data). Metrics no run logged get no column.
+    Dice (in percent) and loss, the train-val gaps at that epoch (positive when the model does better on
+    training data), and where a run logged when its epochs ended, its training time to the best epoch and in all.
+    Metrics no run logged get no column.
     """
     logged = {c for h in histories.values() for c in h.columns}
     metric_columns = [f"{split}{m}" for m in _SUMMARY_METRICS for split in ("val_", "") if f"{split}{m}" in logged]
@@ -134,6 +135,11 @@ def summarize(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if {"loss", "val_loss"} <= logged:
             row["loss gap, val − train at best epoch"] = \
                 value_at(history, "val_loss", best.epoch) - value_at(history, "loss", best.epoch) if best else math.nan
+        if "relative_time" in logged:       # hours of training to the best epoch, and in all (NaN: not logged)
+            row["training time to best epoch (h)"] = \
+                value_at(history, "relative_time", best.epoch) / 3600 if best else math.nan
+            timed = history.get("relative_time", pd.Series(dtype=float)).dropna()
+            row["training time (h)"] = float(timed.iloc[-1]) / 3600 if len(timed) else math.nan
         rows.append(row)
     out = pd.DataFrame(rows, columns=["run", "epochs logged", "best epoch", "chosen by"] if not rows else None)
     if rows:
