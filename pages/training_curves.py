@@ -59,7 +59,7 @@ st.session_state["curve_colours"] = colours = run_colours(runs, keep=st.session_
 
 # --- the chart ------------------------------------------------------------------------------------------------
 metrics = available_metrics(runs)
-left, middle, x_column, right = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
+left, middle, x_column, right = st.columns([2, 2, 2, 1.5], vertical_alignment="bottom")
 metric = left.selectbox("Metric", metrics, index=metrics.index("mean_iou") if "mean_iou" in metrics else 0,
                         format_func=axis_title)
 smoothing = middle.slider("Smoothing", 0.0, 0.99, 0.6, 0.01,
@@ -70,7 +70,7 @@ x_axis = x_column.selectbox("X axis", list(X_AXES),
                             help="Training time leaves out the pauses between the sessions of a run trained by "
                                  "segcore; for TensorBoard logs it counts from the first event, pauses included.")
 log_y = right.checkbox("Log scale (y)")
-ignore_outliers = right.checkbox("Ignore outliers (y)", help="Scale the y axis to the 5th-95th percentile of the "
+ignore_outliers = right.checkbox("Ignore outliers", help="Scale the y axis to the 5th-95th percentile of the "
                                  "drawn values (plus a margin), so an early spike doesn't flatten the rest")
 st.plotly_chart(curves_figure(runs, metric, smoothing=smoothing, log_y=log_y, colours=colours, x_axis=x_axis,
                               ignore_outliers=ignore_outliers))

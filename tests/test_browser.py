@@ -94,9 +94,21 @@ def test_curves_upload_adds_a_run(server, page, tmp_path):
     legend = page.locator(".legendtext")
     legend.filter(has_text="unet-tiny · train").first.wait_for()
     upload = tmp_path / "uploaded-run.csv"
-    upload.write_text(HISTORY_CSV.replace("0.38", "0.45"))
+    lines = HISTORY_CSV.replace("0.38", "0.45").splitlines()         # with when each epoch ended
+    upload.write_text("\n".join([lines[0] + ",relative_time"] + [f"{line},{1800 * (n + 1)}"
+                                                                   for n, line in enumerate(lines[1:])]) + "\n")
     page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(upload))
     legend.filter(has_text="uploaded-run · val").first.wait_for()
     _settle(page)
     _assert_no_errors(page)
     page.screenshot(path=str(SCREENSHOTS / "seglab-curves.png"), full_page=True)
+    x_axis = page.locator('[data-testid="stMain"]').get_by_role("combobox", name="X axis")
+    x_axis.click()
+    x_axis.fill("Training time")
+    x_axis.press("Enter")
+    page.locator(".xtitle").filter(has_text="training time (hours)").wait_for()
+    _settle(page)
+    assert page.locator(".legendtext").filter(has_text="unet-tiny").count() == 0       # its history has no times
+    assert "Not drawn against training time (hours): unet-tiny" in page.locator('[data-testid="stMain"]').inner_text()
+    _assert_no_errors(page)
+    page.screenshot(path=str(SCREENSHOTS / "seglab-curves-training-time.png"), full_page=True)

@@ -91,7 +91,7 @@ def test_the_x_axis_can_be_training_time_and_outliers_can_leave_the_y_scale(fold
     assert "Not drawn against training time (hours): unet-tiny" in texts(at, "caption")
     assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["xaxis"]["title"]["text"] == \
         "training time (hours)"
-    next(box for box in at.checkbox if box.label == "Ignore outliers (y)").check()
+    next(box for box in at.checkbox if box.label == "Ignore outliers").check()
     assert len(json.loads(run(at).get("plotly_chart")[0].proto.spec)["layout"]["yaxis"]["range"]) == 2
 
 
