@@ -77,7 +77,8 @@ st.plotly_chart(curves_figure(runs, metric, smoothing=smoothing, log_y=log_y, co
 untimed = runs_without_clock(runs, x_axis) if x_axis != "epoch" else []
 if untimed:
     st.caption(f"Not drawn against {X_AXES[x_axis][1]}: {', '.join(untimed)}. Their logs don't say when each epoch "
-               "ended (segcore's history.csv logs it, as do TensorBoard event files); choose the epoch axis to see them.")
+               "ended (segcore's history.csv logs it, as do TensorBoard event files); choose the epoch axis to see "
+               "them.")
 
 # --- summary and export ---------------------------------------------------------------------------------------
 st.subheader("Summary")

@@ -119,7 +119,8 @@ def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing:
                             marker=dict(symbol="star", size=14, color=colour, line=dict(width=1, color="white")),
                             hovertemplate=f"best epoch {epoch} ({best.chosen_by}): {value}<extra></extra>")
     if not fig.data:
-        missing = f"no run logs '{metric}'" if x_axis == "epoch" else f"no run logs both '{metric}' and its epochs' times"
+        missing = f"no run logs '{metric}'" if x_axis == "epoch" else \
+            f"no run logs both '{metric}' and its epochs' times"
         fig.add_annotation(text=missing, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     fig.update_layout(title=axis_title(metric), hovermode="x unified", legend_title_text="run · split",
                       xaxis_title=X_AXES[x_axis][1], yaxis_title=axis_title(metric),

@@ -239,9 +239,9 @@ def thin_sequences(ranked: list[str], all_names: list[str], one_per: int) -> lis
 # ------------------------------------------------------------------------------------------------ display
 
 def score_table(index: FrameIndex, names: list[str], query: FrameQuery | None = None) -> pd.DataFrame:
-    """The chosen frames' scores in % (1 decimal; label quality 2), one column per (score, run), e.g. 'mIoU % · unet'; boundary
-    IoU and label quality columns only where a run stored them; the frame's distance to the training frames where stored (one column);
-    with a confusion filter, each run's pixels of that confusion."""
+    """The chosen frames' scores in % (1 decimal; label quality 2), one column per (score, run), e.g.
+    'mIoU % · unet'; boundary IoU and label quality columns only where a run stored them; the frame's distance to the
+    training frames where stored (one column); with a confusion filter, each run's pixels of that confusion."""
     columns = {}
     for metric, label in METRICS.items():
         if metric == "train_distance":      # the frame's, not a run's: one column, where stored

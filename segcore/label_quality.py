@@ -6,8 +6,8 @@ label edge (segcore.boundary.boundary_width, 2 % of the diagonal) are left out: 
 blur, and every frame would look alike. A frame's label quality is the share of its remaining labelled pixels not
 contradicted; a low one flags a region to look at, a label error or a confident model error (the error overlay
 shows which). Confident-learning tools score segmentation labels from the same per-pixel self-confidence
-(cleanlab's); their softmin over all pixels ranked CamVid val frames no better than noise at full resolution (the
-edge pixels decide it), hence the interior share.
+(cleanlab's); their softmin over all pixels put every CamVid val frame between 0.02 and 0.06 for the shipped U-Net,
+decided by edge pixels, hence the share away from edges.
 """
 from __future__ import annotations
 

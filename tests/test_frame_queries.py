@@ -39,7 +39,8 @@ def test_index_holds_every_frame_with_each_runs_scores(stored):
     # Likely label errors first: the lowest label quality.
     assert fq.select_frames(index, fq.FrameQuery(sort_by="label_quality"))[0] == FRAMES[-1]
     table = fq.score_table(index, FRAMES)
-    assert table["label quality % · segnet-b"].tolist() == [round(100 * records[n]["label_quality"], 2) for n in FRAMES]
+    assert table["label quality % · segnet-b"].tolist() == [round(100 * records[name]["label_quality"], 2)
+                                                            for name in FRAMES]
     # The full confusion adds up to the frame's scored pixels (void excluded).
     assert index.confusions["unet-a"][0].sum() == 48 * 64 - 4
 

@@ -373,7 +373,8 @@ def test_curves_against_training_time_and_wall_time_leave_out_untimed_epochs():
     assert {t.legendgroup for t in relative.data} == {"timed"}
     val = next(t for t in relative.data if t.name == "timed · val")
     assert list(val.x) == [0.5, 1.5, 2.5] and list(val.customdata) == [1, 2, 3]       # hours; hovers name epochs
-    smoothed_on_epochs = next(t for t in curves_figure(runs, "mean_iou", smoothing=0.6).data if t.name == "timed · val")
+    smoothed_on_epochs = next(t for t in curves_figure(runs, "mean_iou", smoothing=0.6).data
+                              if t.name == "timed · val")
     assert list(val.y) == pytest.approx(list(smoothed_on_epochs.y)[1:])                # smoothed as on epochs
     star = next(t for t in relative.data if t.mode == "markers")
     assert star.x[0] == 2.5 and "best epoch 3" in star.hovertemplate

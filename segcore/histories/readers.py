@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from segcore.histories import tensorboard
-from segcore.histories.frames import (CLOCK_COLUMNS, MAX_BYTES, MAX_COLUMNS, MAX_ROWS, HistoryError, finish, is_metric,
-                                      too_many_columns, too_many_rows)
+from segcore.histories.frames import (CLOCK_COLUMNS, MAX_BYTES, MAX_COLUMNS, MAX_ROWS, HistoryError, finish,
+                                      is_metric, too_many_columns, too_many_rows)
 from segcore.runs import HISTORY_FILE, META_FILE
 
 LOGS_DIR = "logs"              # where `segcore train` writes its TensorBoard logs inside a run folder

@@ -151,7 +151,7 @@ def read_event_files(files: list[EventFile], label: str) -> pd.DataFrame:
     latest: dict[tuple[str, int], tuple[float, float]] = {}     # (column, step) -> (wall_time, value)
     tags: dict[str, str] = {}                                   # column -> raw tag, for filtering below
     steps: set[int] = set()
-    first_event = math.inf                                      # the run's first wall time: relative time counts from it
+    first_event = math.inf                      # the run's first wall time: relative time counts from it
     per_file: list[tuple[str, list[tuple[str, int]], set[tuple[str, int]]]] = []
     for name, data, split in files:
         damage: list[tuple[str, int]] = []
