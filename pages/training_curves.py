@@ -67,8 +67,9 @@ smoothing = middle.slider("Smoothing", 0.0, 0.99, 0.6, 0.01,
                                "sits on the smoothed curve; its tooltip gives the raw value too.")
 x_axis = x_column.selectbox("X axis", list(X_AXES),
                             format_func=lambda axis: X_AXES[axis][1][:1].upper() + X_AXES[axis][1][1:],
-                            help="Training time leaves out the pauses between the sessions of a run trained by "
-                                 "segcore; for TensorBoard logs it counts from the first event, pauses included.")
+                            help="Training time leaves out the pauses between a run's sessions: segcore's "
+                                 "history.csv counts it as it trains; in TensorBoard logs each session's event "
+                                 "file counts from its first event.")
 log_y = right.checkbox("Log scale (y)")
 ignore_outliers = right.checkbox("Ignore outliers", help="Scale the y axis to the 5th-95th percentile of the "
                                  "drawn values (plus a margin), so an early spike doesn't flatten the rest")

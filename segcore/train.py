@@ -28,7 +28,7 @@ from segcore.labels import LabelSchema
 from segcore.train_config import (RESUMABLE_CHANGES, TrainConfig, learning_rate_schedule,  # noqa: F401 - public here
                                    resume_differences, validation_source)
 from segcore.train_distribute import build_without_a_batch, is_chief, strategy_named
-from segcore.train_history import fill_learning_rate, history_logger, trim_history
+from segcore.train_history import fill_clock, fill_learning_rate, history_logger, trim_history
 
 
 def median_frequency_weights(samples, schema: LabelSchema, damping: float = 0.5) -> list[float]:
@@ -296,6 +296,7 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
     if resuming:
         trim_history(out / runs.HISTORY_FILE, first_epoch)
         fill_learning_rate(out / runs.HISTORY_FILE, learning_rate_schedule(config, steps), steps)
+        fill_clock(out / runs.HISTORY_FILE, out / "logs")
     else:
         # A new run in a folder with an old run's logs: start them afresh instead of appending.
         (out / runs.HISTORY_FILE).unlink(missing_ok=True)

@@ -56,6 +56,32 @@ def fill_learning_rate(path: Path, schedule, steps_per_epoch: int) -> bool:
     return True
 
 
+def fill_clock(path: Path, logs: Path) -> bool:
+    """Add when each epoch ended (wall_time, relative_time) to a history written before the trainer logged it,
+    from the run's own TensorBoard logs (segcore.histories reads them: each epoch's last event, training time per
+    session with the pauses left out); blank for an epoch the logs lack. True where it added the columns."""
+    from segcore.histories import HistoryError, read_history
+
+    header, rows = read_history_rows(path)
+    if not rows or "relative_time" in header or not Path(logs).is_dir():
+        return False
+    try:
+        events = read_history(logs)
+    except HistoryError:
+        return False                # no readable epoch events: the history stays as it is
+    if "relative_time" not in events.columns:
+        return False
+    clock = events.set_index("epoch")[["wall_time", "relative_time"]]
+    cells = []
+    for row in rows:
+        epoch = int(float(row[0]))
+        known = epoch in clock.index
+        cells.append([_cell(clock.at[epoch, column]) if known and math.isfinite(clock.at[epoch, column]) else ""
+                      for column in ("wall_time", "relative_time")])
+    write_history_rows(path, [*header, "wall_time", "relative_time"], [row + cell for row, cell in zip(rows, cells)])
+    return True
+
+
 def _cell(value) -> str:
     try:
         number = float(value)

@@ -16,6 +16,7 @@ from tensorboard.util import tensor_util
 from segcore.figures_curves import available_metrics, curves_figure, outlier_range, runs_without_clock
 from segcore.histories import (BestEpoch, HistoryError, best_epoch, discover_histories, metric_columns, read_history,
                                smooth, summarize, to_long)
+from segcore.histories.tensorboard import training_time
 
 KERAS_COLUMNS = ["epoch", "accuracy", "loss", "mean_io_u", "val_accuracy", "val_loss", "val_mean_io_u", "learning_rate"]
 
@@ -32,19 +33,21 @@ def keras_csv(path: Path, epochs=(0, 1, 2)) -> pd.DataFrame:
 def write_events(path: Path, scalars, *, simple=False, wall_time=None):
     """A TFRecord event file (what Keras' TensorBoard callback writes), without TensorFlow.
 
-    scalars: [(step, tag, value)]; tensor summaries as tf.summary.scalar writes them, or legacy simple_value.
+    scalars: [(step, tag, value)] or [(step, tag, value, wall time)]; tensor summaries as tf.summary.scalar writes
+    them, or legacy simple_value.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = RecordWriter(path.open("wb"))
     writer.write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
-    for step, tag, value in scalars:
+    for step, tag, value, *at in scalars:
         if simple:
             entry = summary_pb2.Summary.Value(tag=tag, simple_value=value)
         else:
             meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
             entry = summary_pb2.Summary.Value(tag=tag, tensor=tensor_util.make_tensor_proto(np.float32(value)),
                                               metadata=meta)
-        event = event_pb2.Event(step=step, wall_time=wall_time or time.time(), summary=summary_pb2.Summary(value=[entry]))
+        event = event_pb2.Event(step=step, wall_time=at[0] if at else wall_time or time.time(),
+                                summary=summary_pb2.Summary(value=[entry]))
         writer.write(event.SerializeToString())
     writer.close()
 
@@ -106,12 +109,22 @@ def test_tensorboard_keras_layout(tmp_path):
     assert list(history.columns) == ["epoch", "wall_time", "relative_time", "loss", "mean_iou", "val_loss",
                                      "val_mean_iou"]
     assert history["epoch"].tolist() == [0, 1, 2]
-    # An epoch ended at its last write (epoch 2 was re-logged at 200); relative time counts from the first event.
+    # An epoch ended at its last write (epoch 2 was re-logged at 200, by the resumed session's file).
     assert history["wall_time"].tolist() == [100.0, 100.0, 200.0]
-    assert history["relative_time"].tolist() == [0.0, 0.0, 100.0]
+    assert history["relative_time"].tolist() == [0.0, 0.0, 0.0]        # each session's events all at its start
     np.testing.assert_allclose(history["loss"], [1.0, 0.8, 0.55], rtol=1e-6)
     np.testing.assert_allclose(history["val_mean_iou"], [0.25, 0.35, 0.45], rtol=1e-6)
     assert read_history(tmp_path)["val_loss"].notna().all()          # a run folder holding logs/
+
+
+def test_training_time_leaves_out_the_pauses_between_sessions():
+    # Session 1 starts at 1000 and ends epoch 1 at 1300; session 2 (a resume) starts at 5000.
+    starts = [(1000.0, "train"), (1100.0, "val"), (5000.0, "train"), (5150.0, "val")]
+    ended = {0: 1100.0, 1: 1300.0, 2: 5200.0, 3: 5400.0}
+    assert training_time(ended, starts) == {0: 100.0, 1: 300.0, 2: 500.0, 3: 700.0}
+    # Loose files (no train split): each starts a session; no file: no time.
+    assert training_time({0: 1100.0, 1: 5200.0}, [(1000.0, "val"), (5000.0, "val")]) == {0: 100.0, 1: 300.0}
+    assert training_time(ended, []) == {}
 
 
 def test_tensorboard_single_file_simple_values(tmp_path):

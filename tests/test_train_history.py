@@ -4,7 +4,7 @@ import csv
 import pytest
 
 from segcore.histories import read_history
-from segcore.train_history import append_epoch, fill_learning_rate, trim_history
+from segcore.train_history import append_epoch, fill_clock, fill_learning_rate, trim_history
 
 
 def rows(path) -> list[dict]:
@@ -61,3 +61,25 @@ def test_trimming_keeps_the_epochs_before_the_resume_point_and_leaves_an_untouch
     trim_history(path, 1)
     assert path.read_text() == "epoch,loss\n0,2.0\n"
     trim_history(tmp_path / "missing.csv", 0)               # a run that never finished an epoch
+
+
+def test_resuming_a_history_from_before_the_clock_fills_it_from_the_runs_tensorboard_logs(tmp_path):
+    from test_histories import write_events
+
+    path = tmp_path / "history.csv"
+    for epoch in range(3):
+        append_epoch(path, epoch, {"loss": 1.0 - 0.1 * epoch})
+    logs = tmp_path / "logs"
+    assert not fill_clock(path, logs)                            # no logs: nothing to fill from
+    # Two sessions, each a train event file from its first event: 1000-1300, then a resume at 5000; epoch 3 is
+    # not in the CSV.
+    write_events(logs / "train" / "events.out.tfevents.1.h.v2",
+                 [(0, "batch_loss", 1.2, 1000.0), (0, "epoch_loss", 1.0, 1100.0), (1, "epoch_loss", 0.9, 1300.0)])
+    write_events(logs / "train" / "events.out.tfevents.2.h.v2",
+                 [(2, "batch_loss", 0.9, 5000.0), (2, "epoch_loss", 0.8, 5200.0), (3, "epoch_loss", 0.7, 5400.0)])
+    assert fill_clock(path, logs)
+    logged = rows(path)
+    assert [float(row["wall_time"]) for row in logged] == [1100.0, 1300.0, 5200.0]
+    assert [float(row["relative_time"]) for row in logged] == [100.0, 300.0, 500.0]     # the pause left out
+    assert [float(row["loss"]) for row in logged] == pytest.approx([1.0, 0.9, 0.8])
+    assert not fill_clock(path, logs)                            # already there: left alone

@@ -28,8 +28,8 @@ CANONICAL = frozenset(_ALIASES.values())
 PERCENT_METRICS = frozenset({"mean_iou", "pixel_accuracy", "dice"})
 _LABELS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "dice": "Dice", "loss": "loss",
            "learning_rate": "learning rate"}
-# When each epoch ended: "wall_time" in seconds since 1970 (UTC), "relative_time" in seconds of training so far
-# (segcore's trainer leaves out the pauses between a run's sessions; TensorBoard logs count from the first event).
+# When each epoch ended: "wall_time" in seconds since 1970 (UTC), "relative_time" in seconds of training so far,
+# the pauses between a run's sessions left out (segcore's trainer counts it; tensorboard.training_time for logs).
 CLOCK_COLUMNS = ("wall_time", "relative_time")
 # Columns some loggers add that are bookkeeping, not metrics.
 _NON_METRIC = {"step", "time", "timestamp", "date", "run", *CLOCK_COLUMNS}

@@ -6,6 +6,7 @@ never extracted, sizes and entry counts bounded before anything is decompressed.
 """
 from __future__ import annotations
 
+import bisect
 import io
 import math
 import struct
@@ -151,11 +152,12 @@ def read_event_files(files: list[EventFile], label: str) -> pd.DataFrame:
     latest: dict[tuple[str, int], tuple[float, float]] = {}     # (column, step) -> (wall_time, value)
     tags: dict[str, str] = {}                                   # column -> raw tag, for filtering below
     steps: set[int] = set()
-    first_event = math.inf                      # the run's first wall time: relative time counts from it
+    starts: list[tuple[float, str]] = []        # (first wall time, split) per file: when a session began
     per_file: list[tuple[str, list[tuple[str, int]], set[tuple[str, int]]]] = []
     for name, data, split in files:
         damage: list[tuple[str, int]] = []
         seen: set[tuple[str, int]] = set()
+        first_event = math.inf
         for record in records(data, name, label, damage):
             try:
                 event = event_pb2.Event.FromString(record)
@@ -182,6 +184,7 @@ def read_event_files(files: list[EventFile], label: str) -> pd.DataFrame:
                 if key not in latest or event.wall_time >= latest[key][0]:
                     latest[key] = (event.wall_time, number)
         per_file.append((name, damage, seen))
+        starts.append((first_event, split))
     # Keras logs per-epoch scalars as epoch_*, next to batch_* and *_vs_iterations series whose steps
     # are batches: when epoch_* tags exist, only they are epochs.
     keras = any(tag.lower().startswith(("epoch_", "train/epoch_", "validation/epoch_")) for tag in tags.values())
@@ -203,13 +206,33 @@ def read_event_files(files: list[EventFile], label: str) -> pd.DataFrame:
     # An epoch ended when its last scalar was written (val comes after train).
     last_write: dict[int, float] = {}
     for (column, step), (wall, _) in latest.items():
-        if column in keep:
+        if column in keep and wall > 0:         # a writer that left wall_time unset: unknown, not 1970
             last_write[step] = max(wall, last_write.get(step, wall))
-    ended = pd.Series(last_write, dtype=float).reindex(wide.index)
-    ended = ended.where(ended > 0)              # a writer that left wall_time unset: unknown, not 1970
-    wide.insert(0, "relative_time", ended - first_event)
-    wide.insert(0, "wall_time", ended)
+    relative = training_time(last_write, starts)
+    wide.insert(0, "relative_time", pd.Series(relative, dtype=float).reindex(wide.index))
+    wide.insert(0, "wall_time", pd.Series(last_write, dtype=float).reindex(wide.index))
     return finish(wide.reset_index(), label, "expected TensorBoard epoch scalars", warnings)
+
+
+def training_time(ended: dict[int, float], starts: list[tuple[float, str]]) -> dict[int, float]:
+    """Seconds of training up to each step's end (`ended`: step -> wall time), the pauses between sessions left
+    out. A session is a train event file (Keras' TensorBoard callback starts one per fit, so per resume; validation
+    files begin only at the first epoch's end): its steps count from its first event, after the sessions before it
+    (each from its first event to its last step's end). Without train files, every file starts a session."""
+    sessions = sorted({start for start, split in starts if split == "train" and math.isfinite(start)}) or \
+        sorted({start for start, _ in starts if math.isfinite(start)})
+    if not sessions:
+        return {}
+    session_of = {step: max(0, bisect.bisect_right(sessions, wall) - 1) for step, wall in ended.items()}
+    last_end: dict[int, float] = {}
+    for step, session in session_of.items():
+        last_end[session] = max(ended[step], last_end.get(session, ended[step]))
+    before, elapsed = 0.0, []
+    for session, start in enumerate(sessions):
+        elapsed.append(before)
+        if session in last_end:
+            before += last_end[session] - start
+    return {step: elapsed[session] + ended[step] - sessions[session] for step, session in session_of.items()}
 
 
 def _per_batch(tag: str) -> bool:
