@@ -203,10 +203,12 @@ def suggest_cell(summary: dict, level: str) -> None:
             st.session_state[widget_key] = value
 
 
-def frames_button(label: str, key: str, runs: list[str], level_name: str, confusion=None, *, widget_key: str) -> None:
-    """A button that opens the Frames page on these runs' evaluation `key`, filtered to `confusion` if given."""
-    if st.button(label, key=widget_key, icon=":material/grid_view:"):
-        frame_links.open_frames(key, runs, level_name, confusion=confusion)
+def frames_button(label: str, key: str, runs: list[str], level_name: str, confusion=None, *, widget_key: str,
+                  lowest_first: str | None = None, container=st) -> None:
+    """A button that opens the Frames page on these runs' evaluation `key`, filtered to `confusion` if given, or
+    sorted by score `lowest_first`."""
+    if container.button(label, key=widget_key, icon=":material/grid_view:"):
+        frame_links.open_frames(key, runs, level_name, confusion=confusion, lowest_first=lowest_first)
 
 
 # ------------------------------------------------------------------------------------------------ pictures

@@ -38,9 +38,16 @@ def apply_request(request: FramesRequest) -> None:
 
 
 def apply_pending(index: FrameIndex) -> None:
-    """The confusion of a pending request as the filter, all other filters off, most confused frames first."""
+    """The confusion of a pending request as the filter, all other filters off, most confused frames first; or,
+    for a request to sort, every filter off and that score lowest first."""
     request = st.session_state.pop("fr_pending", None)
-    if request is None or request.confusion is None:
+    if request is None:
+        return
+    if request.confusion is None:
+        if request.lowest_first in queries.METRICS:
+            st.session_state.update({"fr_present": ANY, "fr_missed": ANY, "fr_truth": ANY, "fr_pred": ANY,
+                                     "fr_model": ANY, "fr_miou": (0, 100), "fr_sort": request.lowest_first,
+                                     "fr_sort_run": "mean of the runs", "fr_worst_first": True})
         return
     names = index.class_names
     if not all(0 <= i < len(names) for i in request.confusion):

@@ -17,16 +17,18 @@ class FramesRequest:
     level: str
     confusion: tuple[int, int] | None = None
     min_pixels: int = 1
+    lowest_first: str | None = None             # without a confusion: a score to sort by, lowest first
 
 
 def open_frames(key: str, runs: list[str], level: str, confusion: tuple[int, int] | None = None,
-                min_pixels: int = 1) -> None:
+                min_pixels: int = 1, lowest_first: str | None = None) -> None:
     """Open the Frames page on evaluation `key` of `runs` at `level` ("class" or "category"), filtered to frames
-    where truth confusion[0] is predicted as confusion[1] on at least `min_pixels` pixels (ids at that level)."""
+    where truth confusion[0] is predicted as confusion[1] on at least `min_pixels` pixels (ids at that level), or
+    unfiltered and sorted by score `lowest_first` (a segcore.frame_queries.METRICS key)."""
     st.session_state[REQUEST_KEY] = FramesRequest(
         key=str(key), runs=tuple(str(run) for run in runs), level=str(level),
         confusion=None if confusion is None else (int(confusion[0]), int(confusion[1])),
-        min_pixels=max(1, int(min_pixels)))
+        min_pixels=max(1, int(min_pixels)), lowest_first=lowest_first)
     st.switch_page(_frames_page())
 
 

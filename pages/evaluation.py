@@ -126,7 +126,12 @@ for record in records[:views.FRAMES_SHOWN if views.stores_frames(evaluations[mod
 
 # --- worst frames -------------------------------------------------------------------------------------------------
 st.subheader("Frames by mIoU, worst first")
-views.frames_button("Browse all frames", key, list(evaluations), level_name, widget_key="ev_open_all")
+browse, doubts = st.columns(2)
+views.frames_button("Browse all frames", key, list(evaluations), level_name, widget_key="ev_open_all",
+                    container=browse)
+if any("label_quality" in record for result in evaluations.values() for record in result.get("per_image", [])):
+    views.frames_button("Review likely label errors", key, list(evaluations), level_name, container=doubts,
+                        lowest_first="label_quality", widget_key="ev_open_doubts")
 table = compare.per_image_table(evaluations)
 st.dataframe(table)
 name = st.selectbox("Show frame", list(table.index), key="ev_frame")

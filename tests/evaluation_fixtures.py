@@ -83,7 +83,8 @@ def make_models(root: Path, data: Path, fmt: int = 3, runs=RUNS) -> Path:
                 record.update({"confusion": sparse_confusion(counts),
                                "category_confusion": sparse_confusion(categories),
                                "prediction": f"{key}/predictions/{name}.png",
-                               "thumbnail": f"{key}/thumbnails/{name}.jpg", "boundary_iou": 0.5})
+                               "thumbnail": f"{key}/thumbnails/{name}.jpg", "boundary_iou": 0.5,
+                               "label_quality": round(float((truth == pred).mean()), 6)})
                 save_png(eval_dir / record["prediction"], pred, "L")
                 (eval_dir / record["thumbnail"]).parent.mkdir(parents=True, exist_ok=True)
                 Image.open(data / record["image"]).convert("RGB").save(eval_dir / record["thumbnail"])

@@ -128,6 +128,7 @@ def test_format3_worst_frames_show_every_run_without_the_model(monkeypatch, data
     assert set(table.index) == set(FRAMES) and at.selectbox(key="ev_frame").value == table.index[0]
     assert {"image", "ground truth", *RUNS} <= set(captions(at)[-4:])
     assert at.button(key="ev_open_all").proto.label == "Browse all frames"
+    assert at.button(key="ev_open_doubts").proto.label == "Review likely label errors"
 
     # The data set is not here: the stored thumbnail and prediction still show, with the one-line reason.
     monkeypatch.setenv("SEGLAB_DATA_DIR", str(data.parent / "elsewhere"))

@@ -150,6 +150,18 @@ def test_a_request_from_another_page_opens_the_confusion(folders):
     assert sorted(grid_names(at)) == [name for i, name in enumerate(FRAMES) if i % 4 == 0]
 
 
+def test_a_request_to_review_label_doubts_opens_every_frame_lowest_label_quality_first(folders):
+    at = AppTest.from_file(FRAMES_PAGE, default_timeout=60)
+    key = next((folders[1] / "unet-a" / "eval").glob("*.json")).stem
+    at.session_state["fr_truth"] = "Building"            # a filter left from an earlier visit: cleared
+    at.session_state[frame_links.REQUEST_KEY] = frame_links.FramesRequest(key, ("unet-a", "segnet-b"), "class",
+                                                                          lowest_first="label_quality")
+    run(at)
+    assert at.selectbox(key="fr_sort").value == "label_quality" and at.toggle(key="fr_worst_first").value
+    assert at.selectbox(key="fr_truth").value == "any"
+    assert grid_names(at) == list(reversed(FRAMES))[:len(grid_names(at))]     # the fixture's quality falls
+
+
 def test_open_frames_stores_the_request_and_switches_page(monkeypatch):
     switched = []
     fake = types.SimpleNamespace(session_state={}, switch_page=switched.append)
