@@ -252,3 +252,14 @@ def test_a_hostile_upload_name_and_metric_reach_the_curves_csv_escaped():
     lines = text.splitlines()
     assert not any(cell.startswith(("=", "+", "@")) for line in lines for cell in line.split(","))
     assert "'=1+cmd|' -C calc'!A0" in text and "'=cmd|'/c_calc'!a0" in text and ",-0.5" in text
+
+
+def test_impossible_clock_values_are_unknown_and_every_x_axis_still_draws():
+    from segcore.figures_curves import curves_figure
+
+    history = read_history(("clock.csv", b"epoch,loss,wall_time,relative_time\n0,1,1e300,-5\n1,0.5,-1e12,1e308\n"
+                                         b"2,0.4,1795552000,3600\n"))
+    assert history["wall_time"].isna().tolist() == [True, True, False]
+    assert history["relative_time"].isna().tolist() == [True, False, False]    # 1e308 s is a (silly) duration
+    for x_axis in ("epoch", "relative", "wall"):
+        assert curves_figure({"clock": history}, "loss", x_axis=x_axis).data, x_axis

@@ -31,6 +31,8 @@ _LABELS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "dice": "Dice
 # When each epoch ended: "wall_time" in seconds since 1970 (UTC), "relative_time" in seconds of training so far,
 # the pauses between a run's sessions left out (segcore's trainer counts it; tensorboard.training_time for logs).
 CLOCK_COLUMNS = ("wall_time", "relative_time")
+# Wall times a date axis can draw (pandas' datetime64[ns] ends in 2262); others are read as unknown.
+LATEST_WALL_TIME = 9.2e9
 # Columns some loggers add that are bookkeeping, not metrics.
 _NON_METRIC = {"step", "time", "timestamp", "date", "run", *CLOCK_COLUMNS}
 
@@ -112,6 +114,10 @@ def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] |
     out = out.drop_duplicates("epoch", keep="last").sort_values("epoch", ignore_index=True)
     values = out.columns[1:]
     out[values] = out[values].astype(float).replace([np.inf, -np.inf], np.nan)
+    if "wall_time" in out.columns:             # before 1970 or past 2262: not a time this log could hold
+        out["wall_time"] = out["wall_time"].where((out["wall_time"] > 0) & (out["wall_time"] < LATEST_WALL_TIME))
+    if "relative_time" in out.columns:
+        out["relative_time"] = out["relative_time"].where(out["relative_time"] >= 0)
     if warnings is None:                       # event readers pass their own (a split may skip epochs)
         warnings = [w for c in metric_columns(out) if (w := nonfinite_warning(c, out["epoch"], out[c]))]
     out.attrs["warnings"] = warnings
