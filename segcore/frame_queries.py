@@ -113,7 +113,10 @@ def record_confusion(record: dict, level: str, num_classes: int) -> tuple[np.nda
 
 
 def _score(value) -> float:
-    return np.nan if value is None or isinstance(value, bool) else float(value)
+    """A stored per-frame score as a float; NaN where missing or not a number (a hand-edited file)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return np.nan
+    return float(value)
 
 
 # ------------------------------------------------------------------------------------------------ filters

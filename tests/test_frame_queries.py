@@ -52,6 +52,16 @@ def test_format_2_index_is_partial_and_has_no_boundary_scores(stored):
     assert not any(column.startswith(("boundary", "label")) for column in fq.score_table(index, index.names).columns)
 
 
+def test_a_stored_score_that_is_no_number_reads_as_missing(stored):
+    edited = json.loads(json.dumps(stored[3]["segnet-b"]))
+    edited["per_image"][0]["label_quality"] = "high"
+    edited["per_image"][1]["mean_iou"] = [0.5]
+    index = fq.build_index({"segnet-b": edited}, "class")
+    assert np.isnan(index.scores.at[FRAMES[0], ("label_quality", "segnet-b")])
+    assert np.isnan(index.scores.at[FRAMES[1], ("mean_iou", "segnet-b")])
+    assert fq.select_frames(index, fq.FrameQuery(sort_by="label_quality"))[-1] == FRAMES[0]    # missing: last
+
+
 def test_runs_with_different_classes_are_refused_at_class_level(stored):
     other = json.loads(json.dumps(stored[3]["segnet-b"]))
     other["class_level"]["names"] = [n.upper() for n in other["class_level"]["names"]]
