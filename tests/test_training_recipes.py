@@ -274,7 +274,7 @@ def test_hold_out_refuses_an_unknown_sequence_and_one_that_leaves_nothing_to_tra
 
 # ------------------------------------------------------------------------------------------ resume of older runs
 
-@pytest.mark.parametrize("run", ["unet-camvid", "segnet-camvid", "segnet-camvid-full"])
+@pytest.mark.parametrize("run", ["unet-camvid", "segnet-camvid"])
 def test_a_committed_run_from_before_the_recipe_options_resumes_with_their_defaults(run):
     """These meta.json files predate --loss/--warmup-epochs/--holdout-sequence: same options -> no difference."""
     meta = json.loads((ROOT / "models" / run / "meta.json").read_text())
