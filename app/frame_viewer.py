@@ -18,6 +18,7 @@ from segcore import frame_views as views
 from segcore.datasets import DatasetError
 from segcore.frame_queries import FrameIndex
 from segcore.imageio import ImageError
+from segcore.label_quality import doubted_by_all
 from segcore.labels import LabelSchema, category_schema, get_schema
 from segcore.runs import Run
 
@@ -95,6 +96,9 @@ def layers(frame: Frame, mode: str, classes) -> dict[str, np.ndarray]:
             shown[f"{run} errors"] = views.error_layer(base, frame.truth, labels, schema, classes)
         if run in frame.doubts:
             shown[f"{run} label doubts"] = views.doubt_layer(base, frame.doubts[run])
+    shared = doubted_by_all(list(frame.doubts.values()))
+    if shared is not None:
+        shown["label doubts of every run"] = views.doubt_layer(base, shared)
     return shown
 
 

@@ -62,3 +62,11 @@ def label_quality(probabilities: np.ndarray, truth: np.ndarray, valid: np.ndarra
     """The share (0..1) of the frame's labelled pixels away from edges that the model does not contradict;
     NaN where no labelled pixel is away from an edge."""
     return quality_of(*contradicted(probabilities, truth, valid))
+
+
+def doubted_by_all(doubts: list[np.ndarray]) -> np.ndarray | None:
+    """The pixels every model's doubts mask holds (a label error is likelier where all reject it than where one
+    model errs); None for fewer than two masks or masks of different sizes (not one frame's labels)."""
+    if len(doubts) < 2 or len({mask.shape for mask in doubts}) > 1:
+        return None
+    return np.logical_and.reduce([np.asarray(mask, dtype=bool) for mask in doubts])

@@ -260,3 +260,23 @@ def test_a_real_segcore_evaluate_feeds_the_page(tmp_path, monkeypatch):
     assert captions(at) == ["image", "ground truth", "unet-a prediction", "unet-a errors", "segnet-b prediction",
                             "segnet-b errors"]
     assert not at.info
+
+
+def test_the_viewer_adds_the_doubts_every_run_shares_where_two_runs_stored_them():
+    import numpy as np
+
+    from app.frame_viewer import Frame, layers
+    from segcore.frame_views import DOUBT_COLOUR
+    from segcore.labels import get_schema
+
+    truth = np.zeros((8, 10), np.uint8)
+    first, second = np.zeros((8, 10), bool), np.zeros((8, 10), bool)
+    first[2:4, 2:6], second[3:5, 4:8] = True, True
+    frame = Frame(np.full((8, 10, 3), 200, np.uint8), truth, {"a": truth, "b": truth}, get_schema("camvid11"),
+                  doubts={"a": first, "b": second})
+    shown = layers(frame, "fill", None)
+    assert list(shown)[-3:] == ["b errors", "b label doubts", "label doubts of every run"]
+    shared = (shown["label doubts of every run"] == DOUBT_COLOUR).all(axis=-1)
+    assert np.array_equal(shared, first & second)
+    frame.doubts.pop("b")
+    assert "label doubts of every run" not in layers(frame, "fill", None)

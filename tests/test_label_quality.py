@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from segcore.label_quality import away_from_edges, label_quality, self_confidence
+from segcore.label_quality import away_from_edges, doubted_by_all, label_quality, self_confidence
 
 
 def confident(labels: np.ndarray, classes: int = 3, sure: float = 0.9) -> np.ndarray:
@@ -55,3 +55,10 @@ def test_a_mislabelled_region_lowers_the_frames_label_quality():
     unsure = confident(truth, sure=0.5)                          # the rejected class gets 0.25: not confident
     assert label_quality(unsure, mislabelled, valid) == 1.0
     assert math.isnan(label_quality(probabilities, truth, np.zeros(truth.shape, bool)))
+
+
+def test_the_doubts_every_model_shares():
+    first, second = np.zeros((4, 6), bool), np.zeros((4, 6), bool)
+    first[1, 1:4], second[1, 2:5] = True, True
+    assert np.flatnonzero(doubted_by_all([first, second]).ravel()).tolist() == [8, 9]     # row 1, columns 2-3
+    assert doubted_by_all([first]) is None and doubted_by_all([first, np.zeros((4, 5), bool)]) is None
