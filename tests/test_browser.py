@@ -43,8 +43,10 @@ def _assert_no_errors(page):
 
 
 def _settle(page):
-    """Wait until Streamlit has finished rerunning (its status widget shows while a script runs)."""
+    """Wait until Streamlit has finished rerunning: the app says its script is not running, and the status widget
+    (shown while a script runs, after a delay) is gone."""
     page.wait_for_timeout(300)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
 
 

@@ -116,6 +116,8 @@ def test_lab_builds_a_one_of_group_and_exports_what_training_runs(server, page, 
     assert [t.splitlines()[-1].split(" (")[0] for t in titles] == [                 # after the icon's name
         "1. OneOf of 2", "1.1. RandomSnow", "1.2. RandomFog", "2. HorizontalFlip"], titles
     page.get_by_role("tab", name="Export / import").click()
+    # A rerun in flight would replace the button's file before the browser fetched it ("Download canceled").
+    _settle(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download JSON").click()
     path = tmp_path / "pipeline.json"
