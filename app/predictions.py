@@ -19,6 +19,7 @@ from app import cache_budget as budget
 from app.settings import Settings
 from segcore import runs
 from segcore.confidence import ConfidenceMaps, confidence_maps
+from segcore.label_quality import mask_doubts
 
 
 def run_stamp(run: runs.Run) -> tuple[int, int]:
@@ -52,44 +53,49 @@ def prediction(run: runs.Run, image: np.ndarray):
     return _prediction(str(run.path), run_stamp(run), _digest(image), image)
 
 
-def predict_all(chosen: list[runs.Run], images: list[np.ndarray], *, with_confidence: bool = False
-                ) -> list[dict[str, object]]:
-    """Per image, each run's Prediction (or the RunError that stopped it), all computed before a page draws any of
-    them: the browser, busy laying out what a rerun sends, slowed forward passes that ran meanwhile by a third on
-    2 cores (docs/BENCHMARKS.md, "Side by Side speed goals"). `with_confidence`: the same forward pass also gives
-    the confidence maps `confidence` returns."""
+def predict_all(chosen: list[runs.Run], shown: list[tuple[np.ndarray, tuple | None]], *,
+                with_confidence: bool = False) -> list[dict[str, object]]:
+    """Per (image, ground truth or None), each run's Prediction (or the RunError that stopped it), all computed before
+    a page draws any of them: the browser, busy laying out what a rerun sends, slowed forward passes that ran
+    meanwhile by a third on 2 cores (docs/BENCHMARKS.md, "Side by Side speed goals"). `with_confidence`: the same
+    forward pass also gives the confidence maps and, where a ground truth (its schema, mask) is given, the mask's
+    label doubts that `confidence` returns."""
     outcomes = []
-    for image in images:
+    for image, truth in shown:
         outcome = {}
         for run in chosen:
             try:
-                outcome[run.name] = _scored(run, image)[0] if with_confidence else prediction(run, image)
+                outcome[run.name] = _scored(run, image, truth)[0] if with_confidence else prediction(run, image)
             except runs.RunError as err:
                 outcome[run.name] = err
         outcomes.append(outcome)
     return outcomes
 
 
-# One label map's worth of bytes keeps the caches within cache_budget.CACHES_BYTES; float16 maps (4 bytes a pixel for
-# both) fit a few 2 MP images, which is what a visitor looks at, at a time.
+# One label map's worth of bytes keeps the caches within cache_budget.CACHES_BYTES; float16 maps and a bool doubts mask
+# (5 bytes a pixel) fit a few 2 MP images, which is what a visitor looks at, at a time.
 @st.cache_data(show_spinner=False, max_entries=16, max_size=budget.CONFIDENCE_BYTES)
-def _scored_prediction(run_path: str, stamp: tuple[int, int], digest: str, _image: np.ndarray):
-    """(Prediction without its scores, ConfidenceMaps) from one forward pass."""
+def _scored_prediction(run_path: str, stamp: tuple[int, int], digest: str, truth_digest: str, _image: np.ndarray,
+                       _truth: tuple | None):
+    """(Prediction without its scores, ConfidenceMaps, MaskDoubts or None) from one forward pass."""
     predictor = _predictor(run_path, stamp)
     result = predictor.predict(_image, keep_scores=True)
-    maps = confidence_maps(predictor.probabilities(result.scores), _image.shape[:2])
+    probabilities = predictor.probabilities(result.scores)
+    maps = confidence_maps(probabilities, _image.shape[:2])
+    doubts = None if _truth is None else mask_doubts(probabilities, _truth[1], _truth[0], predictor.schema)
     return (dataclasses.replace(result, scores=None),
-            ConfidenceMaps(maps.confidence.astype(np.float16), maps.entropy.astype(np.float16)))
+            ConfidenceMaps(maps.confidence.astype(np.float16), maps.entropy.astype(np.float16)), doubts)
 
 
-def _scored(run: runs.Run, image: np.ndarray):
-    return _scored_prediction(str(run.path), run_stamp(run), _digest(image), image)
+def _scored(run: runs.Run, image: np.ndarray, truth: tuple | None):
+    truth_digest = "" if truth is None else truth[0].name + _digest(truth[1])
+    return _scored_prediction(str(run.path), run_stamp(run), _digest(image), truth_digest, image, truth)
 
 
-def confidence(run: runs.Run, image: np.ndarray):
-    """The run's ConfidenceMaps (top probability, entropy) for `image`, at its resolution; computed once, in the
-    forward pass predict_all(with_confidence=True) made."""
-    return _scored(run, image)[1]
+def confidence(run: runs.Run, image: np.ndarray, truth: tuple | None = None):
+    """(ConfidenceMaps, MaskDoubts or None) of the run for `image` (and its ground truth (schema, mask)), at the
+    image's resolution; computed once, in the forward pass predict_all(with_confidence=True) made."""
+    return _scored(run, image, truth)[1:]
 
 
 def _digest(image: np.ndarray) -> str:

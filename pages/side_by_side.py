@@ -1,6 +1,6 @@
 """Side by Side: the chosen models' masks on the same images, where they disagree, a swipe between two of them,
 per-image scores when a ground truth is at hand (in any known schema: foreign ones at category level), and how
-sure each model is (confidence and entropy maps, unsure pixels greyed out)."""
+sure each model is (confidence and entropy maps, unsure pixels greyed out; with a ground truth its label doubts)."""
 from functools import partial
 from pathlib import Path
 
@@ -9,8 +9,10 @@ import streamlit as st
 from app import image_sources, pickers, predictions, shell
 from segcore import compare, confidence
 from segcore.evaluations import TTA_SHORT
+from segcore.frame_views import doubt_layer
 from segcore.ground_truth import score_view, truth_at_level
 from segcore.imageio import encode_png
+from segcore.label_quality import doubted_by_all
 from segcore.runs import RunError
 
 config = shell.settings()
@@ -21,7 +23,8 @@ with st.sidebar:
                      format_func={"class": "classes", "category": "7 categories"}.get,
                      help="Categories: the classes folded onto the 7 Cityscapes categories (void is ignored)")
     alpha = st.slider("Mask opacity", 0.0, 1.0, 0.5, 0.05, key="sbs_alpha")
-    sure = st.toggle("Confidence", key="sbs_confidence", help="Each model's top class probability and entropy")
+    sure = st.toggle("Confidence", key="sbs_confidence", help="Each model's top class probability and entropy, "
+                     "and with a ground truth the labelled pixels each model confidently rejects (label doubts)")
     threshold = st.slider("Grey out below confidence", 0.0, 1.0, 0.0, 0.05, key="sbs_threshold", disabled=not sure,
                           help="Pixels whose top probability is below this show the photo in grey, not a class")
     source = st.radio("Images from", ["Upload", "Data folder"], horizontal=True, key="sbs_source")
@@ -45,7 +48,7 @@ def show_model(run, image, truth, index: int, stem: str, prediction):
     """One model's column: overlay, legend, timings, downloads. Returns its view, or None if it failed."""
     if isinstance(prediction, RunError):
         st.error(f"{prediction}. Retrain the run or choose another one.", icon=":material/error:")
-        return None, None
+        return None, None, None
     view = compare.model_view(image, prediction.labels, run.schema, level=level, alpha=alpha)
     if truth is not None:
         shown_truth, why = truth_at_level(truth[1], truth[0], run.schema, level)
@@ -53,9 +56,9 @@ def show_model(run, image, truth, index: int, stem: str, prediction):
             st.caption(f"Not scored: {why}.")
         else:
             score_view(view, image, shown_truth)
-    overlay = view.overlay
+    overlay, doubts = view.overlay, None
     if sure:
-        maps = predictions.confidence(run, image)
+        maps, doubts = predictions.confidence(run, image, truth)
         low = confidence.unsure(maps.confidence, threshold)
         overlay = confidence.grey_out(overlay, image, low) if threshold > 0 else overlay
     st.image(overlay, caption=run.name, width="stretch")
@@ -67,22 +70,26 @@ def show_model(run, image, truth, index: int, stem: str, prediction):
     if sure:
         st.caption(f"{low.mean():.1%} of pixels below {threshold:.0%} confidence" if threshold > 0 else
                    f"mean confidence {float(maps.confidence.mean()):.1%}")
-        with st.expander("Confidence and entropy"):
+        with st.expander("Confidence and entropy" + (" and label doubts" if doubts else "")):
             st.image(confidence.heat_map(maps.confidence), caption=f"{run.name} confidence (dark low, yellow high)")
             st.image(confidence.heat_map(maps.entropy), caption=f"{run.name} entropy (dark sure, yellow unsure)")
+            if doubts:
+                st.image(doubt_layer(image, doubts.contradicted), caption=f"{run.name} label doubts: the mask's "
+                         f"pixels it confidently rejects, by {doubts.level} (magenta)")
     downloads(view, f"{stem}_{run.name}", key=f"sbs_dl_{index}_{run.name}")
-    row = {"model": run.name, "model_ms": prediction.model_ms, "total_ms": prediction.total_ms, **(view.scores or {})}
-    return view, row
+    row = {"model": run.name, "model_ms": prediction.model_ms, "total_ms": prediction.total_ms, **(view.scores or {}),
+           **({"label_quality": doubts.quality} if doubts else {})}
+    return view, row, doubts
 
 
 def show_image(index: int, name: str, image, truth, outcomes: dict):
     st.subheader(name, divider="gray")
     columns = st.columns(len(chosen) + 1)
     columns[0].image(image, caption=f"original · {image.shape[1]}×{image.shape[0]}", width="stretch")
-    views, rows = {}, []
+    views, rows, doubts = {}, [], {}
     for column, run in zip(columns[1:], chosen):
         with column:
-            view, row = show_model(run, image, truth, index, Path(name).stem, outcomes[run.name])
+            view, row, doubts[run.name] = show_model(run, image, truth, index, Path(name).stem, outcomes[run.name])
         if view is not None:
             views[run.name], rows = view, rows + [row]
     if not views:
@@ -119,8 +126,14 @@ def show_image(index: int, name: str, image, truth, outcomes: dict):
         for column, (run_name, view) in zip(columns[1:], scored.items()):
             column.image(view.errors, width="stretch", caption=f"{run_name}: mIoU {view.scores['mean_iou']:.1%}, "
                                                                f"pixel acc {view.scores['pixel_accuracy']:.1%}")
+    shared = doubted_by_all([found.contradicted for found in doubts.values() if found])
+    if shared is not None and shared.any():
+        st.image(doubt_layer(image, shared), width=480, caption="label doubts of every model: the mask's pixels all "
+                 f"of them reject (magenta, {shared.mean():.2%} of the image), likelier label errors than one's")
+    elif shared is not None:
+        st.caption("Label doubts: no labelled pixel is rejected by every model.")
 
 shown = image_sources.uploaded_images(schemas) if source == "Upload" else image_sources.folder_images(config)
-outcomes = predictions.predict_all(chosen, [image for _, image, _ in shown], with_confidence=sure)
+outcomes = predictions.predict_all(chosen, [(image, truth) for _, image, truth in shown], with_confidence=sure)
 for index, ((name, image, truth), outcome) in enumerate(zip(shown, outcomes)):
     show_image(index, name, image, truth, outcome)

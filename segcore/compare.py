@@ -60,13 +60,14 @@ def model_view(image: np.ndarray, labels: np.ndarray, schema: LabelSchema, *, le
 
 
 def scores_table(rows: list[dict]) -> pd.DataFrame:
-    """rows of {model, model_ms, total_ms[, pixel_accuracy, mean_iou]} -> a table in ms and % (1 decimal)."""
+    """rows of {model, model_ms, total_ms[, pixel_accuracy, mean_iou, label_quality]} -> a table in ms and % (1
+    decimal; label quality 2, as its values crowd near 100)."""
     table = pd.DataFrame(rows).set_index("model")
-    for column in ("pixel_accuracy", "mean_iou"):
+    for column, decimals in (("pixel_accuracy", 1), ("mean_iou", 1), ("label_quality", 2)):
         if column in table:
-            table[column] = (100 * table[column].astype(float)).round(1)
+            table[column] = (100 * table[column].astype(float)).round(decimals)
     table = table.rename(columns={"model_ms": "model ms", "total_ms": "total ms", "pixel_accuracy": "pixel acc %",
-                                  "mean_iou": "mIoU %"})
+                                  "mean_iou": "mIoU %", "label_quality": "label quality %"})
     return table.round({"model ms": 1, "total ms": 1})
 
 

@@ -76,12 +76,6 @@ def _frame_calibration(probabilities, truth, valid) -> CalibrationCounts:
     return calibration_counts(confidence, labels == truth, valid)
 
 
-def _one_hot(mapping, groups: int) -> np.ndarray:
-    onehot = np.zeros((len(mapping), groups), dtype=np.float32)
-    onehot[np.arange(len(mapping)), mapping] = 1
-    return onehot
-
-
 def missing_note(run_name: str, missing: list[str], total: int) -> str:
     """One line about the frames a prediction-folder run has no prediction for."""
     shown = ", ".join(missing[:MISSING_SHOWN]) + (", ..." if len(missing) > MISSING_SHOWN else "")
@@ -109,7 +103,7 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
     levels = {"category_level": _Level("category_level", categories.num_classes, categories.ignore_index)}
     if same:
         levels = {"class_level": _Level("class_level", schema.num_classes, schema.ignore_index), **levels}
-    fold = None if same else _one_hot(schema.category_ids(), len(CATEGORIES))
+    fold = None if same else schema.category_fold()
     calibration, calibrated = CalibrationCounts(), True
     bar = None
     if progress:

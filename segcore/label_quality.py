@@ -11,11 +11,14 @@ decided by edge pixels, hence the share away from edges.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
 from segcore import frames
 from segcore.boundary import boundary_width
+from segcore.labels import LabelSchema, category_schema
 
 CONTRADICTED_BELOW = 0.1
 
@@ -62,6 +65,29 @@ def label_quality(probabilities: np.ndarray, truth: np.ndarray, valid: np.ndarra
     """The share (0..1) of the frame's labelled pixels away from edges that the model does not contradict;
     NaN where no labelled pixel is away from an edge."""
     return quality_of(*contradicted(probabilities, truth, valid))
+
+
+@dataclass
+class MaskDoubts:
+    """A ground-truth mask as one model sees it."""
+    contradicted: np.ndarray    # (H, W) bool, the mask's labelled pixels away from edges the model rejects
+    quality: float              # label quality, 0..1 (NaN where no labelled pixel is away from an edge)
+    level: str                  # "class" or "category": what the mask was checked at
+
+
+def mask_doubts(probabilities: np.ndarray, mask: np.ndarray, mask_schema: LabelSchema,
+                run_schema: LabelSchema) -> MaskDoubts:
+    """A mask (ids of `mask_schema`) checked by a model's (h, w, C) class probabilities (C of `run_schema`) at the
+    finest level both share, as segcore.evaluate does: classes when the schemas agree, else the 7 categories (the
+    probabilities summed per category)."""
+    if mask_schema.name == run_schema.name:
+        truth, ignore, level = np.asarray(mask), run_schema.ignore_index, "class"
+    else:
+        truth, ignore, level = mask_schema.to_categories(mask), category_schema().ignore_index, "category"
+        probabilities = np.asarray(probabilities, dtype=np.float32) @ run_schema.category_fold()
+    valid = (truth < probabilities.shape[-1]) & (truth != ignore)
+    rejected, counted = contradicted(probabilities, truth, valid)
+    return MaskDoubts(rejected, quality_of(rejected, counted), level)
 
 
 def doubted_by_all(doubts: list[np.ndarray]) -> np.ndarray | None:

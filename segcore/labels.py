@@ -108,6 +108,12 @@ class LabelSchema:
         """(num_classes,) int: class train id -> index in CATEGORIES."""
         return np.array([CATEGORIES.index(c.category) for c in self.classes], dtype=np.int64)
 
+    def category_fold(self) -> np.ndarray:
+        """(num_classes, 7) float32 one-hot: class probabilities @ fold = category probabilities."""
+        fold = np.zeros((self.num_classes, len(CATEGORIES)), dtype=np.float32)
+        fold[np.arange(self.num_classes), self.category_ids()] = 1
+        return fold
+
     def category_schema(self) -> "LabelSchema":
         """The 7 Cityscapes categories + void (ignored) as a schema of its own."""
         return category_schema()

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from segcore.label_quality import away_from_edges, doubted_by_all, label_quality, self_confidence
+from segcore.label_quality import away_from_edges, doubted_by_all, label_quality, mask_doubts, self_confidence
+from segcore.labels import CAMVID11, CITYSCAPES
 
 
 def confident(labels: np.ndarray, classes: int = 3, sure: float = 0.9) -> np.ndarray:
@@ -62,3 +63,23 @@ def test_the_doubts_every_model_shares():
     first[1, 1:4], second[1, 2:5] = True, True
     assert np.flatnonzero(doubted_by_all([first, second]).ravel()).tolist() == [8, 9]     # row 1, columns 2-3
     assert doubted_by_all([first]) is None and doubted_by_all([first, np.zeros((4, 5), bool)]) is None
+
+
+def test_a_mask_in_the_runs_schema_is_checked_by_class_one_in_another_by_category():
+    sky, road, pavement = (CAMVID11.names.index(name) for name in ("Sky", "Road", "Pavement"))
+    seen = np.full((30, 40), road, np.int64)
+    seen[:, 20:] = sky
+    probabilities = confident(seen, classes=CAMVID11.num_classes, sure=0.95)
+    own = seen.copy()
+    own[5:25, 2:12] = pavement                                   # pavement where the model is sure of road
+    doubts = mask_doubts(probabilities, own.astype(np.uint8), CAMVID11, CAMVID11)
+    assert doubts.level == "class" and doubts.contradicted[15, 7] and not doubts.contradicted[15, 30]
+    assert doubts.quality == pytest.approx(label_quality(probabilities, own, np.ones(own.shape, bool)))
+
+    foreign = np.full(seen.shape, CITYSCAPES.names.index("sidewalk"), np.uint8)      # flat, as the model's road
+    foreign[:, 20:] = CITYSCAPES.names.index("vegetation")                           # nature where it sees sky
+    foreign[:, 36:] = CITYSCAPES.ignore_index                                        # void: never doubted
+    doubts = mask_doubts(probabilities, foreign, CITYSCAPES, CAMVID11)
+    assert doubts.level == "category" and doubts.contradicted.shape == foreign.shape
+    assert not doubts.contradicted[:, :20].any() and doubts.contradicted[15, 27] and not doubts.contradicted[:, 36:].any()
+    assert 0 < doubts.quality < 1

@@ -127,6 +127,29 @@ def test_confidence_view_and_threshold_grey_out_pixels(models):
     assert {c: i.value[0] for i in at.image for c in i.captions}["onnx-a"] != before["onnx-a"]
 
 
+def test_with_confidence_a_masks_label_doubts_and_quality_show_per_model_and_for_all(models):
+    from segcore.label_quality import mask_doubts
+    from segcore.predict import Predictor
+    predictor = Predictor(models / "onnx-a")
+    image = sample_image(7, SIZE)
+    result = predictor.predict(image, keep_scores=True)
+    mask = result.labels.copy()
+    mask[:, : SIZE[1] // 2] = (mask[:, : SIZE[1] // 2] + 1) % CAMVID11.num_classes   # left half relabelled
+    expected = mask_doubts(predictor.probabilities(result.scores), mask, CAMVID11, CAMVID11)
+    at = upload(page(), "Images", png("street.png", image))
+    at = upload(at, "Ground-truth", png("street_mask.png", mask))
+    assert "label quality %" not in at.dataframe[0].value.columns                  # only with confidence on
+    at.toggle(key="sbs_confidence").set_value(True)
+    run(at)
+    table = at.dataframe[0].value
+    assert table.loc["onnx-a", "label quality %"] == pytest.approx(100 * expected.quality, abs=0.02)
+    assert table.loc["onnx-a", "label quality %"] == table.loc["onnx-b", "label quality %"]     # the same model
+    assert any(c.startswith("onnx-a label doubts: the mask's pixels it confidently rejects, by class")
+               for c in captions(at))
+    shared = next(c for c in captions(at) if c.startswith("label doubts of every model"))
+    assert f"{expected.contradicted.mean():.2%} of the image" in shared
+
+
 def test_with_confidence_on_each_model_runs_once_per_image(models, monkeypatch):
     from segcore.predict import Predictor
     calls = []
