@@ -108,3 +108,26 @@ def page(browser):
     """A fresh page per test, 1400x1000."""
     with fresh_page(browser) as opened:
         yield opened
+
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def settle(page, timeout_ms: float = 120_000) -> None:
+    """Wait until Streamlit has finished rerunning: the app says its script is not running and the status widget
+    (shown while a script runs, after a delay) is gone; then a moment for the browser to draw what it was sent.
+    The generous timeout is for a loaded CI machine, not a speed budget."""
+    page.wait_for_timeout(300)
+    page.locator(IDLE).wait_for(timeout=timeout_ms)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=timeout_ms)
+    page.wait_for_timeout(300)
+
+
+def assert_no_errors(page, *, error_boxes: bool = True) -> None:
+    """No exception box and no traceback on the page; with `error_boxes` no st.error either (a test that expects
+    one, for bad input, passes False and checks its text)."""
+    assert page.locator('[data-testid="stException"]').count() == 0
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body, body[:2000]
+    if error_boxes:
+        assert page.locator('[data-testid="stAlertContentError"]').count() == 0, body[:2000]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import browser, page, require_browser, streamlit_server  # noqa: F401 - fixtures
+from browser_support import assert_no_errors, browser, page, require_browser, settle, streamlit_server  # noqa: F401
 from conftest import make_camvid_like
 from test_app_pages import HISTORY_CSV, make_models_dir
 
@@ -36,27 +36,13 @@ def _open(page, url: str, heading: str):
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Training Curves").wait_for()
 
 
-def _assert_no_errors(page):
-    assert page.locator('[data-testid="stException"]').count() == 0
-    body = page.locator("body").inner_text()
-    assert "Traceback" not in body, body[:2000]
-
-
-def _settle(page):
-    """Wait until Streamlit has finished rerunning: the app says its script is not running, and the status widget
-    (shown while a script runs, after a delay) is gone."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-
-
 def test_home_in_browser(server, page):
     _open(page, server + "/", "SegLab")
     page.get_by_text("segnet-broken").first.wait_for()
     assert "missing 'arch'" in page.locator("body").inner_text()
     page.locator('[data-testid="stPageLink"]').nth(1).wait_for()      # Lab and Curves at least
-    _settle(page)
-    _assert_no_errors(page)
+    settle(page)
+    assert_no_errors(page)
     page.screenshot(path=str(SCREENSHOTS / "seglab-home.png"), full_page=True)
     page.locator('[data-testid="stMain"]').get_by_role("link", name="Training Curves").click()
     page.get_by_role("heading", name="Training curves").wait_for()
@@ -67,14 +53,14 @@ def test_lab_slider_changes_the_output(server, page):
     _open(page, server + "/augmentation_lab", "Augmentation lab")
     page.get_by_role("button", name="Clear").click()          # the Lab opens on a default pipeline
     page.get_by_text("The pipeline is empty").wait_for()
-    _settle(page)
+    settle(page)
     augmented = page.locator('[data-testid="stImage"]').filter(has_text="augmented 320x240").locator("img")
     before = augmented.get_attribute("src")
     transform = page.get_by_role("combobox", name="Transform")
     transform.click()
     transform.fill("HorizontalFlip")
     transform.press("Enter")
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Add to pipeline").click()
     step = page.locator('[data-testid="stExpander"]').filter(has_text="1. HorizontalFlip")
     step.wait_for()
@@ -84,10 +70,10 @@ def test_lab_slider_changes_the_output(server, page):
     thumb.press("End")                               # p = 1: the flip always fires
     page.wait_for_function("([el, old]) => el.getAttribute('src') !== old",
                            arg=[augmented.element_handle(), before], timeout=20_000)
-    _settle(page)
+    settle(page)
     assert float(step.get_by_role("slider").first.input_value()) == 1.0
     assert "p = 1.00" in step.inner_text()
-    _assert_no_errors(page)
+    assert_no_errors(page)
     page.screenshot(path=str(SCREENSHOTS / "seglab-lab.png"), full_page=True)
 
 
@@ -101,16 +87,16 @@ def test_curves_upload_adds_a_run(server, page, tmp_path):
                                                                    for n, line in enumerate(lines[1:])]) + "\n")
     page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(upload))
     legend.filter(has_text="uploaded-run · val").first.wait_for()
-    _settle(page)
-    _assert_no_errors(page)
+    settle(page)
+    assert_no_errors(page)
     page.screenshot(path=str(SCREENSHOTS / "seglab-curves.png"), full_page=True)
     x_axis = page.locator('[data-testid="stMain"]').get_by_role("combobox", name="X axis")
     x_axis.click()
     x_axis.fill("Training time")
     x_axis.press("Enter")
     page.locator(".xtitle").filter(has_text="training time (hours)").wait_for()
-    _settle(page)
+    settle(page)
     assert page.locator(".legendtext").filter(has_text="unet-tiny").count() == 0       # its history has no times
     assert "Not drawn against training time (hours): unet-tiny" in page.locator('[data-testid="stMain"]').inner_text()
-    _assert_no_errors(page)
+    assert_no_errors(page)
     page.screenshot(path=str(SCREENSHOTS / "seglab-curves-training-time.png"), full_page=True)

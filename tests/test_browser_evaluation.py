@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import browser, fresh_page, require_browser, streamlit_server  # noqa: F401 - fixture
+from browser_support import assert_no_errors, browser, fresh_page, require_browser, settle, streamlit_server  # noqa: F401
 from evaluation_fixtures import make_data, make_models
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -32,19 +32,8 @@ def page(browser):
         yield opened
 
 
-def settle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
-    page.wait_for_timeout(400)
-
-
 def selected(page, label: str) -> str:
     return page.locator('[data-testid="stSelectbox"]').filter(has_text=label).locator("input").input_value()
-
-
-def no_errors(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
 
 
 def test_click_a_cell_outline_it_and_open_its_frames(server, page):
@@ -55,7 +44,7 @@ def test_click_a_cell_outline_it_and_open_its_frames(server, page):
     settle(page)
     print(f"\nEvaluation page, first visit of a fresh server (fixture runs): {time.perf_counter() - started:.2f} s")
     assert heatmaps.count() == 2
-    no_errors(page)
+    assert_no_errors(page)
 
     plot = heatmaps.first
     plot.scroll_into_view_if_needed()
@@ -73,7 +62,7 @@ def test_click_a_cell_outline_it_and_open_its_frames(server, page):
     outline.wait_for()
     box = outline.bounding_box()
     assert abs(box["x"] + box["width"] / 2 - x) < 6 and abs(box["y"] + box["height"] / 2 - y) < 6
-    no_errors(page)
+    assert_no_errors(page)
     page.screenshot(path=str(SHOTS / "seglab-evaluation-clicked.png"))
 
     # The frames behind the cell come from the stored predictions; the button opens them on the Frames page.
@@ -84,5 +73,5 @@ def test_click_a_cell_outline_it_and_open_its_frames(server, page):
     settle(page)
     assert page.url.rstrip("/").endswith("/frames")
     assert (selected(page, "Confusion: truth"), selected(page, "predicted as")) == ("Car", "Building")
-    no_errors(page)
+    assert_no_errors(page)
     page.screenshot(path=str(SHOTS / "seglab-evaluation-to-frames.png"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import browser, fresh_page, page, require_browser, streamlit_server  # noqa: F401 - fixtures
+from browser_support import browser, fresh_page, page, require_browser, settle, streamlit_server  # noqa: F401
 from frames_fixtures import FRAMES, make_frames_data, make_frames_models
 
 pytestmark = pytest.mark.browser
@@ -35,17 +35,12 @@ def first_visit_seconds(page, url: str) -> float:
     return time.perf_counter() - started
 
 
-def _settle(page):
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-
-
 def _choose(page, label: str, option: str):
     box = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name=label)
     box.click()
     box.fill(option)
     box.press("Enter")
-    _settle(page)
+    settle(page)
 
 
 def _open_buttons(page):
@@ -56,7 +51,7 @@ def test_filter_open_drag_and_hover(server, page):
     from playwright.sync_api import expect
 
     print(f"\nFrames page, first visit of a fresh server: {first_visit_seconds(page, server):.2f} s")
-    _settle(page)
+    settle(page)
     assert _open_buttons(page).count() == len(FRAMES)
     page.screenshot(path=str(SCREENSHOTS / "seglab-frames-grid.png"), full_page=True)
 
@@ -65,13 +60,13 @@ def test_filter_open_drag_and_hover(server, page):
     _choose(page, "Model the filters test", "unet-a")
     page.screenshot(path=str(SCREENSHOTS / "seglab-frames-filtered.png"), full_page=True)
     expect(_open_buttons(page)).to_have_count(len([i for i in range(len(FRAMES)) if i % 4 == 0]))
-    _settle(page)
+    settle(page)
     page.screenshot(path=str(SCREENSHOTS / "seglab-frames-filtered.png"), full_page=True)
 
     _open_buttons(page).nth(1).click()
     compare = page.locator(".compare")
     compare.wait_for()
-    _settle(page)
+    settle(page)
     assert "(2 of 4 listed)" in page.locator('[data-testid="stMain"]').inner_text()
     handle = page.locator(".compare .handle")
     assert handle.get_attribute("aria-valuenow") == "50"
@@ -110,5 +105,5 @@ def test_first_visit_time(server, browser):
         with fresh_page(browser) as page:
             print(f"\nFrames page, first visit of a new session (try {attempt + 1}): "
                   f"{first_visit_seconds(page, server):.2f} s")
-            _settle(page)
+            settle(page)
             assert _open_buttons(page).count() == len(FRAMES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import chromium, fresh_page, require_browser, streamlit_server
+from browser_support import assert_no_errors, chromium, fresh_page, require_browser, settle, streamlit_server
 from test_pages_models import build_runs
 
 SHOTS = Path("/tmp")
@@ -36,13 +36,6 @@ def page(browser):
         yield opened
 
 
-def settle(page, timeout_ms: int = 120_000) -> None:
-    """Wait until Streamlit has finished the current script run."""
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
-    page.wait_for_timeout(500)
-
-
 def open_page(page, url: str, title: str) -> None:
     """Start on Home and follow the sidebar link, as a user does."""
     page.goto(url)
@@ -50,13 +43,6 @@ def open_page(page, url: str, title: str) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
     page.get_by_role("heading", name=title, exact=False).first.wait_for(timeout=60_000)
     settle(page)
-
-
-def no_errors(page) -> None:
-    text = page.inner_text("body")
-    assert "Traceback" not in text and "Error" not in text, text[:3000]
-    assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
 
 
 def selected(page, label: str) -> str:
@@ -75,7 +61,7 @@ def test_side_by_side_shows_both_models(app_url, page):
     images = page.locator('[data-testid="stImage"] img')
     assert images.count() >= 5                                   # original, 2 overlays, disagreement, swipe
     assert all(images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0") for i in range(images.count()))
-    no_errors(page)
+    assert_no_errors(page)
     page.screenshot(path=str(SHOTS / "seglab_side_by_side.png"))
 
 
@@ -85,7 +71,7 @@ def test_evaluation_draws_confusion_matrices_and_a_click_picks_a_cell(app_url, p
     heatmaps = page.locator(".js-plotly-plot .heatmaplayer")
     heatmaps.first.wait_for(timeout=60_000)
     assert heatmaps.count() == 2
-    no_errors(page)
+    assert_no_errors(page)
     page.screenshot(path=str(SHOTS / "seglab_evaluation.png"))
 
     # Click the cell in the first matrix's top row (truth Sky), second column (predicted Building).
@@ -96,5 +82,5 @@ def test_evaluation_draws_confusion_matrices_and_a_click_picks_a_cell(app_url, p
     settle(page)
     assert (selected(page, "Model"), selected(page, "Truth"), selected(page, "Predicted as")) == \
            ("unet-tiny", "Sky", "Building")
-    no_errors(page)
+    assert_no_errors(page)
     page.screenshot(path=str(SHOTS / "seglab_evaluation_clicked.png"))

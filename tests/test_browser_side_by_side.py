@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import chromium, fresh_page, require_browser, streamlit_server
-from test_browser_models import no_errors, settle
+from browser_support import assert_no_errors, chromium, fresh_page, require_browser, settle, streamlit_server
 from test_onnx_import import foreign_onnx, sample_image, save_png, trained_like_run
 
 from segcore.importing import import_model
@@ -41,5 +40,5 @@ def test_an_onnx_run_and_a_keras_run_side_by_side(tmp_path):
         page.wait_for_function(LOADED, arg=["unet-tiny", "foreign-onnx"], timeout=120_000)
         settle(page)
         assert page.get_by_text("ms model").count() == 2
-        no_errors(page)
+        assert_no_errors(page)
         page.screenshot(path=str(SHOT))

@@ -13,7 +13,8 @@ import pytest
 
 from segcore import augment
 from segcore.labels import CAMVID11
-from test_browser import SCREENSHOTS, _assert_no_errors, _open, _settle, browser, page, server  # noqa: F401
+from browser_support import assert_no_errors, browser, page, settle  # noqa: F401 - fixtures
+from test_browser import SCREENSHOTS, _open, server  # noqa: F401 - the dashboard fixture
 
 pytestmark = pytest.mark.browser
 
@@ -23,28 +24,28 @@ def _pick(page, box: str, text: str):
     combobox.click()
     combobox.fill(text)
     combobox.press("Enter")
-    _settle(page)
+    settle(page)
 
 
 def _add(page, name: str, where: str = "the pipeline"):
     _pick(page, "Transform", name)
     _pick(page, "Add to", where)
     page.locator(".st-key-lab_add button").click()
-    _settle(page)
+    settle(page)
 
 
 def _clear(page):
     """The Lab opens on a light weather pipeline; start from an empty one."""
     page.get_by_role("button", name="Clear").click()
     page.get_by_text("The pipeline is empty").wait_for()
-    _settle(page)
+    settle(page)
 
 
 def _open_step(page, title: str):
     """A step's collapsed line, opened to show its widgets."""
     step = page.locator('[data-testid="stExpander"]').filter(has_text=title)
     step.locator("summary").click()
-    _settle(page)
+    settle(page)
     return step
 
 
@@ -59,13 +60,13 @@ def test_lab_import_of_a_path_shows_an_error_not_the_server_file(server, page, t
     importer.locator('input[type="file"]').set_input_files(str(upload))
     error = page.locator('[data-testid="stAlertContentError"]').filter(has_text="x.yaml")
     error.wait_for()
-    _settle(page)
+    settle(page)
     message = error.inner_text()
     assert "not an albumentations pipeline" in message and "\n" not in message.strip(), message
     body = page.locator("body").inner_text()
     assert "RandomSunFlare" not in body and "src_radius" not in body     # nothing of the server file
     assert page.locator('[data-testid="stExpander"]').count() == 6       # the opening pipeline, unchanged
-    _assert_no_errors(page)
+    assert_no_errors(page, error_boxes=False)                            # the one expected error is checked above
     error.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "seglab-lab-import-path.png"))
 
@@ -78,11 +79,11 @@ def test_lab_this_step_only_is_marked(server, page):
     step = _open_step(page, "2. GaussNoise")
     step.get_by_text("this step only").click()
     page.get_by_text("Showing step 2 (GaussNoise) alone").wait_for()
-    _settle(page)
+    settle(page)
     assert "SHOWN ALONE" in step.inner_text()
     assert "SHOWN ALONE" not in page.locator('[data-testid="stExpander"]').filter(
         has_text="1. HorizontalFlip").inner_text()
-    _assert_no_errors(page)
+    assert_no_errors(page)
     page.screenshot(path=str(SCREENSHOTS / "seglab-lab-isolated.png"), full_page=True)
 
 
@@ -95,10 +96,10 @@ def test_lab_statistics_tab(server, page):
     page.get_by_role("button", name="Compute statistics").click()
     summary = page.get_by_text("on/off combinations occurred")
     summary.wait_for()
-    _settle(page)
+    settle(page)
     # 200 seeded draws of two p=0.5 steps show all four patterns (with one shared seed: only 2).
     assert summary.inner_text().startswith("4 of 4 on/off combinations"), summary.inner_text()
-    _assert_no_errors(page)
+    assert_no_errors(page)
     summary.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "seglab-lab-statistics.png"))
 
@@ -106,7 +107,7 @@ def test_lab_statistics_tab(server, page):
 def test_lab_builds_a_one_of_group_and_exports_what_training_runs(server, page, tmp_path):
     _open(page, server + "/augmentation_lab", "Augmentation lab")
     page.get_by_text("augmented 320x240").wait_for()
-    _settle(page)
+    settle(page)
     page.screenshot(path=str(SCREENSHOTS / "seglab-lab-default.png"), full_page=True)
     _clear(page)
     _add(page, "RandomSnow", "a new OneOf group")
@@ -117,7 +118,7 @@ def test_lab_builds_a_one_of_group_and_exports_what_training_runs(server, page, 
         "1. OneOf of 2", "1.1. RandomSnow", "1.2. RandomFog", "2. HorizontalFlip"], titles
     page.get_by_role("tab", name="Export / import").click()
     # A rerun in flight would replace the button's file before the browser fetched it ("Download canceled").
-    _settle(page)
+    settle(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download JSON").click()
     path = tmp_path / "pipeline.json"
@@ -129,6 +130,6 @@ def test_lab_builds_a_one_of_group_and_exports_what_training_runs(server, page, 
     assert [t["__class_fullname__"] for t in one_of["transforms"]] == ["RandomSnow", "RandomFog"]
     page.get_by_role("tab", name="Grid of draws").click()
     page.get_by_text("seed 0 · fired").first.wait_for()
-    _settle(page)
-    _assert_no_errors(page)
+    settle(page)
+    assert_no_errors(page)
     page.screenshot(path=str(SCREENSHOTS / "seglab-lab-oneof.png"), full_page=True)
