@@ -76,7 +76,8 @@ def cmd_train(args) -> int:
                          class_weights=args.class_weights, learning_rate=args.lr, strategy=args.strategy,
                          loader=args.loader, seed=args.seed, arch_options=_arch_options(args.option),
                          steps_per_epoch=args.steps_per_epoch, init_from=args.init_from, loss=args.loss,
-                         warmup_epochs=args.warmup_epochs, holdout_sequence=args.holdout_sequence)
+                         warmup_epochs=args.warmup_epochs, holdout_sequence=args.holdout_sequence,
+                         train_split=args.train_split)
     out = train(config, resume=args.resume)
     print(f"run saved in {out}")
     return 0
@@ -194,6 +195,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--holdout-sequence", default=None, metavar="SEQ",
                        help="validate on the train frames of sequence SEQ (file names SEQ_<frame>, e.g. 0006R0) "
                             "and train on the other sequences, instead of validating on the val split")
+    train.add_argument("--train-split", default="train", metavar="SPLITS",
+                       help="split(s) to train on, joined by '+' (default: train). train+val trains a final model "
+                            "on both once val has chosen the recipe: val then can't choose an epoch, the last is kept")
     train.set_defaults(func=cmd_train)
 
     augment = sub.add_parser("augment", help="augmentation pipeline tools").add_subparsers(

@@ -21,7 +21,7 @@ from segcore.metrics import ConfusionMatrix
 SHARD_DIR = "shards"      # under RUN/eval: partial results are not evaluations the app lists
 # Fields every shard of one evaluation must share.
 SHARED_FIELDS = ("run", "schema", "data_schema", "dataset", "split", "input_size", "format", "resolution",
-                 "split_images", "tta")
+                 "split_images", "tta", "trained_on_split")
 LEVEL_NAMES = tuple(f"{level}.names" for level in evaluations.LEVEL_KEYS)
 # Keys a part holds that the merged evaluation computes anew (or, for shard bookkeeping, drops).
 RECOMPUTED = ("shard", "frames", "split_images", "class_level", "category_level", "per_image", "calibration",

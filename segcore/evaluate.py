@@ -27,6 +27,7 @@ from segcore.eval_shards import (SHARD_DIR, SHARED_FIELDS, check_shard, merge_ev
 from segcore.imageio import read_pair
 from segcore.label_quality import contradicted, quality_of
 from segcore.labels import CATEGORIES, category_schema
+from segcore.train_config import train_splits
 from segcore.metrics import ConfusionMatrix, sparse_confusion, top_confusions
 from segcore.unlike_train import carry_distances
 
@@ -257,6 +258,8 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
         print(missing_note(run.name, result["missing_predictions"], len(scored)), file=sys.stderr)
     result.update({"format": evaluations.FORMAT, "dataset": identity, "split": split,
                    "label": evaluations.label({"dataset": identity}), "resolution": evaluations.RESOLUTION})
+    if _trained_on(run, root, split):
+        result["trained_on_split"] = True
     if shard is not None:
         result.update({"shard": list(shard), "split_images": len(samples),
                        "frames": [sample.name for sample in scored]})
@@ -271,11 +274,24 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
     return result, path
 
 
+def _trained_on(run: runs.Run, root: Path, split: str) -> bool:
+    """Whether the run trained on `split` of the data folder `root` (its recorded config says so)."""
+    config = run.meta.get("config")
+    if not isinstance(config, dict) or not isinstance(config.get("data"), str):
+        return False
+    try:
+        same_folder = Path(config["data"]).resolve() == root
+    except (OSError, RuntimeError):
+        return False
+    return same_folder and split in train_splits(config)
+
+
 def format_evaluation(result: dict) -> str:
     """The CLI's summary: scores per level (with boundary IoU), per class, calibration, the frames of lowest label
     quality and skipped frames."""
     from segcore.evaluations import boundary_scores
-    lines = []
+    note = evaluations.trained_on_note(result)
+    lines = [note] if note else []
     for level in ("class_level", "category_level"):
         summary = result.get(level)
         if summary is None:       # a cross-schema evaluation has categories only

@@ -153,8 +153,20 @@ def scored_at(result: dict) -> str:
     return f"{label(result)}{images}, scored at each label's own resolution{model}"
 
 
+def trained_on_note(result: dict) -> str | None:
+    """Said of an evaluation on frames the run trained on (a final model trained on train+val, scored on val)."""
+    if result.get("trained_on_split") is not True:
+        return None
+    return (f"{str(result.get('run', 'The run'))[:100]} trained on these frames ({dataset_of(result)['split']} is one "
+            "of its training splits): its scores here measure how well it fits them, not how it does on new frames.")
+
+
 def optimism_note(result: dict) -> str | None:
-    """The CamVid val caveat, for an evaluation on CamVid val (frames of sequence 0016E5, shared with train)."""
+    """The CamVid val caveat, for an evaluation on CamVid val (frames of sequence 0016E5, shared with train); the
+    stronger one for an evaluation on frames the run trained on."""
+    trained_on = trained_on_note(result)
+    if trained_on:
+        return trained_on
     dataset = dataset_of(result)
     frames = [r.get("name", "") for r in result.get("per_image", []) if isinstance(r, dict)]
     if dataset["split"] == "val" and result.get("schema") == "camvid11" and any(

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,8 @@ from segcore.datasets import hold_out_sequence, list_pairs, schema_for
 from segcore.imageio import read_mask
 from segcore.labels import LabelSchema
 from segcore.train_config import (RESUMABLE_CHANGES, TrainConfig, learning_rate_schedule,  # noqa: F401 - public here
-                                   resume_differences, validation_source)
+                                   resume_differences, train_splits, trains_on_val,
+                                   validation_source)
 from segcore.train_distribute import build_without_a_batch, is_chief, strategy_named
 from segcore.train_history import fill_clock, fill_learning_rate, history_logger, trim_history
 
@@ -82,6 +84,8 @@ class RunCheckpoint:
             def __init__(self):
                 super().__init__()
                 self.best = meta.get("best", {}).get(monitor, -math.inf)
+                # Trained on its own val split: val can't choose, so every epoch replaces the last.
+                self.keep_last = trains_on_val(meta.get("config") or {})
 
             def on_epoch_end(self, epoch, logs=None):
                 logs = logs or {}
@@ -91,12 +95,13 @@ class RunCheckpoint:
                 # has no .numpy().
                 meta["optimizer_steps"] = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations.value))
                 meta["wall_time_s"] = training_seconds()
-                if value is not None and value > self.best:
+                if value is not None and (value > self.best or self.keep_last):
                     self.best = float(value)
                     runs.save_model(self.model, out / runs.MODEL_FILE)
                     # "selected_by": the best epoch is the one with the highest val score (never a test split).
                     source = validation_source(meta.get("config") or {})
-                    meta["best"] = {"selected_by": f"highest {monitor} on {source}",
+                    meta["best"] = {"selected_by": "the last epoch (no selection: the val split is trained on)"
+                                    if self.keep_last else f"highest {monitor} on {source}",
                                     monitor: round(float(value), 6), "epoch": epoch,
                                     **{k: round(float(v), 6) for k, v in logs.items() if k != "learning_rate"}}
                 runs.write_json(out / runs.META_FILE, meta)
@@ -138,7 +143,7 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
     strategy = strategy_named(config.strategy)
     out = Path(config.out)
     schema = schema_for(config.data, config.schema)
-    train_samples = list_pairs(config.data, config.train_split)
+    train_samples = _training_samples(config)
     if config.holdout_sequence:   # an honest recipe check: val frames from a sequence training never sees
         train_samples, val_samples = hold_out_sequence(train_samples, config.holdout_sequence)
     else:
@@ -169,6 +174,16 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
         meta, backup = _check_folder(out, resume, config, augment_dict, len(train_samples), len(val_samples))
         return _fit(config, out, out, schema, train_samples, val_samples, augment_dict, meta, backup, strategy,
                     verbose, callbacks)
+
+
+def _training_samples(config: TrainConfig) -> list:
+    """The frames of every split in config.train_split ("train+val": both), refused where two share a name."""
+    samples = [sample for split in train_splits(config.record()) for sample in list_pairs(config.data, split)]
+    twice = sorted(name for name, count in Counter(sample.name for sample in samples).items() if count > 1)
+    if twice:
+        raise ValueError(f"frames {', '.join(twice[:3])} are in more than one of the splits {config.train_split}; "
+                         "train on splits that share no frame")
+    return samples
 
 
 def _check_augmentation(schema, config, augment_dict, sample) -> None:

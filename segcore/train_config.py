@@ -24,7 +24,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     strategy: str = "default"            # default | mirrored | multiworker
     loader: str = "tf"                   # tf (tf.data) | pydataset
-    train_split: str = "train"
+    train_split: str = "train"          # or splits joined by "+", e.g. train+val for a final model
     val_split: str = "val"
     seed: int = 0
     arch_options: dict = field(default_factory=dict)
@@ -53,6 +53,10 @@ class TrainConfig:
                 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 8 for v in self.size)):
             raise ValueError(f"size (--size) must be height x width, each at least 8, got {self.size!r}")
         self.size = tuple(self.size)
+        splits = self.train_split.split("+") if isinstance(self.train_split, str) else []
+        if not splits or not all(splits) or len(set(splits)) < len(splits):
+            raise ValueError(f"train_split (--train-split) must name splits joined by '+', each once, e.g. train or "
+                             f"train+val, got {self.train_split!r}")
         rate = self.learning_rate
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
             raise ValueError(f"learning_rate (--lr) must be a positive finite number, got {rate!r}")
@@ -80,11 +84,24 @@ class TrainConfig:
                 "init_from": str(Path(self.init_from).resolve()) if self.init_from else None}
 
 
+def train_splits(config: dict) -> list[str]:
+    """The splits a run trains on, from its recorded config ("train+val" -> ["train", "val"])."""
+    return str(config.get("train_split") or "train").split("+")
+
+
+def trains_on_val(config: dict) -> bool:
+    """Whether a run trains on the split it validates on (a final model on train+val): then val can't choose its
+    best epoch, and the run keeps its last one."""
+    return not config.get("holdout_sequence") and config.get("val_split", "val") in train_splits(config)
+
+
 def validation_source(config: dict) -> str:
     """What a run validated (and chose its best epoch) on, from its recorded config."""
     if config.get("holdout_sequence"):
         return (f"sequence {config['holdout_sequence']} held out of the {config.get('train_split', 'train')} "
                 "split (not trained on)")
+    if trains_on_val(config):
+        return f"the {config.get('val_split', 'val')} split, which it also trains on"
     return f"the {config.get('val_split', 'val')} split"
 
 

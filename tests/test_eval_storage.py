@@ -199,3 +199,27 @@ def test_bad_meta_fields_break_only_that_run_with_a_one_line_reason(tmp_path, ch
     assert found["good"].ok
     assert not found["bad"].ok and found["bad"].error.startswith("bad/meta.json: ")
     assert field in found["bad"].error and "\n" not in found["bad"].error
+
+
+def test_an_evaluation_on_frames_the_run_trained_on_says_so(tmp_path, capsys):
+    from segcore.importing import import_model
+    from test_onnx_import import foreign_onnx
+    data = make_camvid_like(tmp_path / "data")
+    run = tmp_path / "models" / "final"
+    import_model(foreign_onnx(tmp_path / "foreign.onnx"), run, schema="camvid11", preprocess="torch")
+    meta = json.loads((run / "meta.json").read_text())
+    meta["config"] = {"data": str(tmp_path / "models" / ".." / "data"), "train_split": "train+val"}  # as train writes
+    (run / "meta.json").write_text(json.dumps(meta))
+    on_val, _ = evaluate_run(run, data, "val", out=tmp_path / "val.json")
+    assert on_val["trained_on_split"] is True
+    note = evaluations.optimism_note(on_val)
+    assert note.startswith("final trained on these frames (val is one of its training splits)")
+    assert main(["evaluate", "--run", str(run), "--data", str(data), "--split", "val", "--out",
+                 str(tmp_path / "again.json")]) == 0
+    assert note in capsys.readouterr().out
+    elsewhere = shutil.copytree(data, tmp_path / "other")                # another folder: no claim
+    assert "trained_on_split" not in evaluate_run(run, elsewhere, "val", out=tmp_path / "other.json")[0]
+    meta["config"]["train_split"] = "train"                              # trained on train only: val is new to it
+    (run / "meta.json").write_text(json.dumps(meta))
+    on_val, _ = evaluate_run(run, data, "val", out=tmp_path / "val2.json")
+    assert "trained_on_split" not in on_val and evaluations.optimism_note(on_val) is None

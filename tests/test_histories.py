@@ -301,6 +301,10 @@ def test_summary_says_where_a_run_folders_numbers_come_from(tmp_path):
                                                "config": {"val_split": "val", "holdout_sequence": "0006R0"}}))
     row = summarize({"unet-a": read_history(run)}).iloc[0]
     assert row["val data"] == "camvid, train sequence 0006R0 held out"
+    # A final model trained on train+val (segcore train --train-split train+val): its val curve is no held-out one.
+    (run / "meta.json").write_text(json.dumps({"dataset": {"name": "camvid"},
+                                               "config": {"val_split": "val", "train_split": "train+val"}}))
+    assert summarize({"unet-a": read_history(run)}).iloc[0]["val data"] == "camvid, val split, also trained on"
     (run / "meta.json").write_text('{"input_size": "lots"')                        # broken meta: unknown, no error
     assert read_history(run).attrs["input_size"] is None
     upload = read_history(("history.csv", (run / "history.csv").read_bytes()))

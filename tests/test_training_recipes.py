@@ -222,6 +222,8 @@ def test_a_model_saved_with_each_loss_loads_in_safe_mode(tmp_path, example, name
     ({"warmup_epochs": 1.5}, "warmup_epochs (--warmup-epochs)"),
     ({"holdout_sequence": ""}, "holdout_sequence (--holdout-sequence) must be a sequence name"),
     ({"holdout_sequence": "0006R0_f001"}, "e.g. 0006R0"),
+    ({"train_split": "train+"}, "train_split (--train-split) must name splits joined by '+', each once"),
+    ({"train_split": "train+train"}, "e.g. train or train+val, got 'train+train'"),
 ])
 def test_impossible_recipe_settings_are_refused_in_one_line(changes, message):
     with pytest.raises(ValueError) as error:
@@ -386,6 +388,32 @@ def test_warm_up_then_cosine_decay_is_the_schedule_training_runs_with(tmp_path):
     assert {key: schedule["config"][key] for key in ("initial_learning_rate", "warmup_target", "warmup_steps",
                                                     "decay_steps", "alpha")} == \
         {"initial_learning_rate": 0.0, "warmup_target": 1e-3, "warmup_steps": 1, "decay_steps": 1, "alpha": 0.02}
+
+
+@pytest.mark.slow
+def test_a_final_model_trains_on_train_and_val_and_keeps_its_last_epoch(tmp_path):
+    from segcore.train import train
+    data = make_camvid_like(tmp_path / "data", splits=(("train", 4), ("val", 2)))
+    for folder in ("images", "labels"):                          # val frames named apart from train's
+        for path in (data / folder / "val").iterdir():
+            path.rename(path.with_name(f"v{path.name}"))
+    run = train(TrainConfig(arch="unet", data=str(data), out=str(tmp_path / "run"), size=(32, 48), epochs=3,
+                            batch=2, train_split="train+val", arch_options=dict(TINY_OPTIONS)), verbose=0)
+    meta = json.loads((run / "meta.json").read_text())
+    assert (meta["dataset"]["train"], meta["dataset"]["val"]) == (6, 2)
+    assert meta["dataset"]["val_from"] == "the val split, which it also trains on"
+    assert meta["best"]["epoch"] == 2 and meta["best"]["selected_by"].startswith("the last epoch (no selection")
+    assert meta["optimizer_steps"] == 9                          # 3 epochs of 6 frames in batches of 2
+
+
+def test_cli_refuses_training_on_a_missing_split_or_splits_that_share_frames(tmp_path):
+    data = make_camvid_like(tmp_path / "data")                   # train and val both hold f000.png, f001.png
+    for splits, needle in (("train+test", "no split 'test'; found ['train', 'val']"),
+                           ("train+val", "frames f000, f001 are in more than one of the splits train+val")):
+        lines = train_error_lines(segcore("train", "--arch", "unet", "--data", data, "--size", "32x48",
+                                          "--train-split", splits, "--out", tmp_path / "run", *TINY))
+        assert len(lines) == 1 and needle in lines[0], lines
+        assert not (tmp_path / "run").exists()
 
 
 def train_error_lines(result) -> list[str]:

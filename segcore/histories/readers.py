@@ -17,6 +17,7 @@ from segcore.histories import tensorboard
 from segcore.histories.frames import (CLOCK_COLUMNS, MAX_BYTES, MAX_COLUMNS, MAX_ROWS, HistoryError, finish,
                                       is_metric, too_many_columns, too_many_rows)
 from segcore.runs import HISTORY_FILE, META_FILE
+from segcore.train_config import trains_on_val
 
 LOGS_DIR = "logs"              # where `segcore train` writes its TensorBoard logs inside a run folder
 _MAX_META_BYTES = 1024 * 1024
@@ -102,7 +103,9 @@ def run_context(run_folder: Path) -> dict:
         # Validated on a train sequence it never trained on (segcore train --holdout-sequence), not on a split.
         context["val_split"] = f"train sequence {config['holdout_sequence'][:40]} held out"
     elif isinstance(config, dict) and isinstance(config.get("val_split"), str):
-        context["val_split"] = f"{config['val_split'][:100]} split"
+        # A final model trained on train+val: its val curve is a training curve, and says so.
+        trained_on = isinstance(config.get("train_split"), str) and trains_on_val(config)
+        context["val_split"] = f"{config['val_split'][:100]} split" + (", also trained on" if trained_on else "")
     elif context["dataset"]:
         context["val_split"] = "val split"                               # train's default
     return context
