@@ -2,6 +2,7 @@
 and the cost of each catalogue transform (ms/image at 360x480).
 
     .venv/bin/python benchmarks/bench_pipeline.py [--data ../shared/data/camvid] [--out benchmarks/results/pipeline.json]
+        [--size 360x480 --pipeline data/pipelines/street-train-fullres.json]   # the shipped full-resolution recipe
 """
 from __future__ import annotations
 
@@ -38,12 +39,15 @@ def main() -> None:
     parser.add_argument("--data", default=str(default if default.is_dir() else "data/sample"))
     parser.add_argument("--out", default="benchmarks/results/pipeline.json")
     parser.add_argument("--batches", type=int, default=30)
+    parser.add_argument("--size", default="240x320", help="HxW the batches are resized to")
+    parser.add_argument("--pipeline", default=str(PIPELINE), help="augmentation pipeline of the augmented rows")
     args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.split("x"))
     schema = schema_for(args.data)
     samples = list_pairs(args.data, "train")
     rows = []
-    for name, pipeline in (("none", None), ("street-train.json", str(PIPELINE))):
-        loader = SampleLoader(schema, (240, 320), pipeline)
+    for name, pipeline in (("none", None), (Path(args.pipeline).name, args.pipeline)):
+        loader = SampleLoader(schema, size, pipeline)
         sequence = SegmentationSequence(samples, loader, 8)
         rows.append({"path": "PyDataset (sequential)", "augment": name,
                      "images_per_s": images_per_second((sequence[i % len(sequence)] for i in range(10**6)), 8,
@@ -60,7 +64,8 @@ def main() -> None:
         costs[name] = round(augment.time_steps([step], image, mask, repeats=9)["0:" + name], 2)
     print(costs, flush=True)
     with open(args.out, "w") as handle:
-        json.dump({"data": Path(args.data).name, "image_size": list(image.shape[:2]), "loaders": rows,
+        json.dump({"data": Path(args.data).name, "image_size": list(image.shape[:2]), "batch_size": list(size),
+                   "loaders": rows,
                    "transform_ms_per_image": costs}, handle, indent=1)
 
 
