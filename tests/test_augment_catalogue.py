@@ -7,14 +7,19 @@ from pathlib import Path
 import pytest
 
 import segcore.augment.catalogue as catalogue
+import segcore.augment.catalogue_pixel as catalogue_pixel
 from segcore.augment import CATALOGUE, ParamSpec, TransformSpec, default_step, validate_steps
 
 
 def catalogue_calls() -> list[ast.Call]:
-    tree = ast.parse(Path(catalogue.__file__).read_text())
-    [entries] = [node.value for node in tree.body
-                 if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "CATALOGUE"]
-    return [node for node in ast.walk(entries) if isinstance(node, ast.Call)]
+    """The calls that write the entries: CATALOGUE in catalogue.py and the pixel transforms it takes in."""
+    calls = []
+    for module, table in ((catalogue, "CATALOGUE"), (catalogue_pixel, "PIXEL_TRANSFORMS")):
+        tree = ast.parse(Path(module.__file__).read_text())
+        [entries] = [node.value for node in tree.body
+                     if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == table]
+        calls += [node for node in ast.walk(entries) if isinstance(node, ast.Call)]
+    return calls
 
 
 def test_every_catalogue_entry_is_written_with_keywords():

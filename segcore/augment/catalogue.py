@@ -1,56 +1,17 @@
 """The transform catalogue as data: each supported albumentations transform, its arguments, kinds, defaults and
 bounds, written with keywords so an entry reads as a record. The Lab generates its widgets from it and
-`segcore.augment.steps` checks every pipeline step against it.
+`segcore.augment.steps` checks every pipeline step against it. Weather, geometric and crop transforms are written here,
+the pixel-level ones (blur, noise, colour) in segcore.augment.catalogue_pixel.
 
 COMPOSES describes the groups (OneOf, SomeOf) a pipeline may hold. Cost labels are not written here: they come
 from measured milliseconds (segcore.augment.costs).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-KINDS = ("float", "int", "float_range", "int_range", "choice", "bool", "rgb", "int_pair")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ParamSpec:
-    """One argument of a transform, described so a widget can be generated for it.
-
-    ``kind`` is one of KINDS. ``*_range`` values are ``(lo, hi)`` with lo <= hi, ``rgb`` an ``(r, g, b)`` tuple
-    of 0-255 ints, and ``int_pair`` an unordered pair of ints such as ``(height, width)``. ``min``/``max`` bound
-    every number in the value; ``step`` is the widget's increment, and for int kinds also a constraint
-    (``min=3, step=2`` means odd kernel sizes).
-    """
-    name: str
-    kind: str
-    default: Any
-    min: float | None = None
-    max: float | None = None
-    step: float | None = None
-    options: tuple = ()
-    help: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class TransformSpec:
-    """One catalogue entry: an albumentations class, how the lab shows it, and the arguments it exposes."""
-    name: str
-    group: str
-    description: str
-    params: tuple[ParamSpec, ...] = ()
-    geometric: bool = False
-    default_p: float = 0.5
-    needs_mask: bool = False   # picks its crop from the mask, so a draw without one cannot run
-
-
-class PipelineError(ValueError):
-    """A pipeline spec, file or object that this package cannot use; the message says which step and why."""
-
+from segcore.augment.catalogue_pixel import PIXEL_TRANSFORMS
+from segcore.augment.specs import KINDS, ParamSpec, PipelineError, TransformSpec  # noqa: F401 - the catalogue's API
 
 GROUPS = ("weather", "geometric", "crop", "blur", "noise", "colour")
-
-_ODD = dict(min=3, max=31, step=2, help="Kernel size in pixels (odd).")
 
 CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
     # weather
@@ -115,6 +76,25 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
         )),
     # geometric
     TransformSpec(
+        name="Spatter", group="weather",
+        description="Rain drops or mud splashed on the lens: blotches over the whole view.",
+        params=(
+            ParamSpec(name="mode", kind="choice", default="rain", options=("rain", "mud")),
+            ParamSpec(name="intensity", kind="float_range", default=(0.6, 0.6), min=0.0, max=1.0, step=0.05,
+                      help="Opacity of the spatter."),
+            ParamSpec(name="cutout_threshold", kind="float_range", default=(0.68, 0.68), min=0.0, max=1.0, step=0.01,
+                      help="Lower: more of the lens covered."),
+            ParamSpec(name="gauss_sigma", kind="float_range", default=(2.0, 2.0), min=0.5, max=10.0, step=0.5,
+                      help="Blob softness in pixels."),
+        )),
+    TransformSpec(
+        name="RandomGravel", group="weather",
+        description="Patches of gravel in the lower part of the road view, as on unpaved or dirty roads.",
+        params=(
+            ParamSpec(name="number_of_patches", kind="int", default=2, min=1, max=20, step=1,
+                      help="Gravel patches per image."),
+        )),
+    TransformSpec(
         name="HorizontalFlip", group="geometric", geometric=True,
         description="Mirror left-right; a street scene stays plausible (traffic side aside)."),
     TransformSpec(
@@ -132,6 +112,17 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
                       help="Shear in degrees."),
             ParamSpec(name="keep_ratio", kind="bool", default=True, help="Zoom both axes by the same factor."),
             ParamSpec(name="fill", kind="rgb", default=(0, 0, 0), help="Colour of uncovered borders."),
+        )),
+    TransformSpec(
+        name="Rotate", group="geometric", geometric=True,
+        description="Rotate about the centre, as for a tilted camera; uncovered corners get the fill colour and "
+                    "the ignore label.",
+        params=(
+            ParamSpec(name="limit", kind="float_range", default=(-10.0, 10.0), min=-180, max=180, step=1,
+                      help="Angle, degrees."),
+            ParamSpec(name="crop_border", kind="bool", default=False,
+                      help="Crop to the largest rectangle with no uncovered corner (then resized back)."),
+            ParamSpec(name="fill", kind="rgb", default=(0, 0, 0), help="Colour of uncovered corners."),
         )),
     TransformSpec(
         name="RandomResizedCrop", group="geometric", geometric=True,
@@ -226,142 +217,7 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
             ParamSpec(name="height", kind="int", default=288, min=8, max=4096, step=8, help="Crop height, pixels."),
             ParamSpec(name="width", kind="int", default=384, min=8, max=4096, step=8, help="Crop width, pixels."),
         )),
-    # blur
-    TransformSpec(
-        name="Blur", group="blur",
-        description="Box blur: a stand-in for an out-of-focus or low-quality lens.",
-        params=(
-            ParamSpec(name="blur_limit", kind="int_range", default=(3, 7), **_ODD),
-        )),
-    TransformSpec(
-        name="MotionBlur", group="blur",
-        description="Blur along a line, as from a moving car or long exposure.",
-        params=(
-            ParamSpec(name="blur_limit", kind="int_range", default=(3, 7), **_ODD),
-            ParamSpec(name="angle_range", kind="float_range", default=(0.0, 360.0), min=0, max=360, step=5,
-                      help="Motion direction, degrees."),
-            ParamSpec(name="direction_range", kind="float_range", default=(-1.0, 1.0), min=-1.0, max=1.0, step=0.1,
-                      help="-1 blurs backward only, 0 both ways, 1 forward only."),
-            ParamSpec(name="allow_shifted", kind="bool", default=True, help="Allow the kernel to be off-centre."),
-        )),
-    TransformSpec(
-        name="GaussianBlur", group="blur",
-        description="Smooth Gaussian blur, like slight defocus; kernel size follows sigma.",
-        params=(
-            ParamSpec(name="sigma_limit", kind="float_range", default=(0.5, 3.0), min=0.1, max=10.0, step=0.1,
-                      help="Gaussian sigma in pixels."),
-        )),
-    TransformSpec(
-        name="Defocus", group="blur",
-        description="Disc-shaped lens defocus (bokeh).",
-        params=(
-            ParamSpec(name="radius", kind="int_range", default=(3, 10), min=1, max=30, step=1,
-                      help="Defocus disc radius in pixels."),
-            ParamSpec(name="alias_blur", kind="float_range", default=(0.1, 0.5), min=0.0, max=2.0, step=0.05,
-                      help="Softening of the disc edge."),
-        )),
-    TransformSpec(
-        name="Downscale", group="blur",
-        description="Shrink then enlarge the image, losing detail like a low-resolution camera.",
-        params=(
-            ParamSpec(name="scale_range", kind="float_range", default=(0.25, 0.5), min=0.05, max=0.99, step=0.05,
-                      help="Intermediate size, share."),
-        )),
-    # noise
-    TransformSpec(
-        name="GaussNoise", group="noise",
-        description="Additive Gaussian sensor noise.",
-        params=(
-            ParamSpec(name="std_range", kind="float_range", default=(0.03, 0.1), min=0.0, max=1.0, step=0.01,
-                      help="Noise std, share of 255."),
-            ParamSpec(name="mean_range", kind="float_range", default=(0.0, 0.0), min=-1.0, max=1.0, step=0.01,
-                      help="Noise mean, share of 255."),
-            ParamSpec(name="per_channel", kind="bool", default=True, help="Independent noise per colour channel."),
-        )),
-    TransformSpec(
-        name="ISONoise", group="noise",
-        description="High-ISO camera noise: colour shifts plus luminance grain, as at night.",
-        params=(
-            ParamSpec(name="color_shift", kind="float_range", default=(0.01, 0.05), min=0.0, max=1.0, step=0.01,
-                      help="Hue shift strength."),
-            ParamSpec(name="intensity", kind="float_range", default=(0.1, 0.5), min=0.0, max=2.0, step=0.05,
-                      help="Grain strength."),
-        )),
-    TransformSpec(
-        name="ImageCompression", group="noise",
-        description="JPEG or WebP artefacts of a low-bit-rate dashcam stream.",
-        params=(
-            ParamSpec(name="quality_range", kind="int_range", default=(30, 90), min=1, max=100, step=1,
-                      help="Encoder quality."),
-            ParamSpec(name="compression_type", kind="choice", default="jpeg", options=("jpeg", "webp")),
-        )),
-    TransformSpec(
-        name="CoarseDropout", group="noise",
-        description="Erase random rectangles (Cutout), as for occluders the model must see past; the mask keeps "
-                    "its labels under the holes, as albumentations and mmsegmentation do by default.",
-        params=(
-            ParamSpec(name="num_holes_range", kind="int_range", default=(1, 4), min=1, max=50, step=1,
-                      help="Number of holes."),
-            ParamSpec(name="hole_height_range", kind="float_range", default=(0.05, 0.15), min=0.01, max=1.0,
-                      step=0.01, help="Hole height, share of the image height."),
-            ParamSpec(name="hole_width_range", kind="float_range", default=(0.05, 0.15), min=0.01, max=1.0,
-                      step=0.01, help="Hole width, share of the image width."),
-            ParamSpec(name="fill", kind="rgb", default=(0, 0, 0), help="Colour of the holes."),
-        )),
-    # colour
-    TransformSpec(
-        name="RandomBrightnessContrast", group="colour",
-        description="Change brightness and contrast, as for exposure differences.",
-        params=(
-            ParamSpec(name="brightness_limit", kind="float_range", default=(-0.2, 0.2), min=-1.0, max=1.0, step=0.05),
-            ParamSpec(name="contrast_limit", kind="float_range", default=(-0.2, 0.2), min=-1.0, max=1.0, step=0.05),
-            ParamSpec(name="brightness_by_max", kind="bool", default=True,
-                      help="Scale brightness by the dtype's max, not the image mean."),
-        )),
-    TransformSpec(
-        name="ColorJitter", group="colour",
-        description="Random brightness, contrast, saturation and hue, like different cameras and white balance.",
-        params=(
-            ParamSpec(name="brightness", kind="float_range", default=(0.8, 1.2), min=0.0, max=2.0, step=0.05,
-                      help="Brightness factor."),
-            ParamSpec(name="contrast", kind="float_range", default=(0.8, 1.2), min=0.0, max=2.0, step=0.05,
-                      help="Contrast factor."),
-            ParamSpec(name="saturation", kind="float_range", default=(0.8, 1.2), min=0.0, max=2.0, step=0.05,
-                      help="Saturation factor."),
-            ParamSpec(name="hue", kind="float_range", default=(-0.05, 0.05), min=-0.5, max=0.5, step=0.01,
-                      help="Hue shift, share of a full turn."),
-        )),
-    TransformSpec(
-        name="HueSaturationValue", group="colour",
-        description="Shift hue, saturation and value in HSV space, as for different lighting.",
-        params=(
-            ParamSpec(name="hue_shift_limit", kind="float_range", default=(-20.0, 20.0), min=-180, max=180, step=1),
-            ParamSpec(name="sat_shift_limit", kind="float_range", default=(-30.0, 30.0), min=-255, max=255, step=1),
-            ParamSpec(name="val_shift_limit", kind="float_range", default=(-20.0, 20.0), min=-255, max=255, step=1),
-        )),
-    TransformSpec(
-        name="CLAHE", group="colour",
-        description="Local contrast equalisation, which brings out detail in shadows and haze.",
-        params=(
-            ParamSpec(name="clip_limit", kind="float_range", default=(1.0, 4.0), min=1.0, max=40.0, step=0.5,
-                      help="Contrast limit."),
-            ParamSpec(name="tile_grid_size", kind="int_pair", default=(8, 8), min=1, max=64, step=1,
-                      help="Grid of (rows, columns) tiles."),
-        )),
-    TransformSpec(
-        name="RandomGamma", group="colour",
-        description="Gamma change, as from a different camera response curve.",
-        params=(
-            ParamSpec(name="gamma_limit", kind="float_range", default=(80.0, 120.0), min=1.0, max=300.0, step=1,
-                      help="Gamma x 100."),
-        )),
-    TransformSpec(
-        name="ToGray", group="colour", default_p=0.1,
-        description="Drop colour (kept as 3 channels) so the model relies on shape.",
-        params=(
-            ParamSpec(name="method", kind="choice", default="weighted_average",
-                      options=("weighted_average", "from_lab", "desaturation", "average", "max", "pca")),
-        )),
+    *PIXEL_TRANSFORMS,
 )}
 
 assert {t.group for t in CATALOGUE.values()} <= set(GROUPS)
