@@ -29,43 +29,45 @@ def run_stamp(run: runs.Run) -> tuple[int, int]:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=budget.MODELS)
-def _predictor(run_path: str, stamp: tuple[int, int]):
-    """The run's Predictor; raises RunError (not cached) when the model can't be loaded."""
+def _predictor(run_path: str, stamp: tuple[int, int], tta: str | None = None):
+    """The run's Predictor (`tta`: segcore.predict.TTA_MODES, None = the run's own); raises RunError (not cached)
+    when the model can't be loaded or can't run that test-time augmentation."""
     from segcore.predict import Predictor
 
     # It warms itself up, so the timings shown are the model's steady pace. A read-only dashboard keeps no export.
-    return Predictor(run_path, keras_via_onnx=True, write_cache=not Settings.from_env().read_only)
+    return Predictor(run_path, keras_via_onnx=True, write_cache=not Settings.from_env().read_only, tta=tta)
 
 
-def predictor(run: runs.Run):
-    return _predictor(str(run.path), run_stamp(run))
+def predictor(run: runs.Run, tta: str | None = None):
+    return _predictor(str(run.path), run_stamp(run), tta)
 
 
 @st.cache_data(show_spinner=False, max_entries=256, max_size=budget.PREDICTIONS_BYTES)
-def _prediction(run_path: str, stamp: tuple[int, int], digest: str, _image: np.ndarray):
+def _prediction(run_path: str, stamp: tuple[int, int], tta: str | None, digest: str, _image: np.ndarray):
     # _image is left out of the key (the digest stands for it): hashing pixels on every rerun is slow.
     # The Prediction holds its label map only (no scores), so the cap counts label maps.
-    return _predictor(run_path, stamp).predict(_image)
+    return _predictor(run_path, stamp, tta).predict(_image)
 
 
-def prediction(run: runs.Run, image: np.ndarray):
-    """The run's Prediction for `image`, computed once per (model file, image content)."""
-    return _prediction(str(run.path), run_stamp(run), _digest(image), image)
+def prediction(run: runs.Run, image: np.ndarray, tta: str | None = None):
+    """The run's Prediction for `image`, computed once per (model file, test-time augmentation, image content)."""
+    return _prediction(str(run.path), run_stamp(run), tta, _digest(image), image)
 
 
 def predict_all(chosen: list[runs.Run], shown: list[tuple[np.ndarray, tuple | None]], *,
-                with_confidence: bool = False) -> list[dict[str, object]]:
+                with_confidence: bool = False, tta: str | None = None) -> list[dict[str, object]]:
     """Per (image, ground truth or None), each run's Prediction (or the RunError that stopped it), all computed before
     a page draws any of them: the browser, busy laying out what a rerun sends, slowed forward passes that ran
     meanwhile by a third on 2 cores (docs/BENCHMARKS.md, "Side by Side speed goals"). `with_confidence`: the same
     forward pass also gives the confidence maps and, where a ground truth (its schema, mask) is given, the mask's
-    label doubts that `confidence` returns."""
+    label doubts that `confidence` returns. `tta`: every run with that test-time augmentation (None: each its own)."""
     outcomes = []
     for image, truth in shown:
         outcome = {}
         for run in chosen:
             try:
-                outcome[run.name] = _scored(run, image, truth)[0] if with_confidence else prediction(run, image)
+                outcome[run.name] = (_scored(run, image, truth, tta)[0] if with_confidence
+                                     else prediction(run, image, tta))
             except runs.RunError as err:
                 outcome[run.name] = err
         outcomes.append(outcome)
@@ -75,10 +77,10 @@ def predict_all(chosen: list[runs.Run], shown: list[tuple[np.ndarray, tuple | No
 # One label map's worth of bytes keeps the caches within cache_budget.CACHES_BYTES; float16 maps and a bool doubts mask
 # (5 bytes a pixel) fit a few 2 MP images, which is what a visitor looks at, at a time.
 @st.cache_data(show_spinner=False, max_entries=16, max_size=budget.CONFIDENCE_BYTES)
-def _scored_prediction(run_path: str, stamp: tuple[int, int], digest: str, truth_digest: str, _image: np.ndarray,
-                       _truth: tuple | None):
+def _scored_prediction(run_path: str, stamp: tuple[int, int], tta: str | None, digest: str, truth_digest: str,
+                       _image: np.ndarray, _truth: tuple | None):
     """(Prediction without its scores, ConfidenceMaps, MaskDoubts or None) from one forward pass."""
-    predictor = _predictor(run_path, stamp)
+    predictor = _predictor(run_path, stamp, tta)
     result = predictor.predict(_image, keep_scores=True)
     probabilities = predictor.probabilities(result.scores)
     maps = confidence_maps(probabilities, _image.shape[:2])
@@ -87,15 +89,15 @@ def _scored_prediction(run_path: str, stamp: tuple[int, int], digest: str, truth
             ConfidenceMaps(maps.confidence.astype(np.float16), maps.entropy.astype(np.float16)), doubts)
 
 
-def _scored(run: runs.Run, image: np.ndarray, truth: tuple | None):
+def _scored(run: runs.Run, image: np.ndarray, truth: tuple | None, tta: str | None):
     truth_digest = "" if truth is None else truth[0].name + _digest(truth[1])
-    return _scored_prediction(str(run.path), run_stamp(run), _digest(image), truth_digest, image, truth)
+    return _scored_prediction(str(run.path), run_stamp(run), tta, _digest(image), truth_digest, image, truth)
 
 
-def confidence(run: runs.Run, image: np.ndarray, truth: tuple | None = None):
+def confidence(run: runs.Run, image: np.ndarray, truth: tuple | None = None, tta: str | None = None):
     """(ConfidenceMaps, MaskDoubts or None) of the run for `image` (and its ground truth (schema, mask)), at the
     image's resolution; computed once, in the forward pass predict_all(with_confidence=True) made."""
-    return _scored(run, image, truth)[1:]
+    return _scored(run, image, truth, tta)[1:]
 
 
 def _digest(image: np.ndarray) -> str:

@@ -13,8 +13,10 @@ from segcore.frame_views import doubt_layer
 from segcore.ground_truth import score_view, truth_at_level
 from segcore.imageio import encode_png
 from segcore.label_quality import doubted_by_all
+from segcore.predict import TTA_MODES, TTAUnavailable
 from segcore.runs import RunError
 
+TTA_CHOICES = {"none": "none (one pass)", "flip": "flip (2 passes)", "multiscale": "multi-scale + flip (8 passes)"}
 config = shell.settings()
 st.title("Side by side")
 chosen = pickers.pick_runs(config.models_dir, key="sbs_runs", models_only=True)
@@ -25,6 +27,10 @@ with st.sidebar:
     alpha = st.slider("Mask opacity", 0.0, 1.0, 0.5, 0.05, key="sbs_alpha")
     sure = st.toggle("Confidence", key="sbs_confidence", help="Each model's top class probability and entropy, "
                      "and with a ground truth the labelled pixels each model confidently rejects (label doubts)")
+    tta = st.selectbox("Test-time augmentation", [None, *TTA_MODES], key="sbs_tta",
+                       format_func=lambda mode: "each run's own" if mode is None else TTA_CHOICES[mode],
+                       help="Average each model's class probabilities over mirrored (and rescaled) copies of the "
+                            "image: usually better masks, at 2 (flip) or 8 (multi-scale) forward passes")
     threshold = st.slider("Grey out below confidence", 0.0, 1.0, 0.0, 0.05, key="sbs_threshold", disabled=not sure,
                           help="Pixels whose top probability is below this show the photo in grey, not a class")
     source = st.radio("Images from", ["Upload", "Data folder"], horizontal=True, key="sbs_source")
@@ -47,7 +53,8 @@ def downloads(view, stem: str, key: str):
 def show_model(run, image, truth, index: int, stem: str, prediction):
     """One model's column: overlay, legend, timings, downloads. Returns its view, or None if it failed."""
     if isinstance(prediction, RunError):
-        st.error(f"{prediction}. Retrain the run or choose another one.", icon=":material/error:")
+        st.error(f"{prediction}. " + ("Choose another test-time augmentation." if isinstance(prediction, TTAUnavailable)
+                                      else "Retrain the run or choose another one."), icon=":material/error:")
         return None, None, None
     view = compare.model_view(image, prediction.labels, run.schema, level=level, alpha=alpha)
     if truth is not None:
@@ -58,15 +65,15 @@ def show_model(run, image, truth, index: int, stem: str, prediction):
             score_view(view, image, shown_truth)
     overlay, doubts = view.overlay, None
     if sure:
-        maps, doubts = predictions.confidence(run, image, truth)
+        maps, doubts = predictions.confidence(run, image, truth, tta)
         low = confidence.unsure(maps.confidence, threshold)
         overlay = confidence.grey_out(overlay, image, low) if threshold > 0 else overlay
     st.image(overlay, caption=run.name, width="stretch")
     st.html(view.legend)
-    served = predictions.predictor(run)
-    tta = f" · {TTA_SHORT[served.tta]}" if served.tta in TTA_SHORT else ""
+    served = predictions.predictor(run, tta)
+    passes = f" · {TTA_SHORT[served.tta]}" if served.tta in TTA_SHORT else ""
     st.caption(f"{prediction.model_ms:.0f} ms model · {prediction.total_ms:.0f} ms total · "
-               f"{served.engine.split(' (')[0].split(';')[0]}{tta}", help=f"Computed by {served.engine}{tta}")
+               f"{served.engine.split(' (')[0].split(';')[0]}{passes}", help=f"Computed by {served.engine}{passes}")
     if sure:
         st.caption(f"{low.mean():.1%} of pixels below {threshold:.0%} confidence" if threshold > 0 else
                    f"mean confidence {float(maps.confidence.mean()):.1%}")
@@ -134,6 +141,7 @@ def show_image(index: int, name: str, image, truth, outcomes: dict):
         st.caption("Label doubts: no labelled pixel is rejected by every model.")
 
 shown = image_sources.uploaded_images(schemas) if source == "Upload" else image_sources.folder_images(config)
-outcomes = predictions.predict_all(chosen, [(image, truth) for _, image, truth in shown], with_confidence=sure)
+outcomes = predictions.predict_all(chosen, [(image, truth) for _, image, truth in shown], with_confidence=sure,
+                                   tta=tta)
 for index, ((name, image, truth), outcome) in enumerate(zip(shown, outcomes)):
     show_image(index, name, image, truth, outcome)

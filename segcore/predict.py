@@ -35,6 +35,10 @@ MULTISCALE_SCALES = (0.75, 1.0, 1.25, 1.5)
 SCALE_STEP = 8          # scaled sizes are rounded to a multiple of this (keeps the aspect within a pixel or two)
 
 
+class TTAUnavailable(runs.RunError):
+    """The run can't predict with the test-time augmentation asked for (another one may do)."""
+
+
 def check_tta(name: str, mode) -> str:
     if mode not in TTA_MODES:
         raise runs.RunError(f"{name}: test-time augmentation {str(mode)[:40]!r} is unknown; use one of "
@@ -56,7 +60,12 @@ class Predictor:
         via_onnx = keras_via_onnx and self.tta != "multiscale"
         self.backend: Backend = backend if backend is not None else \
             open_backend(self.run, keras_via_onnx=via_onnx, write_cache=write_cache)
-        self.scaled_backends: list[Backend] = self._scaled_backends() if self.tta == "multiscale" else []
+        try:
+            self.scaled_backends: list[Backend] = self._scaled_backends() if self.tta == "multiscale" else []
+        except TTAUnavailable:
+            raise
+        except runs.RunError as err:        # a back-end that can't take another size: the model itself is fine
+            raise TTAUnavailable(str(err)) from err
         # The augmented passes, the model's own size first: it sets the size the others are resized to.
         self._passes = [self.backend, *(backend for backend in self.scaled_backends if backend is not self.backend)]
 
@@ -124,7 +133,7 @@ class Predictor:
         back-end can't be rebuilt at another size."""
         resize = getattr(self.backend, "at_input_size", None)
         if resize is None:
-            raise runs.RunError(f"{self.name}: multi-scale test-time augmentation needs a model that runs at other "
+            raise TTAUnavailable(f"{self.name}: multi-scale test-time augmentation needs a model that runs at other "
                                 f"sizes (a Keras run of a segcore architecture, or free input sides); "
                                 f"{self.backend.engine} runs at one size: use --tta flip")
         height, width = self.input_size

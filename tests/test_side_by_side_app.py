@@ -150,6 +150,24 @@ def test_with_confidence_a_masks_label_doubts_and_quality_show_per_model_and_for
     assert f"{expected.contradicted.mean():.2%} of the image" in shared
 
 
+def test_test_time_augmentation_is_chosen_for_every_model_and_named_beside_its_timing(models):
+    at = upload(page(), "Images", png("street.png", sample_image(3, SIZE)))
+    assert at.selectbox(key="sbs_tta").value is None                      # each run's own: none for these
+    assert not any("test-time flip" in c for c in texts(at, "caption").splitlines())
+    plain = next(i.value[0] for i in at.image if "onnx-a" in i.captions)
+    at.selectbox(key="sbs_tta").set_value("flip")
+    run(at)
+    timings = [c for c in texts(at, "caption").splitlines() if " ms model · " in c]
+    assert len(timings) == 2 and all(c.endswith("· test-time flip") for c in timings), timings
+    assert next(i.value[0] for i in at.image if "onnx-a" in i.captions) is not plain
+    at.selectbox(key="sbs_tta").set_value("multiscale")
+    run(at)
+    errors = [str(e.value) for e in at.error]
+    # The imported ONNX model has a fixed input size: multi-scale is refused per model, with what to do instead.
+    assert len(errors) == 2 and all("declares a fixed input size" in e for e in errors), errors
+    assert all(e.endswith("Choose another test-time augmentation.") for e in errors), errors
+
+
 def test_with_confidence_on_each_model_runs_once_per_image(models, monkeypatch):
     from segcore.predict import Predictor
     calls = []
