@@ -51,7 +51,8 @@ def downloads(view, stem: str, key: str):
 
 
 def show_model(run, image, truth, index: int, stem: str, prediction):
-    """One model's column: overlay, legend, timings, downloads. Returns its view, or None if it failed."""
+    """One model's column: overlay, legend, timings, downloads. Returns (view, scores row, label doubts or None),
+    all None if it failed."""
     if isinstance(prediction, RunError):
         st.error(f"{prediction}. " + ("Choose another test-time augmentation." if isinstance(prediction, TTAUnavailable)
                                       else "Retrain the run or choose another one."), icon=":material/error:")

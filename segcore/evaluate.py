@@ -27,8 +27,8 @@ from segcore.eval_shards import (SHARD_DIR, SHARED_FIELDS, check_shard, merge_ev
 from segcore.imageio import read_pair
 from segcore.label_quality import contradicted, quality_of
 from segcore.labels import CATEGORIES, category_schema
-from segcore.train_config import train_splits
 from segcore.metrics import ConfusionMatrix, sparse_confusion, top_confusions
+from segcore.train_config import train_splits
 from segcore.unlike_train import carry_distances
 
 MISSING_SHOWN = 3           # frames named in the one-line note about frames without a prediction

@@ -74,7 +74,6 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
             ParamSpec(name="shadow_intensity_range", kind="float_range", default=(0.5, 0.5), min=0.0, max=1.0,
                       step=0.05, help="Darkening strength."),
         )),
-    # geometric
     TransformSpec(
         name="Spatter", group="weather",
         description="Rain drops or mud splashed on the lens: blotches over the whole view.",
@@ -94,6 +93,7 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
             ParamSpec(name="number_of_patches", kind="int", default=2, min=1, max=20, step=1,
                       help="Gravel patches per image."),
         )),
+    # geometric
     TransformSpec(
         name="HorizontalFlip", group="geometric", geometric=True,
         description="Mirror left-right; a street scene stays plausible (traffic side aside)."),
