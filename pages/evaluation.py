@@ -48,12 +48,17 @@ level = compare.LEVELS[level_name]
 st.subheader("Scores (%)")
 extras = reports.extras_table(evaluations, level)
 scores = figures.metrics_table(evaluations, level).join(extras[["mean_boundary_iou", "ece"]])
-if extras["least_alike_miou"].notna().any():     # beside mIoU: the figure to read it against
-    scores.insert(scores.columns.get_loc("mean_iou") + 1, "least_alike_miou", extras["least_alike_miou"])
+# Beside mIoU, the figures to read it against: frames least like train, every frame weighed the same.
+for column in ("frame_mean_miou", "least_alike_miou"):
+    if extras[column].notna().any():
+        scores.insert(scores.columns.get_loc("mean_iou") + 1, column, extras[column])
 labels = {**figures.SUMMARY_LABELS, "mean_boundary_iou": "boundary mIoU %", "ece": "calibration error (ECE) %",
-          "least_alike_miou": "mIoU least like train %"}
+          "least_alike_miou": "mIoU least like train %", "frame_mean_miou": "mIoU, mean of frames %"}
+helps = {"frame_mean_miou": "Each frame's own mIoU, averaged over frames: every frame counts the same, where the "
+                            "pooled mIoU lets frames with more pixels (larger images) count more"}
 st.dataframe(scores.style.format("{:.1f}", na_rep="–"),          # –: not stored (said below the table)
-             column_config={metric: st.column_config.NumberColumn(labels[metric]) for metric in scores.columns})
+             column_config={metric: st.column_config.NumberColumn(labels[metric], help=helps.get(metric))
+                            for metric in scores.columns})
 st.caption("  \n".join(f"{name}: {stored.scored_at(result)}; evaluated {result.get('created', '?')}"
                        for name, result in evaluations.items()))
 for note in dict.fromkeys(filter(None, map(stored.optimism_note, evaluations.values()))):

@@ -96,7 +96,8 @@ def test_extras_table_and_the_lines_for_what_is_not_stored():
     assert table.loc["new", "mean_iou"] == 50.0 and table.loc["new", "mean_boundary_iou"] == 50.0
     # ECE = 2/10 * |0.5 - 0.5| + 8/10 * |0.875 - 0.9| = 0.02
     assert table.loc["new", "ece"] == pytest.approx(2.0)
-    assert table.loc["old"].isna().tolist() == [False, True, True, True] and pd.isna(table.loc["folder", "ece"])
+    assert table.loc["old"].isna().tolist() == [False, True, True, True, True]
+    assert pd.isna(table.loc["folder", "ece"])
 
     lines = reports.missing_extras({"new": new, "old": old, "folder": folder})
     assert len(lines) == 3
@@ -104,6 +105,19 @@ def test_extras_table_and_the_lines_for_what_is_not_stored():
     assert "Calibration is not stored for old (evaluation format 2" in lines[1] and "--overwrite" in lines[1]
     assert lines[2] == "Calibration is not stored for folder (a prediction folder gives no class scores)."
     assert reports.missing_extras({"new": new}) == []
+
+
+def test_the_mean_of_frames_weighs_every_frame_the_same_whatever_its_pixels():
+    # A large frame all right (class a) and a small one all wrong (b called a). Pooled: IoU a = 100/104, b = 0, so
+    # mIoU 48.1 %; per frame: 1.0 (only a present) and 0.0 (a and b present, both 0), so their mean is 50 %.
+    frames = [{"name": "large", "confusion": [[0, 0, 100]], "confusions": []},
+              {"name": "small", "confusion": [[1, 0, 4]], "confusions": [[1, 0, 4]]}]
+    result = {"format": 3, "class_level": summary([[100, 0, 0], [4, 0, 0], [0, 0, 0]]), "per_image": frames}
+    assert reports.frame_mean_iou(result) == pytest.approx(0.5)
+    assert reports.extras_table({"run": result}).loc["run", "frame_mean_miou"] == 50.0
+    partial = {**result, "per_image": [{"name": "old", "confusions": [[1, 0, 4]]}]}     # format 2: top cells only
+    assert reports.frame_mean_iou(partial) is None and reports.frame_mean_iou({"class_level": summary()}) is None
+    assert reports.frame_mean_iou(result, "category") is None                          # no category level stored
 
 
 def test_reliability_diagram_draws_the_stored_bins():
