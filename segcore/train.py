@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -334,8 +335,12 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
         "best": meta.get("best"), "wall_time_s": meta.get("wall_time_s", 0)}))
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    model.fit(train_data, validation_data=val_data, epochs=config.epochs, initial_epoch=first_epoch,
-              callbacks=[*callbacks, *extra_callbacks], verbose=verbose, steps_per_epoch=fit_steps, shuffle=False)
+    with warnings.catch_warnings():
+        # On JAX, Keras' IoU metric casts class ids to int64, which JAX (32-bit by default) truncates to int32 and
+        # warns about at every compile: ids below 256 lose nothing.
+        warnings.filterwarnings("ignore", message="Explicitly requested dtype int64", category=UserWarning)
+        model.fit(train_data, validation_data=val_data, epochs=config.epochs, initial_epoch=first_epoch,
+                  callbacks=[*callbacks, *extra_callbacks], verbose=verbose, steps_per_epoch=fit_steps, shuffle=False)
     train_backup.remove(out / train_backup.BACKUP_DIR)
     meta.pop("wall_time_before_s", None)
     meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
