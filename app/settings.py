@@ -146,7 +146,8 @@ def _percent(value: float | None) -> float:
 
 
 def _evaluated_miou(run: runs.Run) -> tuple[float | None, str | None, str | None]:
-    """(mIoU 0..1, 'camvid val, label resolution', caveat) from the run's first readable val evaluation."""
+    """(mIoU 0..1, 'camvid val, label resolution[, test-time flip]', caveat) from the run's first readable val
+    evaluation."""
     for key, eval_path in run.evaluations().items():
         if not key.endswith("-val"):
             continue
@@ -157,7 +158,9 @@ def _evaluated_miou(run: runs.Run) -> tuple[float | None, str | None, str | None
         level = result.get("class_level")
         value = level.get("mean_iou") if isinstance(level, dict) else None
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            return float(value), f"{evaluations.label(result)}, label resolution", evaluations.optimism_note(result)
+            passes = f", {evaluations.TTA_SHORT[result['tta']]}" if result.get("tta") in evaluations.TTA_SHORT else ""
+            return (float(value), f"{evaluations.label(result)}, label resolution{passes}",
+                    evaluations.optimism_note(result))
     return None, None, None
 
 

@@ -94,13 +94,16 @@ def test_models_folder_rows_and_broken_runs(tmp_path):
                                                         "dataset": {"name": "camvid", "split": "val"}})})
     _run(tmp_path, "b-log", {**base, "best": {"val_mean_iou": 0.25}},
          evaluation={"camvid-val": "{not json"})                 # unreadable evaluation: training log only
+    _run(tmp_path, "b-flip", base, evaluation={"camvid-0123abcd-val": json.dumps(
+        {"class_level": {"mean_iou": 0.6}, "tta": "flip", "dataset": {"name": "camvid", "split": "val"}})})
     _run(tmp_path, "c-nothing", base)
     _run(tmp_path, "d-no-model", base, model=False)
     _run(tmp_path, "e-bad-meta", None)                           # a model file alone still counts as a run
     (tmp_path / "not-a-run").mkdir()
     table, broken = describe_models_dir(tmp_path)
     rows = table.set_index("run")
-    assert list(rows.index) == ["a-eval", "b-log", "c-nothing", "d-no-model", "e-bad-meta"]
+    assert list(rows.index) == ["a-eval", "b-flip", "b-log", "c-nothing", "d-no-model", "e-bad-meta"]
+    assert rows.loc["b-flip", EVALUATED_ON] == "camvid val, label resolution, test-time flip"     # how it was scored
     # Percent, one decimal, and every score says what it was measured on.
     assert rows.loc["a-eval", EVAL_MIOU] == 50.0 and rows.loc["a-eval", EVALUATED_ON] == "camvid val, label resolution"
     assert rows.loc["a-eval", LOG_MIOU] == 20.0
