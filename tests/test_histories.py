@@ -304,7 +304,13 @@ def test_summary_says_where_a_run_folders_numbers_come_from(tmp_path):
     # A final model trained on train+val (segcore train --train-split train+val): its val curve is no held-out one.
     (run / "meta.json").write_text(json.dumps({"dataset": {"name": "camvid"},
                                                "config": {"val_split": "val", "train_split": "train+val"}}))
-    assert summarize({"unet-a": read_history(run)}).iloc[0]["val data"] == "camvid, val split, also trained on"
+    peaked = pd.read_csv(run / "history.csv")
+    peaked.loc[peaked["epoch"] == 2, "val_mean_iou"] = 0.1          # val would choose epoch 1
+    peaked.to_csv(run / "history.csv", index=False)
+    final = summarize({"unet-a": read_history(run)}).iloc[0]
+    assert final["val data"] == "camvid, val split, also trained on"
+    # Its val scores can't choose: the best epoch is the last one, the epoch its model file holds.
+    assert final["best epoch"] == 2 and final["chosen by"] == "last epoch (val trained on)"
     (run / "meta.json").write_text('{"input_size": "lots"')                        # broken meta: unknown, no error
     assert read_history(run).attrs["input_size"] is None
     upload = read_history(("history.csv", (run / "history.csv").read_bytes()))

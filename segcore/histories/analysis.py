@@ -17,7 +17,9 @@ MAX_DRAWN_POINTS = 2_000     # points per trace a figure draws; histories keep e
 # (column, pick) in order of preference; the first column a run logged decides its best epoch.
 _BEST_BY = (("val_mean_iou", "max"), ("val_loss", "min"), ("mean_iou", "max"), ("loss", "min"))
 BEST_EPOCH_RULE = ("the epoch with the highest validation mIoU; where a run logged no IoU, the lowest validation "
-                   "loss (train values only for a run that logged no validation); ties go to the earliest epoch")
+                   "loss (train values only for a run that logged no validation); ties go to the earliest epoch; "
+                   "a run that also trained on its validation split keeps its last epoch, as training did")
+LAST_EPOCH = "epoch"        # BestEpoch.column of a run that keeps its last epoch (segcore train --train-split train+val)
 # Summary columns, in this order, when any run logged them.
 _SUMMARY_METRICS = ("mean_iou", "pixel_accuracy", "dice", "loss")
 
@@ -31,12 +33,19 @@ class BestEpoch:
     @property
     def chosen_by(self) -> str:
         """In words, e.g. "highest val mIoU"."""
+        if self.column == LAST_EPOCH:
+            return "last epoch (val trained on)"
         pick = dict(_BEST_BY)[self.column]
         return f"{'highest' if pick == 'max' else 'lowest'} {column_label(self.column).removesuffix(' (%)')}"
 
 
 def best_epoch(history: pd.DataFrame) -> BestEpoch | None:
-    """The run's one best epoch, by BEST_EPOCH_RULE; None when it logged neither mIoU nor loss."""
+    """The run's one best epoch, by BEST_EPOCH_RULE; None when it logged neither mIoU nor loss. A run whose
+    meta.json says it trained on its validation split (history.attrs["keeps_last_epoch"]) keeps its last epoch:
+    its validation scores can't choose, and its model file is that epoch's."""
+    if history.attrs.get("keeps_last_epoch") and len(history):
+        last = int(history["epoch"].max())
+        return BestEpoch(last, LAST_EPOCH, float(last))
     for column, pick in _BEST_BY:
         if column in history.columns and history[column].notna().any():
             values = history[column]

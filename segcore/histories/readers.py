@@ -106,6 +106,7 @@ def run_context(run_folder: Path) -> dict:
         # A final model trained on train+val: its val curve is a training curve, and says so.
         trained_on = isinstance(config.get("train_split"), str) and trains_on_val(config)
         context["val_split"] = f"{config['val_split'][:100]} split" + (", also trained on" if trained_on else "")
+        context["keeps_last_epoch"] = trained_on
     elif context["dataset"]:
         context["val_split"] = "val split"                               # train's default
     return context
