@@ -17,6 +17,7 @@ import pandas as pd
 
 from segcore import evaluations, run_lock, runs
 from segcore.datasets import DatasetError, detect_layout, list_splits, pairs_with_problems
+from segcore.train_config import trains_on_val
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_ENV = "SEGLAB_MODELS_DIR"
@@ -115,6 +116,11 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
             continue
         meta = run.meta
         miou, evaluated_on, note = _evaluated_miou(run)
+        config = meta.get("config")
+        trained_on_val = isinstance(config, dict) and trains_on_val(config)
+        if trained_on_val:      # its logged "val" scores are on frames it trained on: no validation figure
+            notes.append(f"{run.name} trained on its val split too (a final model): its training log has no "
+                         "held-out val mIoU.")
         height, width = meta["input_size"]
         rows.append({
             "run": run.name,
@@ -126,7 +132,7 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
             "epochs completed": meta.get("epochs_completed"),
             EVAL_MIOU: _percent(miou),
             EVALUATED_ON: evaluated_on,
-            LOG_MIOU: _percent(_logged_miou(meta)),
+            LOG_MIOU: _percent(None if trained_on_val else _logged_miou(meta)),
             IMPORTED_FROM: str(meta["source"])[:300] if meta.get("source") else None,   # trained here: none
             "status": "ok" + (f" · {state}" if (state := run_lock.training_state(run)) else ""),
         })

@@ -96,13 +96,17 @@ def test_models_folder_rows_and_broken_runs(tmp_path):
          evaluation={"camvid-val": "{not json"})                 # unreadable evaluation: training log only
     _run(tmp_path, "b-flip", base, evaluation={"camvid-0123abcd-val": json.dumps(
         {"class_level": {"mean_iou": 0.6}, "tta": "flip", "dataset": {"name": "camvid", "split": "val"}})})
+    _run(tmp_path, "b-final", {**base, "best": {"val_mean_iou": 0.9}, "config": {"train_split": "train+val"}})
     _run(tmp_path, "c-nothing", base)
     _run(tmp_path, "d-no-model", base, model=False)
     _run(tmp_path, "e-bad-meta", None)                           # a model file alone still counts as a run
     (tmp_path / "not-a-run").mkdir()
     table, broken = describe_models_dir(tmp_path)
     rows = table.set_index("run")
-    assert list(rows.index) == ["a-eval", "b-flip", "b-log", "c-nothing", "d-no-model", "e-bad-meta"]
+    assert list(rows.index) == ["a-eval", "b-final", "b-flip", "b-log", "c-nothing", "d-no-model", "e-bad-meta"]
+    # A final model trained on train+val logged "val" scores on frames it trained on: not shown as validation.
+    assert math.isnan(rows.loc["b-final", LOG_MIOU])
+    assert table.attrs["notes"][0].startswith("b-final trained on its val split too (a final model)")
     assert rows.loc["b-flip", EVALUATED_ON] == "camvid val, label resolution, test-time flip"     # how it was scored
     # Percent, one decimal, and every score says what it was measured on.
     assert rows.loc["a-eval", EVAL_MIOU] == 50.0 and rows.loc["a-eval", EVALUATED_ON] == "camvid val, label resolution"
@@ -116,7 +120,7 @@ def test_models_folder_rows_and_broken_runs(tmp_path):
     assert list(rows["status"][:3]) == ["ok", "ok", "ok"]
     assert rows.loc["d-no-model", "status"] == f"broken: {reasons['d-no-model']}"
     assert not any("_" in column for column in table.columns)              # column names read as words
-    assert table.attrs["notes"] == []
+    assert [note.split(" ")[0] for note in table.attrs["notes"]] == ["b-final"]      # no CamVid note: not camvid val
 
 
 def test_missing_models_folder_is_an_empty_table(tmp_path):
