@@ -26,11 +26,12 @@ READ_ONLY_ENV = "SEGLAB_READ_ONLY"
 EVAL_MIOU = "mIoU % (evaluation)"
 EVALUATED_ON = "evaluated on"
 LOG_MIOU = "val mIoU % (training log)"
+EVAL_TTA = "test-time augmentation"            # of the evaluation: how the run predicts as served
 INPUT_SIZE = "input size (height x width)"
 IMPORTED_FROM = "imported from"
 # Status, then the scores: a broken run's reason and the number a review is about stay visible without scrolling
 # the table sideways (at 1400 px the score columns were off screen after the model details).
-RUN_COLUMNS = ["run", "status", EVAL_MIOU, EVALUATED_ON, LOG_MIOU, "kind", "architecture", "schema", INPUT_SIZE,
+RUN_COLUMNS = ["run", "status", EVAL_MIOU, EVALUATED_ON, EVAL_TTA, LOG_MIOU, "kind", "architecture", "schema", INPUT_SIZE,
                "parameters", "epochs completed", IMPORTED_FROM]
 
 
@@ -115,7 +116,7 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
             broken.append((run.name, run.error))
             continue
         meta = run.meta
-        miou, evaluated_on, note = _evaluated_miou(run)
+        miou, evaluated_on, passes, note = _evaluated_miou(run)
         config = meta.get("config")
         trained_on_val = isinstance(config, dict) and trains_on_val(config)
         if trained_on_val:      # its logged "val" scores are on frames it trained on: no validation figure
@@ -132,6 +133,7 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
             "epochs completed": meta.get("epochs_completed"),
             EVAL_MIOU: _percent(miou),
             EVALUATED_ON: evaluated_on,
+            EVAL_TTA: passes,
             LOG_MIOU: _percent(None if trained_on_val else _logged_miou(meta)),
             IMPORTED_FROM: str(meta["source"])[:300] if meta.get("source") else None,   # trained here: none
             "status": "ok" + (f" · {state}" if (state := run_lock.training_state(run)) else ""),
@@ -152,8 +154,8 @@ def _percent(value: float | None) -> float:
 
 
 def _evaluated_miou(run: runs.Run) -> tuple[float | None, str | None, str | None]:
-    """(mIoU 0..1, 'camvid val, label resolution[, test-time flip]', caveat) from the run's first readable val
-    evaluation."""
+    """(mIoU 0..1, 'camvid val, label resolution', its test-time augmentation, caveat) from the run's first
+    readable val evaluation."""
     for key, eval_path in run.evaluations().items():
         if not key.endswith("-val"):
             continue
@@ -164,10 +166,11 @@ def _evaluated_miou(run: runs.Run) -> tuple[float | None, str | None, str | None
         level = result.get("class_level")
         value = level.get("mean_iou") if isinstance(level, dict) else None
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            passes = f", {evaluations.TTA_SHORT[result['tta']]}" if result.get("tta") in evaluations.TTA_SHORT else ""
-            return (float(value), f"{evaluations.label(result)}, label resolution{passes}",
-                    evaluations.optimism_note(result))
-    return None, None, None
+            passes = evaluations.TTA_SHORT.get(result.get("tta"), "none") if isinstance(result.get("tta"), str) \
+                else "none"
+            return float(value), f"{evaluations.label(result)}, label resolution", passes, \
+                evaluations.optimism_note(result)
+    return None, None, None, None
 
 
 def _logged_miou(meta: dict) -> float | None:

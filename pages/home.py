@@ -4,7 +4,7 @@ import os
 import streamlit as st
 
 from app import loaders, shell
-from app.settings import EVAL_MIOU, EVALUATED_ON, LOG_MIOU
+from app.settings import EVAL_MIOU, EVAL_TTA, EVALUATED_ON, LOG_MIOU
 
 config = shell.settings()
 
@@ -32,6 +32,9 @@ else:
         EVAL_MIOU: st.column_config.ProgressColumn(evaluated, min_value=0.0, max_value=100.0, format="%.1f",
                                                    help="Class-level mIoU of the run's stored evaluation on a val "
                                                         "split, scored at each label's own resolution"),
+        EVAL_TTA: st.column_config.TextColumn(help="How that evaluation predicted: test-time flip averages each "
+                                                  "frame with its mirror (the run's own setting unless evaluated "
+                                                  "with --tta)"),
         LOG_MIOU: st.column_config.NumberColumn(format="%.1f",
                                                 help="Best epoch's Keras val mIoU logged during training, at the "
                                                      "model's input size: not the same measurement as an "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import (EVAL_MIOU, EVALUATED_ON, INPUT_SIZE, LOG_MIOU, REPO, Settings, describe_data_dir,
+from app.settings import (EVAL_MIOU, EVAL_TTA, EVALUATED_ON, INPUT_SIZE, LOG_MIOU, REPO, Settings, describe_data_dir,
                           describe_models_dir)
 from conftest import make_camvid_like
 from segcore.datasets import DatasetError
@@ -107,7 +107,8 @@ def test_models_folder_rows_and_broken_runs(tmp_path):
     # A final model trained on train+val logged "val" scores on frames it trained on: not shown as validation.
     assert math.isnan(rows.loc["b-final", LOG_MIOU])
     assert table.attrs["notes"][0].startswith("b-final trained on its val split too (a final model)")
-    assert rows.loc["b-flip", EVALUATED_ON] == "camvid val, label resolution, test-time flip"     # how it was scored
+    assert rows.loc["b-flip", EVALUATED_ON] == "camvid val, label resolution"
+    assert (rows.loc["b-flip", EVAL_TTA], rows.loc["a-eval", EVAL_TTA]) == ("test-time flip", "none")   # as scored
     # Percent, one decimal, and every score says what it was measured on.
     assert rows.loc["a-eval", EVAL_MIOU] == 50.0 and rows.loc["a-eval", EVALUATED_ON] == "camvid val, label resolution"
     assert rows.loc["a-eval", LOG_MIOU] == 20.0
@@ -129,5 +130,5 @@ def test_missing_models_folder_is_an_empty_table(tmp_path):
 
 
 def test_the_runs_table_shows_status_and_scores_before_model_details():
-    from app.settings import EVAL_MIOU, EVALUATED_ON, LOG_MIOU, RUN_COLUMNS
-    assert RUN_COLUMNS[:5] == ["run", "status", EVAL_MIOU, EVALUATED_ON, LOG_MIOU]
+    from app.settings import LOG_MIOU, RUN_COLUMNS
+    assert RUN_COLUMNS[:6] == ["run", "status", EVAL_MIOU, EVALUATED_ON, EVAL_TTA, LOG_MIOU]
