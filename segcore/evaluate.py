@@ -290,6 +290,7 @@ def format_evaluation(result: dict) -> str:
     """The CLI's summary: scores per level (with boundary IoU), per class, calibration, the frames of lowest label
     quality and skipped frames."""
     from segcore.evaluations import boundary_scores
+    from segcore.reports import frame_mean_iou
     note = evaluations.trained_on_note(result)
     lines = [note] if note else []
     for level in ("class_level", "category_level"):
@@ -298,10 +299,12 @@ def format_evaluation(result: dict) -> str:
             continue
         boundary = boundary_scores(summary)
         mean_boundary = _mean_or_none(boundary)
+        frame_mean = frame_mean_iou(result, level.removesuffix("_level"))     # every frame weighs the same
         lines.append(f"{level.replace('_', ' ')}: mIoU {_pct(summary['mean_iou'])}  pixel acc "
                      f"{_pct(summary['pixel_accuracy'])}  mean class acc {_pct(summary['mean_class_accuracy'])}  "
                      f"FW-IoU {_pct(summary['frequency_weighted_iou'])}  mean Dice {_pct(summary['mean_dice'])}"
-                     + (f"  boundary mIoU {_pct(mean_boundary)}" if boundary is not None else ""))
+                     + (f"  boundary mIoU {_pct(mean_boundary)}" if boundary is not None else "")
+                     + (f"  mean of frames' mIoU {_pct(frame_mean)}" if frame_mean is not None else ""))
         for index, (name, scores) in enumerate(summary["per_class"].items()):
             lines.append(f"  {name:<14} IoU {_pct(scores['iou'])}  acc {_pct(scores['accuracy'])}  "
                          f"Dice {_pct(scores['dice'])}"

@@ -217,6 +217,8 @@ def test_boundary_and_calibration_are_stored(evaluated):
     assert 0 <= expected_calibration_error(calibration) <= 1
     text = format_evaluation(result)
     assert "boundary mIoU" in text and "calibration: ECE" in text
+    from segcore.reports import frame_mean_iou
+    assert f"mean of frames' mIoU {100 * frame_mean_iou(result):5.1f}" in text.splitlines()[0]
     lowest = min(result["per_image"], key=lambda r: r["label_quality"])
     assert f"label quality: lowest {lowest['name']} {100 * lowest['label_quality']:.2f} %" in text
 
