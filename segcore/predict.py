@@ -60,12 +60,7 @@ class Predictor:
         via_onnx = keras_via_onnx and self.tta != "multiscale"
         self.backend: Backend = backend if backend is not None else \
             open_backend(self.run, keras_via_onnx=via_onnx, write_cache=write_cache)
-        try:
-            self.scaled_backends: list[Backend] = self._scaled_backends() if self.tta == "multiscale" else []
-        except TTAUnavailable:
-            raise
-        except runs.RunError as err:        # a back-end that can't take another size: the model itself is fine
-            raise TTAUnavailable(str(err)) from err
+        self.scaled_backends: list[Backend] = self._scaled_backends() if self.tta == "multiscale" else []
         # The augmented passes, the model's own size first: it sets the size the others are resized to.
         self._passes = [self.backend, *(backend for backend in self.scaled_backends if backend is not self.backend)]
 
@@ -129,17 +124,20 @@ class Predictor:
         return total / (2 * len(self._passes)), model_ms
 
     def _scaled_backends(self) -> list[Backend]:
-        """The back-end at each of MULTISCALE_SCALES times the input size (this one at 1.0); RunError where the
-        back-end can't be rebuilt at another size."""
+        """The back-end at each of MULTISCALE_SCALES times the input size (this one at 1.0); TTAUnavailable where
+        the back-end can't be rebuilt at another size."""
         resize = getattr(self.backend, "at_input_size", None)
         if resize is None:
             raise TTAUnavailable(f"{self.name}: multi-scale test-time augmentation needs a model that runs at other "
-                                f"sizes (a Keras run of a segcore architecture, or free input sides); "
-                                f"{self.backend.engine} runs at one size: use --tta flip")
+                                 f"sizes (a Keras run of a segcore architecture, or free input sides); "
+                                 f"{self.backend.engine} runs at one size: use --tta flip")
         height, width = self.input_size
         sizes = [(round(height * s / SCALE_STEP) * SCALE_STEP, round(width * s / SCALE_STEP) * SCALE_STEP)
                  for s in MULTISCALE_SCALES]
-        return [self.backend if size == self.input_size else resize(size) for size in sizes]
+        try:
+            return [self.backend if size == self.input_size else resize(size) for size in sizes]
+        except runs.RunError as err:        # a back-end that can't take another size: the model itself is fine
+            raise TTAUnavailable(str(err)) from err
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """Class probabilities from this run's scores (a softmax where the model outputs logits)."""
