@@ -38,8 +38,13 @@ def _predictor(run_path: str, stamp: tuple[int, int], tta: str | None = None):
     return Predictor(run_path, keras_via_onnx=True, write_cache=not Settings.from_env().read_only, tta=tta)
 
 
+def _asked(run: runs.Run, tta: str | None) -> str | None:
+    """None where `tta` is the run's own setting: one cached Predictor and one prediction serve both."""
+    return None if tta == run.meta.get("tta", "none") else tta
+
+
 def predictor(run: runs.Run, tta: str | None = None):
-    return _predictor(str(run.path), run_stamp(run), tta)
+    return _predictor(str(run.path), run_stamp(run), _asked(run, tta))
 
 
 @st.cache_data(show_spinner=False, max_entries=256, max_size=budget.PREDICTIONS_BYTES)
@@ -51,7 +56,7 @@ def _prediction(run_path: str, stamp: tuple[int, int], tta: str | None, digest: 
 
 def prediction(run: runs.Run, image: np.ndarray, tta: str | None = None):
     """The run's Prediction for `image`, computed once per (model file, test-time augmentation, image content)."""
-    return _prediction(str(run.path), run_stamp(run), tta, _digest(image), image)
+    return _prediction(str(run.path), run_stamp(run), _asked(run, tta), _digest(image), image)
 
 
 def predict_all(chosen: list[runs.Run], shown: list[tuple[np.ndarray, tuple | None]], *,
@@ -91,7 +96,8 @@ def _scored_prediction(run_path: str, stamp: tuple[int, int], tta: str | None, d
 
 def _scored(run: runs.Run, image: np.ndarray, truth: tuple | None, tta: str | None):
     truth_digest = "" if truth is None else truth[0].name + _digest(truth[1])
-    return _scored_prediction(str(run.path), run_stamp(run), tta, _digest(image), truth_digest, image, truth)
+    return _scored_prediction(str(run.path), run_stamp(run), _asked(run, tta), _digest(image), truth_digest, image,
+                              truth)
 
 
 def confidence(run: runs.Run, image: np.ndarray, truth: tuple | None = None, tta: str | None = None):

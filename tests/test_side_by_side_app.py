@@ -186,6 +186,26 @@ def test_with_confidence_on_each_model_runs_once_per_image(models, monkeypatch):
     assert "mean confidence" in texts(at, "caption")
 
 
+def test_choosing_a_runs_own_test_time_augmentation_reuses_its_prediction(models, monkeypatch):
+    from segcore.predict import Predictor
+    calls = []
+    original = Predictor.predict
+
+    def counted(self, image, **options):
+        calls.append(self.tta)
+        return original(self, image, **options)
+
+    monkeypatch.setattr(Predictor, "predict", counted)
+    at = upload(page(), "Images", png("street.png", sample_image(30, SIZE)))
+    assert calls == ["none", "none"]                          # the imported runs' own: no augmentation
+    at.selectbox(key="sbs_tta").set_value("none")
+    run(at)
+    assert calls == ["none", "none"]                          # the same predictions, from the cache
+    at.selectbox(key="sbs_tta").set_value("flip")
+    run(at)
+    assert calls == ["none", "none", "flip", "flip"]
+
+
 def test_a_model_that_fails_to_load_is_one_error_per_image_and_the_other_model_still_shows(models):
     (models / "onnx-b" / "model.onnx").write_bytes(b"not an onnx graph")
     images = [png(f"f{i}.png", sample_image(i, SIZE)) for i in range(2)]
