@@ -49,6 +49,8 @@ st.caption(f"{stored.label(first)}: {len(index.names)} frames scored by {', '.jo
 note = browser.partial_message(index)
 if note:
     st.warning(note, icon=":material/history:")
+for trained_on in filter(None, map(stored.trained_on_note, evaluations.values())):
+    st.info(trained_on, icon=":material/info:")       # a final model's scores on frames it trained on
 data_root = loaders.locate_dataset(first)
 if data_root is None:
     st.info("Ground truth is not shown: the data set these frames come from is in none of this dashboard's data "

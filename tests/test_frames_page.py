@@ -69,6 +69,14 @@ def test_grid_shows_every_frame_with_its_scores(folders):
     assert len([b for b in at.button if b.label == "Open"]) == len(FRAMES)
     assert "14 frames scored by unet-a, segnet-b" in texts(at, "caption")
     assert not at.warning                      # format 3: nothing partial to warn about
+    assert not at.info
+
+
+def test_an_evaluation_on_frames_a_run_trained_on_says_so(folders):
+    stored = next((folders[1] / "unet-a" / "eval").glob("*.json"))
+    stored.write_text(json.dumps({**json.loads(stored.read_text()), "trained_on_split": True}))
+    at = page()
+    assert "unet-a trained on these frames (val is one of its training splits)" in texts(at, "info")
 
 
 def test_filters_find_a_small_confusion_and_a_missed_class(folders):
