@@ -27,12 +27,12 @@ with st.sidebar:
     alpha = st.slider("Mask opacity", 0.0, 1.0, 0.5, 0.05, key="sbs_alpha")
     sure = st.toggle("Confidence", key="sbs_confidence", help="Each model's top class probability and entropy, "
                      "and with a ground truth the labelled pixels each model confidently rejects (label doubts)")
+    threshold = st.slider("Grey out below confidence", 0.0, 1.0, 0.0, 0.05, key="sbs_threshold", disabled=not sure,
+                          help="Pixels whose top probability is below this show the photo in grey, not a class")
     tta = st.selectbox("Test-time augmentation", [None, *TTA_MODES], key="sbs_tta",
                        format_func=lambda mode: "each run's own" if mode is None else TTA_CHOICES[mode],
                        help="Average each model's class probabilities over mirrored (and rescaled) copies of the "
                             "image: usually better masks, at 2 (flip) or 8 (multi-scale) forward passes")
-    threshold = st.slider("Grey out below confidence", 0.0, 1.0, 0.0, 0.05, key="sbs_threshold", disabled=not sure,
-                          help="Pixels whose top probability is below this show the photo in grey, not a class")
     source = st.radio("Images from", ["Upload", "Data folder"], horizontal=True, key="sbs_source")
     names = [run.name for run in chosen]
     # With more than two runs, the user picks which two the disagreement map and the swipe compare.
