@@ -168,7 +168,10 @@ def _evaluated_miou(run: runs.Run) -> tuple[float | None, str | None, str | None
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             passes = evaluations.TTA_SHORT.get(result.get("tta"), "none") if isinstance(result.get("tta"), str) \
                 else "none"
-            return float(value), f"{evaluations.label(result)}, label resolution", passes, \
+            # A final model's score on frames it trained on is named so, which also keeps it out of the ranking
+            # that picks the pages' default runs (app.pickers.evaluated_scores groups by this text).
+            seen = " (trained on it)" if result.get("trained_on_split") is True else ""
+            return float(value), f"{evaluations.label(result)}{seen}, label resolution", passes, \
                 evaluations.optimism_note(result)
     return None, None, None, None
 

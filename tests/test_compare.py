@@ -41,6 +41,10 @@ def test_evaluated_scores_rank_runs_on_the_data_set_most_runs_were_evaluated_on(
     assert pickers.evaluated_scores("models") == {"u1": 60.0, "s1": 55.0, "s2": 50.0}
     monkeypatch.setattr(pickers.loaders, "runs_overview", lambda models_dir: (table.iloc[4:], []))
     assert pickers.evaluated_scores("models") == {}
+    # A final model scored on the val frames it trained on (app.settings names it so) ranks nothing.
+    final = table.assign(**{EVALUATED_ON: ["camvid val (trained on it)", *table[EVALUATED_ON][1:]]})
+    monkeypatch.setattr(pickers.loaders, "runs_overview", lambda models_dir: (final, []))
+    assert pickers.evaluated_scores("models") == {"s1": 55.0, "s2": 50.0}
 
 
 def test_the_shipped_runs_open_on_the_best_evaluated_unet_and_segnet():

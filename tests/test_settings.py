@@ -96,7 +96,9 @@ def test_models_folder_rows_and_broken_runs(tmp_path):
          evaluation={"camvid-val": "{not json"})                 # unreadable evaluation: training log only
     _run(tmp_path, "b-flip", base, evaluation={"camvid-0123abcd-val": json.dumps(
         {"class_level": {"mean_iou": 0.6}, "tta": "flip", "dataset": {"name": "camvid", "split": "val"}})})
-    _run(tmp_path, "b-final", {**base, "best": {"val_mean_iou": 0.9}, "config": {"train_split": "train+val"}})
+    _run(tmp_path, "b-final", {**base, "best": {"val_mean_iou": 0.9}, "config": {"train_split": "train+val"}},
+         evaluation={"camvid-0123abcd-val": json.dumps({"class_level": {"mean_iou": 0.95}, "trained_on_split": True,
+                                                        "run": "b-final", "dataset": {"name": "camvid", "split": "val"}})})
     _run(tmp_path, "c-nothing", base)
     _run(tmp_path, "d-no-model", base, model=False)
     _run(tmp_path, "e-bad-meta", None)                           # a model file alone still counts as a run
@@ -106,6 +108,7 @@ def test_models_folder_rows_and_broken_runs(tmp_path):
     assert list(rows.index) == ["a-eval", "b-final", "b-flip", "b-log", "c-nothing", "d-no-model", "e-bad-meta"]
     # A final model trained on train+val logged "val" scores on frames it trained on: not shown as validation.
     assert math.isnan(rows.loc["b-final", LOG_MIOU])
+    assert rows.loc["b-final", EVALUATED_ON] == "camvid val (trained on it), label resolution"
     assert table.attrs["notes"][0].startswith("b-final trained on its val split too (a final model)")
     assert rows.loc["b-flip", EVALUATED_ON] == "camvid val, label resolution"
     assert (rows.loc["b-flip", EVAL_TTA], rows.loc["a-eval", EVAL_TTA]) == ("test-time flip", "none")   # as scored
@@ -121,7 +124,8 @@ def test_models_folder_rows_and_broken_runs(tmp_path):
     assert list(rows["status"][:3]) == ["ok", "ok", "ok"]
     assert rows.loc["d-no-model", "status"] == f"broken: {reasons['d-no-model']}"
     assert not any("_" in column for column in table.columns)              # column names read as words
-    assert [note.split(" ")[0] for note in table.attrs["notes"]] == ["b-final"]      # no CamVid note: not camvid val
+    # The final model's two caveats (no logged val figure; evaluated on frames it trained on), no CamVid val note.
+    assert [note.split(" ")[:3] for note in table.attrs["notes"]] == [["b-final", "trained", "on"]] * 2
 
 
 def test_missing_models_folder_is_an_empty_table(tmp_path):
