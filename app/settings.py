@@ -170,7 +170,7 @@ def _evaluated_miou(run: runs.Run) -> tuple[float | None, str | None, str | None
                 else "none"
             # A final model's score on frames it trained on is named so, which also keeps it out of the ranking
             # that picks the pages' default runs (app.pickers.evaluated_scores groups by this text).
-            seen = " (trained on it)" if result.get("trained_on_split") is True else ""
+            seen = " (trained on it)" if evaluations.trained_on(result) else ""
             return float(value), f"{evaluations.label(result)}{seen}, label resolution", passes, \
                 evaluations.optimism_note(result)
     return None, None, None, None

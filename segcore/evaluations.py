@@ -153,9 +153,14 @@ def scored_at(result: dict) -> str:
     return f"{label(result)}{images}, scored at each label's own resolution{model}"
 
 
+def trained_on(result: dict) -> bool:
+    """Whether the evaluation scored frames the run trained on (a final model trained on train+val, scored on val)."""
+    return result.get("trained_on_split") is True
+
+
 def trained_on_note(result: dict) -> str | None:
-    """Said of an evaluation on frames the run trained on (a final model trained on train+val, scored on val)."""
-    if result.get("trained_on_split") is not True:
+    """Said of an evaluation on frames the run trained on."""
+    if not trained_on(result):
         return None
     return (f"{str(result.get('run', 'The run'))[:100]} trained on these frames ({dataset_of(result)['split']} is one "
             "of its training splits): its scores here measure how well it fits them, not how it does on new frames.")
