@@ -161,6 +161,14 @@ def test_nan_and_inf_are_warnings_not_errors(tmp_path):
     assert any(w.startswith("val_loss:") for w in history.attrs["warnings"])
 
 
+def test_a_lost_row_is_one_warning_naming_every_column_it_lacks(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("epoch,loss,mean_iou,val_loss\n0,1.0,0.5,1.1\n1,,,\n2,0.9,0.6,nan\n3,,,\n")
+    warnings = read_history(path).attrs["warnings"]
+    assert warnings == ["loss, mean_iou: 2 missing or non-finite (NaN/inf) value(s) at epoch 1, 3; kept as NaN",
+                        "val_loss: 3 missing or non-finite (NaN/inf) value(s) at epoch 1, 2, 3; kept as NaN"]
+
+
 BAD_TEXT = {
     "empty.csv": b"",
     "no_epoch.csv": b"loss,val_loss\n1,2\n",

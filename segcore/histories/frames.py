@@ -119,7 +119,7 @@ def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] |
     if "relative_time" in out.columns:
         out["relative_time"] = out["relative_time"].where(out["relative_time"] >= 0)
     if warnings is None:                       # event readers pass their own (a split may skip epochs)
-        warnings = [w for c in metric_columns(out) if (w := nonfinite_warning(c, out["epoch"], out[c]))]
+        warnings = nonfinite_warnings(out, metric_columns(out))
     out.attrs["warnings"] = warnings
     return out
 
@@ -129,6 +129,21 @@ def nonfinite_warning(column: str, epochs, values) -> str | None:
     bad = np.asarray(epochs)[~np.isfinite(values)]
     if not len(bad):
         return None
+    return _nonfinite_text(column, bad)
+
+
+def nonfinite_warnings(history: pd.DataFrame, columns) -> list[str]:
+    """One warning per set of epochs: columns missing the same epochs (a lost row) are named together."""
+    epochs = history["epoch"].to_numpy()
+    by_epochs: dict[tuple, list[str]] = {}
+    for column in columns:
+        bad = epochs[~np.isfinite(history[column].to_numpy(dtype=float))]
+        if len(bad):
+            by_epochs.setdefault(tuple(int(e) for e in bad), []).append(column)
+    return [_nonfinite_text(", ".join(named), np.asarray(bad)) for bad, named in by_epochs.items()]
+
+
+def _nonfinite_text(columns: str, bad) -> str:
     shown = ", ".join(str(int(e)) for e in bad[:5]) + (", ..." if len(bad) > 5 else "")
-    return f"{column}: {len(bad)} missing or non-finite (NaN/inf) value(s) at epoch {shown}; kept as NaN"
+    return f"{columns}: {len(bad)} missing or non-finite (NaN/inf) value(s) at epoch {shown}; kept as NaN"
 
