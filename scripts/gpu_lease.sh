@@ -37,7 +37,7 @@ while [ $SECONDS -lt $end ]; do
 done
 for name in "${names[@]}"; do
   echo "== $name $([ -f "$RUNS_DIR/$name/finished" ] && echo finished)"
-  grep -E " - val_loss" "$RUNS_DIR/$name.log" | tail -1 | cut -c1-160; grep -E "error" "$RUNS_DIR/$name.log" | tail -2
+  grep -E " - val_loss" "$RUNS_DIR/$name.log" | tail -1 | cut -c1-160; grep -E "error:|Error|Traceback" "$RUNS_DIR/$name.log" | tail -2
   [ -d "$RUNS_DIR/$name" ] && tar -C "$RUNS_DIR" -cf "$OUT/$name.tar" --exclude=backup --exclude=logs --exclude=.lock "$name" "$name.log"
 done
 nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
