@@ -74,6 +74,31 @@ def _versions() -> dict:
     return versions
 
 
+def _hardware() -> dict:
+    """What this process trains on (meta.json "hardware"): a wall time means little without it."""
+    import keras
+    backend = keras.backend.backend()
+    accelerators: list[str] = []
+    if backend == "jax":
+        import jax
+        accelerators = [str(d.device_kind) for d in jax.devices() if d.platform != "cpu"]
+    elif backend == "tensorflow":
+        import tensorflow as tf
+        accelerators = [str(tf.config.experimental.get_device_details(d).get("device_name", d.name))
+                        for d in tf.config.list_physical_devices("GPU")]
+    elif backend == "torch":
+        import torch
+        accelerators = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return {"backend": backend, "accelerators": accelerators, "cpu_cores": os.cpu_count()}
+
+
+def with_machine(known, machine: dict) -> list:
+    """meta.json's "hardware" once `machine` has trained the run too: every machine, in order, each once (a run
+    resumed elsewhere lists both)."""
+    known = known if isinstance(known, list) else []
+    return known if machine in known else [*known, machine]
+
+
 class RunCheckpoint:
     """Keras callback factory: atomic best-model save on val mean IoU and meta.json upkeep."""
 
@@ -306,6 +331,7 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
         "class_weights": weights, "epochs": config.epochs, "versions": _versions(), "git_commit": _git_commit(),
     })
     meta.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S"))
+    meta["hardware"] = with_machine(meta.get("hardware"), _hardware())
     out.mkdir(parents=True, exist_ok=True)
     if augment_dict is not None:
         runs.write_json(out / runs.AUGMENT_FILE, augment_dict)

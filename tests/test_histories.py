@@ -439,3 +439,18 @@ def test_curves_figure_smoothing_and_stable_colours():
     alone = curves_figure({"unet": hand_made()}, "mean_iou")
     assert alone.data[0].line.color == colour
     assert curves_figure(two_runs(), "loss").layout.yaxis.type == "linear"
+
+
+@pytest.mark.parametrize("hardware, said", [
+    ([{"backend": "tensorflow", "accelerators": [], "cpu_cores": 2}], "CPU, 2 cores, Keras on tensorflow"),
+    ([{"backend": "jax", "accelerators": ["NVIDIA H200"], "cpu_cores": 16}], "NVIDIA H200, Keras on jax"),
+    ([{"backend": "jax", "accelerators": ["A100", "A100"], "cpu_cores": 8}], "2 x A100, Keras on jax"),
+    ([{"backend": "tensorflow", "accelerators": [], "cpu_cores": 2},
+      {"backend": "jax", "accelerators": ["NVIDIA H200"], "cpu_cores": 16}],
+     "CPU, 2 cores, Keras on tensorflow then NVIDIA H200, Keras on jax"),
+    (None, None), ("CPU", None), ([{"cpu_cores": True}], None), ([{"accelerators": [3]}], None), ([7], None),
+])
+def test_the_hardware_a_run_trained_on_reads_as_words_or_not_at_all(tmp_path, hardware, said):
+    from segcore.histories.readers import run_context
+    (tmp_path / "meta.json").write_text(json.dumps({"hardware": hardware}))
+    assert run_context(tmp_path)["hardware"] == said

@@ -231,6 +231,7 @@ def test_kill_mid_epoch_and_resume_matches_an_uninterrupted_run(tmp_path):
     assert killed_meta["best"]["epoch"] == straight_meta["best"]["epoch"]
     assert killed_meta["best"]["val_mean_iou"] == pytest.approx(straight_meta["best"]["val_mean_iou"], abs=1e-4)
     assert killed_meta["optimizer_steps"] == straight_meta["optimizer_steps"] == 60
+    assert killed_meta["hardware"] == straight_meta["hardware"] and len(killed_meta["hardware"]) == 1  # same machine
     resumed_rows, straight_rows = history(Path(config.out)), history(tmp_path / "straight")
     assert [r["epoch"] for r in resumed_rows] == [r["epoch"] for r in straight_rows] == ["0", "1", "2"]
     for a, b in zip(resumed_rows, straight_rows):

@@ -118,3 +118,10 @@ def test_a_shipped_history_lacks_only_the_rows_the_docs_say_were_lost(name):
     empty = history.loc[history["val_mean_iou"].isna() & history["loss"].isna(), "epoch"].tolist()
     assert empty == LOST_HISTORY_ROWS.get(name, [])
     assert run.meta["best"]["epoch"] not in empty
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_run_says_what_it_trained_on(name):
+    from segcore.histories.readers import describe_hardware
+    said = describe_hardware(runs.open_run(ROOT / "models" / name).meta["hardware"])
+    assert said == ("NVIDIA H200, Keras on jax" if name == "segnet-camvid-full" else "CPU, 2 cores, Keras on tensorflow")

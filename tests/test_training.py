@@ -54,6 +54,7 @@ def test_run_folder_has_everything(trained):
     assert meta["arch"] == "unet" and meta["input_size"] == [30, 44] and meta["schema"]["name"] == "camvid11"
     assert meta["epochs_completed"] == 2 and meta["parameters"] > 0 and len(meta["class_weights"]) == 11
     assert meta["versions"]["keras"] and meta["best"]["selected_by"] == "highest val_mean_iou on the val split"
+    assert meta["hardware"] == [{"backend": "tensorflow", "accelerators": [], "cpu_cores": os.cpu_count()}]
     assert history_epochs(trained) == [0, 1]
     header = (trained / "history.csv").read_text().splitlines()[0].split(",")
     assert {"loss", "val_loss", "mean_iou", "val_mean_iou", "pixel_accuracy", "val_pixel_accuracy"} <= set(header)
@@ -205,3 +206,14 @@ def test_evaluation_output_stays_inside_the_run_folder(trained, tmp_path):
     for data in (tmp_path / "a" / "..", tmp_path / "x" / "..." , Path("/")):
         path = evaluation_path(run, data, "val").resolve()
         assert path.parent == (trained / "eval").resolve(), path
+
+
+def test_a_run_resumed_on_another_machine_lists_both_in_order():
+    from segcore.train import with_machine
+    cpu = {"backend": "tensorflow", "accelerators": [], "cpu_cores": 2}
+    gpu = {"backend": "jax", "accelerators": ["NVIDIA H200"], "cpu_cores": 16}
+    assert with_machine(None, cpu) == [cpu]
+    assert with_machine([cpu], cpu) == [cpu]
+    assert with_machine([cpu], gpu) == [cpu, gpu]
+    assert with_machine([cpu, gpu], cpu) == [cpu, gpu]
+    assert with_machine("not a list", gpu) == [gpu]          # a hand-edited meta.json starts the list afresh

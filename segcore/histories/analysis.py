@@ -134,6 +134,7 @@ def summarize(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
         dataset, split = history.attrs.get("dataset"), history.attrs.get("val_split")
         row["val data"] = f"{dataset}, {split}" if dataset else "unknown"
         row["input (H x W)"] = history.attrs.get("input_size") or "unknown"
+        row["trained on"] = history.attrs.get("hardware") or "unknown"
         for column in metric_columns:
             value = value_at(history, column, best.epoch) if best else math.nan
             row[f"{column_label(column)} at best epoch"] = value * 100 if is_percent(column) else value

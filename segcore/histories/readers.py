@@ -82,7 +82,7 @@ def run_context(run_folder: Path) -> dict:
 
     A missing or malformed meta.json is not an error here: the curves are still worth showing.
     """
-    context = {"input_size": None, "dataset": None, "val_split": None}
+    context = {"input_size": None, "dataset": None, "val_split": None, "hardware": None}
     path = Path(run_folder) / META_FILE
     try:
         if not path.is_file() or path.stat().st_size > _MAX_META_BYTES:
@@ -96,6 +96,7 @@ def run_context(run_folder: Path) -> dict:
     if (isinstance(size, list) and len(size) == 2
             and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 100_000 for v in size)):
         context["input_size"] = f"{size[0]}x{size[1]}"                 # height x width, as the CLI takes it
+    context["hardware"] = describe_hardware(meta.get("hardware"))
     dataset, config = meta.get("dataset"), meta.get("config")
     if isinstance(dataset, dict) and isinstance(dataset.get("name"), str):
         context["dataset"] = dataset["name"][:100]
@@ -110,6 +111,28 @@ def run_context(run_folder: Path) -> dict:
     elif context["dataset"]:
         context["val_split"] = "val split"                               # train's default
     return context
+
+
+def describe_hardware(hardware) -> str | None:
+    """meta.json's "hardware" in words ("NVIDIA H200, Keras on jax", "CPU, 2 cores, Keras on tensorflow"; several
+    machines joined by "then"); None where it is missing or not what segcore train writes."""
+    if not isinstance(hardware, list):
+        return None
+    said = []
+    for machine in hardware[:8]:
+        if not isinstance(machine, dict):
+            return None
+        accelerators, cores, backend = machine.get("accelerators"), machine.get("cpu_cores"), machine.get("backend")
+        if isinstance(accelerators, list) and accelerators and all(isinstance(a, str) for a in accelerators):
+            names = sorted(set(accelerators))
+            where = ", ".join(f"{accelerators.count(n)} x {n[:60]}" if accelerators.count(n) > 1 else n[:60]
+                              for n in names)
+        elif isinstance(cores, int) and not isinstance(cores, bool) and 0 < cores < 100_000:
+            where = f"CPU, {cores} cores"
+        else:
+            return None
+        said.append(where + (f", Keras on {backend[:20]}" if isinstance(backend, str) else ""))
+    return " then ".join(said) or None
 
 
 def _read_text(data: bytes, label: str) -> pd.DataFrame:
