@@ -142,6 +142,25 @@ def list_pairs(root, split: str, layout: str | None = None) -> list[Sample]:
     return samples
 
 
+def frame_names_digest(samples) -> str:
+    """A short hash of a split's frame names, not their bytes: the same frames in a copy, a JPEG pack or another
+    machine's folder hash alike (how an evaluation knows the run trained on them)."""
+    import hashlib
+    return hashlib.sha256("\n".join(sorted(s.name for s in samples)).encode()).hexdigest()[:16]
+
+
+def dataset_name(root) -> str:
+    """A data folder's name for people; a `segcore data pack` copy is named after its source."""
+    import json
+    root = Path(root).resolve()
+    try:
+        info = json.loads((root / "PACKED.json").read_text(encoding="utf-8"))
+        source, quality = Path(str(info["source"])).name, int(info["jpeg_quality"])
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, KeyError, TypeError):
+        return root.name
+    return f"{source[:80]} (JPEG pack, quality {quality})"
+
+
 def sequence_of(name: str) -> str | None:
     """The video sequence a frame comes from: its file name up to the first "_" (CamVid `0006R0_f00930`;
     for Cityscapes `<city>/<city>_<seq>_<frame>`, the city). None for a name without one."""

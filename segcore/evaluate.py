@@ -20,7 +20,7 @@ from segcore import evaluations, frames, runs
 from segcore.backends import MissingPrediction
 from segcore.boundary import boundary_counts, boundary_summary, boundary_width, mean_boundary_iou
 from segcore.calibration import CalibrationCounts, calibration_counts, expected_calibration_error
-from segcore.datasets import list_pairs, schema_for
+from segcore.datasets import frame_names_digest, list_pairs, schema_for
 from segcore.eval_frames import FrameStore
 from segcore.eval_shards import (SHARD_DIR, SHARED_FIELDS, check_shard, merge_evaluations,  # noqa: F401 - public
                                  merge_files, parse_shard)
@@ -258,7 +258,7 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
         print(missing_note(run.name, result["missing_predictions"], len(scored)), file=sys.stderr)
     result.update({"format": evaluations.FORMAT, "dataset": identity, "split": split,
                    "label": evaluations.label({"dataset": identity}), "resolution": evaluations.RESOLUTION})
-    if _trained_on(run, root, split):
+    if _trained_on(run, root, split, samples):
         result["trained_on_split"] = True
     if shard is not None:
         result.update({"shard": list(shard), "split_images": len(samples),
@@ -274,11 +274,18 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
     return result, path
 
 
-def _trained_on(run: runs.Run, root: Path, split: str) -> bool:
-    """Whether the run trained on `split` of the data folder `root` (its recorded config says so)."""
+def _trained_on(run: runs.Run, root: Path, split: str, samples) -> bool:
+    """Whether the run trained on `split` of the data folder `root`: its recorded config names that folder and
+    split, or it trained on a split of that name whose frame names hash alike (the same frames elsewhere: a copy,
+    the JPEG pack a GPU machine trained on)."""
     config = run.meta.get("config")
     if not isinstance(config, dict) or not isinstance(config.get("data"), str):
         return False
+    dataset = run.meta.get("dataset")
+    digests = dataset.get("frame_names") if isinstance(dataset, dict) else None
+    # Same split name too: a data set may name its train and val frames alike (0001.png in each).
+    if isinstance(digests, dict) and digests.get(split) == frame_names_digest(samples):
+        return True
     try:
         same_folder = Path(config["data"]).resolve() == root
     except (OSError, RuntimeError):

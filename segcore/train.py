@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from segcore import runs, train_backup
-from segcore.datasets import hold_out_sequence, list_pairs, schema_for
+from segcore.datasets import dataset_name, frame_names_digest, hold_out_sequence, list_pairs, schema_for
 from segcore.imageio import read_mask
 from segcore.labels import LabelSchema
 from segcore.train_config import (RESUMABLE_CHANGES, TrainConfig, learning_rate_schedule,  # noqa: F401 - public here
@@ -212,6 +212,14 @@ def _training_samples(config: TrainConfig) -> list:
     return samples
 
 
+def _frame_name_digests(config: TrainConfig) -> dict:
+    """Per split the run trained on, the hash of its frame names: an evaluation of those frames, wherever they
+    are stored, then says the run trained on them. The held-out sequence of --holdout-sequence is not trained on."""
+    if config.holdout_sequence:
+        return {}
+    return {split: frame_names_digest(list_pairs(config.data, split)) for split in train_splits(config.record())}
+
+
 def _check_augmentation(schema, config, augment_dict, sample) -> None:
     """One draw of the pipeline on the first train frame, before any folder is written: a pipeline that can't run
     on these frames (a crop larger than the frame, say) stops here with one line, not with a traceback from inside
@@ -325,9 +333,10 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
     meta.update({
         "arch": config.arch, "output": output_kind(model), "schema": schema.to_dict(), "input_size": list(config.size),
         "parameters": int(model.count_params()), "config": config.record(),
-        "dataset": {"path": str(Path(config.data).resolve()), "name": Path(config.data).resolve().name,
+        "dataset": {"path": str(Path(config.data).resolve()), "name": dataset_name(config.data),
                     "train": len(train_samples), "val": len(val_samples),
-                    "val_from": validation_source(config.record())},
+                    "val_from": validation_source(config.record()),
+                    "frame_names": _frame_name_digests(config)},
         "class_weights": weights, "epochs": config.epochs, "versions": _versions(), "git_commit": _git_commit(),
     })
     meta.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S"))

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import make_camvid_like
 from segcore.datapack import PACK_INFO, pack
-from segcore.datasets import DatasetError, list_pairs
+from segcore.datasets import DatasetError, dataset_name, frame_names_digest, list_pairs
 from segcore.imageio import read_image
 from PIL import Image
 
@@ -28,6 +28,11 @@ def test_a_pack_has_the_same_frames_identical_labels_and_close_images(tmp_path):
             errors.append(np.abs(read_image(a.image).astype(int) - read_image(b.image)).mean())
     # The error it reports is the one the packed images have (the synthetic scenes' texture: ~11 of 255).
     assert 0 < info["mean_abs_error"] < 20 and info["mean_abs_error"] == pytest.approx(np.mean(errors), abs=0.01)
+    # A run trained on the pack names its data after the source, and its frames hash as the source's do.
+    assert dataset_name(tmp_path / "pack") == "data (JPEG pack, quality 90)" and dataset_name(data) == "data"
+    assert all(frame_names_digest(list_pairs(data, split)) == frame_names_digest(list_pairs(tmp_path / "pack", split))
+               for split in ("train", "val"))
+    assert frame_names_digest(list_pairs(data, "train")) != frame_names_digest(list_pairs(data, "val"))
 
 
 def test_bad_packs_are_refused_with_one_line(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from conftest import CAMVID, make_camvid_like, needs_camvid, save_png
 from segcore import compare, evaluations, runs
 from segcore.cli import main
-from segcore.datasets import DatasetError
+from segcore.datasets import DatasetError, frame_names_digest, list_pairs
 from segcore.evaluate import evaluate_run, evaluation_path
 from segcore.labels import CAMVID11
 
@@ -219,6 +219,16 @@ def test_an_evaluation_on_frames_the_run_trained_on_says_so(tmp_path, capsys):
     assert note in capsys.readouterr().out
     elsewhere = shutil.copytree(data, tmp_path / "other")                # another folder: no claim
     assert "trained_on_split" not in evaluate_run(run, elsewhere, "val", out=tmp_path / "other.json")[0]
+    # unless the run recorded its training frames' names (segcore train does): then a copy of them is claimed,
+    # as is the original seen from a JPEG pack's run trained on another machine.
+    meta["dataset"] = {"frame_names": {"train": "0123456789abcdef", "val": frame_names_digest(list_pairs(data, "val"))}}
+    (run / "meta.json").write_text(json.dumps(meta))
+    assert evaluate_run(run, elsewhere, "val", out=tmp_path / "copy.json")[0]["trained_on_split"] is True
+    # Its train split's names are val's names here (f000, f001 in both), yet train is not val: no claim.
+    meta["dataset"]["frame_names"] = {"train": frame_names_digest(list_pairs(data, "train"))}
+    (run / "meta.json").write_text(json.dumps(meta))
+    assert "trained_on_split" not in evaluate_run(run, elsewhere, "val", out=tmp_path / "copy2.json")[0]
+    del meta["dataset"]
     meta["config"]["train_split"] = "train"                              # trained on train only: val is new to it
     (run / "meta.json").write_text(json.dumps(meta))
     on_val, _ = evaluate_run(run, data, "val", out=tmp_path / "val2.json")

@@ -404,6 +404,9 @@ def test_a_final_model_trains_on_train_and_val_and_keeps_its_last_epoch(tmp_path
     assert meta["dataset"]["val_from"] == "the val split, which it also trains on"
     assert meta["best"]["epoch"] == 2 and meta["best"]["selected_by"].startswith("the last epoch (no selection")
     assert meta["optimizer_steps"] == 9                          # 3 epochs of 6 frames in batches of 2
+    from segcore.datasets import frame_names_digest, list_pairs
+    assert meta["dataset"]["frame_names"] == {split: frame_names_digest(list_pairs(data, split))
+                                              for split in ("train", "val")}
 
 
 def test_cli_refuses_training_on_a_missing_split_or_splits_that_share_frames(tmp_path):
