@@ -8,11 +8,13 @@
 set -u
 WATCH=$1; JOBS=$2; shift 2
 RUNS_DIR=${GPU_RUNS:-/root/gpu-runs}
-if [ ! -f /tmp/site/.installed ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
-  touch /tmp/site/.installed; nvidia-smi -L
+SITE=${GPU_SITE:-/tmp/site}           # where the carried wheels are installed, once per machine
+if [ ! -f "$SITE/.installed" ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$SITE" .whl/*.whl || exit 1
+  touch "$SITE/.installed"
 fi
-export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
+command -v nvidia-smi > /dev/null && nvidia-smi -L
+export PYTHONPATH=$SITE:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
 mkdir -p "$RUNS_DIR"
 for name in "$@"; do
   [ -f "$RUNS_DIR/$name.pid" ] && kill -- -"$(cat "$RUNS_DIR/$name.pid")" 2>/dev/null && echo "stopped $name"
@@ -40,4 +42,5 @@ for name in "${names[@]}"; do
   grep -E " - val_loss" "$RUNS_DIR/$name.log" | tail -1 | cut -c1-160; grep -E "error:|Error|Traceback" "$RUNS_DIR/$name.log" | tail -2
   [ -d "$RUNS_DIR/$name" ] && tar -C "$RUNS_DIR" -cf "$OUT/$name.tar" --exclude=backup --exclude=logs --exclude=.lock "$name" "$name.log"
 done
-nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
+command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
+exit 0
