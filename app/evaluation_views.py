@@ -131,13 +131,18 @@ def pick_level(evaluations: dict[str, dict], widget_key: str, help: str | None =
 
 
 def evaluation_label(run: Run, key: str) -> str:
-    """'camvid val (data set 8a853e67)' from the run's copy; the bare key if it can't be read."""
+    """'camvid val (data set 8a853e67)' from the run's copy, then the test-time augmentation where it is not the
+    run's own ('…, multi-scale + flip'); the bare key if it can't be read."""
     try:
-        dataset = stored.dataset_of(loaders.evaluation(run, key))
+        result = loaders.evaluation(run, key)
     except RunError:
         return key
+    dataset = stored.dataset_of(result)
+    tta = str(result.get("tta", "none"))
     return f"{dataset['name']} {dataset['split']}" + (f" (data set {dataset['fingerprint']})"
-                                                      if dataset["fingerprint"] else "")
+                                                      if dataset["fingerprint"] else "") + \
+        (f", {stored.TTA_SHORT.get(tta, 'no test-time augmentation' if tta == 'none' else tta[:40])}"
+         if stored.TTA_VARIANT in key else "")
 
 
 def read_evaluations(chosen: list[Run], key: str) -> dict[str, dict]:

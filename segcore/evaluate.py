@@ -236,11 +236,14 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
     if data_schema.name != run.schema.name and level != "category":
         raise ValueError(f"the data set uses the {data_schema.name} schema but {run.name} predicts "
                          f"{run.schema.name} classes; pass --level category to score both on the shared categories")
-    path = Path(out) if out else evaluations.evaluation_file(run.path, identity)
+    # Another test-time augmentation than the run's own is stored beside its own evaluation, not over it.
+    asked = predictor.tta if predictor is not None else tta
+    variant = asked if asked is not None and asked != run.meta.get("tta", "none") else None
+    path = Path(out) if out else evaluations.evaluation_file(run.path, identity, variant)
     eval_dir = path.parent
     if out is None and shard is not None:
         path = path.parent / SHARD_DIR / f"{path.stem}-shard-{shard[0]}-of-{shard[1]}.json"
-    store = FrameStore(eval_dir, evaluations.evaluation_key(identity))
+    store = FrameStore(eval_dir, evaluations.evaluation_key(identity, variant))
     if inside is not None:
         path = evaluations.check_inside(path, inside)
         evaluations.check_inside(store.folder / "frame", inside)

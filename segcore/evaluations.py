@@ -58,13 +58,18 @@ def dataset_identity(root, split: str, samples: list[Sample] | None = None) -> d
             "fingerprint": fingerprint(samples, root)}
 
 
-def evaluation_key(identity: dict) -> str:
-    return f"{slug(identity['name'])}-{identity['fingerprint']}-{slug(identity['split'], 'split')}"
+TTA_VARIANT = "-tta-"     # an evaluation with another test-time augmentation than the run's own: <key>-tta-<mode>
 
 
-def evaluation_file(run_path, identity: dict) -> Path:
+def evaluation_key(identity: dict, tta_variant: str | None = None) -> str:
+    """'<data set>-<fingerprint>-<split>', then '-tta-<mode>' for a test-time augmentation not the run's own."""
+    key = f"{slug(identity['name'])}-{identity['fingerprint']}-{slug(identity['split'], 'split')}"
+    return f"{key}{TTA_VARIANT}{slug(tta_variant)}" if tta_variant else key
+
+
+def evaluation_file(run_path, identity: dict, tta_variant: str | None = None) -> Path:
     from segcore.runs import EVAL_DIR
-    return Path(run_path) / EVAL_DIR / f"{evaluation_key(identity)}.json"
+    return Path(run_path) / EVAL_DIR / f"{evaluation_key(identity, tta_variant)}.json"
 
 
 def relative(path, root: Path) -> str:

@@ -229,3 +229,39 @@ def test_side_by_side_serves_a_multiscale_run_with_keras_and_says_so(tmp_path, m
     timings = [caption.value for caption in at.caption if " ms model" in caption.value]
     assert len(timings) == 1 and timings[0].endswith("· Keras · multi-scale + flip"), timings    # no ONNX export
     assert not at.error, [e.value for e in at.error]
+
+
+def test_an_evaluation_with_another_tta_than_the_runs_own_is_stored_beside_it_not_over_it(tmp_path):
+    from conftest import make_camvid_like
+    from test_onnx_import import foreign_onnx
+    from segcore import compare
+    from segcore.evaluate import evaluate_run
+    from segcore.importing import import_model
+    data = make_camvid_like(tmp_path / "data", splits=(("val", 3),))
+    folder = import_model(foreign_onnx(tmp_path / "m.onnx"), tmp_path / "run", schema="camvid11",
+                          input_size=(32, 48))
+    own, own_path = evaluate_run(folder, data, "val")                        # the run's own: none
+    flipped, flip_path = evaluate_run(folder, data, "val", tta="flip", overwrite=False)
+    again, again_path = evaluate_run(folder, data, "val", tta="none", overwrite=True)   # "none" is its own
+    assert again_path == own_path and flip_path == own_path.with_name(f"{own_path.stem}-tta-flip.json")
+    run = runs.open_run(folder)
+    keys = list(run.evaluations())
+    assert sorted(keys) == [own_path.stem, flip_path.stem]
+    assert (run.evaluation(own_path.stem)["tta"], run.evaluation(flip_path.stem)["tta"]) == ("none", "flip")
+    # each with its own frame files: the variant's predictions never replace the run's own
+    assert (own_path.parent / own_path.stem / "predictions").is_dir()
+    assert (flip_path.parent / flip_path.stem / "predictions").is_dir()
+    assert compare.evaluation_keys({"run": keys}) == (sorted(keys), sorted(keys)[0])  # the own one by default
+    assert run.evaluation("data-val")["tta"] == "none"     # data set + split still names the run's own
+    # A run whose own TTA is flip keeps flip under the plain key, and "none" becomes the variant.
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "tta": "flip"}))
+    _, plain_path = evaluate_run(folder, data, "val", tta="none", overwrite=False)
+    assert plain_path == own_path.with_name(f"{own_path.stem}-tta-none.json")
+    # The Evaluation and Frames pages' picker names each by its data set, and a variant by its TTA.
+    from app.evaluation_views import evaluation_label
+    fingerprint = own["dataset"]["fingerprint"]
+    assert {key: evaluation_label(runs.open_run(folder), key) for key in runs.open_run(folder).evaluations()} == {
+        own_path.stem: f"data val (data set {fingerprint})",
+        flip_path.stem: f"data val (data set {fingerprint}), test-time flip",
+        plain_path.stem: f"data val (data set {fingerprint}), no test-time augmentation"}
