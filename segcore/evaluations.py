@@ -1,11 +1,9 @@
 """Stored evaluations: which data set each was computed on, where it lives, and where its frames are here.
 
-An evaluation JSON records its data set once ("dataset": name, absolute path (informational), layout, split and a
-fingerprint) and stores every frame's files relative to that data set's root, so the record reads the same on any
-machine. The file is RUN/eval/<name>-<fingerprint>-<split>.json: two folders that happen to share a name (any
-folder called `camvid`) never overwrite each other's evaluation. The fingerprint hashes the evaluated split's
-sorted relative file names and byte sizes, so it follows the content, not where the folder is mounted.
-"""
+An evaluation JSON records its data set once (name, absolute path for information, layout, split, fingerprint) and
+every frame's files relative to its root, so it reads the same on any machine. RUN/eval/<name>-<fingerprint>-<split>
+.json (+ "-tta-<mode>" for another test-time augmentation than the run's own): the fingerprint hashes the split's
+relative file names and byte sizes, so two folders called `camvid` never overwrite each other's evaluation."""
 from __future__ import annotations
 
 import hashlib
