@@ -237,7 +237,7 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
         raise ValueError(f"the data set uses the {data_schema.name} schema but {run.name} predicts "
                          f"{run.schema.name} classes; pass --level category to score both on the shared categories")
     # Another test-time augmentation than the run's own is stored beside its own evaluation, not over it.
-    asked = predictor.tta if predictor is not None else tta
+    asked = getattr(predictor, "tta", None) if predictor is not None else tta      # a folder of predictions has none
     variant = asked if asked is not None and asked != run.meta.get("tta", "none") else None
     path = Path(out) if out else evaluations.evaluation_file(run.path, identity, variant)
     eval_dir = path.parent
