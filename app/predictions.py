@@ -40,7 +40,8 @@ def _predictor(run_path: str, stamp: tuple[int, int], tta: str | None = None):
 
 def _asked(run: runs.Run, tta: str | None) -> str | None:
     """None where `tta` is the run's own setting: one cached Predictor and one prediction serve both."""
-    return None if tta == run.meta.get("tta", "none") else tta
+    from segcore.predict import own_tta
+    return None if tta == own_tta(run) else tta
 
 
 def predictor(run: runs.Run, tta: str | None = None):

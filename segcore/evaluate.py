@@ -218,7 +218,7 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
     Frame files go to `<eval folder>/<data set key>/`, the eval folder being RUN/eval/ or, with `out`, out's
     folder; every shard of one evaluation writes into the same one.
     """
-    from segcore.predict import Predictor
+    from segcore.predict import Predictor, own_tta
 
     if level not in (None, "class", "category"):
         raise ValueError(f"level must be class or category, got {level!r}")
@@ -238,7 +238,7 @@ def evaluate_run(run, data, split: str = "val", *, schema=None, out=None, progre
                          f"{run.schema.name} classes; pass --level category to score both on the shared categories")
     # Another test-time augmentation than the run's own is stored beside its own evaluation, not over it.
     asked = getattr(predictor, "tta", None) if predictor is not None else tta      # a folder of predictions has none
-    variant = asked if asked is not None and asked != run.meta.get("tta", "none") else None
+    variant = asked if asked is not None and asked != own_tta(run) else None
     path = Path(out) if out else evaluations.evaluation_file(run.path, identity, variant)
     eval_dir = path.parent
     if out is None and shard is not None:

@@ -35,6 +35,11 @@ MULTISCALE_SCALES = (0.75, 1.0, 1.25, 1.5)
 SCALE_STEP = 8          # scaled sizes are rounded to a multiple of this (keeps the aspect within a pixel or two)
 
 
+def own_tta(run: runs.Run) -> str:
+    """The test-time augmentation a run predicts with unless told otherwise (meta.json's "tta", default "none")."""
+    return run.meta.get("tta", "none")
+
+
 class TTAUnavailable(runs.RunError):
     """The run can't predict with the test-time augmentation asked for (another one may do)."""
 
@@ -55,7 +60,7 @@ class Predictor:
         folder or not (see segcore.backends.keras_onnx). `tta`: one of TTA_MODES; None = the run's own setting
         (meta.json's "tta", default "none"), so a run predicts the same way in training scripts, CLI and app."""
         self.run = run if isinstance(run, runs.Run) else runs.open_run(run)
-        self.tta = check_tta(self.run.name, self.run.meta.get("tta", "none") if tta is None else tta)
+        self.tta = check_tta(self.run.name, own_tta(self.run) if tta is None else tta)
         # Multi-scale rebuilds the Keras model at other sizes: its ONNX export has one fixed size.
         via_onnx = keras_via_onnx and self.tta != "multiscale"
         self.backend: Backend = backend if backend is not None else \
