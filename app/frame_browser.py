@@ -14,7 +14,7 @@ from app.frame_links import FramesRequest
 from segcore import frame_queries as queries
 from segcore import evaluations as stored
 from segcore.frame_queries import FrameIndex, FrameQuery
-from segcore.frame_views import read_thumbnail
+from segcore.frame_views import prediction_thumbnail, read_thumbnail
 from segcore.imageio import ImageError
 from segcore.runs import Run
 
@@ -154,20 +154,31 @@ def _small_picture(path: str, mtime_ns: int):
     return read_thumbnail(path)
 
 
+def _data_set_picture(record: dict, data_root: Path):
+    """A small copy of the frame's data-set image, or None where it can't be found or read."""
+    try:
+        sample = stored.record_sample(record, data_root)
+        return _small_picture(str(sample.image), sample.image.stat().st_mtime_ns)
+    except (ValueError, OSError):       # DatasetError, ImageError: the caller falls back to a prediction
+        return None
+
+
 def thumbnail(runs: dict[str, Run], key: str, records: dict[str, dict], data_root: Path | None):
-    """What the grid shows for a frame ({run: its record}): a stored thumbnail file, else a small copy of the
-    data-set image where the data folder is here, else None (the name alone)."""
+    """What the grid shows for a frame ({run: its record}) and, where it is not the photo, what it is instead: a
+    stored thumbnail file, else a small copy of the data-set image where the data folder is here, else the first
+    run's stored prediction in its colours, else (None, "") and the name alone."""
     for run_name, record in records.items():
         path = stored_picture(runs[run_name], key, record, "thumbnail")
         if path is not None:
-            return path.read_bytes()
-    if data_root is not None:
-        try:
-            sample = stored.record_sample(next(iter(records.values())), data_root)
-            return _small_picture(str(sample.image), sample.image.stat().st_mtime_ns)
-        except (ValueError, OSError):       # DatasetError, ImageError: fall back to the name
-            return None
-    return None
+            return path.read_bytes(), ""
+    photo = None if data_root is None else _data_set_picture(next(iter(records.values())), data_root)
+    if photo is not None:
+        return photo, ""
+    for run_name, record in records.items():
+        path = stored_picture(runs[run_name], key, record, "prediction")
+        if path is not None:                # a small PNG: read, not cached
+            return prediction_thumbnail(path, runs[run_name].schema), f"{run_name}'s prediction"
+    return None, ""
 
 
 def page_of(names: list[str]) -> list[str]:
@@ -193,10 +204,10 @@ def show_grid(index: FrameIndex, names: list[str], runs: dict[str, Run], key: st
         for column, name in zip(st.columns(COLUMNS), names[start:start + COLUMNS]):
             frame_records = {run: records[run][name] for run in index.runs}
             try:
-                picture = thumbnail(runs, key, frame_records, data_root)
+                picture, stand_in = thumbnail(runs, key, frame_records, data_root)
             except (ImageError, OSError):
-                picture = None
-            caption = queries.frame_label(index, name)
+                picture, stand_in = None, ""
+            caption = queries.frame_label(index, name) + (f" · picture: {stand_in}" if stand_in else "")
             if picture is None:
                 column.markdown(f"`{name}`  \n{caption.removeprefix(name + ' · ')}")
             else:

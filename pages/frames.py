@@ -54,8 +54,9 @@ for trained_on in filter(None, map(stored.trained_on_note, evaluations.values())
 data_root = loaders.locate_dataset(first)
 if data_root is None:
     st.info("Ground truth is not shown: the data set these frames come from is in none of this dashboard's data "
-            f"folders ({', '.join(f'`{folder}`' for folder in config.data_dirs)}). Stored predictions, thumbnails "
-            "and scores still are.", icon=":material/folder_off:")
+            f"folders ({', '.join(f'`{folder}`' for folder in config.data_dirs)}). Stored scores, predictions and "
+            "thumbnails still are; a frame whose evaluation stored no thumbnail shows a run's prediction instead of "
+            "the photo.", icon=":material/folder_off:")
 
 records = {run: {r["name"]: r for r in result["per_image"]} for run, result in evaluations.items()}
 query = browser.query_form(index)

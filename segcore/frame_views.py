@@ -176,6 +176,12 @@ def read_label_map(path) -> np.ndarray:
                          "--overwrite") from None
 
 
+def prediction_thumbnail(path, schema, side: int = 256) -> np.ndarray:
+    """A stored prediction in the schema's colours, its longer side at most `side`: a frame grid's picture where
+    neither a thumbnail nor the photo is at hand (CamVid's photos are not shipped; the runs' predictions are)."""
+    return fit(schema.colorize(read_label_map(path)), side)
+
+
 def read_thumbnail(path, side: int = 256) -> np.ndarray:
     """A small RGB picture from an image file, decoded at reduced size where the format allows (JPEG draft)."""
     try:

@@ -8,11 +8,15 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 from frames_fixtures import FRAMES, make_frames_data, make_frames_models
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from app import frame_browser, frame_links
+from segcore.labels import CAMVID11
+from segcore.runs import discover_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES_PAGE = str(ROOT / "pages" / "frames.py")
@@ -208,6 +212,29 @@ def test_without_the_data_folder_predictions_only(tmp_path, monkeypatch):
     at = open_frame(at, "seqB_00101")
     assert captions(at) == ["image", "unet-a prediction", "unet-a label doubts", "segnet-b prediction"]
     assert "only the stored predictions are shown" in texts(at, "info")
+
+
+def test_without_thumbnails_or_the_data_folder_the_grid_shows_a_prediction_and_says_so(tmp_path, monkeypatch):
+    """The shipped runs' case: their evaluations keep no thumbnails (CamVid's photos are not committed) and the
+    data set is not configured, so each frame shows the first run's stored prediction in the schema's colours."""
+    _, models = make_folders(tmp_path)
+    for thumbnail in models.glob("*/eval/*/thumbnails/*.jpg"):
+        thumbnail.unlink()
+    monkeypatch.setenv("SEGLAB_DATA_DIR", str(make_frames_data(tmp_path / "elsewhere", size=(40, 64))))
+    monkeypatch.setenv("SEGLAB_MODELS_DIR", str(models))
+    at = page()
+    assert "shows a run's prediction instead of the photo" in texts(at, "info")
+    assert sorted(grid_names(at)) == sorted(FRAMES)
+    assert all(caption.endswith(" · picture: unet-a's prediction") for caption in captions(at))
+    found = {run.name: run for run in discover_runs(models)}
+    runs = {name: found[name] for name in ("unet-a", "segnet-b")}      # the grid's order: the first run's picture
+    key = next(iter(runs["unet-a"].evaluations()))
+    records = {name: json.loads(runs[name].evaluations()[key].read_text())["per_image"][0] for name in runs}
+    picture, stand_in = frame_browser.thumbnail(runs, key, records, data_root=None)
+    stored = np.asarray(Image.open(next(models.glob(f"unet-a/eval/*/predictions/{FRAMES[0]}.png"))))
+    assert stand_in == "unet-a's prediction" and np.array_equal(picture, CAMVID11.colorize(stored))
+    records["unet-a"] = {**records["unet-a"], "prediction": None}
+    assert frame_browser.thumbnail(runs, key, records, None)[1] == "segnet-b's prediction"   # the next run's
 
 
 def test_grid_reads_stored_thumbnails_not_the_data_set_images(folders):
