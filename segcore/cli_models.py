@@ -8,9 +8,13 @@ def cmd_import(args) -> int:
         if args.preprocess or args.input_size:
             raise ValueError("--preprocess and --input-size describe a model's input; a prediction folder has "
                              "neither: leave them out")
-        out, count = import_predictions(args.model, args.out, schema=args.schema, name=args.name)
+        out, count = import_predictions(args.model, args.out, schema=args.schema, name=args.name,
+                                        label_ids=args.label_ids)
         print(f"imported {count} prediction{'' if count == 1 else 's'} from {args.model} as run {out}")
         return 0
+    if args.label_ids:
+        raise ValueError("--label-ids says what a folder of predicted label PNGs holds; add --predictions, or leave "
+                         "it out for a model file")
     from segcore.importing import import_model
     if args.model.lower().endswith(".keras") and not args.verbose:
         from segcore.cli import import_tensorflow_quietly
@@ -37,6 +41,10 @@ def add_import_export(sub, size_type) -> None:
     model.add_argument("--predictions", action="store_true",
                        help="the path is a folder of label PNGs (train ids of --schema, or its colours), one per "
                             "image, named like the image (X.png, X_pred.png; Cityscapes <city>_<seq>_<frame>*.png)")
+    model.add_argument("--label-ids", action="store_true",
+                       help="with --predictions: the PNGs hold the schema's label ids as its ground-truth files do "
+                            "(Cityscapes labelIds, the benchmark's result format), not train ids; stored as train "
+                            "ids")
     model.add_argument("--schema", default=None,
                        help="classes the model predicts: camvid11, cityscapes, categories or a schema JSON file "
                             "(default: from the file's metadata, as `segcore export` writes it)")

@@ -1,9 +1,10 @@
 """`segcore import PRED_DIR --predictions`: a folder of predicted label PNGs becomes a run of kind "predictions".
 
 Each PNG is checked (decodable, single-channel or palette indices, or a colour PNG in the schema's palette; every
-value a train id of the schema, void refused; segcore.limits' size limits) and stored as a single-channel
-train-id PNG in RUN/predictions/, named as it was. The run then evaluates like any other on the frames it has
-(segcore.backends.stored matches frames to files by name).
+value a train id of the schema, or with --label-ids one of its label ids such as Cityscapes' labelIds; void
+refused; segcore.limits' size limits) and stored as a single-channel train-id PNG in RUN/predictions/, named as
+it was. The run then evaluates like any other on the frames it has (segcore.backends.stored matches frames to
+files by name).
 """
 from __future__ import annotations
 
@@ -40,8 +41,10 @@ def prediction_sources(source: Path) -> dict[str, Path]:
     return found
 
 
-def import_predictions(source, out, *, schema: str, name: str | None = None) -> tuple[Path, int]:
-    """Check and copy the label PNGs of folder `source` into a new run folder `out`; returns (out, count)."""
+def import_predictions(source, out, *, schema: str, name: str | None = None,
+                       label_ids: bool = False) -> tuple[Path, int]:
+    """Check and copy the label PNGs of folder `source` into a new run folder `out`, as train ids; returns (out,
+    count). `label_ids`: the PNGs hold the schema's label ids (Cityscapes labelIds), converted here."""
     source, out = Path(source), Path(out)
     if not source.exists():
         raise ValueError(f"{source}: no such folder; give the folder of predicted label PNGs")
@@ -63,13 +66,13 @@ def import_predictions(source, out, *, schema: str, name: str | None = None) -> 
     try:
         sizes = Counter()
         for stem, path in files.items():
-            labels = read_prediction(path, label_schema)
+            labels = read_prediction(path, label_schema, label_ids=label_ids)
             sizes[labels.shape] += 1
             write_png(folder / f"{stem}{PREDICTION_SUFFIX}", labels)
         (height, width), _ = sizes.most_common(1)[0]
         meta = {"kind": runs.PREDICTIONS, "arch": name or source.resolve().name, "schema": label_schema.to_dict(),
                 "input_size": [int(height), int(width)], "predictions": len(files),
-                "source": str(source.resolve()),
+                "source": str(source.resolve()), "source_ids": "label ids" if label_ids else "train ids",
                 "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         runs.write_json(out / runs.META_FILE, meta)
     except BaseException:

@@ -57,9 +57,9 @@ def camvid_data(tmp_path) -> Path:
     return make_camvid_like(tmp_path / "data", splits=(("val", 4),), size=(24, 40))
 
 
-def imported(tmp_path, folder: Path, schema: str = "camvid11") -> Path:
+def imported(tmp_path, folder: Path, schema: str = "camvid11", *extra: str) -> Path:
     out = tmp_path / "models" / "preds"
-    assert main(["import", str(folder), "--predictions", "--schema", schema, "--out", str(out)]) == 0
+    assert main(["import", str(folder), "--predictions", "--schema", schema, "--out", str(out), *extra]) == 0
     return out
 
 
@@ -138,6 +138,45 @@ def test_cityscapes_result_names_pair_with_left_img8bit_frames(tmp_path, capsys)
     expected = direct_matrix(data, "val", predictions, CITYSCAPES)
     np.testing.assert_array_equal(np.asarray(result["class_level"]["confusion_matrix"]), expected.counts)
     assert result["images"] == 4
+
+
+def test_cityscapes_label_id_results_import_with_label_ids_as_the_same_train_ids(tmp_path, capsys):
+    """The benchmark's own result format holds labelIds (road 7, car 26): --label-ids stores them as train ids, so
+    the run scores exactly as the same predictions written as train ids; without the flag, one line says to add it."""
+    data = make_cityscapes_like(tmp_path / "cityscapes", size=(16, 24))
+    to_label_id = {train: label for label, train in CITYSCAPES.raw_to_train.items() if train != 255}
+    as_label_ids = np.vectorize(to_label_id.get, otypes=[np.uint8])
+    predictions = {}
+    for index, sample in enumerate(list_pairs(data, "val")):
+        city, stem = sample.name.split("/")
+        train_ids = random_prediction(index, (16, 24), CITYSCAPES.num_classes)
+        predictions[sample.name] = save_png(tmp_path / "train-ids" / f"{stem}.png", train_ids, "L")
+        save_png(tmp_path / "label-ids" / city / f"{stem}_leftImg8bit.png", as_label_ids(train_ids), "L")
+    err = one_error_line(capsys, ["import", tmp_path / "label-ids", "--predictions", "--schema", "cityscapes",
+                                  "--out", tmp_path / "refused"])
+    assert "train ids 0..18: check --schema, or add --label-ids if they are its label ids" in err
+    assert not (tmp_path / "refused").exists()
+
+    out = imported(tmp_path, tmp_path / "label-ids", "cityscapes", "--label-ids")
+    assert runs.open_run(out).meta["source_ids"] == "label ids"
+    for name, path in predictions.items():
+        stored = np.asarray(Image.open(out / "predictions" / f"{name.split('/')[1]}_leftImg8bit.png"))
+        np.testing.assert_array_equal(stored, np.asarray(Image.open(path)))
+    result, _ = evaluate_run(out, data, "val", out=tmp_path / "eval.json")
+    np.testing.assert_array_equal(np.asarray(result["class_level"]["confusion_matrix"]),
+                                  direct_matrix(data, "val", predictions, CITYSCAPES).counts)
+
+
+def test_a_label_id_that_is_void_in_the_schema_is_refused_and_label_ids_needs_predictions(tmp_path, capsys):
+    labels = np.full((16, 24), 7, np.uint8)              # road
+    labels[2, 2:5] = (0, 9, 29)                          # unlabeled, parking, caravan: void in Cityscapes' scoring
+    save_png(tmp_path / "preds" / "f000.png", labels, "L")
+    err = one_error_line(capsys, ["import", tmp_path / "preds", "--predictions", "--label-ids", "--schema",
+                                  "cityscapes", "--out", tmp_path / "run"])
+    assert "f000.png: 3 pixels hold a label id that is void in cityscapes (none of its 19 classes)" in err
+    assert not (tmp_path / "run").exists()
+    err = one_error_line(capsys, ["import", tmp_path / "model.onnx", "--label-ids", "--out", tmp_path / "run"])
+    assert "--label-ids says what a folder of predicted label PNGs holds; add --predictions" in err
 
 
 def test_a_colour_prediction_in_the_schemas_palette_is_stored_as_train_ids(tmp_path, camvid_data):

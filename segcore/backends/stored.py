@@ -85,27 +85,39 @@ def train_id_schema(schema: LabelSchema) -> LabelSchema:
     return dataclasses.replace(schema, raw_to_train={})      # empty -> identity on train ids (LabelSchema)
 
 
-def read_prediction(path, schema: LabelSchema) -> np.ndarray:
+def read_prediction(path, schema: LabelSchema, *, label_ids: bool = False) -> np.ndarray:
     """A prediction PNG -> (H, W) uint8 train ids of `schema` (an index PNG, or a colour PNG in its palette).
 
-    Every pixel must hold a class: the confusion matrix has no column for a predicted void, so a map with the
-    ignore index (or the void colour) is refused. Size limits and safe decoding are segcore.imageio's.
-    ImageError (one line naming the file and what to do).
+    `label_ids`: the index values are the schema's raw label ids, as its ground-truth files hold them (Cityscapes
+    labelIds, the benchmark's result format), not train ids. Every pixel must hold a class: the confusion matrix
+    has no column for a predicted void, so a map with the ignore index, a void label id or the void colour is
+    refused. Size limits and safe decoding are segcore.imageio's. ImageError (one line naming the file and what
+    to do).
     """
     try:
-        labels = read_mask(path, train_id_schema(schema))
+        labels = read_mask(path, schema if label_ids else train_id_schema(schema))
     except ImageError as err:
         reason = str(err).removeprefix(f"{Path(path).name}: ")
-        if "not in the" in reason or "do not fit" in reason:
+        if ("not in the" in reason or "do not fit" in reason) and not label_ids:
             reason = (f"{reason.split(' (valid')[0]}; predictions must hold the schema's train ids 0.."
-                      f"{schema.num_classes - 1}: check --schema")
+                      f"{schema.num_classes - 1}: check --schema" + (", or add --label-ids if they are its label "
+                      "ids" if _has_own_label_ids(schema) else ""))
         raise ImageError(f"{path}: {reason}") from None
     void = int(np.count_nonzero(labels == schema.ignore_index))
+    if void and label_ids:
+        raise ImageError(f"{path}: {void} pixels hold a label id that is void in {schema.name} (none of its "
+                         f"{schema.num_classes} classes); a prediction needs a class at every pixel: save the "
+                         "model's arg-max there")
     if void:
         raise ImageError(f"{path}: {void} pixels hold the void value {schema.ignore_index} (or the void colour); "
                          f"a prediction needs a class 0..{schema.num_classes - 1} at every pixel: save the model's "
                          "arg-max there")
     return labels
+
+
+def _has_own_label_ids(schema: LabelSchema) -> bool:
+    """Whether the schema's label files hold other ids than its train ids (Cityscapes' labelIds)."""
+    return schema.raw_to_train != train_id_schema(schema).raw_to_train
 
 
 def prediction_files(folder: Path) -> dict[str, Path]:
