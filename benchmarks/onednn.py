@@ -3,7 +3,8 @@
 `.venv/bin/python benchmarks/onednn.py` times, in a fresh process per setting (TensorFlow reads the variable once,
 at import), the shipped U-Net's forward pass at 360x480 (batch 1, median of 5 after 2 warm-up calls) and one
 training step of the same architecture (batch 8 at 360x480, Adam, cross-entropy; median of 4 after 2), with
-oneDNN off ("0") and on ("1"). TensorFlow turns it on by itself only on CPUs with AVX-512 VNNI/BF16 or AMX.
+oneDNN off ("0") and on ("1"). On Linux TensorFlow turns it on by itself only on CPUs with AVX-512 VNNI/BF16,
+AVX-VNNI or AMX (tensorflow/core/util/port.cc).
 Results and the machine: docs/BENCHMARKS.md ("TensorFlow's oneDNN kernels on an AVX2 CPU").
 """
 import json
