@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Ship a finished training run as models/NAME the way the shipped runs were (docs/MODELS.md, "Shipping a run"):
+# the four files a run needs (not its logs), test-time flip as its default, its evaluation of the val split stored,
+# and every shipped run's evaluations given the frames' distances to train (segcore unlike-train --store).
+#   bash scripts/ship_run.sh RUN_DIR NAME [DATA]      DATA: ../shared/data/camvid unless given
+# MODELS names the runs folder (models), PYTHON the interpreter with segcore (.venv/bin/python).
+# Afterwards, by hand: the tests that list the shipped runs and docs/MODELS.md.
+set -euo pipefail
+fail() { echo "ship_run: $*" >&2; exit 2; }
+[ $# -ge 2 ] || fail "usage: bash scripts/ship_run.sh RUN_DIR NAME [DATA]"
+run=$1 name=$2 data=${3:-../shared/data/camvid}
+models=${MODELS:-models} python=${PYTHON:-.venv/bin/python}
+dest=$models/$name
+
+[ -f "$run/model.keras" ] && [ -f "$run/meta.json" ] || \
+  fail "$run holds no finished run (model.keras and meta.json): give the folder segcore train wrote"
+[ ! -d "$run/backup" ] || fail "$run is still training or was interrupted (it has backup/): finish it with --resume"
+[ -d "$data" ] || fail "$data: no such data set folder"
+[ ! -e "$dest" ] || fail "$dest exists: remove it or choose another NAME"
+
+mkdir -p "$dest"
+for file in model.keras meta.json history.csv augment.json; do
+  if [ -f "$run/$file" ]; then cp "$run/$file" "$dest/"; fi
+done
+"$python" - "$dest/meta.json" <<'EOF'
+import sys
+
+from segcore.runs import read_json, write_json
+
+meta = read_json(sys.argv[1])
+meta["tta"] = "flip"        # mirrored frame averaged in: +1 to +2 val mIoU for about twice the time (docs/MODELS.md)
+write_json(sys.argv[1], meta)
+EOF
+"$python" -m segcore evaluate --run "$dest" --data "$data" --split val --quiet
+"$python" -m segcore unlike-train --data "$data" --runs "$models"/*/ --store
+echo "shipped $run as $dest"
