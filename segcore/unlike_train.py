@@ -182,7 +182,7 @@ def score_runs(data, runs, *, split: str = "val", train_split: str = "train", sh
     With `store`, each run's evaluation also keeps the distances (store_distances). `log(text)` hears what is
     being read (a Cityscapes train split takes minutes)."""
     from segcore.datasets import list_pairs
-    from segcore.evaluations import dataset_identity
+    from segcore.evaluations import dataset_identity, trained_on
     _check_share(share)                 # before reading any frame
     if split == train_split:
         raise ValueError(f"--split and --train-split are both {split!r}: compare the evaluated split with another one")
@@ -201,7 +201,8 @@ def score_runs(data, runs, *, split: str = "val", train_split: str = "train", sh
         for run in runs:
             store_distances(run, identity, ranked, train_split, len(train_samples))
     return {"ranked": ranked, "chosen": chosen, "level": level,
-            "tta": {run: e.get("tta") for run, e in evaluations.items()}, "runs": scores}
+            "tta": {run: e.get("tta") for run, e in evaluations.items()}, "runs": scores,
+            "trained_on": [run for run, e in evaluations.items() if trained_on(e)]}
 
 
 def format_report(report: dict) -> str:
@@ -218,9 +219,13 @@ def format_report(report: dict) -> str:
     lines.append(f"{'run':<{width}}  tta    mIoU all  mIoU least-alike  " + "  ".join(c[:10] for c in classes))
     for run, (everything, subset) in report["runs"].items():
         cells = "  ".join(_percent(subset["per_class"][c]["iou"]).rjust(len(c[:10])) for c in classes)
+        mark = "  *" if run in report["trained_on"] else ""
         lines.append(f"{run:<{width}}  {str(report['tta'][run] or 'none'):<5}  {_percent(everything['mean_iou']):>8}  "
-                     f"{_percent(subset['mean_iou']):>16}  {cells}")
+                     f"{_percent(subset['mean_iou']):>16}  {cells}{mark}")
     lines.append(f"(per-class IoU % on the least-alike frames; {report['level']} level)")
+    if report["trained_on"]:
+        lines.append("* trained on these frames (a final model trained on this split too): its scores measure how "
+                     "well it fits them, not how it does on new frames; don't rank it against the others")
     return "\n".join(lines)
 
 

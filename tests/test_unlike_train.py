@@ -91,6 +91,7 @@ def test_cli_prints_each_run_on_all_frames_and_on_the_least_alike(data, tmp_path
                  "--share", "0.5"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("7 of 14 frames least like any training frame")
+    assert "trained on these frames" not in out        # neither run trained on val
     ranked = unlike_train.novelty(list_pairs(data, "val"), list_pairs(data, "train"))
     chosen = [frame.name for frame in ranked[:7]]
     for number, run in enumerate(("unet-a", "segnet-b")):
@@ -98,6 +99,17 @@ def test_cli_prints_each_run_on_all_frames_and_on_the_least_alike(data, tmp_path
         cells = row.split()
         assert cells[2] == f"{100 * _expected(FRAMES, number, data).mean_iou():.1f}"
         assert cells[3] == f"{100 * _expected(chosen, number, data).mean_iou():.1f}"
+
+
+def test_a_run_that_trained_on_the_scored_frames_is_marked_in_the_report(data, tmp_path, capsys):
+    models = make_frames_models(tmp_path / "models", data)
+    evaluation = next((models / "segnet-b" / "eval").glob("*.json"))
+    evaluation.write_text(json.dumps({**json.loads(evaluation.read_text()), "trained_on_split": True}))
+    assert main(["unlike-train", "--data", str(data), "--runs", str(models / "unet-a"), str(models / "segnet-b")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {run: next(line for line in lines if line.startswith(str(models / run))) for run in ("unet-a", "segnet-b")}
+    assert rows["segnet-b"].endswith("  *") and not rows["unet-a"].endswith("*")
+    assert lines[-1].startswith("* trained on these frames") and "don't rank it against the others" in lines[-1]
 
 
 def test_cli_says_how_to_make_a_missing_evaluation(data, tmp_path, capsys):
