@@ -16,29 +16,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 TIMING = r"""
-import json, statistics, time
+import json, sys
+sys.path.insert(0, "benchmarks")
 import keras, numpy as np
+from bench_inference import median_ms
 from segcore.models import build
 from segcore.runs import load_model
 
-def median_ms(call, warm, repeats):
-    for _ in range(warm):
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(1000 * (time.perf_counter() - start))
-    return round(statistics.median(times), 1)
-
 shipped = load_model("models/unet-camvid-full")
 image = np.random.default_rng(0).uniform(0, 255, (1, 360, 480, 3)).astype(np.float32)
-forward = median_ms(lambda: shipped.predict_on_batch(image), 2, 5)
+forward = median_ms(lambda: shipped.predict_on_batch(image), 5)
 model = build("unet", num_classes=11, input_shape=(360, 480, 3), base_filters=32)
 model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 batch = np.random.default_rng(1).uniform(0, 255, (8, 360, 480, 3)).astype(np.float32)
 labels = np.random.default_rng(2).integers(0, 11, (8, 360, 480, 1))
-step = median_ms(lambda: model.train_on_batch(batch, labels), 2, 4)
+step = median_ms(lambda: model.train_on_batch(batch, labels), 4)
 print(json.dumps({"forward_ms": forward, "train_step_ms": step}))
 """
 
