@@ -19,6 +19,7 @@ dest=$models/$name
 [ ! -e "$dest" ] || fail "$dest exists: remove it or choose another NAME"
 
 mkdir -p "$dest"
+trap 'rm -rf "$dest"; echo "ship_run: nothing shipped: $dest removed" >&2' ERR   # no half-shipped run in the app
 for file in model.keras meta.json history.csv augment.json; do
   if [ -f "$run/$file" ]; then cp "$run/$file" "$dest/"; fi
 done
@@ -33,4 +34,5 @@ write_json(sys.argv[1], meta)
 EOF
 "$python" -m segcore evaluate --run "$dest" --data "$data" --split val --quiet
 "$python" -m segcore unlike-train --data "$data" --runs "$models"/*/ --store
+trap - ERR
 echo "shipped $run as $dest"

@@ -63,3 +63,12 @@ def test_an_unfinished_run_a_taken_name_and_a_missing_folder_are_refused_in_one_
         assert done.returncode == 2 and done.stderr.startswith("ship_run: ") and expected in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["taken"]
+
+
+@pytest.mark.slow
+def test_a_failed_evaluation_leaves_no_half_shipped_run(trained, tmp_path):
+    _, run = trained
+    no_val = make_camvid_like(tmp_path / "train-only", splits=(("train", 2),))
+    done = ship(tmp_path, run, "tiny", no_val)
+    assert done.returncode != 0 and "nothing shipped" in done.stderr
+    assert not (tmp_path / "models" / "tiny").exists()
