@@ -48,14 +48,20 @@ level = compare.LEVELS[level_name]
 st.subheader("Scores (%)")
 extras = reports.extras_table(evaluations, level)
 scores = figures.metrics_table(evaluations, level).join(extras[["mean_boundary_iou", "ece"]])
+if extras["mean_instance_iou"].notna().any():         # Cityscapes with its instanceIds files
+    scores.insert(scores.columns.get_loc("mean_boundary_iou") + 1, "mean_instance_iou", extras["mean_instance_iou"])
 # Beside mIoU, the figures to read it against: frames least like train, every frame weighed the same.
 for column in ("frame_mean_miou", "least_alike_miou"):
     if extras[column].notna().any():
         scores.insert(scores.columns.get_loc("mean_iou") + 1, column, extras[column])
 labels = {**figures.SUMMARY_LABELS, "mean_boundary_iou": "boundary mIoU %", "ece": "calibration error (ECE) %",
-          "least_alike_miou": "mIoU least like train %", "frame_mean_miou": "mIoU, mean of frames %"}
+          "least_alike_miou": "mIoU least like train %", "frame_mean_miou": "mIoU, mean of frames %",
+          "mean_instance_iou": "iIoU %"}
 helps = {"frame_mean_miou": "Each frame's own mIoU, averaged over frames: every frame counts the same, where the "
-                            "pooled mIoU lets frames with more pixels (larger images) count more"}
+                            "pooled mIoU lets frames with more pixels (larger images) count more",
+         "mean_instance_iou": "Cityscapes' instance-level IoU over the classes with objects: each object's pixels "
+                              "weighed by its class's average object size over its own, so small, far objects count "
+                              "as much as near ones"}
 st.dataframe(scores.style.format("{:.1f}", na_rep="–"),          # –: not stored (said below the table)
              column_config={metric: st.column_config.NumberColumn(labels[metric], help=helps.get(metric))
                             for metric in scores.columns})
@@ -80,7 +86,8 @@ st.download_button("Download the report (CSV)", csv_bytes(reports.report_csv_fra
                    file_name=f"{key}-{level_name}-report.csv", mime="text/csv", icon=":material/download:")
 st.caption("Click a column header to sort. IoU, precision (of the predicted pixels), recall (of the true pixels), "
            "Dice and support (true pixels) come from the stored confusion matrix; boundary IoU scores the band "
-           "within 2 % of the image diagonal of each class's contour, where thin classes show their errors.")
+           "within 2 % of the image diagonal of each class's contour, where thin classes show their errors."
+           + (" iIoU weighs every object the same (Cityscapes instanceIds)." if "mean_instance_iou" in scores else ""))
 
 calibrated = {name: stored.calibration(result) for name, result in evaluations.items()}
 if any(calibrated.values()):

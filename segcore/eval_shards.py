@@ -3,7 +3,8 @@ writes.
 
 Everything a part stores is an integer count (confusion matrices, boundary bands, calibration bins: the confidence
 sums are exact multiples of 2**-20), so parts add exactly and every score is recomputed from the sums by the same
-summary code a full evaluation uses. Per-frame files (predicted maps, thumbnails) already lie in the one
+summary code a full evaluation uses. The one exception, Cityscapes' iIoU sums (segcore.instance_iou), are weighted
+pixel counts stored to 4 decimals: merged, they can differ from a single run's in the last decimal. Per-frame files (predicted maps, thumbnails) already lie in the one
 `<key>/` folder all shards write to; the merged records point at them unchanged.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from segcore import evaluations, runs
 from segcore.boundary import boundary_summary, stored_widths
 from segcore.calibration import CalibrationCounts, read_calibration
+from segcore.instance_iou import merged as merged_instances
 from segcore.metrics import ConfusionMatrix
 
 SHARD_DIR = "shards"      # under RUN/eval: partial results are not evaluations the app lists
@@ -169,6 +171,9 @@ def merge_evaluations(parts) -> dict:
             boundary = _merged_boundary(level, named, len(names))
             if boundary is not None:
                 levels[level]["boundary"] = boundary
+            instance = merged_instances([part[level].get("instance") for _, part in named])
+            if instance is not None:
+                levels[level]["instance"] = instance
     merged = {key: value for key, value in first.items() if key not in RECOMPUTED}
     merged.update({"images": len(per_image), "seconds": round(sum(part.get("seconds", 0) for _, part in named), 1),
                    "created": time.strftime("%Y-%m-%dT%H:%M:%S")})

@@ -1,9 +1,10 @@
 """Evaluation: stream a labelled split through a run, accumulate every count the views need, store them.
 
 The JSON (format 3, see segcore.evaluations) is the single source for every evaluation view: class- and
-category-level scores and confusion matrices, boundary IoU bands, calibration bins, and per-frame records with the
-frame's full confusion matrix, its label quality (segcore.label_quality) and the paths of its stored predicted label
-map, thumbnail and label doubts (segcore.eval_frames), so a view never runs a model. Scoring is at each label's own
+category-level scores and confusion matrices, boundary IoU bands, Cityscapes' iIoU sums (segcore.instance_iou),
+calibration bins, and per-frame records with the frame's full confusion matrix, its label quality
+(segcore.label_quality) and the paths of its stored predicted label map, thumbnail and label doubts
+(segcore.eval_frames), so a view never runs a model. Scoring is at each label's own
 resolution. Sharding and merging: segcore.eval_shards. Where the JSON goes and how it names its data set:
 segcore.evaluations.
 """
@@ -24,7 +25,8 @@ from segcore.datasets import frame_names_digest, list_pairs, schema_for
 from segcore.eval_frames import FrameStore
 from segcore.eval_shards import (SHARD_DIR, SHARED_FIELDS, check_shard, merge_evaluations,  # noqa: F401 - public
                                  merge_files, parse_shard)
-from segcore.imageio import read_pair
+from segcore.imageio import read_instance_map, read_pair
+from segcore.instance_iou import InstanceCounts, instance_map_path, object_classes
 from segcore.label_quality import contradicted, quality_of
 from segcore.labels import CATEGORIES, category_schema
 from segcore.metrics import ConfusionMatrix, sparse_confusion, top_confusions
@@ -106,6 +108,8 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
         levels = {"class_level": _Level("class_level", schema.num_classes, schema.ignore_index), **levels}
     fold = None if same else schema.category_fold()
     calibration, calibrated = CalibrationCounts(), True
+    # iIoU needs every scored frame's instanceIds file (Cityscapes); one frame without it drops iIoU.
+    objects = InstanceCounts(schema) if same and not np.isnan(object_classes(schema)).all() else None
     bar = None
     if progress:
         import keras
@@ -124,6 +128,11 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
             counts = matrix.update(finest_truth, finest_pred)
             single = ConfusionMatrix(scored.num_classes, None, counts)
             frame_boundary = {key: level.add_boundary(*maps[key]) for key, level in levels.items()}[finest]
+            instance_map = instance_map_path(sample.label) if objects is not None else None
+            if instance_map is None:
+                objects = None
+            else:
+                objects.add(read_instance_map(instance_map, size=finest_truth.shape), finest_pred)
             record = {"name": sample.name, "image": where(sample.image), "label": where(sample.label),
                       **_frame_scores(single, schema if same else None), "boundary_iou": _round(frame_boundary)}
             doubted = None                  # the pixels whose label the model rejects (label quality)
@@ -157,6 +166,8 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
     result.update(level_summaries(matrix.counts, schema if same else None))
     for key, level in levels.items():
         result[key]["boundary"] = level.boundary()
+        if objects is not None:
+            result[key]["instance"] = objects.to_json(key)
     if per_image and calibrated:
         result["calibration"] = calibration.to_json()
     if missing:
@@ -297,9 +308,10 @@ def _trained_on(run: runs.Run, root: Path, split: str, samples) -> bool:
 
 
 def format_evaluation(result: dict) -> str:
-    """The CLI's summary: scores per level (with boundary IoU), per class, calibration, the frames of lowest label
-    quality and skipped frames."""
+    """The CLI's summary: scores per level (with boundary IoU, and iIoU where stored), per class, calibration, the
+    frames of lowest label quality and skipped frames."""
     from segcore.evaluations import boundary_scores
+    from segcore.instance_iou import instance_scores, mean_instance_score
     from segcore.reports import frame_mean_iou
     note = evaluations.trained_on_note(result)
     lines = [note] if note else []
@@ -307,18 +319,20 @@ def format_evaluation(result: dict) -> str:
         summary = result.get(level)
         if summary is None:       # a cross-schema evaluation has categories only
             continue
-        boundary = boundary_scores(summary)
+        boundary, objects = boundary_scores(summary), instance_scores(summary)
         mean_boundary = _mean_or_none(boundary)
         frame_mean = frame_mean_iou(result, level.removesuffix("_level"))     # every frame weighs the same
         lines.append(f"{level.replace('_', ' ')}: mIoU {_pct(summary['mean_iou'])}  pixel acc "
                      f"{_pct(summary['pixel_accuracy'])}  mean class acc {_pct(summary['mean_class_accuracy'])}  "
                      f"FW-IoU {_pct(summary['frequency_weighted_iou'])}  mean Dice {_pct(summary['mean_dice'])}"
                      + (f"  boundary mIoU {_pct(mean_boundary)}" if boundary is not None else "")
+                     + (f"  iIoU {_pct(mean_instance_score(summary))}" if objects is not None else "")
                      + (f"  mean of frames' mIoU {_pct(frame_mean)}" if frame_mean is not None else ""))
         for index, (name, scores) in enumerate(summary["per_class"].items()):
             lines.append(f"  {name:<14} IoU {_pct(scores['iou'])}  acc {_pct(scores['accuracy'])}  "
                          f"Dice {_pct(scores['dice'])}"
-                         + (f"  boundary IoU {_pct(boundary[index])}" if boundary is not None else ""))
+                         + (f"  boundary IoU {_pct(boundary[index])}" if boundary is not None else "")
+                         + (f"  iIoU {_pct(objects[index])}" if objects and objects[index] is not None else ""))
     ece = expected_calibration_error(result.get("calibration"))
     if ece is not None:
         pixels = sum(result["calibration"]["count"])

@@ -155,6 +155,19 @@ def read_mask(source, schema: LabelSchema, *, size: tuple[int, int] | None = Non
     return _check_size(labels, size, name)
 
 
+@_guarded
+def read_instance_map(source, *, size: tuple[int, int] | None = None, max_bytes: int = MAX_BYTES,
+                      max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """A Cityscapes instanceIds PNG -> (H, W) int32 (label id * 1000 + object number on objects, the label id
+    elsewhere); `size` = (H, W) of the matching label, checked."""
+    name = _label(source)
+    img = _load(_open(source, max_bytes=max_bytes, max_pixels=max_pixels), name)
+    if img.mode not in ("I", "I;16", "I;16B", "I;16L", "L"):
+        raise ImageError(f"{name}: instance map has mode {img.mode}; expected Cityscapes' single-channel "
+                         "16-bit instanceIds PNG")
+    return _check_size(np.asarray(img).astype(np.int32), size, name)
+
+
 def read_pair(image_source, mask_source, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray | None]:
     """An image and its mask (or None), the mask checked against the image's size."""
     image = read_image(image_source)

@@ -9,13 +9,16 @@ import pandas as pd
 
 from segcore import evaluations as stored
 from segcore.calibration import expected_calibration_error
+from segcore.instance_iou import instance_scores, mean_instance_score
 from segcore.metrics import ConfusionMatrix
 from segcore.unlike_train import stored_least_alike
 
-# Region scores from the confusion matrix, boundary IoU from the stored band counts (format 3).
-REPORT_METRICS = ("iou", "boundary_iou", "precision", "recall", "dice", "support")
-REPORT_LABELS = {"iou": "IoU %", "boundary_iou": "boundary IoU %", "precision": "precision %",
-                 "recall": "recall %", "dice": "Dice %", "support": "support px"}
+# Region scores from the confusion matrix, boundary IoU from the stored band counts (format 3), Cityscapes' iIoU
+# from the stored instance sums (segcore.instance_iou).
+REPORT_METRICS = ("iou", "boundary_iou", "instance_iou", "precision", "recall", "dice", "support")
+OPTIONAL_METRICS = ("boundary_iou", "instance_iou")         # columns only where some run stored them
+REPORT_LABELS = {"iou": "IoU %", "boundary_iou": "boundary IoU %", "instance_iou": "iIoU %",
+                 "precision": "precision %", "recall": "recall %", "dice": "Dice %", "support": "support px"}
 LEVEL_KEYS = {"class": "class_level", "category": "category_level"}
 
 
@@ -30,18 +33,25 @@ def _percent(values) -> np.ndarray:
     return np.round(100 * np.asarray(values, dtype=float), 1)
 
 
+def _per_class(values, classes: int) -> np.ndarray:
+    """Stored per-class scores (None where undefined) as floats, all NaN where none were stored."""
+    if values is None:
+        return np.full(classes, np.nan)
+    return np.array([np.nan if value is None else value for value in values], dtype=float)
+
+
 def class_scores(summary: dict) -> pd.DataFrame:
-    """One row per class of a stored level summary: IoU, boundary IoU, precision, recall and Dice in % (1 decimal;
-    NaN where undefined: a class neither in the truth nor predicted, or no boundary stored), support in pixels.
+    """One row per class of a stored level summary: IoU, boundary IoU, iIoU, precision, recall and Dice in % (1
+    decimal; NaN where undefined: a class neither in the truth nor predicted, no boundary or instance sums stored, a
+    class without objects), support in pixels.
 
     Computed from the summary's confusion matrix (rows truth, columns prediction), as segcore.metrics scores it.
     """
     counts = np.asarray(summary["confusion_matrix"], dtype=np.int64)
     matrix = ConfusionMatrix(len(counts), None, counts)
-    boundary = stored.boundary_scores(summary)
-    boundary = np.full(len(counts), np.nan) if boundary is None else \
-        np.array([np.nan if value is None else value for value in boundary], dtype=float)
-    frame = pd.DataFrame({"iou": _percent(matrix.iou()), "boundary_iou": _percent(boundary),
+    frame = pd.DataFrame({"iou": _percent(matrix.iou()),
+                          "boundary_iou": _percent(_per_class(stored.boundary_scores(summary), len(counts))),
+                          "instance_iou": _percent(_per_class(instance_scores(summary), len(counts))),
                           "precision": _percent(matrix.precision()), "recall": _percent(matrix.class_accuracy()),
                           "dice": _percent(matrix.dice()), "support": matrix.support.astype(np.int64)},
                          index=pd.Index(list(summary["names"]), name="class"))
@@ -52,17 +62,16 @@ def class_report(evaluations: dict[str, dict], level: str = "class") -> pd.DataF
     """The per-class report of several runs side by side: one row per class (every class any run has, in order of
     first appearance), one column per (score, run) named "<score label> · <run>", each score's runs adjacent.
 
-    Boundary IoU columns appear only where some run stored boundary counts (format 3). A class a run's schema
-    lacks is NaN for it (support included).
+    Boundary IoU and iIoU columns appear only where some run stored boundary counts (format 3) or instance sums
+    (Cityscapes instanceIds). A class a run's schema lacks is NaN for it (support included).
     """
     key = _level_key(level)
     scores = {run: class_scores(result[key]) for run, result in evaluations.items()}
     names = list(dict.fromkeys(name for table in scores.values() for name in table.index))
-    has_boundary = any(table["boundary_iou"].notna().any() for table in scores.values())
+    shown = [metric for metric in REPORT_METRICS if metric not in OPTIONAL_METRICS
+             or any(table[metric].notna().any() for table in scores.values())]
     columns = {}
-    for metric in REPORT_METRICS:
-        if metric == "boundary_iou" and not has_boundary:
-            continue
+    for metric in shown:
         for run, table in scores.items():
             column = table[metric].reindex(names)
             columns[f"{REPORT_LABELS[metric]} · {run}"] = column.astype("Int64") if metric == "support" else column
@@ -101,9 +110,10 @@ def frame_mean_iou(result: dict, level: str = "class") -> float | None:
 
 
 def extras_table(evaluations: dict[str, dict], level: str = "class") -> pd.DataFrame:
-    """One row per run: region mIoU, boundary mIoU (mean over classes with a band), expected calibration error,
-    the mIoU of the quarter of frames least like the training frames (segcore.unlike_train) and the mean of the
-    frames' own mIoU (frame_mean_iou), all in % (1 decimal), NaN where the evaluation did not store the data."""
+    """One row per run: region mIoU, boundary mIoU (mean over classes with a band), mean iIoU (Cityscapes' instance
+    IoU, over the classes with objects), expected calibration error, the mIoU of the quarter of frames least like
+    the training frames (segcore.unlike_train) and the mean of the frames' own mIoU (frame_mean_iou), all in % (1
+    decimal), NaN where the evaluation did not store the data."""
     key = _level_key(level)
     rows = {}
     for run, result in evaluations.items():
@@ -118,9 +128,10 @@ def extras_table(evaluations: dict[str, dict], level: str = "class") -> pd.DataF
             least_alike = None          # distances over cells it can't score: shown as not stored
         least_alike = None if least_alike is None else least_alike["mean_iou"]
         rows[run] = [np.nan if value is None else round(100 * float(value), 1)
-                     for value in (miou, boundary, ece, least_alike, frame_mean_iou(result, level))]
-    frame = pd.DataFrame.from_dict(rows, orient="index", columns=["mean_iou", "mean_boundary_iou", "ece",
-                                                                  "least_alike_miou", "frame_mean_miou"], dtype=float)
+                     for value in (miou, boundary, mean_instance_score(summary), ece, least_alike,
+                                   frame_mean_iou(result, level))]
+    frame = pd.DataFrame.from_dict(rows, orient="index", dtype=float, columns=[
+        "mean_iou", "mean_boundary_iou", "mean_instance_iou", "ece", "least_alike_miou", "frame_mean_miou"])
     frame.index.name = "run"
     return frame
 

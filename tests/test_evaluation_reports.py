@@ -96,7 +96,8 @@ def test_extras_table_and_the_lines_for_what_is_not_stored():
     assert table.loc["new", "mean_iou"] == 50.0 and table.loc["new", "mean_boundary_iou"] == 50.0
     # ECE = 2/10 * |0.5 - 0.5| + 8/10 * |0.875 - 0.9| = 0.02
     assert table.loc["new", "ece"] == pytest.approx(2.0)
-    assert table.loc["old"].isna().tolist() == [False, True, True, True, True]
+    assert table.loc["old"].isna().tolist() == [False, True, True, True, True, True]
+    assert table["mean_instance_iou"].isna().all()            # no Cityscapes instance files: no iIoU
     assert pd.isna(table.loc["folder", "ece"])
 
     lines = reports.missing_extras({"new": new, "old": old, "folder": folder})
