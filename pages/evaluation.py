@@ -48,10 +48,9 @@ level = compare.LEVELS[level_name]
 st.subheader("Scores (%)")
 extras = reports.extras_table(evaluations, level)
 scores = figures.metrics_table(evaluations, level).join(extras[["mean_boundary_iou", "ece"]])
-if extras["mean_instance_iou"].notna().any():         # Cityscapes with its instanceIds files
-    scores.insert(scores.columns.get_loc("mean_boundary_iou") + 1, "mean_instance_iou", extras["mean_instance_iou"])
-# Beside mIoU, the figures to read it against: frames least like train, every frame weighed the same.
-for column in ("frame_mean_miou", "least_alike_miou"):
+# Beside mIoU, the figures to read it against: frames least like train, every frame weighed the same, and (Cityscapes
+# with its instanceIds files) every object weighed the same.
+for column in ("frame_mean_miou", "least_alike_miou", "mean_instance_iou"):
     if extras[column].notna().any():
         scores.insert(scores.columns.get_loc("mean_iou") + 1, column, extras[column])
 labels = {**figures.SUMMARY_LABELS, "mean_boundary_iou": "boundary mIoU %", "ece": "calibration error (ECE) %",
@@ -62,7 +61,7 @@ helps = {"frame_mean_miou": "Each frame's own mIoU, averaged over frames: every 
          "mean_instance_iou": "Cityscapes' instance-level IoU over the classes with objects: each object's pixels "
                               "weighed by its class's average object size over its own, so small, far objects count "
                               "as much as near ones"}
-st.dataframe(scores.style.format("{:.1f}", na_rep="–"),          # –: not stored (said below the table)
+st.dataframe(scores.style.format("{:.1f}"), placeholder="–",       # –: not stored (said below the table)
              column_config={metric: st.column_config.NumberColumn(labels[metric], help=helps.get(metric))
                             for metric in scores.columns})
 st.caption("  \n".join(f"{name}: {stored.scored_at(result)}; evaluated {result.get('created', '?')}"
@@ -80,8 +79,8 @@ st.subheader("Per-class report")
 sort = st.selectbox("Sort bars by", ["class", "mean", *evaluations], key="ev_sort")
 st.plotly_chart(figures.iou_bars(evaluations, level, sort))
 report = reports.class_report(evaluations, level)
-st.dataframe(report.style.format({column: "{:,.0f}" if "support" in column else "{:.1f}" for column in report.columns},
-                                 na_rep="–"))
+st.dataframe(report.style.format({column: "{:,.0f}" if "support" in column else "{:.1f}" for column in report.columns}),
+             placeholder="–")
 st.download_button("Download the report (CSV)", csv_bytes(reports.report_csv_frame(report)), key="ev_report_csv",
                    file_name=f"{key}-{level_name}-report.csv", mime="text/csv", icon=":material/download:")
 st.caption("Click a column header to sort. IoU, precision (of the predicted pixels), recall (of the true pixels), "
@@ -145,7 +144,7 @@ if any("label_quality" in record for result in evaluations.values() for record i
     views.frames_button("Review likely label errors", key, list(evaluations), level_name, container=doubts,
                         lowest_first="label_quality", widget_key="ev_open_doubts")
 table = compare.per_image_table(evaluations)
-st.dataframe(table)
+st.dataframe(table, placeholder="–")
 name = st.selectbox("Show frame", list(table.index), key="ev_frame")
 records = [(by_name[run], compare.find_record(result, name)) for run, result in evaluations.items()]
 views.show_run_pictures([(run, record) for run, record in records if record], key, data_root, level_name, name,

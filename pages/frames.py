@@ -76,4 +76,4 @@ if not listed:
     st.stop()
 browser.show_grid(index, browser.page_of(listed), runs, key, records, data_root)
 with st.expander("Scores of the listed frames (%)", icon=":material/table:"):
-    st.dataframe(queries.score_table(index, listed, query))
+    st.dataframe(queries.score_table(index, listed, query), placeholder="–")

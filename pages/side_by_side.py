@@ -103,12 +103,12 @@ def show_image(index: int, name: str, image, truth, outcomes: dict):
     if not views:
         return
     left, right = st.columns([3, 2])
-    left.dataframe(compare.scores_table(rows))
+    left.dataframe(compare.scores_table(rows), placeholder="–")
     if any("mean_iou" in row for row in rows):
         left.caption("Scores against this image's ground truth, at the image's own resolution; model inputs: "
                      + ", ".join(f"{run.name} {run.input_size[0]}x{run.input_size[1]}" for run in chosen))
     with right.expander("Pixel share per class (%)"):
-        st.dataframe(compare.shares_table(views))
+        st.dataframe(compare.shares_table(views), placeholder="–")
 
     if len(compared) == 2 and all(run_name in views for run_name in compared):
         a, b = (views[run_name] for run_name in compared)

@@ -93,7 +93,7 @@ st.caption("These are the metrics Keras logged during training: computed at the 
 summary = summarize(runs)
 number_columns = {c: st.column_config.NumberColumn(format="%.2f" if "(%)" in c or "points" in c else "%.4g")
                   for c in summary.columns if summary[c].dtype.kind == "f"}
-st.dataframe(summary, hide_index=True,
+st.dataframe(summary, hide_index=True, placeholder="–",
              column_config={"run": st.column_config.TextColumn(pinned=True), **number_columns})
 merged = pd.concat([to_long(history, name) for name, history in runs.items()], ignore_index=True)
 st.download_button("Download all curves (CSV, long format, values as logged)", csv_bytes(merged),

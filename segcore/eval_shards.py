@@ -4,8 +4,9 @@ writes.
 Everything a part stores is an integer count (confusion matrices, boundary bands, calibration bins: the confidence
 sums are exact multiples of 2**-20), so parts add exactly and every score is recomputed from the sums by the same
 summary code a full evaluation uses. The one exception, Cityscapes' iIoU sums (segcore.instance_iou), are weighted
-pixel counts stored to 4 decimals: merged, they can differ from a single run's in the last decimal. Per-frame files (predicted maps, thumbnails) already lie in the one
-`<key>/` folder all shards write to; the merged records point at them unchanged.
+pixel counts stored to 6 decimals: merged, they can differ from a single run's in the last decimal. Per-frame files
+(predicted maps, thumbnails) already lie in the one `<key>/` folder all shards write to; the merged records point at
+them unchanged.
 """
 from __future__ import annotations
 

@@ -18,7 +18,9 @@ import numpy as np
 from segcore.labels import CATEGORIES, LabelSchema
 
 # cityscapesScripts' average object size per class in pixels (Cityscapes train at 1024x2048); caravan and trailer
-# are void in evaluation and are never scored.
+# are void in evaluation and are never scored. Labels of another size scale them by their pixel count, so a
+# downscaled copy of Cityscapes weighs its objects as the benchmark does at full size.
+FULL_SIZE_PIXELS = 1024 * 2048
 AVERAGE_OBJECT_PIXELS = {
     "person": 3462.4756337644, "rider": 3930.4788056518, "car": 12794.0202738185, "truck": 27855.1264367816,
     "bus": 35732.1511111111, "train": 67583.7075812274, "motorcycle": 6298.7200839748,
@@ -83,7 +85,8 @@ class InstanceCounts:
                                         self.category_ids[np.minimum(predicted, self.schema.num_classes - 1)], -1)
         category_hits = np.bincount(which, weights=(predicted_categories == categories[which]).astype(float),
                                      minlength=objects.size)
-        weight = np.where(scored, self.average[object_class] / sizes, 0.0)
+        scale = instances.size / FULL_SIZE_PIXELS
+        weight = np.where(scored, self.average[object_class] * scale / sizes, 0.0)
         np.add.at(self.classes[0], object_class, hits * weight)
         np.add.at(self.classes[1], object_class, (sizes - hits) * weight)
         in_category = scored & self.categories_scored[categories]
@@ -94,7 +97,7 @@ class InstanceCounts:
         """The level's stored sums: lists with null for a class (category) that has no objects."""
         sums, scored = ((self.classes, ~np.isnan(self.average)) if level == "class_level"
                         else (self.categories, self.categories_scored))
-        return {name: [round(float(value), 4) if keep else None for value, keep in zip(row, scored)]
+        return {name: [round(float(value), 6) if keep else None for value, keep in zip(row, scored)]
                 for name, row in zip(("tp_weighted", "fn_weighted"), sums)}
 
 
@@ -105,7 +108,7 @@ def merged(parts: list[dict | None]) -> dict | None:
     out = {}
     for name in ("tp_weighted", "fn_weighted"):
         columns = list(zip(*(part[name] for part in parts)))
-        out[name] = [None if None in column else round(float(sum(column)), 4) for column in columns]
+        out[name] = [None if None in column else round(float(sum(column)), 6) for column in columns]
     return out
 
 

@@ -75,7 +75,8 @@ def predictions_of(frames: dict, folder: Path, seed: int = 1) -> dict:
 
 
 def official_scores(frames: dict, predicted: dict) -> tuple[dict, dict]:
-    """iIoU per class and per category by evalPixelLevelSemanticLabeling.py's formulas, on label ids."""
+    """iIoU per class and per category by evalPixelLevelSemanticLabeling.py's formulas, on label ids (its average
+    object sizes scaled to the labels' size, as segcore does for labels smaller than Cityscapes' 1024x2048)."""
     confusion = np.zeros((34, 34), np.int64)
     classes = {name: [0.0, 0.0] for name in ("person", "rider", "car", "truck", "bus", "train", "motorcycle",
                                              "bicycle")}
@@ -90,7 +91,7 @@ def official_scores(frames: dict, predicted: dict) -> tuple[dict, dict]:
                 continue
             mask = instances == object_id
             size = int(mask.sum())
-            weight = AVERAGE_OBJECT_PIXELS[NAME[label]] / size
+            weight = AVERAGE_OBJECT_PIXELS[NAME[label]] * labels.size / (1024 * 2048) / size   # see FULL_SIZE_PIXELS
             hits = int((pred[mask] == label).sum())
             classes[NAME[label]][0] += hits * weight
             classes[NAME[label]][1] += (size - hits) * weight
@@ -163,7 +164,22 @@ def test_a_missed_small_object_weighs_as_much_as_a_found_big_one():
     summary = {"confusion_matrix": matrix.counts.tolist(), "instance": counts.to_json("class_level")}
     assert matrix.iou()[car] == pytest.approx(400 / 416)
     assert instance_scores(summary)[car] == pytest.approx(0.5)
-    assert counts.to_json("class_level")["tp_weighted"][car] == pytest.approx(AVERAGE_OBJECT_PIXELS["car"], abs=1e-3)
+    found = AVERAGE_OBJECT_PIXELS["car"] * 1600 / (1024 * 2048)          # one average car at this label size
+    assert counts.to_json("class_level")["tp_weighted"][car] == pytest.approx(found, abs=1e-4)
+
+    # With 20 px of road called car, the same scene at twice the size (a full-size copy of a downscaled data set)
+    # scores the same: object weights scale with the label's size as false positives do.
+    pred[36, 10:30] = car
+    scored = []
+    for factor in (1, 2):
+        counts = InstanceCounts(CITYSCAPES)
+        matrix = ConfusionMatrix(CITYSCAPES.num_classes, CITYSCAPES.ignore_index)
+        big = [array.repeat(factor, 0).repeat(factor, 1) for array in (truth, instances, pred)]
+        counts.add(big[1], big[2])
+        matrix.update(big[0], big[2])
+        scored.append(instance_scores({"confusion_matrix": matrix.counts.tolist(),
+                                       "instance": counts.to_json("class_level")})[car])
+    assert scored[0] == pytest.approx(found / (2 * found + 20)) and scored[1] == pytest.approx(scored[0])
 
 
 def test_without_instance_files_no_iiou_is_stored_or_shown(cityscapes_run, tmp_path, capsys):
@@ -233,11 +249,13 @@ def test_the_evaluation_page_shows_iiou_beside_miou(cityscapes_run, tmp_path, mo
     at.run(timeout=60)
     assert not at.exception, [e.value for e in at.exception]
     scores, report = at.dataframe[0].value, at.dataframe[1].value
-    assert list(scores.columns).index("mean_instance_iou") == list(scores.columns).index("mean_boundary_iou") + 1
+    assert list(scores.columns).index("mean_instance_iou") == list(scores.columns).index("mean_iou") + 1
     result = next(iter(json.loads(path.read_text()) for path in (run / "eval").glob("*.json")))
     assert scores.loc["preds", "mean_instance_iou"] == pytest.approx(
         100 * mean_instance_score(result["class_level"]), abs=0.05)
-    assert "iIoU % · preds" in report.columns
+    assert "iIoU % · preds" in report.columns and np.isnan(report.loc["road", "iIoU % · preds"])
+    # Undefined cells read "–", not Streamlit's default "None" (Styler's na_rep does not reach the grid).
+    assert {table.proto.placeholder for table in at.dataframe} == {"–"}
     assert "iIoU weighs every object the same" in "\n".join(str(caption.value) for caption in at.caption)
     at.radio(key="ev_level").set_value("category").run(timeout=60)
     assert not at.exception, [e.value for e in at.exception]
