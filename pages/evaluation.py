@@ -46,23 +46,10 @@ with st.sidebar:
 level = compare.LEVELS[level_name]
 
 st.subheader("Scores (%)")
-extras = reports.extras_table(evaluations, level)
-scores = figures.metrics_table(evaluations, level).join(extras[["mean_boundary_iou", "ece"]])
-# Beside mIoU, the figures to read it against: frames least like train, every frame weighed the same, and (Cityscapes
-# with its instanceIds files) every object weighed the same.
-for column in ("frame_mean_miou", "least_alike_miou", "mean_instance_iou"):
-    if extras[column].notna().any():
-        scores.insert(scores.columns.get_loc("mean_iou") + 1, column, extras[column])
-labels = {**figures.SUMMARY_LABELS, "mean_boundary_iou": "boundary mIoU %", "ece": "calibration error (ECE) %",
-          "least_alike_miou": "mIoU least like train %", "frame_mean_miou": "mIoU, mean of frames %",
-          "mean_instance_iou": "iIoU %"}
-helps = {"frame_mean_miou": "Each frame's own mIoU, averaged over frames: every frame counts the same, where the "
-                            "pooled mIoU lets frames with more pixels (larger images) count more",
-         "mean_instance_iou": "Cityscapes' instance-level IoU over the classes with objects: each object's pixels "
-                              "weighed by its class's average object size over its own, so small, far objects count "
-                              "as much as near ones"}
+scores = reports.scores_table(evaluations, level)
 st.dataframe(scores.style.format("{:.1f}"), placeholder="–",       # –: not stored (said below the table)
-             column_config={metric: st.column_config.NumberColumn(labels[metric], help=helps.get(metric))
+             column_config={metric: st.column_config.NumberColumn(reports.SCORE_LABELS[metric],
+                                                                  help=reports.SCORE_HELPS.get(metric))
                             for metric in scores.columns})
 st.caption("  \n".join(f"{name}: {stored.scored_at(result)}; evaluated {result.get('created', '?')}"
                        for name, result in evaluations.items()))

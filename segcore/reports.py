@@ -9,6 +9,7 @@ import pandas as pd
 
 from segcore import evaluations as stored
 from segcore.calibration import expected_calibration_error
+from segcore.figures import SUMMARY_LABELS, metrics_table
 from segcore.instance_iou import instance_scores, mean_instance_score
 from segcore.metrics import ConfusionMatrix
 from segcore.unlike_train import stored_least_alike
@@ -162,3 +163,26 @@ def missing_extras(evaluations: dict[str, dict], level: str = "class") -> list[s
         lines.append(f"The least-alike quarter is not stored for {', '.join(lacking)}: run `segcore unlike-train "
                      "--data DIR --runs RUN... --store`.")
     return lines
+
+
+SCORE_LABELS = {**SUMMARY_LABELS, "mean_boundary_iou": "boundary mIoU %", "ece": "calibration error (ECE) %",
+                "least_alike_miou": "mIoU least like train %", "frame_mean_miou": "mIoU, mean of frames %",
+                "mean_instance_iou": "iIoU %"}
+SCORE_HELPS = {
+    "frame_mean_miou": "Each frame's own mIoU, averaged over frames: every frame counts the same, where the pooled "
+                       "mIoU lets frames with more pixels (larger images) count more",
+    "mean_instance_iou": "Cityscapes' instance-level IoU over the classes with objects: each object's pixels weighed "
+                         "by its class's average object size over its own, so small, far objects count as much as "
+                         "near ones"}
+
+
+def scores_table(evaluations: dict[str, dict], level: str = "class") -> pd.DataFrame:
+    """The Evaluation page's scores, one row per run in % (NaN: not stored): the summary metrics, boundary mIoU and
+    ECE, and beside mIoU, where some run stored them, the figures to read it against: the frames least like train,
+    every frame weighed the same, and (Cityscapes with its instanceIds files) every object weighed the same."""
+    extras = extras_table(evaluations, level)
+    scores = metrics_table(evaluations, _level_key(level)).join(extras[["mean_boundary_iou", "ece"]])
+    for column in ("frame_mean_miou", "least_alike_miou", "mean_instance_iou"):
+        if extras[column].notna().any():
+            scores.insert(scores.columns.get_loc("mean_iou") + 1, column, extras[column])
+    return scores
