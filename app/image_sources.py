@@ -37,6 +37,8 @@ def uploaded_images(schemas: dict[str, LabelSchema]) -> list[Shown]:
     schema = mask_schema(schemas) if masks else None
     if not files:
         st.info("Upload one or more street images in the sidebar, or take frames from the data folder.")
+        st.button("Show a frame of the data folder", key="sbs_try_folder", icon=":material/photo_library:",
+                  on_click=st.session_state.update, kwargs={"sbs_source": "Data folder"})
     named_files, named_masks = {}, {}
     for named, uploaded in ((named_files, files), (named_masks, masks)):
         for file in uploaded or []:

@@ -140,10 +140,15 @@ def test_ground_truth_upload_adds_scores_that_match_the_evaluation(folders):
     assert "ground truth" in shown and sum(c.startswith(tuple(RUNS)) and "mIoU" in c for c in shown) == 2
 
 
-def test_data_folder_frames_come_with_their_ground_truth(folders):
+@pytest.mark.parametrize("how", ["radio", "button"])
+def test_data_folder_frames_come_with_their_ground_truth(folders, how):
     at = run(AppTest.from_file(SIDE))
-    at.radio(key="sbs_source").set_value("Data folder")
+    if how == "radio":
+        at.radio(key="sbs_source").set_value("Data folder")
+    else:                                       # the empty page's button, for a visitor with nothing to upload
+        at.button(key="sbs_try_folder").click()
     run(at)
+    assert at.radio(key="sbs_source").value == "Data folder" and "sbs_try_folder" not in [b.key for b in at.button]
     assert at.selectbox(key="sbs_split").value == "val"
     assert at.multiselect(key="sbs_frames_val").value == ["f000"]
     assert "mIoU %" in at.dataframe[0].value.columns and "ground truth" in captions(at)
