@@ -14,6 +14,7 @@ import numpy as np
 
 from segcore.files import is_regular_file
 from segcore.imageio import ImageError, read_image, read_mask
+from segcore.instance_iou import instance_map_path
 from segcore.labels import LabelSchema, get_schema
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -39,6 +40,7 @@ class SplitReport:
     sizes: Counter = field(default_factory=Counter)        # (H, W) -> count
     pixel_counts: np.ndarray | None = None                 # per train id incl. ignore at the end
     label_values: set = field(default_factory=set)         # raw values seen
+    instance_maps: int = 0                                  # Cityscapes: pairs with an instanceIds file (iIoU)
 
 
 @dataclass
@@ -218,6 +220,7 @@ def check(root, schema: str | LabelSchema | None = None) -> CheckReport:
                 continue
             report.pairs += 1
             report.sizes[size] += 1
+            report.instance_maps += layout == "cityscapes" and instance_map_path(sample.label) is not None
             ids, counts = np.unique(labels, return_counts=True)
             for train_id, count in zip(ids, counts):
                 report.label_values.add(int(train_id))
@@ -232,6 +235,10 @@ def format_report(report: CheckReport) -> str:
     for split, rep in report.splits.items():
         sizes = ", ".join(f"{h}x{w} ({n})" for (h, w), n in rep.sizes.most_common(4))   # height x width, as --size
         lines.append(f"  {split}: {rep.pairs} pairs; sizes {sizes or '-'}; {len(rep.label_values)} label values")
+        if report.layout == "cityscapes":
+            lines[-1] += (f"; instanceIds for {rep.instance_maps} of {rep.pairs} ("
+                          + ("iIoU scored)" if rep.pairs and rep.instance_maps == rep.pairs else
+                             "iIoU needs one beside every labelIds file)"))
         total = rep.pixel_counts.sum() if rep.pixel_counts is not None else 0
         if total:
             names = schema.names + ["void"]

@@ -184,9 +184,14 @@ def test_a_missed_small_object_weighs_as_much_as_a_found_big_one():
 
 def test_without_instance_files_no_iiou_is_stored_or_shown(cityscapes_run, tmp_path, capsys):
     data, run, _, _ = cityscapes_run
+    assert main(["data", "check", str(data)]) == 0
+    assert "val: 4 pairs; sizes 48x64 (4); 9 label values; instanceIds for 4 of 4 (iIoU scored)" in \
+        capsys.readouterr().out
     removed = next((data / "gtFine" / "val").glob("*/*_gtFine_instanceIds.png"))
     removed.unlink()                                  # one frame without it: the figure would not be the split's
     assert instance_map_path(removed.with_name(removed.name.replace("instanceIds", "labelIds"))) is None
+    assert main(["data", "check", str(data)]) == 0
+    assert "instanceIds for 3 of 4 (iIoU needs one beside every labelIds file)" in capsys.readouterr().out
     result, _ = evaluate_run(run, data, "val", out=tmp_path / "eval.json")
     assert "instance" not in result["class_level"] and instance_scores(result["class_level"]) is None
     assert not any("iIoU" in column for column in reports.class_report({"preds": result}).columns)
