@@ -4,9 +4,8 @@ The JSON (format 3, see segcore.evaluations) is the single source for every eval
 category-level scores and confusion matrices, boundary IoU bands, Cityscapes' iIoU sums (segcore.instance_iou),
 calibration bins, and per-frame records with the frame's full confusion matrix, its label quality
 (segcore.label_quality) and the paths of its stored predicted label map, thumbnail and label doubts
-(segcore.eval_frames), so a view never runs a model. Scoring is at each label's own
-resolution. Sharding and merging: segcore.eval_shards. Where the JSON goes and how it names its data set:
-segcore.evaluations.
+(segcore.eval_frames), so a view never runs a model. Scoring is at each label's own resolution. Sharding and
+merging: segcore.eval_shards. Where the JSON goes and how it names its data set: segcore.evaluations.
 """
 from __future__ import annotations
 

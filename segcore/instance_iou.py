@@ -28,7 +28,6 @@ AVERAGE_OBJECT_PIXELS = {
 }
 LABEL_SUFFIX, INSTANCE_SUFFIX = "_gtFine_labelIds.png", "_gtFine_instanceIds.png"
 OBJECT_ID_BASE = 1000         # an object's pixels hold label id * 1000 + its number; other pixels the label id
-LEVEL_KEYS = ("class_level", "category_level")
 
 
 def instance_map_path(label_path) -> Path | None:
@@ -101,27 +100,37 @@ class InstanceCounts:
                 for name, row in zip(("tp_weighted", "fn_weighted"), sums)}
 
 
+def _sums(stored) -> tuple[list, list] | None:
+    """The stored (tp_weighted, fn_weighted) lists, or None where they are missing or malformed."""
+    if not isinstance(stored, dict):
+        return None
+    lists = [stored.get(name) for name in ("tp_weighted", "fn_weighted")]
+    if not all(isinstance(values, list) for values in lists) or len(lists[0]) != len(lists[1]):
+        return None
+    if not all(value is None or isinstance(value, (int, float)) for values in lists for value in values):
+        return None
+    return lists[0], lists[1]
+
+
 def merged(parts: list[dict | None]) -> dict | None:
     """The sum of several stored sums of one level (evaluation shards); None if any part has none."""
-    if not parts or any(not isinstance(part, dict) for part in parts):
+    sums = [_sums(part) for part in parts]
+    if not sums or None in sums or len({len(tp) for tp, _ in sums}) != 1:
         return None
-    out = {}
-    for name in ("tp_weighted", "fn_weighted"):
-        columns = list(zip(*(part[name] for part in parts)))
-        out[name] = [None if None in column else round(float(sum(column)), 6) for column in columns]
-    return out
+    return {name: [None if None in column else round(float(sum(column)), 6) for column in zip(*lists)]
+            for name, lists in zip(("tp_weighted", "fn_weighted"), zip(*sums))}
 
 
 def instance_scores(summary) -> list[float | None] | None:
     """Per-class iIoU of a stored level summary (None for a class without objects, or with no object, prediction
     or miss to score), or None where the evaluation stored no instance sums (no instanceIds files)."""
-    stored = summary.get("instance") if isinstance(summary, dict) else None
-    if not isinstance(stored, dict):
+    sums = _sums(summary.get("instance")) if isinstance(summary, dict) else None
+    if sums is None:
         return None
     counts = np.asarray(summary["confusion_matrix"], dtype=np.float64)
     false_positives = counts.sum(axis=0) - np.diag(counts)
-    tp, fn = stored.get("tp_weighted"), stored.get("fn_weighted")
-    if not isinstance(tp, list) or not isinstance(fn, list) or not len(tp) == len(fn) == len(counts):
+    tp, fn = sums
+    if len(tp) != len(counts):
         return None
     scores = []
     for hit, miss, wrong in zip(tp, fn, false_positives):

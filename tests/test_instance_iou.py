@@ -265,3 +265,15 @@ def test_the_evaluation_page_shows_iiou_beside_miou(cityscapes_run, tmp_path, mo
     at.radio(key="ev_level").set_value("category").run(timeout=60)
     assert not at.exception, [e.value for e in at.exception]
     assert at.dataframe[1].value["iIoU % · preds"].notna().sum() == 2         # human and vehicle
+
+
+@pytest.mark.parametrize("stored", [{"tp_weighted": [1.0, None]}, {"tp_weighted": [1.0, "x"], "fn_weighted": [0, 0]},
+                                    {"tp_weighted": [1.0], "fn_weighted": [0.0, 0.0]}, "not a dict"])
+def test_malformed_instance_sums_are_not_a_figure(stored):
+    """A hand-edited evaluation: no iIoU is shown and shards don't merge one, instead of a crash."""
+    from segcore.instance_iou import merged
+    summary = {"confusion_matrix": [[5, 1], [0, 4]], "instance": stored}
+    assert instance_scores(summary) is None and mean_instance_score(summary) is None
+    assert merged([stored, {"tp_weighted": [1.0, None], "fn_weighted": [0.0, None]}]) is None
+    assert merged([{"tp_weighted": [1.0, None], "fn_weighted": [0.5, None]}] * 2) == \
+        {"tp_weighted": [2.0, None], "fn_weighted": [1.0, None]}
