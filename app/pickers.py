@@ -1,4 +1,5 @@
-"""Pickers several pages share: which configured data folder to read, and which trained runs to show."""
+"""Pickers several pages share: which configured data folder to read, which trained runs to show, and which of
+their classes to leave out of the overlays."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +9,7 @@ import streamlit as st
 from app import loaders
 from app.settings import EVAL_MIOU, EVALUATED_ON, Settings
 from segcore import runs
+from segcore.labels import CATEGORIES
 
 
 def pick_data_dir(config: Settings, key: str, container=st.sidebar) -> Path:
@@ -73,3 +75,12 @@ def pick_runs(models_dir: Path, key: str, models_only: bool = False) -> list[run
         st.info(f"No usable runs under {models_dir}. Train one with `segcore train --arch unet --data <data> "
                 f"--out {models_dir}/<name>` or set `SEGLAB_MODELS_DIR`.")
     return [usable[name] for name in chosen]
+
+
+def hidden_classes(chosen: list[runs.Run], level: str, key: str) -> list[str]:
+    """The class names (categories at level "category") the visitor leaves out of every overlay."""
+    names = list(CATEGORIES) if level == "category" else \
+        list(dict.fromkeys(name for run in chosen for name in run.schema.names))
+    return st.sidebar.multiselect("Hide classes", names, key=f"{key}_{level}",
+                                  help="Their pixels show the photo in every overlay, so the others stand out; "
+                                       "scores, shares and downloads keep every class")

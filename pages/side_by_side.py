@@ -25,6 +25,7 @@ with st.sidebar:
                      format_func={"class": "classes", "category": "7 categories"}.get,
                      help="Categories: the classes folded onto the 7 Cityscapes categories (void is ignored)")
     alpha = st.slider("Mask opacity", 0.0, 1.0, 0.5, 0.05, key="sbs_alpha")
+    hidden = pickers.hidden_classes(chosen, level, key="sbs_hidden")
     sure = st.toggle("Confidence", key="sbs_confidence", help="Each model's top class probability and entropy, "
                      "and with a ground truth the labelled pixels each model confidently rejects (label doubts)")
     threshold = st.slider("Grey out below confidence", 0.0, 1.0, 0.0, 0.05, key="sbs_threshold", disabled=not sure,
@@ -57,7 +58,7 @@ def show_model(run, image, truth, index: int, stem: str, prediction):
         st.error(f"{prediction}. " + ("Choose another test-time augmentation." if isinstance(prediction, TTAUnavailable)
                                       else "Retrain the run or choose another one."), icon=":material/error:")
         return None, None, None
-    view = compare.model_view(image, prediction.labels, run.schema, level=level, alpha=alpha)
+    view = compare.model_view(image, prediction.labels, run.schema, level=level, alpha=alpha, hidden=hidden)
     if truth is not None:
         shown_truth, why = truth_at_level(truth[1], truth[0], run.schema, level)
         if why:

@@ -45,11 +45,15 @@ class ModelView:
 
 
 def model_view(image: np.ndarray, labels: np.ndarray, schema: LabelSchema, *, level: str = "class",
-               alpha: float = 0.5, truth: np.ndarray | None = None) -> ModelView:
-    """Everything shown for one model on one image; `truth` is a train-id map of `schema`, same size as labels."""
+               alpha: float = 0.5, truth: np.ndarray | None = None, hidden=()) -> ModelView:
+    """Everything shown for one model on one image; `truth` is a train-id map of `schema`, same size as labels.
+    `hidden`: names of classes (at `level`) left out of the overlay, where the photo shows instead; the label map,
+    colour mask, shares and scores keep every class."""
     shown, shown_schema = at_level(labels, schema, level)
     shares = figures.class_shares(shown, shown_schema)
-    view = ModelView(shown, shown_schema, figures.overlay(image, shown, shown_schema, alpha),
+    hidden_ids = [shown_schema.names.index(name) for name in hidden if name in shown_schema.names]
+    overlaid = np.where(np.isin(shown, hidden_ids), shown_schema.ignore_index, shown) if hidden_ids else shown
+    view = ModelView(shown, shown_schema, figures.overlay(image, overlaid, shown_schema, alpha),
                      shown_schema.colorize(shown), shares,
                      figures.legend_html(shown_schema, list(shares.index), shares["share"].to_dict()))
     if truth is not None:

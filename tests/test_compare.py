@@ -78,6 +78,19 @@ def test_model_view_without_truth():
     assert view.scores is None and view.errors is None and view.truth is None
 
 
+def test_hidden_classes_show_the_photo_in_the_overlay_only():
+    labels = np.full((4, 6), ROAD, dtype=np.uint8)
+    labels[:, :3] = CAR
+    view = compare.model_view(photo(), labels, CAMVID11, alpha=1.0, hidden=["Road", "no such class"],
+                              truth=labels)
+    assert (view.overlay[:, 3:] == 100).all()                              # Road hidden: the photo
+    assert tuple(view.overlay[0, 0]) == CAMVID11.classes[CAR].color
+    assert tuple(view.color[0, 5]) == CAMVID11.classes[ROAD].color        # the colour mask keeps every class
+    assert view.shares["share"].to_dict() == {ROAD: 0.5, CAR: 0.5} and view.scores["mean_iou"] == 1.0
+    folded = compare.model_view(photo(), labels, CAMVID11, level="category", alpha=1.0, hidden=["vehicle"])
+    assert (folded.overlay[:, :3] == 100).all() and not (folded.overlay[:, 3:] == 100).all()
+
+
 def test_model_view_scores_against_truth_at_both_levels():
     truth = np.full((4, 6), ROAD, dtype=np.uint8)
     truth[0] = VOID

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import make_camvid_like
 from streamlit.testing.v1 import AppTest
@@ -149,6 +150,13 @@ def test_data_folder_frames_come_with_their_ground_truth(folders, how):
         at.button(key="sbs_try_folder").click()
     run(at)
     assert at.radio(key="sbs_source").value == "Data folder" and "sbs_try_folder" not in [b.key for b in at.button]
+    if how == "button":                         # hiding a class changes the overlays, not the scores
+        scores = at.dataframe[0].value
+        assert "Road" in at.multiselect(key="sbs_hidden_class").options
+        at.multiselect(key="sbs_hidden_class").set_value(["Road", "Sky"])
+        run(at)
+        pd.testing.assert_frame_equal(at.dataframe[0].value.drop(columns=["model ms", "total ms"]),
+                                      scores.drop(columns=["model ms", "total ms"]))
     assert at.selectbox(key="sbs_split").value == "val"
     assert at.multiselect(key="sbs_frames_val").value == ["f000"]
     assert "mIoU %" in at.dataframe[0].value.columns and "ground truth" in captions(at)
