@@ -55,7 +55,7 @@ def model_view(image: np.ndarray, labels: np.ndarray, schema: LabelSchema, *, le
     overlaid = np.where(np.isin(shown, hidden_ids), shown_schema.ignore_index, shown) if hidden_ids else shown
     view = ModelView(shown, shown_schema, figures.overlay(image, overlaid, shown_schema, alpha),
                      shown_schema.colorize(shown), shares,
-                     figures.legend_html(shown_schema, list(shares.index), shares["share"].to_dict()))
+                     figures.legend_html(shown_schema, list(shares.index), shares["share"].to_dict(), hidden_ids))
     if truth is not None:
         view.truth, _ = at_level(truth, schema, level)
         view.scores = figures.per_image_scores(view.truth, shown, shown_schema)

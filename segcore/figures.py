@@ -89,15 +89,17 @@ def _name_and_color(schema, class_id: int) -> tuple[str, tuple[int, int, int]]:
     return VOID, schema.void_color
 
 
-def legend_html(schema, class_ids=None, shares: dict[int, float] | None = None) -> str:
-    """Inline HTML legend: a colour swatch and name per id (all classes by default), plus its share if given."""
+def legend_html(schema, class_ids=None, shares: dict[int, float] | None = None, hidden=()) -> str:
+    """Inline HTML legend: a colour swatch and name per id (all classes by default), plus its share if given; the
+    `hidden` ids (left out of the overlay) struck through and faded."""
     class_ids = range(schema.num_classes) if class_ids is None else class_ids
     items = []
     for class_id in class_ids:
         name, color = _name_and_color(schema, int(class_id))
         share = "" if shares is None or class_id not in shares else f" {100 * shares[class_id]:.1f}%"
+        faded = ";opacity:.45;text-decoration:line-through" if int(class_id) in hidden else ""
         items.append(
-            '<span style="display:inline-flex;align-items:center;margin:0 .8em .2em 0;white-space:nowrap">'
+            f'<span style="display:inline-flex;align-items:center;margin:0 .8em .2em 0;white-space:nowrap{faded}">'
             f'<span style="display:inline-block;width:.9em;height:.9em;margin-right:.3em;background:{_hex(color)};'
             f'border:1px solid rgba(0,0,0,.3)"></span>{html.escape(name)}{share}</span>')
     return f'<div style="line-height:1.6">{"".join(items)}</div>'

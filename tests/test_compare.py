@@ -87,6 +87,8 @@ def test_hidden_classes_show_the_photo_in_the_overlay_only():
     assert tuple(view.overlay[0, 0]) == CAMVID11.classes[CAR].color
     assert tuple(view.color[0, 5]) == CAMVID11.classes[ROAD].color        # the colour mask keeps every class
     assert view.shares["share"].to_dict() == {ROAD: 0.5, CAR: 0.5} and view.scores["mean_iou"] == 1.0
+    road, car = view.legend.split('<span style="display:inline-flex')[1:]      # legend items, by id
+    assert "Road" in road and "line-through" in road and "Car" in car and "line-through" not in car
     folded = compare.model_view(photo(), labels, CAMVID11, level="category", alpha=1.0, hidden=["vehicle"])
     assert (folded.overlay[:, :3] == 100).all() and not (folded.overlay[:, 3:] == 100).all()
 
