@@ -107,8 +107,9 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
         levels = {"class_level": _Level("class_level", schema.num_classes, schema.ignore_index), **levels}
     fold = None if same else schema.category_fold()
     calibration, calibrated = CalibrationCounts(), True
-    # iIoU needs every scored frame's instanceIds file (Cityscapes); one frame without it drops iIoU.
-    objects = InstanceCounts(schema) if same and not np.isnan(object_classes(schema)).all() else None
+    # iIoU needs every scored frame's instanceIds file (Cityscapes); one frame without it drops iIoU. A model of
+    # another schema is scored on the categories (human, vehicle), as its other scores are.
+    objects = InstanceCounts(truth_schema) if not np.isnan(object_classes(truth_schema)).all() else None
     bar = None
     if progress:
         import keras
@@ -131,7 +132,8 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
             if instance_map is None:
                 objects = None
             else:
-                objects.add(read_instance_map(instance_map, size=finest_truth.shape), finest_pred)
+                objects.add(read_instance_map(instance_map, size=finest_truth.shape),
+                            maps["class_level"][1] if same else None, maps["category_level"][1])
             record = {"name": sample.name, "image": where(sample.image), "label": where(sample.label),
                       **_frame_scores(single, schema if same else None), "boundary_iou": _round(frame_boundary)}
             doubted = None                  # the pixels whose label the model rejects (label quality)

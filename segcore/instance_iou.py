@@ -4,7 +4,7 @@ iIoU weighs each object's true-positive and false-negative pixels by its class's
 object's own size, so every object counts about the same. False positives stay unweighted (a wrong pixel belongs to
 no object). Scored for the classes that have objects (person, rider, car, truck, bus, train, motorcycle, bicycle)
 and the categories made only of them (human, vehicle), from the `*_gtFine_instanceIds.png` beside each
-`*_gtFine_labelIds.png`.
+`*_gtFine_labelIds.png`; a model of another schema (a CamVid one) is scored on those categories only.
 
 An evaluation stores the weighted sums per class and category (they add over frames and evaluation shards); the
 scores come from them and the stored confusion matrix, never from a model run.
@@ -64,10 +64,12 @@ class InstanceCounts:
         self.classes = np.zeros((2, schema.num_classes))          # rows: weighted tp, weighted fn
         self.categories = np.zeros((2, len(CATEGORIES)))
 
-    def add(self, instances: np.ndarray, pred: np.ndarray) -> None:
-        """One frame: `instances` its instanceIds map, `pred` the predicted train ids at the same size."""
-        if instances.shape != pred.shape:
-            raise ValueError(f"instance map is {instances.shape}, prediction {pred.shape}: they must match")
+    def add(self, instances: np.ndarray, pred: np.ndarray | None, pred_categories: np.ndarray) -> None:
+        """One frame: `instances` its instanceIds map; `pred` the predicted train ids of this schema at the same size
+        (None for a model of another schema: only categories are scored); `pred_categories` the predicted
+        category ids (segcore.labels.CATEGORIES; any other value is void)."""
+        if instances.shape != pred_categories.shape or (pred is not None and pred.shape != instances.shape):
+            raise ValueError(f"instance map is {instances.shape}, prediction {pred_categories.shape}: they must match")
         inside = instances > OBJECT_ID_BASE
         objects, which = np.unique(instances[inside], return_inverse=True)
         if not objects.size:
@@ -76,21 +78,23 @@ class InstanceCounts:
         scored = (train >= 0) & (train < self.schema.num_classes)
         scored[scored] = ~np.isnan(self.average[train[scored]])
         sizes = np.bincount(which, minlength=objects.size)
-        predicted = pred[inside]
         object_class = np.where(scored, train, 0)
-        hits = np.bincount(which, weights=(predicted == object_class[which]).astype(float), minlength=objects.size)
-        categories = self.category_ids[object_class]
-        predicted_categories = np.where(predicted < self.schema.num_classes,
-                                        self.category_ids[np.minimum(predicted, self.schema.num_classes - 1)], -1)
-        category_hits = np.bincount(which, weights=(predicted_categories == categories[which]).astype(float),
-                                     minlength=objects.size)
         scale = instances.size / FULL_SIZE_PIXELS
         weight = np.where(scored, self.average[object_class] * scale / sizes, 0.0)
-        np.add.at(self.classes[0], object_class, hits * weight)
-        np.add.at(self.classes[1], object_class, (sizes - hits) * weight)
+        if pred is not None:
+            hits = self._hits(which, pred[inside] == object_class[which], objects.size)
+            np.add.at(self.classes[0], object_class, hits * weight)
+            np.add.at(self.classes[1], object_class, (sizes - hits) * weight)
+        categories = self.category_ids[object_class]
+        category_hits = self._hits(which, pred_categories[inside] == categories[which], objects.size)
         in_category = scored & self.categories_scored[categories]
         np.add.at(self.categories[0], categories, np.where(in_category, category_hits * weight, 0.0))
         np.add.at(self.categories[1], categories, np.where(in_category, (sizes - category_hits) * weight, 0.0))
+
+    @staticmethod
+    def _hits(which: np.ndarray, right: np.ndarray, count: int) -> np.ndarray:
+        """Per object, its pixels predicted right."""
+        return np.bincount(which, weights=right.astype(float), minlength=count)
 
     def to_json(self, level: str) -> dict:
         """The level's stored sums: lists with null for a class (category) that has no objects."""

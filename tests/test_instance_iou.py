@@ -148,6 +148,29 @@ def test_iiou_is_what_the_cityscapes_script_computes(cityscapes_run, tmp_path):
     assert stored["class_level"]["instance"]["tp_weighted"][CITYSCAPES.names.index("road")] is None
 
 
+def test_a_model_of_another_schema_gets_the_category_iiou(cityscapes_run, tmp_path):
+    """A CamVid model on Cityscapes is scored on the 7 categories: its iIoU for human and vehicle is the one a
+    Cityscapes model with the same category map gets."""
+    from segcore.labels import CAMVID11
+    data, run, frames, predicted = cityscapes_run
+    same, _ = evaluate_run(run, data, "val", out=tmp_path / "same.json")
+    # Each Cityscapes class predicted becomes the CamVid class of its category: the category maps are identical.
+    camvid_of = {category: next(c.train_id for c in CAMVID11.classes if c.category == category)
+                 for category in CATEGORIES}
+    lookup = np.array([camvid_of[c.category] for c in CITYSCAPES.classes], np.uint8)
+    for name, pred in predicted.items():
+        city, stem = name.split("/")
+        save_png(tmp_path / "camvid-results" / city / f"{stem}_leftImg8bit.png", lookup[pred], "L")
+    camvid_run = tmp_path / "models" / "camvid-preds"
+    assert main(["import", str(tmp_path / "camvid-results"), "--predictions", "--schema", "camvid11",
+                 "--out", str(camvid_run)]) == 0
+    other, _ = evaluate_run(camvid_run, data, "val", out=tmp_path / "other.json", level="category")
+    assert "class_level" not in other
+    ours, theirs = instance_scores(other["category_level"]), instance_scores(same["category_level"])
+    assert [value is not None for value in ours] == [name in ("human", "vehicle") for name in CATEGORIES]
+    assert ours == pytest.approx(theirs, abs=1e-9)
+
+
 def test_a_missed_small_object_weighs_as_much_as_a_found_big_one():
     """Two cars: 400 px found, 16 px missed (called road). IoU barely notices the small one; iIoU halves."""
     car, road = CITYSCAPES.names.index("car"), CITYSCAPES.names.index("road")
@@ -158,7 +181,7 @@ def test_a_missed_small_object_weighs_as_much_as_a_found_big_one():
     pred = truth.copy()
     pred[30:34, 30:34] = road
     counts = InstanceCounts(CITYSCAPES)
-    counts.add(instances, pred)
+    counts.add(instances, pred, CITYSCAPES.to_categories(pred))
     matrix = ConfusionMatrix(CITYSCAPES.num_classes, CITYSCAPES.ignore_index)
     matrix.update(truth, pred)
     summary = {"confusion_matrix": matrix.counts.tolist(), "instance": counts.to_json("class_level")}
@@ -175,7 +198,7 @@ def test_a_missed_small_object_weighs_as_much_as_a_found_big_one():
         counts = InstanceCounts(CITYSCAPES)
         matrix = ConfusionMatrix(CITYSCAPES.num_classes, CITYSCAPES.ignore_index)
         big = [array.repeat(factor, 0).repeat(factor, 1) for array in (truth, instances, pred)]
-        counts.add(big[1], big[2])
+        counts.add(big[1], big[2], CITYSCAPES.to_categories(big[2]))
         matrix.update(big[0], big[2])
         scored.append(instance_scores({"confusion_matrix": matrix.counts.tolist(),
                                        "instance": counts.to_json("class_level")})[car])
