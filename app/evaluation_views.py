@@ -226,9 +226,7 @@ def _stored_picture(path: str, mtime_ns: int, labels: bool) -> np.ndarray:
 def stored_picture(run: Run, key: str, record: dict, what: str = "prediction") -> np.ndarray | None:
     """The stored prediction (train ids) or thumbnail of `record` in the run's evaluation `key`; None where the
     evaluation stored none (format 2) or the file is gone. ImageError for an unreadable file."""
-    json_path = run.evaluations().get(key)
-    reader = stored.prediction_path if what == "prediction" else stored.thumbnail_path
-    path = reader(json_path, record) if json_path else None
+    path = loaders.stored_file(run, key, record, what)
     return None if path is None else _stored_picture(str(path), path.stat().st_mtime_ns, what == "prediction")
 
 

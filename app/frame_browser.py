@@ -88,15 +88,6 @@ def partial_message(index: FrameIndex) -> str | None:
             f"predictions or thumbnails. Re-run {RERUN_HINT} to store them.")
 
 
-def stored_picture(run: Run, key: str, record: dict, what: str) -> Path | None:
-    """The "prediction", "thumbnail" or "contradicted" file the evaluation stored for `record`, or None (not
-    stored, gone, or a path leading out of the run's eval folder)."""
-    reader = {"prediction": stored.prediction_path, "thumbnail": stored.thumbnail_path,
-              "contradicted": stored.contradicted_path}[what]
-    json_path = run.evaluations().get(key)
-    return None if json_path is None else reader(json_path, record)
-
-
 # ------------------------------------------------------------------------------------------------ query widgets
 
 def _choice(label: str, options: list[str], key: str, container, **kwargs) -> str:
@@ -168,14 +159,14 @@ def thumbnail(runs: dict[str, Run], key: str, records: dict[str, dict], data_roo
     stored thumbnail file, else a small copy of the data-set image where the data folder is here, else the first
     run's stored prediction in its colours, else (None, "") and the name alone."""
     for run_name, record in records.items():
-        path = stored_picture(runs[run_name], key, record, "thumbnail")
+        path = loaders.stored_file(runs[run_name], key, record, "thumbnail")
         if path is not None:
             return path.read_bytes(), ""
     photo = None if data_root is None else _data_set_picture(next(iter(records.values())), data_root)
     if photo is not None:
         return photo, ""
     for run_name, record in records.items():
-        path = stored_picture(runs[run_name], key, record, "prediction")
+        path = loaders.stored_file(runs[run_name], key, record, "prediction")
         if path is not None:                # a small PNG: read, not cached
             return prediction_thumbnail(path, runs[run_name].schema), f"{run_name}'s prediction"
     return None, ""

@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from app import loaders
-from app.frame_browser import RERUN_HINT, stored_picture
+from app.frame_browser import RERUN_HINT
 from app.image_compare import image_compare
 from segcore import evaluations as stored
 from segcore import frame_views as views
@@ -58,11 +58,11 @@ def load_frame(name: str, index: FrameIndex, evaluations: dict[str, dict], runs:
         except (DatasetError, ImageError, ValueError, OSError) as err:
             frame.notes.append(f"The data-set files of {name} can't be read: {err}")
     if frame.image is None:
-        thumb = stored_picture(first, key, record, "thumbnail")
+        thumb = loaders.stored_file(first, key, record, "thumbnail")
         frame.image = views.read_thumbnail(thumb) if thumb else None
     for run_name in index.runs:
         run = runs[run_name]
-        path = stored_picture(run, key, records[run_name][name], "prediction")
+        path = loaders.stored_file(run, key, records[run_name][name], "prediction")
         if path is None:
             frame.notes.append(f"{run_name} stored no prediction of this frame; re-run {RERUN_HINT} to store it "
                                "(this page never runs a model).")
@@ -73,7 +73,7 @@ def load_frame(name: str, index: FrameIndex, evaluations: dict[str, dict], runs:
             frame.notes.append(f"{run_name}: {err}")
             continue
         frame.predictions[run_name] = labels if index.level == "class" else run.schema.to_categories(labels)
-        doubts = stored_picture(run, key, records[run_name][name], "contradicted")
+        doubts = loaders.stored_file(run, key, records[run_name][name], "contradicted")
         try:
             if doubts is not None:
                 frame.doubts[run_name] = views.read_label_map(doubts) > 0

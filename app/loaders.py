@@ -163,3 +163,12 @@ def read_evaluations(chosen, key: str, *, fix: str) -> dict[str, dict]:
 
 def clear_evaluations() -> None:
     _evaluation.clear()
+
+
+def stored_file(run: runs.Run, key: str, record: dict, what: str) -> Path | None:
+    """The "prediction", "thumbnail" or "contradicted" file the evaluation `key` stored for `record`, or None (not
+    stored, gone, or a path leading out of the run's eval folder)."""
+    reader = {"prediction": evaluations.prediction_path, "thumbnail": evaluations.thumbnail_path,
+              "contradicted": evaluations.contradicted_path}[what]
+    json_path = run.evaluations().get(key)
+    return None if json_path is None else reader(json_path, record)
