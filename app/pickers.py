@@ -83,4 +83,4 @@ def hidden_classes(chosen: list[runs.Run], level: str, key: str) -> list[str]:
         list(dict.fromkeys(name for run in chosen for name in run.schema.names))
     return st.sidebar.multiselect("Hide classes", names, key=f"{key}_{level}",
                                   help="Their pixels show the photo in every overlay, so the others stand out; "
-                                       "scores, shares and downloads keep every class")
+                                       "scores, shares, label and colour-mask downloads keep every class")
