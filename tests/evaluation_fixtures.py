@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from conftest import make_camvid_like, save_png
+from conftest import make_camvid_like
 from segcore import evaluations as stored
 from segcore.boundary import boundary_counts, boundary_summary, boundary_width
 from segcore.calibration import CalibrationCounts, calibration_counts
-from segcore.evaluate import level_summaries
 from segcore.labels import CAMVID11, CATEGORIES
-from segcore.metrics import ConfusionMatrix, sparse_confusion, top_confusions
+from segcore.metrics import ConfusionMatrix
+from stored_runs import evaluation, frame_record, placeholder_run
 
 RUNS = ("unet-a", "segnet-b")
 SKY, BUILDING, ROAD = 0, 1, 3
@@ -52,12 +52,7 @@ def make_models(root: Path, data: Path, fmt: int = 3, runs=RUNS) -> Path:
     identity = stored.dataset_identity(data, "val")
     key = stored.evaluation_key(identity)
     for number, run in enumerate(runs):
-        folder = root / run
-        eval_dir = folder / "eval"
-        eval_dir.mkdir(parents=True, exist_ok=True)
-        meta = {"arch": "unet", "schema": CAMVID11.to_dict(), "input_size": [32, 48], "parameters": 1}
-        (folder / "meta.json").write_text(json.dumps(meta))
-        (folder / "model.keras").write_bytes(b"placeholder: the Evaluation page never loads a model")
+        eval_dir = placeholder_run(root / run, [32, 48])
         total = ConfusionMatrix(CAMVID11.num_classes, CAMVID11.ignore_index)
         bands = {level: [np.zeros(n, np.int64), np.zeros(n, np.int64)]
                  for level, n in (("class", CAMVID11.num_classes), ("category", len(CATEGORIES)))}
@@ -65,12 +60,7 @@ def make_models(root: Path, data: Path, fmt: int = 3, runs=RUNS) -> Path:
         for index, name in enumerate(FRAMES):
             truth = np.asarray(Image.open(data / "labels" / "val" / f"{name}.png"))
             pred = prediction_of(number, truth, index)
-            counts = total.update(truth, pred)
-            single = ConfusionMatrix(CAMVID11.num_classes, None, counts)
-            categories = single.to_categories(CAMVID11).counts
-            record = {"name": name, "image": f"images/val/{name}.png", "label": f"labels/val/{name}.png",
-                      "pixel_accuracy": round(single.pixel_accuracy(), 6), "mean_iou": round(single.mean_iou(), 6),
-                      "confusions": top_confusions(counts, 8), "category_confusions": top_confusions(categories, 8)}
+            record = frame_record(name, total.update(truth, pred), pred, data, key, eval_dir, fmt)
             if fmt >= 3:
                 for level, (t, p, n) in (("class", (truth, pred, CAMVID11.num_classes)),
                                          ("category", (CAMVID11.to_categories(truth), CAMVID11.to_categories(pred),
@@ -80,20 +70,9 @@ def make_models(root: Path, data: Path, fmt: int = 3, runs=RUNS) -> Path:
                     bands[level][1] += union
                 valid = truth < CAMVID11.num_classes
                 calibration.add(calibration_counts(confidence_of(number, truth, pred), truth == pred, valid))
-                record.update({"confusion": sparse_confusion(counts),
-                               "category_confusion": sparse_confusion(categories),
-                               "prediction": f"{key}/predictions/{name}.png",
-                               "thumbnail": f"{key}/thumbnails/{name}.jpg", "boundary_iou": 0.5,
-                               "label_quality": round(float((truth == pred).mean()), 6)})
-                save_png(eval_dir / record["prediction"], pred, "L")
-                (eval_dir / record["thumbnail"]).parent.mkdir(parents=True, exist_ok=True)
-                Image.open(data / record["image"]).convert("RGB").save(eval_dir / record["thumbnail"])
+                record.update({"boundary_iou": 0.5, "label_quality": round(float((truth == pred).mean()), 6)})
             records.append(record)
-        summaries = level_summaries(total.counts, CAMVID11)
-        result = {"run": run, "schema": "camvid11", "data_schema": "camvid11", "images": len(FRAMES),
-                  "input_size": [32, 48], "created": "2025-01-01T00:00:00", "format": fmt, "dataset": identity,
-                  "split": "val", "label": stored.label({"dataset": identity}), "resolution": "label",
-                  **summaries, "per_image": records}
+        result = evaluation(run, identity, fmt, [32, 48], total.counts, records)
         if fmt >= 3:
             width = {boundary_width(truth.shape)}
             for level in ("class", "category"):

@@ -11,9 +11,9 @@ from PIL import Image
 
 from conftest import save_png
 from segcore import evaluations as stored
-from segcore.evaluate import level_summaries
 from segcore.labels import CAMVID11
-from segcore.metrics import ConfusionMatrix, top_confusions
+from segcore.metrics import ConfusionMatrix
+from stored_runs import evaluation, frame_record, placeholder_run
 
 SKY, BUILDING, ROAD, CAR = 0, 1, 3, 8
 # Frames of two sequences: consecutive numbers are near-duplicates of each other.
@@ -66,32 +66,17 @@ def make_frames_data(root: Path, size=(48, 64)) -> Path:
     return root
 
 
-def _record(name: str, index: int, truth: np.ndarray, pred: np.ndarray, data: Path, key: str, fmt: int,
+def _record(name: str, index: int, counts: np.ndarray, pred: np.ndarray, data: Path, key: str, fmt: int,
             eval_dir: Path) -> dict:
-    matrix = ConfusionMatrix(CAMVID11.num_classes, CAMVID11.ignore_index)
-    counts = matrix.update(truth, pred)
-    single = ConfusionMatrix(CAMVID11.num_classes, None, counts)
-    record = {"name": name, "image": f"images/val/{name}.png", "label": f"labels/val/{name}.png",
-              "pixel_accuracy": round(single.pixel_accuracy(), 6), "mean_iou": round(single.mean_iou(), 6),
-              "confusions": top_confusions(counts, 8),
-              "category_confusions": top_confusions(single.to_categories(CAMVID11).counts, 8)}
+    record = frame_record(name, counts, pred, data, key, eval_dir, fmt, thumbnail_quality=90)
     if fmt >= 3:
-        categories = single.to_categories(CAMVID11).counts
-        record["confusion"] = [[int(t), int(p), int(counts[t, p])] for t, p in zip(*np.nonzero(counts))]
-        record["category_confusion"] = [[int(t), int(p), int(categories[t, p])]
-                                        for t, p in zip(*np.nonzero(categories))]
-        record["prediction"] = f"{key}/predictions/{name}.png"
-        record["thumbnail"] = f"{key}/thumbnails/{name}.jpg"
         record["boundary_iou"] = round(0.5 + 0.02 * index, 6)
         record["label_quality"] = round(0.9 - 0.05 * index, 6)
         if key_run_stores_doubts(eval_dir):
-            doubts = np.zeros(truth.shape, np.uint8)
+            doubts = np.zeros(pred.shape, np.uint8)
             doubts[10:20, 10:20] = 255
             record["contradicted"] = f"{key}/contradicted/{name}.png"
             save_png(eval_dir / record["contradicted"], doubts, "L")
-        save_png(eval_dir / record["prediction"], pred, "L")
-        (eval_dir / record["thumbnail"]).parent.mkdir(parents=True, exist_ok=True)
-        Image.open(data / record["image"]).convert("RGB").save(eval_dir / record["thumbnail"], quality=90)
     return record
 
 
@@ -106,22 +91,13 @@ def make_frames_models(root: Path, data: Path, fmt: int = 3, runs=("unet-a", "se
     identity = stored.dataset_identity(data, "val")
     key = stored.evaluation_key(identity)
     for number, run in enumerate(runs):
-        folder = root / run
-        eval_dir = folder / "eval"
-        eval_dir.mkdir(parents=True, exist_ok=True)
-        meta = {"arch": "unet", "schema": CAMVID11.to_dict(), "input_size": [48, 64], "parameters": 1}
-        (folder / "meta.json").write_text(json.dumps(meta))
-        (folder / "model.keras").write_bytes(b"placeholder: the Frames page never loads a model")
+        eval_dir = placeholder_run(root / run, [48, 64])
         total = ConfusionMatrix(CAMVID11.num_classes, CAMVID11.ignore_index)
         records = []
         for index, name in enumerate(FRAMES):
             truth = np.asarray(Image.open(data / "labels" / "val" / f"{name}.png"))
             pred = prediction_of(number, index, truth)
-            total.update(truth, pred)
-            records.append(_record(name, index, truth, pred, data, key, fmt, eval_dir))
-        result = {"run": run, "schema": "camvid11", "data_schema": "camvid11", "images": len(FRAMES),
-                  "input_size": [48, 64], "created": "2025-01-01T00:00:00", "format": fmt, "dataset": identity,
-                  "split": "val", "label": stored.label({"dataset": identity}), "resolution": "label",
-                  **level_summaries(total.counts, CAMVID11), "per_image": records}
+            records.append(_record(name, index, total.update(truth, pred), pred, data, key, fmt, eval_dir))
+        result = evaluation(run, identity, fmt, [48, 64], total.counts, records)
         (eval_dir / f"{key}.json").write_text(json.dumps(result))
     return root
