@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from segcore.labels import CATEGORIES, LabelSchema
+from segcore.metrics import ConfusionMatrix
 
 # cityscapesScripts' average object size per class in pixels (Cityscapes train at 1024x2048); caravan and trailer
 # are void in evaluation and are never scored. Labels of another size scale them by their pixel count, so a
@@ -131,10 +132,11 @@ def instance_scores(summary) -> list[float | None] | None:
     sums = _sums(summary.get("instance")) if isinstance(summary, dict) else None
     if sums is None:
         return None
-    counts = np.asarray(summary["confusion_matrix"], dtype=np.float64)
-    false_positives = counts.sum(axis=0) - np.diag(counts)
+    matrix = ConfusionMatrix(len(summary["confusion_matrix"]), None,
+                             np.asarray(summary["confusion_matrix"], dtype=np.int64))
+    false_positives = matrix.predicted - matrix.true_positives
     tp, fn = sums
-    if len(tp) != len(counts):
+    if len(tp) != len(false_positives):
         return None
     scores = []
     for hit, miss, wrong in zip(tp, fn, false_positives):
