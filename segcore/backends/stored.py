@@ -104,14 +104,13 @@ def read_prediction(path, schema: LabelSchema, *, label_ids: bool = False) -> np
                       "ids" if _has_own_label_ids(schema) else ""))
         raise ImageError(f"{path}: {reason}") from None
     void = int(np.count_nonzero(labels == schema.ignore_index))
-    if void and label_ids:
-        raise ImageError(f"{path}: {void} pixels hold a label id that is void in {schema.name} (none of its "
-                         f"{schema.num_classes} classes); a prediction needs a class at every pixel: save the "
-                         "model's arg-max there")
     if void:
-        raise ImageError(f"{path}: {void} pixels hold the void value {schema.ignore_index} (or the void colour); "
-                         f"a prediction needs a class 0..{schema.num_classes - 1} at every pixel: save the model's "
-                         "arg-max there")
+        held, needed = ((f"a label id that is void in {schema.name} (none of its {schema.num_classes} classes)",
+                         "a class") if label_ids else
+                        (f"the void value {schema.ignore_index} (or the void colour)",
+                         f"a class 0..{schema.num_classes - 1}"))
+        raise ImageError(f"{path}: {void} pixels hold {held}; a prediction needs {needed} at every pixel: save the "
+                         "model's arg-max there")
     return labels
 
 
