@@ -123,6 +123,24 @@ def settle(page, timeout_ms: float = 120_000) -> None:
     page.wait_for_timeout(300)
 
 
+def selectbox_input(page, label: str):
+    """The input of the selectbox whose label holds `label`; its value is the option shown."""
+    return page.locator('[data-testid="stSelectbox"]').filter(has_text=label).locator("input")
+
+
+def selected(page, label: str) -> str:
+    return selectbox_input(page, label).input_value()
+
+
+def wait_for_selection(page, expected: dict[str, str], timeout_ms: float = 60_000) -> None:
+    """Wait until each labelled selectbox shows its expected option (AssertionError if it never does): the rerun a
+    click on a chart starts can begin after settle() has looked, on a loaded machine."""
+    from playwright.sync_api import expect
+    for label, value in expected.items():
+        expect(selectbox_input(page, label)).to_have_value(value, timeout=timeout_ms)
+        settle(page)
+
+
 def assert_no_errors(page, *, error_boxes: bool = True) -> None:
     """No exception box and no traceback on the page; with `error_boxes` no st.error either (a test that expects
     one, for bad input, passes False and checks its text)."""

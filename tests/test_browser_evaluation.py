@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import assert_no_errors, browser, fresh_page, require_browser, settle, streamlit_server  # noqa: F401
+from browser_support import (assert_no_errors, browser, fresh_page, require_browser, selected, settle,  # noqa: F401
+                             streamlit_server, wait_for_selection)
 from evaluation_fixtures import make_data, make_models
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -32,10 +33,6 @@ def page(browser):
         yield opened
 
 
-def selected(page, label: str) -> str:
-    return page.locator('[data-testid="stSelectbox"]').filter(has_text=label).locator("input").input_value()
-
-
 def test_click_a_cell_outline_it_and_open_its_frames(server, page):
     started = time.perf_counter()
     page.goto(server + "/evaluation")
@@ -55,7 +52,7 @@ def test_click_a_cell_outline_it_and_open_its_frames(server, page):
     # Truth Car (row 8), predicted Building (column 1): the picker follows and the cell is outlined.
     x, y = area["x"] + area["width"] * 1.5 / 11, area["y"] + area["height"] * 8.5 / 11
     page.mouse.click(x, y)
-    settle(page)
+    wait_for_selection(page, {"Truth": "Car", "Predicted as": "Building"})
     assert (selected(page, "Model"), selected(page, "Truth"), selected(page, "Predicted as")) == \
            ("unet-a", "Car", "Building")
     outline = heatmaps.first.locator(".shapelayer path").first

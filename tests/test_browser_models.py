@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import assert_no_errors, chromium, fresh_page, require_browser, settle, streamlit_server
+from browser_support import (assert_no_errors, chromium, fresh_page, require_browser, selected, settle,
+                             streamlit_server, wait_for_selection)
 from test_pages_models import build_runs
 
 SHOTS = Path("/tmp")
@@ -45,10 +46,6 @@ def open_page(page, url: str, title: str) -> None:
     settle(page)
 
 
-def selected(page, label: str) -> str:
-    return page.locator('[data-testid="stSelectbox"]').filter(has_text=label).locator("input").input_value()
-
-
 def test_side_by_side_shows_both_models(app_url, page):
     url, data = app_url
     open_page(page, url, "Side by Side")
@@ -79,7 +76,7 @@ def test_evaluation_draws_confusion_matrices_and_a_click_picks_a_cell(app_url, p
     plot.scroll_into_view_if_needed()
     area = plot.locator(".nsewdrag").first.bounding_box()
     page.mouse.click(area["x"] + area["width"] * 1.5 / 11, area["y"] + area["height"] * 0.5 / 11)
-    settle(page)
+    wait_for_selection(page, {"Truth": "Sky", "Predicted as": "Building"})
     assert (selected(page, "Model"), selected(page, "Truth"), selected(page, "Predicted as")) == \
            ("unet-tiny", "Sky", "Building")
     assert_no_errors(page)
