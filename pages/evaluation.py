@@ -1,11 +1,13 @@
 """Evaluation: the chosen runs' stored evaluations side by side: scores with boundary IoU and calibration, a
 per-class report, readable confusion matrices with the frames behind a cell, the worst frames, and a form to
 evaluate the runs on one of the configured data folders. A projection of stored data: no model runs to draw it."""
+from functools import partial
+
 import streamlit as st
 
 from app import evaluation_views as views
 from app import loaders, pickers, shell
-from segcore import compare, figures, reports
+from segcore import compare, figures, reports, review
 from segcore import evaluations as stored
 from segcore.exports import csv_bytes
 from segcore.unlike_train import stored_least_alike_label
@@ -61,6 +63,11 @@ if "least_alike_miou" in scores:
                "`segcore unlike-train`); closer to held-out data than the whole split, still not held out.")
 for line in reports.missing_extras(evaluations, level):
     st.caption(line)
+st.download_button("Download this comparison as a review page (HTML)", key="ev_review", icon=":material/download:",
+                   data=partial(review.review_html, evaluations, {name: run.meta for name, run in by_name.items()}),
+                   file_name=f"{key}-review.html", mime="text/html",
+                   help="Scores, per-class report, confusion matrices, calibration and the worst frames of both "
+                        "levels in one file that opens offline in any browser (`segcore review` writes the same)")
 
 st.subheader("Per-class report")
 sort = st.selectbox("Sort bars by", ["class", "mean", *evaluations], key="ev_sort")

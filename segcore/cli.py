@@ -1,5 +1,5 @@
 """Command line front door: `segcore data check`, `sample make`, `train`, `evaluate`, `predict`, `unlike-train`,
-`import`, `export`.
+`import`, `export`, `review`.
 
 Every expected failure (bad folder, bad file, bad option) ends as one line on stderr and exit code 2.
 Output is what the user asked for: TensorFlow's start-up logs are shown only with --verbose.
@@ -132,6 +132,15 @@ def cmd_unlike_train(args) -> int:
     return 0
 
 
+def cmd_review(args) -> int:
+    from segcore import runs
+    from segcore.review import write_review
+    path, key = write_review([runs.open_run(folder) for folder in args.runs], args.out, args.evaluation)
+    print(f"wrote {path} (evaluation {key} of {len(args.runs)} run{'' if len(args.runs) == 1 else 's'}; open it in "
+          "any browser, offline)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="segcore", description="Street-scene segmentation: data, training, "
                                                               "evaluation and prediction.")
@@ -259,6 +268,16 @@ def parser() -> argparse.ArgumentParser:
                         help="also write each frame's distance into the runs' stored evaluations, so the "
                              "Evaluation page shows the least-alike quarter's mIoU")
     unlike.set_defaults(func=cmd_unlike_train)
+
+    review = sub.add_parser("review", help="the runs' stored evaluations of one data set as a self-contained HTML "
+                                           "page to share (scores, per-class report, confusion matrices, "
+                                           "calibration, worst frames)")
+    review.add_argument("--runs", nargs="+", required=True, help="run folders, e.g. models/unet-camvid-full")
+    review.add_argument("--evaluation", default=None,
+                        help="stored evaluation every run has, e.g. camvid-val or its full key (default: CamVid "
+                             "val where all have it, else the first they share)")
+    review.add_argument("--out", required=True, help="HTML file to write (replaced if it exists)")
+    review.set_defaults(func=cmd_review)
     _add_verbose(top)
     return top
 

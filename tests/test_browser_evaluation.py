@@ -72,3 +72,27 @@ def test_click_a_cell_outline_it_and_open_its_frames(server, page):
     assert (selected(page, "Confusion: truth"), selected(page, "predicted as")) == ("Car", "Building")
     assert_no_errors(page)
     page.screenshot(path=str(SHOTS / "seglab-evaluation-to-frames.png"))
+
+
+def test_the_review_page_downloads_and_draws_offline(server, page, tmp_path):
+    page.goto(server + "/evaluation")
+    button = page.get_by_role("button", name="Download this comparison as a review page (HTML)")
+    button.wait_for()
+    settle(page)
+    with page.expect_download() as download:
+        button.click()
+    assert download.value.suggested_filename.endswith("-val-review.html")
+    path = tmp_path / "review.html"
+    download.value.save_as(path)
+
+    requests, errors = [], []
+    review = page.context.new_page()
+    review.on("request", lambda request: requests.append(request.url))
+    review.on("pageerror", lambda error: errors.append(str(error)))
+    review.goto(path.as_uri())
+    plots = review.locator(".plot-container")
+    plots.nth(7).wait_for()               # bars and 2 matrices at each level, 2 reliability diagrams: 8 figures
+    assert plots.count() == 8 and not errors
+    assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []      # works offline
+    assert review.get_by_role("heading", name="The 7 categories").count() == 1
+    review.screenshot(path=str(SHOTS / "seglab-evaluation-review.png"), full_page=True)

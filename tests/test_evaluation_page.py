@@ -81,8 +81,8 @@ def test_format3_scores_show_boundary_iou_and_calibration_from_the_file(monkeypa
     boundary = stored.boundary_scores(load(format3, "segnet-b")["class_level"])
     assert report["boundary IoU % · segnet-b"].tolist()[:3] == pytest.approx([100 * b for b in boundary[:3]],
                                                                              abs=0.051)
-    download = at.get("download_button")[0]
-    assert download.proto.label == "Download the report (CSV)"
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert labels == ["Download this comparison as a review page (HTML)", "Download the report (CSV)"]
 
 
 def test_format3_frames_behind_a_confusion_come_from_the_stored_predictions(monkeypatch, data, format3):

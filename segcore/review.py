@@ -1,0 +1,196 @@
+"""A comparison of stored evaluations as one self-contained HTML file, to send to the people a model review is for.
+
+The Evaluation page's projections of what `segcore evaluate` stored (scores, the per-class report, IoU bars,
+confusion matrices, calibration, the worst frames), with what every number was computed on and the runs'
+provenance, at each level all the evaluations have. Nothing is recomputed from a model. The file works offline:
+plotly.js is written into it once (about 4.5 MB), and it loads nothing from the network.
+"""
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from segcore import compare, figures, reports
+from segcore import evaluations as stored
+from segcore.files import atomic_write_bytes
+from segcore.unlike_train import stored_least_alike_label
+
+LEVEL_TITLES = {"class": "Classes", "category": "The 7 categories"}
+WORST_FRAMES = 15
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
+th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; }
+th:first-child, td:first-child, thead th { text-align: left; }
+caption, .note { color: #555; font-size: 0.9rem; text-align: left; }
+.warning { background: #fff4e5; border-left: 4px solid #f0a030; padding: 0.5rem 0.75rem; }
+.grid { display: flex; flex-wrap: wrap; gap: 0 2rem; align-items: flex-start; }
+"""
+
+
+def run_facts(metas: dict[str, dict], evaluations: dict[str, dict]) -> pd.DataFrame:
+    """One row per run: what it is and how its evaluation predicted, from its meta.json (blank where not said)."""
+    rows = {}
+    for run, result in evaluations.items():
+        meta = metas.get(run) or {}
+        size = meta.get("input_size")
+        trained = meta.get("dataset") if isinstance(meta.get("dataset"), dict) else {}
+        tta = str(result.get("tta", "none"))
+        rows[run] = {
+            "kind": meta.get("kind", "keras"),
+            "architecture": meta.get("arch"),
+            "parameters": meta.get("parameters"),
+            "input size": f"{size[0]}x{size[1]}" if isinstance(size, list) and len(size) == 2 else None,
+            "trained on": trained.get("name"),
+            "epochs completed": meta.get("epochs_completed"),
+            "test-time augmentation": stored.TTA_SHORT.get(tta, "none" if tta == "none" else tta[:40]),
+            "evaluated": result.get("created"),
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "run"
+    return frame
+
+
+def _table(frame: pd.DataFrame, number_format: str = "{:.1f}") -> str:
+    """An escaped HTML table; NaN and None read "–", as on the pages."""
+    def cell(value):
+        if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+            return "–"
+        if isinstance(value, float):
+            return number_format.format(value)
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+    shown = frame.astype(object).map(cell)
+    return shown.to_html(escape=True, border=0, index_names=False)
+
+
+def _figure(figure, include_plotlyjs: bool) -> str:
+    return figure.to_html(full_html=False, include_plotlyjs=include_plotlyjs, config={"displaylogo": False})
+
+
+def _grid(items) -> str:
+    """Side by side where the page is wide enough, one under another where it is not."""
+    return '<div class="grid">' + "".join(f"<div>{item}</div>" for item in items) + "</div>"
+
+
+def _report_tables(report: pd.DataFrame) -> list[str]:
+    """class_report's "<score> · <run>" columns as one table per score (classes x runs), narrow enough to read."""
+    tables = {}
+    for column in report.columns:
+        score, run = column.split(" · ", 1)
+        tables.setdefault(score, {})[run] = report[column]
+    return [f"<h4>{html.escape(score)}</h4>"
+            + _table(pd.DataFrame(columns), "{:,.0f}" if "px" in score else "{:.1f}")
+            for score, columns in tables.items()]
+
+
+def _notes(evaluations: dict[str, dict]) -> list[str]:
+    """Each caveat once: trained-on frames, CamVid val's shared drive."""
+    return list(dict.fromkeys(filter(None, map(stored.optimism_note, evaluations.values()))))
+
+
+def _level_section(evaluations: dict[str, dict], level: str, figure_html) -> list[str]:
+    key = compare.LEVELS[level]
+    scores = reports.scores_table(evaluations, level).rename(columns=reports.SCORE_LABELS)
+    report = reports.class_report(evaluations, level)
+    parts = [f"<h2>{LEVEL_TITLES[level]}</h2>", "<h3>Scores (%)</h3>", _table(scores)]
+    parts += [f'<p class="note">{html.escape(line)}</p>' for line in reports.missing_extras(evaluations, level)]
+    bars = figures.iou_bars(evaluations, key, "class").update_layout(margin=dict(t=20))
+    parts += ["<h3>IoU per class (%)</h3>", figure_html(bars),
+              "<h3>Per-class report</h3>",
+              '<p class="note">IoU, precision (of the predicted pixels), recall (of the true pixels), Dice and '
+              "support (true pixels) from the stored confusion matrix; boundary IoU scores the band within 2 % of "
+              "the image diagonal of each class's contour.</p>",
+              _grid(_report_tables(report)),
+              "<h3>Confusion matrices (share of each true class's pixels, %)</h3>",
+              _grid(figure_html(figures.confusion_heatmap(result[key], "row", title=run))
+                    for run, result in evaluations.items())]
+    return parts
+
+
+def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = None, *, title: str | None = None,
+                worst: int = WORST_FRAMES, generated: datetime | None = None) -> str:
+    """The review page of `evaluations` ({run: one stored evaluation of the same data set and split}) with the
+    runs' meta.json contents `metas` ({run: meta}); ValueError for no evaluations."""
+    if not evaluations:
+        raise ValueError("nothing to review: give at least one run with a stored evaluation")
+    first = next(iter(evaluations.values()))
+    dataset = stored.dataset_of(first)
+    title = title or f"Model review: {stored.label(first)}"
+    generated = (generated or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    plotly_written = []
+
+    def figure_html(figure) -> str:
+        text = _figure(figure, include_plotlyjs=not plotly_written)
+        plotly_written.append(True)
+        return text
+
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             f'<p class="note">Made by SegLab on {generated} from the runs\' stored evaluations (no model ran to make '
+             "it). Data set "
+             + html.escape(f"{dataset['name']}, {dataset['split']} split"
+                           + (f", fingerprint {dataset['fingerprint']}" if dataset["fingerprint"] else ""))
+             + ".</p>",
+             "<h2>What was scored</h2><ul>"]
+    parts += [f"<li><b>{html.escape(run)}</b>: {html.escape(stored.scored_at(result))}</li>"
+              for run, result in evaluations.items()]
+    parts.append("</ul>")
+    parts += [f'<p class="warning">{html.escape(note)}</p>' for note in _notes(evaluations)]
+    least_alike = next(filter(None, map(stored_least_alike_label, evaluations.values())), None)
+    if least_alike:
+        parts.append(f'<p class="note">mIoU least like train: on the {html.escape(least_alike)}; closer to held-out '
+                     "data than the whole split, still not held out.</p>")
+    parts += ["<h2>Runs</h2>", _table(run_facts(metas or {}, evaluations))]
+    for level in compare.shared_levels(evaluations):
+        parts += _level_section(evaluations, level, figure_html)
+    calibrated = {run: stored.calibration(result) for run, result in evaluations.items()}
+    if any(calibrated.values()):
+        parts.append("<h2>Calibration</h2>")
+        parts.append(_grid(figure_html(figures.reliability_diagram(bins, run).update_layout(width=560))
+                           for run, bins in calibrated.items() if bins))
+    frames = compare.per_image_table(evaluations)
+    if len(frames):
+        parts += [f"<h2>The {min(worst, len(frames))} worst of {len(frames)} frames (by mean mIoU)</h2>",
+                  _table(frames.head(worst))]
+    body = "\n".join(parts)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def write_review(runs_to_review, out, key: str | None = None) -> tuple[Path, str]:
+    """Write the review of `runs_to_review` (segcore.runs.Run objects) at evaluation `key` (default: CamVid val
+    where all have it, else the first they share) to `out` (.html); returns (path, key). ValueError naming what is
+    wrong: no shared evaluation, a run without it, a broken run, another suffix."""
+    from segcore.runs import RunError
+    out = Path(out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"{out}: a review is an HTML file; name it REVIEW.html")
+    names = [run.name for run in runs_to_review]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"more than one run is called {twice[0]}; give each run once (the review names runs by "
+                         "their folder's name)")
+    broken = [run for run in runs_to_review if not run.ok]
+    if broken:
+        run = broken[0]
+        raise RunError(f"{run.name}: {run.error.removeprefix(f'{run.name}: ')}")
+    available = {run.name: list(run.evaluations()) for run in runs_to_review}
+    shared, default = compare.evaluation_keys(available)
+    if key is None:
+        if default is None:
+            raise ValueError("the runs share no stored evaluation: evaluate them on the same data set and split ("
+                             "`segcore evaluate --run RUN --data DIR --split val`); they have "
+                             + "; ".join(f"{name}: {', '.join(keys) or 'none'}" for name, keys in available.items()))
+        key = default
+    keys = {run.name: run.evaluation_key(key) for run in runs_to_review}       # 'camvid-val' -> its full key
+    evaluations = {run.name: stored.read_evaluation(run.evaluations()[keys[run.name]]) for run in runs_to_review}
+    datasets = {stored.dataset_of(result)["fingerprint"] for result in evaluations.values()}
+    if len(datasets) > 1:
+        raise ValueError(f"{key} names evaluations of different data sets in these runs; pass the full key "
+                         f"(one of: {', '.join(shared) or 'none shared'})")
+    text = review_html(evaluations, {run.name: run.meta for run in runs_to_review})
+    return atomic_write_bytes(out, text.encode("utf-8")), keys[runs_to_review[0].name]

@@ -1,0 +1,145 @@
+"""`segcore review` / segcore.review: stored evaluations as one self-contained HTML page (the numbers are the stored
+ones, both levels, plotly.js written once, names escaped), and its refusals as one line each."""
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import stat
+from html.parser import HTMLParser
+
+import pytest
+from evaluation_fixtures import RUNS, eval_json, make_data, make_models
+
+from segcore import reports, review, runs
+from segcore import evaluations as stored
+from segcore.cli import main
+
+PLOTLY_BUNDLE = "plotly.js v"          # the licence header of the inlined bundle
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("review")
+    return make_models(root / "models", make_data(root / "data"), fmt=3)
+
+
+def opened(models, names=RUNS) -> list[runs.Run]:
+    return [runs.open_run(models / name) for name in names]
+
+
+class Tables(HTMLParser):
+    """Every <table> of a page as rows of cell texts."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append(self._cell.strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def tables_of(text: str) -> list[list[list[str]]]:
+    parser = Tables()
+    parser.feed(text)
+    return parser.tables
+
+
+def test_the_page_shows_the_stored_scores_of_both_levels_with_plotly_inlined_once(models, tmp_path):
+    path, key = review.write_review(opened(models), tmp_path / "review.html")
+    text = path.read_text(encoding="utf-8")
+    results = {name: json.loads(eval_json(models, name).read_text()) for name in RUNS}
+    assert key == eval_json(models, RUNS[0]).stem
+    assert text.count(PLOTLY_BUNDLE) == 1 and "<script src" not in text and "<link" not in text    # nothing fetched
+    assert "<h2>Classes</h2>" in text and "<h2>The 7 categories</h2>" in text and "<h2>Calibration</h2>" in text
+    for name, result in results.items():
+        assert html.escape(stored.scored_at(result)) in text
+
+    scores = [table for table in tables_of(text) if table[0][:4] == ["", "pixel accuracy %", "mean class accuracy %",
+                                                                     "mIoU %"]]
+    assert len(scores) == 2                                                           # class and category level
+    for table, level in zip(scores, ("class_level", "category_level")):
+        header, rows = table[0], {row[0]: row for row in table[1:]}
+        assert sorted(rows) == sorted(RUNS)
+        for name, result in results.items():
+            assert rows[name][header.index("mIoU %")] == f"{100 * result[level]['mean_iou']:.1f}"
+            assert rows[name][header.index("pixel accuracy %")] == f"{100 * result[level]['pixel_accuracy']:.1f}"
+
+    iou = next(table for table in tables_of(text) if table[0] == ["", *RUNS] and table[1][0] == "Sky")
+    expected = reports.class_report(results, "class")
+    for row in iou[1:]:
+        for name, cell in zip(RUNS, row[1:]):
+            value = expected.loc[row[0], f"IoU % · {name}"]
+            assert cell == ("–" if value != value else f"{value:.1f}")                 # NaN: neither true nor predicted
+    assert text.count('class="plotly-graph-div"') == 2 * (1 + len(RUNS)) + len(RUNS)   # bars + matrices, calibration
+
+
+def test_names_from_files_are_escaped(models, tmp_path):
+    results = {'<script>alert("run")</script>': json.loads(eval_json(models, RUNS[0]).read_text())}
+    text = review.review_html(results, {}, title="<b>review</b>")
+    assert "<script>alert" not in text and "&lt;script&gt;alert" in text
+    assert "<b>review</b>" not in text and "&lt;b&gt;review&lt;/b&gt;" in text
+
+
+def test_the_file_is_written_atomically_with_the_umask(models, tmp_path):
+    old = os.umask(0o027)
+    try:
+        path, _ = review.write_review(opened(models), tmp_path / "out" / "review.html")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert [p.name for p in path.parent.iterdir()] == ["review.html"]                   # no temporary file left
+
+
+def test_the_command_writes_the_page_and_says_which_evaluation(models, tmp_path, capsys):
+    out = tmp_path / "review.html"
+    assert main(["review", "--runs", *(str(models / name) for name in RUNS), "--evaluation", "data-val",
+                 "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert re.search(r"wrote .*review\.html \(evaluation data-[0-9a-f]+-val of 2 runs", said)
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("arguments, expected", [
+    (["--evaluation", "camvid-test"], "no evaluation 'camvid-test'"),
+    (["--out-suffix", ".txt"], "a review is an HTML file"),
+    (["--twice"], "more than one run is called unet-a"),
+    (["--missing"], "no-such-run"),
+])
+def test_bad_requests_end_in_one_line(models, tmp_path, capsys, arguments, expected):
+    folders = [str(models / name) for name in RUNS]
+    out = tmp_path / "review.html"
+    if "--out-suffix" in arguments:
+        out, arguments = tmp_path / "review.txt", []
+    elif "--twice" in arguments:
+        folders, arguments = folders + folders[:1], []
+    elif "--missing" in arguments:
+        folders, arguments = folders + [str(tmp_path / "no-such-run")], []
+    assert main(["review", "--runs", *folders, *arguments, "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert expected in error and len(error.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_runs_without_a_shared_evaluation_are_named_with_what_they_have(models, tmp_path):
+    lonely = tmp_path / "lonely"
+    (lonely / runs.EVAL_DIR).mkdir(parents=True)
+    for name in (runs.META_FILE, "model.keras"):
+        (lonely / name).write_bytes((models / RUNS[0] / name).read_bytes())
+    with pytest.raises(ValueError, match=r"share no stored evaluation.*lonely: none"):
+        review.write_review(opened(models, RUNS[:1]) + [runs.open_run(lonely)], tmp_path / "review.html")
