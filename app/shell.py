@@ -29,7 +29,7 @@ PAGES = (
     PageInfo("Models", "pages/side_by_side.py", "Side by Side", ":material/compare:",
              "two models' predictions on the same frames"),
     PageInfo("Models", "pages/evaluation.py", "Evaluation", ":material/analytics:",
-             "stored evaluations: per-class IoU, confusion matrices, worst frames"),
+             "stored evaluations: per-class IoU, confusion matrices, worst frames; one HTML review page to share"),
     PageInfo("Models", "pages/frames.py", "Frames", ":material/grid_view:",
              "browse every evaluated frame: filter by class or confusion, open one to compare layers"),
 )
