@@ -16,6 +16,7 @@ chosen = [run for run in map(runs.open_run, sorted(MODELS.iterdir())) if run.ok 
 key = "camvid-val"
 evaluations = {run.name: stored.read_evaluation(run.evaluations()[run.evaluation_key(key)]) for run in chosen}
 metas = {run.name: run.meta for run in chosen}
-took = median_ms(lambda: review.review_html(evaluations, metas), 5)
-size = len(review.review_html(evaluations, metas).encode("utf-8"))
+paths = {run.name: run.evaluations()[run.evaluation_key(key)] for run in chosen}
+took = median_ms(lambda: review.review_html(evaluations, metas, eval_paths=paths), 5)
+size = len(review.review_html(evaluations, metas, eval_paths=paths).encode("utf-8"))
 print(f"review_html of {len(chosen)} runs ({', '.join(evaluations)}): {took} ms, {size / 1e6:.1f} MB")

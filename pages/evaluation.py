@@ -64,7 +64,8 @@ if "least_alike_miou" in scores:
 for line in reports.missing_extras(evaluations, level):
     st.caption(line)
 st.download_button("Download this comparison as a review page (HTML)", key="ev_review", icon=":material/download:",
-                   data=partial(review.review_html, evaluations, {name: run.meta for name, run in by_name.items()}),
+                   data=partial(review.review_html, evaluations, {name: run.meta for name, run in by_name.items()},
+                                eval_paths={name: by_name[name].evaluations().get(key) for name in evaluations}),
                    file_name=f"{key}-review.html", mime="text/html",
                    help="Scores, per-class report, confusion matrices, calibration and the worst frames of both "
                         "levels in one file that opens offline in any browser (`segcore review` writes the same)")

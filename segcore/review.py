@@ -7,6 +7,7 @@ plotly.js is written into it once (about 4.5 MB), and it loads nothing from the 
 """
 from __future__ import annotations
 
+import base64
 import html
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,10 +17,14 @@ import pandas as pd
 from segcore import compare, figures, reports
 from segcore import evaluations as stored
 from segcore.files import atomic_write_bytes
+from segcore.imageio import ImageError, encode_png
+from segcore.labels import LabelSchema
 from segcore.unlike_train import stored_least_alike_label
 
 LEVEL_TITLES = {"class": "Classes", "category": "The 7 categories"}
 WORST_FRAMES = 15
+FRAMES_DRAWN = 4                      # of the worst frames, drawn: the stored photo thumbnail and each prediction
+PICTURE_SIDE = 256
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
@@ -28,6 +33,7 @@ th:first-child, td:first-child, thead th { text-align: left; }
 caption, .note { color: #555; font-size: 0.9rem; text-align: left; }
 .warning { background: #fff4e5; border-left: 4px solid #f0a030; padding: 0.5rem 0.75rem; }
 .grid { display: flex; flex-wrap: wrap; gap: 0 2rem; align-items: flex-start; }
+figure { margin: 0 0 1rem; } figcaption { color: #555; font-size: 0.85rem; }
 """
 
 
@@ -112,10 +118,56 @@ def _level_section(evaluations: dict[str, dict], level: str, figure_html) -> lis
     return parts
 
 
+def _picture(picture, caption: str) -> str:
+    data = base64.b64encode(encode_png(picture)).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _frame_pictures(name: str, evaluations: dict[str, dict], metas: dict[str, dict], eval_paths: dict) -> str:
+    """One worst frame as the evaluation stored it: its photo thumbnail (from the first run that stored one) and
+    each run's prediction in its schema's colours, with that run's mIoU; what is not stored is left out."""
+    from segcore.frame_views import prediction_thumbnail, read_thumbnail
+    photo, pictures = None, []
+    for run, result in evaluations.items():
+        record, path = compare.find_record(result, name), eval_paths.get(run)
+        if record is None or path is None:
+            continue
+        try:
+            thumbnail = stored.thumbnail_path(path, record)
+            if photo is None and thumbnail is not None:
+                photo = _picture(read_thumbnail(thumbnail, PICTURE_SIDE), f"{name} (photo)")
+            prediction = stored.prediction_path(path, record)
+            if prediction is not None and isinstance((metas.get(run) or {}).get("schema"), dict):
+                schema = LabelSchema.from_dict(metas[run]["schema"])
+                miou = record.get("mean_iou")
+                score = f", mIoU {100 * miou:.1f} %" if isinstance(miou, (int, float)) else ""
+                pictures.append(_picture(prediction_thumbnail(prediction, schema, PICTURE_SIDE), f"{run}{score}"))
+        except (ImageError, ValueError, OSError) as err:         # a damaged stored file: said, and drawn without
+            pictures.append(f'<p class="note">{html.escape(run)}: {html.escape(str(err)[:200])}</p>')
+    return f"<h4>{html.escape(name)}</h4>" + _grid(([photo] if photo else []) + pictures) if pictures else ""
+
+
+def _legends(metas: dict[str, dict], evaluations: dict[str, dict]) -> list[str]:
+    """A colour legend per schema of the runs (one where they share it)."""
+    schemas = {}
+    for run in evaluations:
+        schema = (metas.get(run) or {}).get("schema")
+        if isinstance(schema, dict):
+            try:
+                found = LabelSchema.from_dict(schema)
+            except (ValueError, KeyError, TypeError):
+                continue            # its pictures are left out for the same reason (_frame_pictures)
+            schemas.setdefault(found.name, found)
+    return [(f"<p>{html.escape(name)}:</p>" if len(schemas) > 1 else "") + figures.legend_html(schema)
+            for name, schema in schemas.items()]
+
+
 def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = None, *, title: str | None = None,
-                worst: int = WORST_FRAMES, generated: datetime | None = None) -> str:
+                worst: int = WORST_FRAMES, generated: datetime | None = None, eval_paths: dict | None = None) -> str:
     """The review page of `evaluations` ({run: one stored evaluation of the same data set and split}) with the
-    runs' meta.json contents `metas` ({run: meta}); ValueError for no evaluations."""
+    runs' meta.json contents `metas` ({run: meta}); with `eval_paths` ({run: its evaluation JSON's path}) the worst
+    frames are drawn from the pictures stored beside it. ValueError for no evaluations."""
     if not evaluations:
         raise ValueError("nothing to review: give at least one run with a stored evaluation")
     first = next(iter(evaluations.values()))
@@ -156,6 +208,13 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
     if len(frames):
         parts += [f"<h2>The {min(worst, len(frames))} worst of {len(frames)} frames (by mean mIoU)</h2>",
                   _table(frames.head(worst))]
+        drawn = [_frame_pictures(name, evaluations, metas or {}, eval_paths or {})
+                 for name in frames.index[:FRAMES_DRAWN]]
+        if any(drawn):
+            parts += [f"<h3>The {FRAMES_DRAWN} worst, as the evaluations stored them</h3>",
+                      '<p class="note">Each run\'s prediction at class level in its schema\'s colours; the ground '
+                      "truth is not stored with an evaluation (the Frames page shows it where the data set is at "
+                      "hand).</p>", *_legends(metas or {}, evaluations), *filter(None, drawn)]
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
@@ -192,5 +251,6 @@ def write_review(runs_to_review, out, key: str | None = None) -> tuple[Path, str
     if len(datasets) > 1:
         raise ValueError(f"{key} names evaluations of different data sets in these runs; pass the full key "
                          f"(one of: {', '.join(shared) or 'none shared'})")
-    text = review_html(evaluations, {run.name: run.meta for run in runs_to_review})
+    text = review_html(evaluations, {run.name: run.meta for run in runs_to_review},
+                       eval_paths={run.name: run.evaluations()[keys[run.name]] for run in runs_to_review})
     return atomic_write_bytes(out, text.encode("utf-8")), keys[runs_to_review[0].name]

@@ -1,20 +1,28 @@
 """`segcore review` / segcore.review: stored evaluations as one self-contained HTML page (the numbers are the stored
-ones, both levels, plotly.js written once, names escaped), and its refusals as one line each."""
+ones, both levels, plotly.js written once, names escaped, the worst frames drawn from the stored pictures), and its
+refusals as one line each."""
 from __future__ import annotations
 
+import base64
 import html
+import io
 import json
 import os
 import re
+import shutil
 import stat
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
-from evaluation_fixtures import RUNS, eval_json, make_data, make_models
+from evaluation_fixtures import FRAMES, RUNS, eval_json, make_data, make_models
+from PIL import Image
 
-from segcore import reports, review, runs
+from segcore import compare, reports, review, runs
 from segcore import evaluations as stored
 from segcore.cli import main
+from segcore.frame_views import read_thumbnail
+from segcore.labels import CAMVID11
 
 PLOTLY_BUNDLE = "plotly.js v"          # the licence header of the inlined bundle
 
@@ -143,3 +151,44 @@ def test_runs_without_a_shared_evaluation_are_named_with_what_they_have(models, 
         (lonely / name).write_bytes((models / RUNS[0] / name).read_bytes())
     with pytest.raises(ValueError, match=r"share no stored evaluation.*lonely: none"):
         review.write_review(opened(models, RUNS[:1]) + [runs.open_run(lonely)], tmp_path / "review.html")
+
+
+def pictures_by_frame(text: str) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """{frame heading: [(caption, decoded picture), ...]} of the drawn worst frames."""
+    drawn = {}
+    for section in text.partition("as the evaluations stored them")[2].split("<h4>")[1:]:
+        name, _, body = section.partition("</h4>")
+        found = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="[^"]*"><figcaption>([^<]*)</figcaption>',
+                           body.split("<h4>")[0])
+        drawn[name] = [(html.unescape(caption), np.asarray(Image.open(io.BytesIO(base64.b64decode(data)))))
+                       for data, caption in found]
+    return drawn
+
+
+def test_the_worst_frames_are_drawn_from_the_stored_pictures(models, tmp_path):
+    path, _ = review.write_review(opened(models), tmp_path / "review.html")
+    drawn = pictures_by_frame(path.read_text(encoding="utf-8"))
+    results = {name: json.loads(eval_json(models, name).read_text()) for name in RUNS}
+    assert len(drawn) == len(FRAMES)                                       # 3 frames, fewer than FRAMES_DRAWN
+    for frame, pictures in drawn.items():
+        captions = [caption for caption, _ in pictures]
+        assert captions[0] == f"{frame} (photo)"
+        for run, (caption, picture) in zip(RUNS, pictures[1:], strict=True):
+            record = compare.find_record(results[run], frame)
+            assert caption == f"{run}, mIoU {100 * record['mean_iou']:.1f} %"
+            stored_labels = np.asarray(Image.open(eval_json(models, run).parent / record["prediction"]))
+            assert np.array_equal(picture, CAMVID11.colorize(stored_labels))
+        thumbnail = eval_json(models, RUNS[0]).parent / compare.find_record(results[RUNS[0]], frame)["thumbnail"]
+        assert np.array_equal(pictures[0][1], read_thumbnail(thumbnail, review.PICTURE_SIDE))
+
+
+def test_a_damaged_stored_prediction_is_named_and_the_rest_still_drawn(models, tmp_path):
+    copy = shutil.copytree(models, tmp_path / "models")
+    result = json.loads(eval_json(copy, RUNS[1]).read_text())
+    damaged = result["per_image"][0]
+    (eval_json(copy, RUNS[1]).parent / damaged["prediction"]).write_bytes(b"not a png")
+    path, _ = review.write_review(opened(copy), tmp_path / "review.html")
+    text = path.read_text(encoding="utf-8")
+    pictures = pictures_by_frame(text)[damaged["name"]]
+    assert [caption.split(",")[0] for caption, _ in pictures] == [f"{damaged['name']} (photo)", RUNS[0]]
+    assert re.search(rf'<p class="note">{RUNS[1]}: {damaged["name"]}\.png: stored prediction can&#x27;t be read', text)
