@@ -33,6 +33,7 @@ th:first-child, td:first-child, thead th { text-align: left; }
 caption, .note { color: #555; font-size: 0.9rem; text-align: left; }
 .warning { background: #fff4e5; border-left: 4px solid #f0a030; padding: 0.5rem 0.75rem; }
 .grid { display: flex; flex-wrap: wrap; gap: 0 2rem; align-items: flex-start; }
+table.text td { text-align: left; }
 figure { margin: 0 0 1rem; } figcaption { color: #555; font-size: 0.85rem; }
 """
 
@@ -44,14 +45,19 @@ def run_facts(metas: dict[str, dict], evaluations: dict[str, dict]) -> pd.DataFr
         meta = metas.get(run) or {}
         size = meta.get("input_size")
         trained = meta.get("dataset") if isinstance(meta.get("dataset"), dict) else {}
+        config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+        best = meta.get("best") if isinstance(meta.get("best"), dict) else {}
         tta = str(result.get("tta", "none"))
         rows[run] = {
             "kind": meta.get("kind", "keras"),
             "architecture": meta.get("arch"),
             "parameters": meta.get("parameters"),
             "input size": f"{size[0]}x{size[1]}" if isinstance(size, list) and len(size) == 2 else None,
-            "trained on": trained.get("name"),
+            "trained on": " ".join(str(part) for part in (trained.get("name"), config.get("train_split"))
+                                   if part) or None,
             "epochs completed": meta.get("epochs_completed"),
+            "weights kept": (f"epoch {best['epoch']} ({best.get('selected_by', 'how: not recorded')})"
+                             if "epoch" in best else None),
             "test-time augmentation": stored.TTA_SHORT.get(tta, "none" if tta == "none" else tta[:40]),
             "evaluated": result.get("created"),
         }
@@ -60,8 +66,8 @@ def run_facts(metas: dict[str, dict], evaluations: dict[str, dict]) -> pd.DataFr
     return frame
 
 
-def _table(frame: pd.DataFrame, number_format: str = "{:.1f}") -> str:
-    """An escaped HTML table; NaN and None read "–", as on the pages."""
+def _table(frame: pd.DataFrame, number_format: str = "{:.1f}", text: bool = False) -> str:
+    """An escaped HTML table; NaN and None read "–", as on the pages; `text`: cells aligned left, as words."""
     def cell(value):
         if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
             return "–"
@@ -71,7 +77,7 @@ def _table(frame: pd.DataFrame, number_format: str = "{:.1f}") -> str:
             return f"{value:,}"
         return str(value)
     shown = frame.astype(object).map(cell)
-    return shown.to_html(escape=True, border=0, index_names=False)
+    return shown.to_html(escape=True, border=0, index_names=False, classes="text" if text else None)
 
 
 def _figure(figure, include_plotlyjs: bool) -> str:
@@ -196,7 +202,7 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
     if least_alike:
         parts.append(f'<p class="note">mIoU least like train: on the {html.escape(least_alike)}; closer to held-out '
                      "data than the whole split, still not held out.</p>")
-    parts += ["<h2>Runs</h2>", _table(run_facts(metas or {}, evaluations))]
+    parts += ["<h2>Runs</h2>", _table(run_facts(metas or {}, evaluations), text=True)]
     for level in compare.shared_levels(evaluations):
         parts += _level_section(evaluations, level, figure_html)
     calibrated = {run: stored.calibration(result) for run, result in evaluations.items()}

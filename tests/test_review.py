@@ -192,3 +192,18 @@ def test_a_damaged_stored_prediction_is_named_and_the_rest_still_drawn(models, t
     pictures = pictures_by_frame(text)[damaged["name"]]
     assert [caption.split(",")[0] for caption, _ in pictures] == [f"{damaged['name']} (photo)", RUNS[0]]
     assert re.search(rf'<p class="note">{RUNS[1]}: {damaged["name"]}\.png: stored prediction can&#x27;t be read', text)
+
+
+def test_the_runs_table_says_what_each_run_trained_on_and_which_weights_it_kept():
+    meta = {"arch": "unet", "parameters": 958843, "input_size": [360, 480], "epochs_completed": 150,
+            "dataset": {"name": "camvid"}, "config": {"train_split": "train+val"},
+            "best": {"epoch": 105, "selected_by": "highest val_mean_iou on the val split"}}
+    facts = review.run_facts({"a": meta, "b": {}}, {"a": {"tta": "flip", "created": "2026-11-25T06:16:34"},
+                                                    "b": {}})
+    assert facts.loc["a"].to_dict() == {
+        "kind": "keras", "architecture": "unet", "parameters": 958843, "input size": "360x480",
+        "trained on": "camvid train+val", "epochs completed": 150,
+        "weights kept": "epoch 105 (highest val_mean_iou on the val split)", "test-time augmentation": "test-time flip",
+        "evaluated": "2026-11-25T06:16:34"}
+    assert facts.loc["b"].drop(["kind", "test-time augmentation"]).isna().all()
+    assert facts.loc["b", "test-time augmentation"] == "none"
