@@ -63,9 +63,13 @@ if "least_alike_miou" in scores:
                "`segcore unlike-train`); closer to held-out data than the whole split, still not held out.")
 for line in reports.missing_extras(evaluations, level):
     st.caption(line)
+# Images are shown only from a configured data folder holding the very data set that was evaluated.
+first = evaluations[next(iter(evaluations))]
+data_root = loaders.locate_dataset(first)
 st.download_button("Download this comparison as a review page (HTML)", key="ev_review", icon=":material/download:",
                    data=partial(review.review_html, evaluations, {name: run.meta for name, run in by_name.items()},
-                                eval_paths={name: by_name[name].evaluations().get(key) for name in evaluations}),
+                                eval_paths={name: by_name[name].evaluations().get(key) for name in evaluations},
+                                data_root=data_root),
                    file_name=f"{key}-review.html", mime="text/html",
                    help="Scores, per-class report, confusion matrices, calibration and the worst frames of both "
                         "levels in one file that opens offline in any browser (`segcore review` writes the same)")
@@ -90,9 +94,6 @@ if any(calibrated.values()):
         if bins:
             column.plotly_chart(figures.reliability_diagram(bins, name), key=f"ev_reliability_{name}")
 
-# Images are shown only from a configured data folder holding the very data set that was evaluated.
-first = evaluations[next(iter(evaluations))]
-data_root = loaders.locate_dataset(first)
 if data_root is None:
     st.info(views.missing_data_message(first, config), icon=":material/folder_off:")
 

@@ -135,7 +135,7 @@ def cmd_unlike_train(args) -> int:
 def cmd_review(args) -> int:
     from segcore import runs
     from segcore.review import write_review
-    path, key = write_review([runs.open_run(folder) for folder in args.runs], args.out, args.evaluation)
+    path, key = write_review([runs.open_run(folder) for folder in args.runs], args.out, args.evaluation, args.data)
     print(f"wrote {path} (evaluation {key} of {len(args.runs)} run{'' if len(args.runs) == 1 else 's'}; open it in "
           "any browser, offline)")
     return 0
@@ -276,6 +276,9 @@ def parser() -> argparse.ArgumentParser:
     review.add_argument("--evaluation", default=None,
                         help="stored evaluation every run has, e.g. camvid-val or its full key (default: CamVid "
                              "val where all have it, else the first they share)")
+    review.add_argument("--data", default=None,
+                        help="the evaluated data set's folder: the worst frames are drawn with their photo and "
+                             "ground truth (default: only the stored predictions and thumbnails)")
     review.add_argument("--out", required=True, help="HTML file to write (replaced if it exists)")
     review.set_defaults(func=cmd_review)
     _add_verbose(top)

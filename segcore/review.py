@@ -17,8 +17,9 @@ import pandas as pd
 from segcore import compare, figures, reports
 from segcore import evaluations as stored
 from segcore.files import atomic_write_bytes
-from segcore.imageio import ImageError, encode_png
-from segcore.labels import LabelSchema
+from segcore.datasets import DatasetError
+from segcore.imageio import ImageError, encode_png, read_pair
+from segcore.labels import SCHEMAS, LabelSchema, category_schema
 from segcore.unlike_train import stored_least_alike_label
 
 LEVEL_TITLES = {"class": "Classes", "category": "The 7 categories"}
@@ -130,50 +131,90 @@ def _picture(picture, caption: str) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
-def _frame_pictures(name: str, evaluations: dict[str, dict], metas: dict[str, dict], eval_paths: dict) -> str:
-    """One worst frame as the evaluation stored it: its photo thumbnail (from the first run that stored one) and
-    each run's prediction in its schema's colours, with that run's mIoU; what is not stored is left out."""
-    from segcore.frame_views import prediction_thumbnail, read_thumbnail
-    photo, pictures = None, []
+def _schema_of(meta: dict | None) -> LabelSchema | None:
+    try:
+        return LabelSchema.from_dict(meta["schema"])
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return None             # no usable schema: the run's pictures are left out, its tables still shown
+
+
+def picture_level(evaluations: dict[str, dict]) -> str:
+    """The level pictures are drawn at: classes, or the 7 categories where some evaluation is category-only (a
+    model of another schema than the data's)."""
+    return "category" if any(map(stored.category_only_reason, evaluations.values())) else "class"
+
+
+def _ground_truth(record: dict, first: dict, schema: LabelSchema | None, data_root, level: str) -> list[str]:
+    """The frame's photo and ground truth from the data set it was scored on, at `level`."""
+    from segcore.frame_views import fit
+    sample = stored.record_sample(record, data_root)
+    truth_schema = SCHEMAS.get(str(first.get("data_schema")), schema)
+    if truth_schema is None:
+        return []
+    image, truth = read_pair(sample.image, sample.label, truth_schema)
+    truth, shown = compare.at_level(truth, truth_schema, level)
+    return [_picture(fit(image, PICTURE_SIDE), f"{record['name']} (photo)"),
+            _picture(fit(shown.colorize(truth), PICTURE_SIDE), "ground truth")]
+
+
+def _frame_pictures(name: str, evaluations: dict[str, dict], metas: dict[str, dict], eval_paths: dict,
+                    data_root=None) -> str:
+    """One worst frame: its photo and ground truth where the data set is at hand (`data_root`), else the photo
+    thumbnail the first run stored, then each run's stored prediction with that run's mIoU, at picture_level;
+    what is not stored is left out, a damaged file is named."""
+    from segcore.frame_views import fit, read_label_map, read_thumbnail
+    level = picture_level(evaluations)
+    first_run, first = next(iter(evaluations.items()))
+    photo, pictures = [], []
+    if data_root is not None and compare.find_record(first, name) is not None:
+        try:
+            photo = _ground_truth(compare.find_record(first, name), first, _schema_of(metas.get(first_run)),
+                                  data_root, level)
+        except (ImageError, DatasetError, OSError) as err:
+            pictures.append(f'<p class="note">{html.escape(name)}: {html.escape(str(err)[:200])}</p>')
     for run, result in evaluations.items():
-        record, path = compare.find_record(result, name), eval_paths.get(run)
-        if record is None or path is None:
+        record, path, schema = compare.find_record(result, name), eval_paths.get(run), _schema_of(metas.get(run))
+        if record is None or path is None or schema is None:
             continue
         try:
             thumbnail = stored.thumbnail_path(path, record)
-            if photo is None and thumbnail is not None:
-                photo = _picture(read_thumbnail(thumbnail, PICTURE_SIDE), f"{name} (photo)")
+            if not photo and thumbnail is not None:
+                photo = [_picture(read_thumbnail(thumbnail, PICTURE_SIDE), f"{name} (photo)")]
             prediction = stored.prediction_path(path, record)
-            if prediction is not None and isinstance((metas.get(run) or {}).get("schema"), dict):
-                schema = LabelSchema.from_dict(metas[run]["schema"])
+            if prediction is not None:
+                labels, shown = compare.at_level(read_label_map(prediction), schema, level)
                 miou = record.get("mean_iou")
                 score = f", mIoU {100 * miou:.1f} %" if isinstance(miou, (int, float)) else ""
-                pictures.append(_picture(prediction_thumbnail(prediction, schema, PICTURE_SIDE), f"{run}{score}"))
+                pictures.append(_picture(fit(shown.colorize(labels), PICTURE_SIDE), f"{run}{score}"))
         except (ImageError, ValueError, OSError) as err:         # a damaged stored file: said, and drawn without
             pictures.append(f'<p class="note">{html.escape(run)}: {html.escape(str(err)[:200])}</p>')
-    return f"<h4>{html.escape(name)}</h4>" + _grid(([photo] if photo else []) + pictures) if pictures else ""
+    return f"<h4>{html.escape(name)}</h4>" + _grid(photo + pictures) if pictures else ""
 
 
-def _legends(metas: dict[str, dict], evaluations: dict[str, dict]) -> list[str]:
-    """A colour legend per schema of the runs (one where they share it)."""
+def _legends(metas: dict[str, dict], evaluations: dict[str, dict], void: bool = False) -> list[str]:
+    """A colour legend per schema the pictures are drawn in (one where the runs share it); `void`: with the colour
+    of the ground truth's unlabelled pixels."""
+    def legend(schema: LabelSchema) -> str:
+        return figures.legend_html(schema, [*range(schema.num_classes), *([schema.ignore_index] if void else [])])
+
+    if picture_level(evaluations) == "category":
+        return [legend(category_schema())]
     schemas = {}
     for run in evaluations:
-        schema = (metas.get(run) or {}).get("schema")
-        if isinstance(schema, dict):
-            try:
-                found = LabelSchema.from_dict(schema)
-            except (ValueError, KeyError, TypeError):
-                continue            # its pictures are left out for the same reason (_frame_pictures)
-            schemas.setdefault(found.name, found)
-    return [(f"<p>{html.escape(name)}:</p>" if len(schemas) > 1 else "") + figures.legend_html(schema)
+        schema = _schema_of(metas.get(run))
+        if schema is not None:
+            schemas.setdefault(schema.name, schema)
+    return [(f"<p>{html.escape(name)}:</p>" if len(schemas) > 1 else "") + legend(schema)
             for name, schema in schemas.items()]
 
 
 def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = None, *, title: str | None = None,
-                worst: int = WORST_FRAMES, generated: datetime | None = None, eval_paths: dict | None = None) -> str:
+                worst: int = WORST_FRAMES, generated: datetime | None = None, eval_paths: dict | None = None,
+                data_root=None) -> str:
     """The review page of `evaluations` ({run: one stored evaluation of the same data set and split}) with the
     runs' meta.json contents `metas` ({run: meta}); with `eval_paths` ({run: its evaluation JSON's path}) the worst
-    frames are drawn from the pictures stored beside it. ValueError for no evaluations."""
+    frames are drawn from the predictions stored beside it, with `data_root` (the folder holding the evaluated data
+    set, segcore.evaluations.locate_dataset) beside their photo and ground truth. ValueError for no evaluations."""
     if not evaluations:
         raise ValueError("nothing to review: give at least one run with a stored evaluation")
     first = next(iter(evaluations.values()))
@@ -214,22 +255,26 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
     if len(frames):
         parts += [f"<h2>The {min(worst, len(frames))} worst of {len(frames)} frames (by mean mIoU)</h2>",
                   _table(frames.head(worst))]
-        drawn = [_frame_pictures(name, evaluations, metas or {}, eval_paths or {})
+        drawn = [_frame_pictures(name, evaluations, metas or {}, eval_paths or {}, data_root)
                  for name in frames.index[:FRAMES_DRAWN]]
         if any(drawn):
+            level = {"class": "class level", "category": "the level of the 7 categories"}[picture_level(evaluations)]
+            truth = ("the photo and ground truth from the data set they were scored on, then " if data_root else "")
+            missing = ("" if data_root else " The ground truth is not stored with an evaluation: give the data set's "
+                       "folder (`segcore review --data DIR`, or a data folder of the dashboard) to draw it.")
             parts += [f"<h3>The {FRAMES_DRAWN} worst, as the evaluations stored them</h3>",
-                      '<p class="note">Each run\'s prediction at class level in its schema\'s colours; the ground '
-                      "truth is not stored with an evaluation (the Frames page shows it where the data set is at "
-                      "hand).</p>", *_legends(metas or {}, evaluations), *filter(None, drawn)]
+                      f'<p class="note">At {level}: {truth}each run\'s stored prediction.{missing}</p>',
+                      *_legends(metas or {}, evaluations, void=data_root is not None), *filter(None, drawn)]
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
 
 
-def write_review(runs_to_review, out, key: str | None = None) -> tuple[Path, str]:
+def write_review(runs_to_review, out, key: str | None = None, data=None) -> tuple[Path, str]:
     """Write the review of `runs_to_review` (segcore.runs.Run objects) at evaluation `key` (default: CamVid val
-    where all have it, else the first they share) to `out` (.html); returns (path, key). ValueError naming what is
-    wrong: no shared evaluation, a run without it, a broken run, another suffix."""
+    where all have it, else the first they share) to `out` (.html); returns (path, key). `data`: the folder of the
+    evaluated data set, to draw the worst frames' photo and ground truth. ValueError naming what is wrong: no shared
+    evaluation, a run without it, a broken run, another suffix, a data folder without the evaluated data set."""
     from segcore.runs import RunError
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
@@ -257,6 +302,13 @@ def write_review(runs_to_review, out, key: str | None = None) -> tuple[Path, str
     if len(datasets) > 1:
         raise ValueError(f"{key} names evaluations of different data sets in these runs; pass the full key "
                          f"(one of: {', '.join(shared) or 'none shared'})")
-    text = review_html(evaluations, {run.name: run.meta for run in runs_to_review},
+    first = next(iter(evaluations.values()))
+    data_root = None if data is None else stored.locate_dataset(first, [data])
+    if data is not None and data_root is None:
+        dataset = stored.dataset_of(first)
+        raise ValueError(f"{data} does not hold the evaluated data set ({dataset['name']}, {dataset['split']} split, "
+                         f"fingerprint {dataset['fingerprint'] or 'not stored'}); give the folder it was scored on, "
+                         "or leave out --data")
+    text = review_html(evaluations, {run.name: run.meta for run in runs_to_review}, data_root=data_root,
                        eval_paths={run.name: run.evaluations()[keys[run.name]] for run in runs_to_review})
     return atomic_write_bytes(out, text.encode("utf-8")), keys[runs_to_review[0].name]

@@ -95,4 +95,7 @@ def test_the_review_page_downloads_and_draws_offline(server, page, tmp_path):
     assert plots.count() == 8 and not errors
     assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []      # works offline
     assert review.get_by_role("heading", name="The 7 categories").count() == 1
+    # The worst frames, drawn from this dashboard's data folder and the stored predictions: photo, truth, 2 runs.
+    assert review.locator("figure img").count() == 3 * 4
+    assert review.locator("figcaption", has_text="ground truth").count() == 3
     review.screenshot(path=str(SHOTS / "seglab-evaluation-review.png"), full_page=True)

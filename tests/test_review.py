@@ -18,19 +18,24 @@ import pytest
 from evaluation_fixtures import FRAMES, RUNS, eval_json, make_data, make_models
 from PIL import Image
 
-from segcore import compare, reports, review, runs
+from segcore import compare, figures, reports, review, runs
 from segcore import evaluations as stored
 from segcore.cli import main
 from segcore.frame_views import read_thumbnail
+from segcore.imageio import read_pair
 from segcore.labels import CAMVID11
 
 PLOTLY_BUNDLE = "plotly.js v"          # the licence header of the inlined bundle
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    root = tmp_path_factory.mktemp("review")
-    return make_models(root / "models", make_data(root / "data"), fmt=3)
+def data(tmp_path_factory):
+    return make_data(tmp_path_factory.mktemp("review") / "data")
+
+
+@pytest.fixture(scope="module")
+def models(data):
+    return make_models(data.parent / "models", data, fmt=3)
 
 
 def opened(models, names=RUNS) -> list[runs.Run]:
@@ -207,3 +212,23 @@ def test_the_runs_table_says_what_each_run_trained_on_and_which_weights_it_kept(
         "evaluated": "2026-11-25T06:16:34"}
     assert facts.loc["b"].drop(["kind", "test-time augmentation"]).isna().all()
     assert facts.loc["b", "test-time augmentation"] == "none"
+
+
+def test_with_the_data_folder_the_worst_frames_show_their_photo_and_ground_truth(models, data, tmp_path):
+    path, _ = review.write_review(opened(models), tmp_path / "review.html", data=data)
+    text = path.read_text(encoding="utf-8")
+    assert "the photo and ground truth from the data set they were scored on" in text
+    assert figures.legend_html(CAMVID11, [*range(CAMVID11.num_classes), CAMVID11.ignore_index]) in text   # void too
+    for frame, pictures in pictures_by_frame(text).items():
+        assert [caption.split(",")[0] for caption, _ in pictures] == [f"{frame} (photo)", "ground truth", *RUNS]
+        image, truth = read_pair(data / "images" / "val" / f"{frame}.png", data / "labels" / "val" / f"{frame}.png",
+                                 CAMVID11)
+        assert np.array_equal(pictures[0][1], image) and np.array_equal(pictures[1][1], CAMVID11.colorize(truth))
+
+
+def test_a_data_folder_without_the_evaluated_data_set_is_refused(models, tmp_path):
+    other = make_data(tmp_path / "other-data")
+    (other / "labels" / "val" / "f000.png").unlink()            # another set of frames: another fingerprint
+    with pytest.raises(ValueError, match=r"other-data does not hold the evaluated data set \(data, val split"):
+        review.write_review(opened(models), tmp_path / "review.html", data=other)
+    assert not (tmp_path / "review.html").exists()
