@@ -113,7 +113,7 @@ def _level_section(evaluations: dict[str, dict], level: str, figure_html) -> lis
     parts = [f"<h2>{LEVEL_TITLES[level]}</h2>", "<h3>Scores (%)</h3>", _table(scores)]
     parts += [f'<p class="note">{html.escape(line)}</p>' for line in reports.missing_extras(evaluations, level)]
     bars = figures.iou_bars(evaluations, key, "class").update_layout(margin=dict(t=20))
-    parts += ["<h3>IoU per class (%)</h3>", figure_html(bars),
+    parts += [f"<h3>IoU per {'class' if level == 'class' else 'category'} (%)</h3>", figure_html(bars),
               "<h3>Per-class report</h3>",
               '<p class="note">IoU, precision (of the predicted pixels), recall (of the true pixels), Dice and '
               "support (true pixels) from the stored confusion matrix; boundary IoU scores the band within 2 % of "
