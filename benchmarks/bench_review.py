@@ -17,6 +17,7 @@ key = "camvid-val"
 evaluations = {run.name: stored.read_evaluation(run.evaluations()[run.evaluation_key(key)]) for run in chosen}
 metas = {run.name: run.meta for run in chosen}
 paths = {run.name: run.evaluations()[run.evaluation_key(key)] for run in chosen}
-took = median_ms(lambda: review.review_html(evaluations, metas, eval_paths=paths), 5)
-size = len(review.review_html(evaluations, metas, eval_paths=paths).encode("utf-8"))
+histories = review.read_histories(chosen)
+took = median_ms(lambda: review.review_html(evaluations, metas, eval_paths=paths, histories=histories), 5)
+size = len(review.review_html(evaluations, metas, eval_paths=paths, histories=histories).encode("utf-8"))
 print(f"review_html of {len(chosen)} runs ({', '.join(evaluations)}): {took} ms, {size / 1e6:.1f} MB")

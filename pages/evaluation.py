@@ -1,8 +1,6 @@
 """Evaluation: the chosen runs' stored evaluations side by side: scores with boundary IoU and calibration, a
 per-class report, readable confusion matrices with the frames behind a cell, the worst frames, and a form to
 evaluate the runs on one of the configured data folders. A projection of stored data: no model runs to draw it."""
-from functools import partial
-
 import streamlit as st
 
 from app import evaluation_views as views
@@ -66,13 +64,16 @@ for line in reports.missing_extras(evaluations, level):
 # Images are shown only from a configured data folder holding the very data set that was evaluated.
 first = evaluations[next(iter(evaluations))]
 data_root = loaders.locate_dataset(first)
+reviewed = [by_name[name] for name in evaluations]
 st.download_button("Download this comparison as a review page (HTML)", key="ev_review", icon=":material/download:",
-                   data=partial(review.review_html, evaluations, {name: run.meta for name, run in by_name.items()},
-                                eval_paths={name: by_name[name].evaluations().get(key) for name in evaluations},
-                                data_root=data_root),
+                   data=lambda: review.review_html(      # made on click (Streamlit's deferred download)
+                       evaluations, {run.name: run.meta for run in reviewed}, data_root=data_root,
+                       eval_paths={run.name: run.evaluations().get(key) for run in reviewed},
+                       histories=review.read_histories(reviewed)),
                    file_name=f"{key}-review.html", mime="text/html",
                    help="Scores, per-class report, confusion matrices, calibration and the worst frames of both "
-                        "levels in one file that opens offline in any browser (`segcore review` writes the same)")
+                        "levels, and the training curves, in one file that opens offline in any browser (`segcore "
+                        "review` writes the same)")
 
 st.subheader("Per-class report")
 sort = st.selectbox("Sort bars by", ["class", "mean", *evaluations], key="ev_sort")

@@ -208,13 +208,51 @@ def _legends(metas: dict[str, dict], evaluations: dict[str, dict], void: bool = 
             for name, schema in schemas.items()]
 
 
+def read_histories(runs_to_review) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Each run's training history (history.csv, else its TensorBoard logs/), and one line per run whose history
+    can't be read; runs without one (imported models, prediction folders) are left out."""
+    from segcore.histories import HistoryError, discover_histories, read_history
+    found, problems = {}, []
+    for run in runs_to_review:
+        source = discover_histories(run.path.parent).get(run.name)
+        if source is None:
+            continue
+        try:
+            found[run.name] = read_history(source, run.name)
+        except HistoryError as err:
+            problems.append(str(err))
+    return found, problems
+
+
+def _training_section(histories: dict[str, pd.DataFrame], problems: list[str], figure_html) -> list[str]:
+    """The runs' training logs: each read at its best epoch, and the mIoU and loss curves (train solid, val dashed)."""
+    from segcore.figures_curves import available_metrics, curves_figure
+    from segcore.histories import summarize
+    parts = ["<h2>Training</h2>"]
+    parts += [f'<p class="note">{html.escape(problem)}</p>' for problem in problems]
+    if not histories:
+        return parts + ['<p class="note">None of these runs has a training log (imported models and prediction '
+                        "folders have none).</p>"]
+    summary = summarize(histories).set_index("run")
+    shown = ["epochs logged", "best epoch", "chosen by", "trained on"]
+    shown += [c for c in summary.columns if c.endswith("mIoU (%) at best epoch") or c == "training time (h)"]
+    summary = summary[[column for column in shown if column in summary.columns]]
+    parts += ['<p class="note">Logged by Keras during training, at the model\'s input size: not the same measurement '
+              "as the evaluation above. Epochs count from 0.</p>", _table(summary, "{:.1f}", text=True)]
+    metrics = [metric for metric in ("mean_iou", "loss") if metric in available_metrics(histories)]
+    legend_below = dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0)
+    return parts + [_grid(figure_html(curves_figure(histories, metric).update_layout(width=560, legend=legend_below))
+                          for metric in metrics)]
+
+
 def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = None, *, title: str | None = None,
                 worst: int = WORST_FRAMES, generated: datetime | None = None, eval_paths: dict | None = None,
-                data_root=None) -> str:
+                data_root=None, histories: tuple[dict, list[str]] | None = None) -> str:
     """The review page of `evaluations` ({run: one stored evaluation of the same data set and split}) with the
     runs' meta.json contents `metas` ({run: meta}); with `eval_paths` ({run: its evaluation JSON's path}) the worst
     frames are drawn from the predictions stored beside it, with `data_root` (the folder holding the evaluated data
-    set, segcore.evaluations.locate_dataset) beside their photo and ground truth. ValueError for no evaluations."""
+    set, segcore.evaluations.locate_dataset) beside their photo and ground truth; with `histories` (read_histories)
+    a section on training. ValueError for no evaluations."""
     if not evaluations:
         raise ValueError("nothing to review: give at least one run with a stored evaluation")
     first = next(iter(evaluations.values()))
@@ -265,6 +303,8 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
             parts += [f"<h3>The {FRAMES_DRAWN} worst, as the evaluations stored them</h3>",
                       f'<p class="note">At {level}: {truth}each run\'s stored prediction.{missing}</p>',
                       *_legends(metas or {}, evaluations, void=data_root is not None), *filter(None, drawn)]
+    if histories is not None:
+        parts += _training_section(*histories, figure_html)
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
@@ -310,5 +350,6 @@ def write_review(runs_to_review, out, key: str | None = None, data=None) -> tupl
                          f"fingerprint {dataset['fingerprint'] or 'not stored'}); give the folder it was scored on, "
                          "or leave out --data")
     text = review_html(evaluations, {run.name: run.meta for run in runs_to_review}, data_root=data_root,
+                       histories=read_histories(runs_to_review),
                        eval_paths={run.name: run.evaluations()[keys[run.name]] for run in runs_to_review})
     return atomic_write_bytes(out, text.encode("utf-8")), keys[runs_to_review[0].name]

@@ -232,3 +232,26 @@ def test_a_data_folder_without_the_evaluated_data_set_is_refused(models, tmp_pat
     with pytest.raises(ValueError, match=r"other-data does not hold the evaluated data set \(data, val split"):
         review.write_review(opened(models), tmp_path / "review.html", data=other)
     assert not (tmp_path / "review.html").exists()
+
+
+def test_the_training_section_reads_each_runs_log_at_its_best_epoch(models, tmp_path):
+    copy = shutil.copytree(models, tmp_path / "models")
+    (copy / RUNS[0] / "history.csv").write_text("epoch,loss,mean_iou,val_loss,val_mean_iou\n"
+                                                "0,1.2,0.30,1.4,0.25\n1,0.8,0.50,1.0,0.46\n2,0.6,0.60,1.1,0.41\n")
+    (copy / RUNS[1] / "history.csv").write_text("epoch,loss\n0,not a number\n")
+    path, _ = review.write_review(opened(copy), tmp_path / "review.html")
+    text = path.read_text(encoding="utf-8")
+    training = text.partition("<h2>Training</h2>")[2]
+    assert training and "<h2>" not in training                                   # the last section
+    assert re.search(rf'<p class="note">[^<]*{RUNS[1]}[^<]*</p>', training)       # the unreadable log, named
+    table = next(t for t in tables_of(training) if t[0][:3] == ["", "epochs logged", "best epoch"])
+    header, row = table[0], table[1]
+    assert row[0] == RUNS[0] and len(table) == 2
+    assert row[header.index("best epoch")] == "1" and row[header.index("chosen by")] == "highest val mIoU"
+    assert row[header.index("val mIoU (%) at best epoch")] == "46.0"
+    assert training.count('class="plotly-graph-div"') == 2                       # mIoU and loss curves
+
+
+def test_without_training_logs_the_section_says_so(models, tmp_path):
+    path, _ = review.write_review(opened(models), tmp_path / "review.html")
+    assert "None of these runs has a training log" in path.read_text(encoding="utf-8")
