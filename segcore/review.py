@@ -148,9 +148,10 @@ def _ground_truth(record: dict, first: dict, schema: LabelSchema | None, data_ro
     """The frame's photo and ground truth from the data set it was scored on, at `level`."""
     from segcore.frame_views import fit
     sample = stored.record_sample(record, data_root)
-    truth_schema = SCHEMAS.get(str(first.get("data_schema")), schema)
+    named = first.get("data_schema")
+    truth_schema = schema if named in (None, getattr(schema, "name", None)) else SCHEMAS.get(str(named))
     if truth_schema is None:
-        return []
+        return []               # labels in a schema that is neither the run's nor built in: not drawn
     image, truth = read_pair(sample.image, sample.label, truth_schema)
     truth, shown = compare.at_level(truth, truth_schema, level)
     return [_picture(fit(image, PICTURE_SIDE), f"{record['name']} (photo)"),

@@ -23,7 +23,7 @@ from segcore import evaluations as stored
 from segcore.cli import main
 from segcore.frame_views import read_thumbnail
 from segcore.imageio import read_pair
-from segcore.labels import CAMVID11
+from segcore.labels import CAMVID11, category_schema
 
 PLOTLY_BUNDLE = "plotly.js v"          # the licence header of the inlined bundle
 
@@ -255,3 +255,20 @@ def test_the_training_section_reads_each_runs_log_at_its_best_epoch(models, tmp_
 def test_without_training_logs_the_section_says_so(models, tmp_path):
     path, _ = review.write_review(opened(models), tmp_path / "review.html")
     assert "None of these runs has a training log" in path.read_text(encoding="utf-8")
+
+
+def test_a_category_only_evaluation_is_drawn_at_category_level(models, tmp_path):
+    copy = shutil.copytree(models, tmp_path / "models")
+    path = eval_json(copy, RUNS[0])
+    result = json.loads(path.read_text())
+    del result["class_level"]                                  # as a model of another schema than the data's
+    result["data_schema"] = "cityscapes"
+    path.write_text(json.dumps(result))
+    text = review.write_review(opened(copy), tmp_path / "review.html")[0].read_text(encoding="utf-8")
+    assert "<h2>Classes</h2>" not in text and "<h2>The 7 categories</h2>" in text
+    assert "At the level of the 7 categories" in text and figures.legend_html(category_schema()) in text
+    for frame, pictures in pictures_by_frame(text).items():
+        record = compare.find_record(result, frame)
+        stored_labels = np.asarray(Image.open(path.parent / record["prediction"]))
+        caption, picture = next(p for p in pictures if p[0].startswith(RUNS[0]))
+        assert np.array_equal(picture, category_schema().colorize(CAMVID11.to_categories(stored_labels)))
