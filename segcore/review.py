@@ -301,7 +301,7 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
             truth = ("the photo and ground truth from the data set they were scored on, then " if data_root else "")
             missing = ("" if data_root else " The ground truth is not stored with an evaluation: give the data set's "
                        "folder (`segcore review --data DIR`, or a data folder of the dashboard) to draw it.")
-            parts += [f"<h3>The {FRAMES_DRAWN} worst, as the evaluations stored them</h3>",
+            parts += [f"<h3>The {min(FRAMES_DRAWN, len(frames))} worst, as the evaluations stored them</h3>",
                       f'<p class="note">At {level}: {truth}each run\'s stored prediction.{missing}</p>',
                       *_legends(metas or {}, evaluations, void=data_root is not None), *filter(None, drawn)]
     if histories is not None:

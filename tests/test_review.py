@@ -175,6 +175,7 @@ def test_the_worst_frames_are_drawn_from_the_stored_pictures(models, tmp_path):
     drawn = pictures_by_frame(path.read_text(encoding="utf-8"))
     results = {name: json.loads(eval_json(models, name).read_text()) for name in RUNS}
     assert len(drawn) == len(FRAMES)                                       # 3 frames, fewer than FRAMES_DRAWN
+    assert "<h3>The 3 worst, as the evaluations stored them</h3>" in path.read_text(encoding="utf-8")
     for frame, pictures in drawn.items():
         captions = [caption for caption, _ in pictures]
         assert captions[0] == f"{frame} (photo)"
