@@ -18,7 +18,7 @@ from segcore import evaluations as stored
 from segcore.datasets import DatasetError, list_splits, schema_for
 from segcore.frame_views import read_label_map, read_thumbnail
 from segcore.imageio import ImageError
-from segcore.labels import category_schema, get_schema
+from segcore.labels import category_schema, labels_schema
 from segcore.runs import Run, RunError
 
 FRAMES_SHOWN = 3            # frames behind a confusion drawn here; the Frames page lists them all
@@ -243,7 +243,7 @@ def pictures(run: Run, key: str, record: dict, data_root: Path | None, level_nam
     if data_root is not None:
         try:
             sample = stored.record_sample(record, data_root)
-            truth_schema = run.schema if data_schema in (None, run.schema.name) else get_schema(data_schema)
+            truth_schema = labels_schema(data_schema, run.schema)
         except (DatasetError, ValueError):      # ValueError: a schema name that isn't built in
             sample = None
     if sample is None or not (sample.image.is_file() and sample.label.is_file()):

@@ -296,3 +296,9 @@ def get_schema(name: str) -> LabelSchema:
         return SCHEMAS[name]
     except KeyError:
         raise ValueError(f"unknown label schema {name!r}; choose one of {sorted(SCHEMAS)}") from None
+
+
+def labels_schema(name: str | None, model_schema: LabelSchema) -> LabelSchema:
+    """The schema an evaluation read its ground truth in (its "data_schema" `name`): the model's own where `name` is
+    missing or the model's, else the built-in schema of that name (ValueError for another)."""
+    return model_schema if name in (None, model_schema.name) else get_schema(name)

@@ -19,7 +19,7 @@ from segcore import evaluations as stored
 from segcore.files import atomic_write_bytes
 from segcore.datasets import DatasetError
 from segcore.imageio import ImageError, encode_png, read_pair
-from segcore.labels import SCHEMAS, LabelSchema, category_schema
+from segcore.labels import LabelSchema, category_schema, labels_schema
 from segcore.unlike_train import stored_least_alike_label
 
 LEVEL_TITLES = {"class": "Classes", "category": "The 7 categories"}
@@ -148,9 +148,11 @@ def _ground_truth(record: dict, first: dict, schema: LabelSchema | None, data_ro
     """The frame's photo and ground truth from the data set it was scored on, at `level`."""
     from segcore.frame_views import fit
     sample = stored.record_sample(record, data_root)
-    named = first.get("data_schema")
-    truth_schema = schema if named in (None, getattr(schema, "name", None)) else SCHEMAS.get(str(named))
-    if truth_schema is None:
+    if schema is None:
+        return []
+    try:
+        truth_schema = labels_schema(first.get("data_schema"), schema)
+    except ValueError:
         return []               # labels in a schema that is neither the run's nor built in: not drawn
     image, truth = read_pair(sample.image, sample.label, truth_schema)
     truth, shown = compare.at_level(truth, truth_schema, level)
@@ -167,10 +169,10 @@ def _frame_pictures(name: str, evaluations: dict[str, dict], metas: dict[str, di
     level = picture_level(evaluations)
     first_run, first = next(iter(evaluations.items()))
     photo, pictures = [], []
-    if data_root is not None and compare.find_record(first, name) is not None:
+    first_record = compare.find_record(first, name)
+    if data_root is not None and first_record is not None:
         try:
-            photo = _ground_truth(compare.find_record(first, name), first, _schema_of(metas.get(first_run)),
-                                  data_root, level)
+            photo = _ground_truth(first_record, first, _schema_of(metas.get(first_run)), data_root, level)
         except (ImageError, DatasetError, OSError) as err:
             pictures.append(f'<p class="note">{html.escape(name)}: {html.escape(str(err)[:200])}</p>')
     for run, result in evaluations.items():
@@ -213,9 +215,11 @@ def read_histories(runs_to_review) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Each run's training history (history.csv, else its TensorBoard logs/), and one line per run whose history
     can't be read; runs without one (imported models, prediction folders) are left out."""
     from segcore.histories import HistoryError, discover_histories, read_history
-    found, problems = {}, []
+    found, problems, folders = {}, [], {}
     for run in runs_to_review:
-        source = discover_histories(run.path.parent).get(run.name)
+        if run.path.parent not in folders:                      # one listing per models folder
+            folders[run.path.parent] = discover_histories(run.path.parent)
+        source = folders[run.path.parent].get(run.name)
         if source is None:
             continue
         try:
