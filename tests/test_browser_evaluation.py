@@ -40,7 +40,8 @@ def test_click_a_cell_outline_it_and_open_its_frames(server, page):
     heatmaps.first.wait_for()
     settle(page)
     print(f"\nEvaluation page, first visit of a fresh server (fixture runs): {time.perf_counter() - started:.2f} s")
-    assert heatmaps.count() == 2
+    from playwright.sync_api import expect
+    expect(heatmaps).to_have_count(2, timeout=60_000)
     assert_no_errors(page)
 
     plot = heatmaps.first

@@ -47,12 +47,18 @@ def _open_buttons(page):
     return page.locator('[data-testid="stMain"]').get_by_role("button", name="Open")
 
 
+def expect_whole_grid(page):
+    """Every frame's Open button drawn. Waits (settle() can look between two of a loaded CI machine's deltas)."""
+    from playwright.sync_api import expect
+    expect(_open_buttons(page)).to_have_count(len(FRAMES), timeout=60_000)
+
+
 def test_filter_open_drag_and_hover(server, page):
     from playwright.sync_api import expect
 
     print(f"\nFrames page, first visit of a fresh server: {first_visit_seconds(page, server):.2f} s")
     settle(page)
-    assert _open_buttons(page).count() == len(FRAMES)
+    expect_whole_grid(page)
     page.screenshot(path=str(SCREENSHOTS / "seglab-frames-grid.png"), full_page=True)
 
     _choose(page, "Confusion: truth", "Building")
@@ -106,4 +112,4 @@ def test_first_visit_time(server, browser):
             print(f"\nFrames page, first visit of a new session (try {attempt + 1}): "
                   f"{first_visit_seconds(page, server):.2f} s")
             settle(page)
-            assert _open_buttons(page).count() == len(FRAMES)
+            expect_whole_grid(page)

@@ -67,7 +67,8 @@ def test_evaluation_draws_confusion_matrices_and_a_click_picks_a_cell(app_url, p
     open_page(page, url, "Evaluation")
     heatmaps = page.locator(".js-plotly-plot .heatmaplayer")
     heatmaps.first.wait_for(timeout=60_000)
-    assert heatmaps.count() == 2
+    from playwright.sync_api import expect
+    expect(heatmaps).to_have_count(2, timeout=60_000)
     assert_no_errors(page)
     page.screenshot(path=str(SHOTS / "seglab_evaluation.png"))
 

@@ -39,6 +39,7 @@ def test_an_onnx_run_and_a_keras_run_side_by_side(tmp_path):
         page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(image))
         page.wait_for_function(LOADED, arg=["unet-tiny", "foreign-onnx"], timeout=120_000)
         settle(page)
-        assert page.get_by_text("ms model").count() == 2
+        from playwright.sync_api import expect
+        expect(page.get_by_text("ms model")).to_have_count(2, timeout=60_000)
         assert_no_errors(page)
         page.screenshot(path=str(SHOT))
