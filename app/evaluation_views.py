@@ -138,11 +138,9 @@ def evaluation_label(run: Run, key: str) -> str:
     except RunError:
         return key
     dataset = stored.dataset_of(result)
-    tta = str(result.get("tta", "none"))
     return f"{dataset['name']} {dataset['split']}" + (f" (data set {dataset['fingerprint']})"
                                                       if dataset["fingerprint"] else "") + \
-        (f", {stored.TTA_SHORT.get(tta, 'no test-time augmentation' if tta == 'none' else tta[:40])}"
-         if stored.TTA_VARIANT in key else "")
+        (f", {stored.tta_in_words(result, none='no test-time augmentation')}" if stored.TTA_VARIANT in key else "")
 
 
 def read_evaluations(chosen: list[Run], key: str) -> dict[str, dict]:

@@ -166,8 +166,7 @@ def _evaluated_miou(run: runs.Run) -> tuple[float | None, str | None, str | None
         level = result.get("class_level")
         value = level.get("mean_iou") if isinstance(level, dict) else None
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            passes = evaluations.TTA_SHORT.get(result.get("tta"), "none") if isinstance(result.get("tta"), str) \
-                else "none"
+            passes = evaluations.tta_in_words(result)
             # A final model's score on frames it trained on is named so, which also keeps it out of the ranking
             # that picks the pages' default runs (app.pickers.evaluated_scores groups by this text).
             seen = " (trained on it)" if evaluations.trained_on(result) else ""

@@ -144,6 +144,14 @@ TTA_WORDS = {"flip": "test-time flip (frame and mirror averaged)",
 TTA_SHORT = {"flip": "test-time flip", "multiscale": "multi-scale + flip"}
 
 
+def tta_in_words(result: dict, none: str = "none") -> str:
+    """An evaluation's test-time augmentation in a few words; `none` where it had none (or did not record it)."""
+    tta = result.get("tta", "none")
+    if not isinstance(tta, str) or tta == "none":
+        return none
+    return TTA_SHORT.get(tta, tta[:40])
+
+
 def scored_at(result: dict) -> str:
     """Where and how the scores were computed, in words, e.g. for a caption next to them."""
     size = result.get("input_size")

@@ -48,7 +48,6 @@ def run_facts(metas: dict[str, dict], evaluations: dict[str, dict]) -> pd.DataFr
         trained = meta.get("dataset") if isinstance(meta.get("dataset"), dict) else {}
         config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
         best = meta.get("best") if isinstance(meta.get("best"), dict) else {}
-        tta = str(result.get("tta", "none"))
         rows[run] = {
             "kind": meta.get("kind", "keras"),
             "architecture": meta.get("arch"),
@@ -59,7 +58,7 @@ def run_facts(metas: dict[str, dict], evaluations: dict[str, dict]) -> pd.DataFr
             "epochs completed": meta.get("epochs_completed"),
             "weights kept": (f"epoch {best['epoch']} ({best.get('selected_by', 'how: not recorded')})"
                              if "epoch" in best else None),
-            "test-time augmentation": stored.TTA_SHORT.get(tta, "none" if tta == "none" else tta[:40]),
+            "test-time augmentation": stored.tta_in_words(result),
             "evaluated": result.get("created"),
         }
     frame = pd.DataFrame.from_dict(rows, orient="index")

@@ -216,6 +216,16 @@ def test_evaluations_made_with_multiscale_say_so():
     assert "multi-scale test-time augmentation" in scored_at({"tta": "multiscale", "input_size": [360, 480]})
 
 
+def test_every_view_names_an_evaluations_tta_in_the_same_words():
+    from segcore.evaluations import tta_in_words
+    assert tta_in_words({"tta": "flip"}) == "test-time flip"
+    assert tta_in_words({"tta": "multiscale"}) == "multi-scale + flip"
+    assert tta_in_words({}) == tta_in_words({"tta": "none"}) == tta_in_words({"tta": ["bad"]}) == "none"
+    assert tta_in_words({"tta": "none"}, none="no test-time augmentation") == "no test-time augmentation"
+    # A value this version doesn't know (a newer segcore's) is shown as stored, not passed off as none.
+    assert tta_in_words({"tta": "rotate90" + "x" * 60}) == ("rotate90" + "x" * 60)[:40]
+
+
 def test_side_by_side_serves_a_multiscale_run_with_keras_and_says_so(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
     from test_hardening import make_run, tiny_model
