@@ -93,10 +93,23 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
             ParamSpec(name="number_of_patches", kind="int", default=2, min=1, max=20, step=1,
                       help="Gravel patches per image."),
         )),
+    TransformSpec(
+        name="PlasmaShadow", group="weather",
+        description="Soft, irregular shadows over the whole frame (fractal noise), as under trees or broken cloud.",
+        params=(
+            ParamSpec(name="shadow_intensity_range", kind="float_range", default=(0.3, 0.7), min=0.0, max=1.0,
+                      step=0.05, help="Darkening strength."),
+            ParamSpec(name="roughness", kind="float", default=3.0, min=0.1, max=5.0, step=0.1,
+                      help="Higher: smaller, busier shadow patches."),
+        )),
     # geometric
     TransformSpec(
         name="HorizontalFlip", group="geometric", geometric=True,
         description="Mirror left-right; a street scene stays plausible (traffic side aside)."),
+    TransformSpec(
+        name="VerticalFlip", group="geometric", geometric=True,
+        description="Mirror upside down. Sky below the road never happens to a street camera: for aerial or "
+                    "robot views, or as a deliberate regulariser."),
     TransformSpec(
         name="Affine", group="geometric", geometric=True,
         description="Zoom, shift, rotate and shear, as from a different camera pose; uncovered borders become the "
@@ -173,6 +186,48 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
                       help="How far each grid line moves, share of a cell."),
             ParamSpec(name="normalized", kind="bool", default=True, help="Keep the distortion inside the frame."),
         )),
+    TransformSpec(
+        name="GridElasticDeform", group="geometric", geometric=True,
+        description="Move the corners of a coarse grid at random and warp each cell with them: a smooth, "
+                    "local deformation that leaves no uncovered border.",
+        params=(
+            ParamSpec(name="num_grid_xy", kind="int_pair", default=(4, 4), min=1, max=32, step=1,
+                      help="Grid cells across and down."),
+            ParamSpec(name="magnitude", kind="int", default=10, min=1, max=100, step=1,
+                      help="Largest corner shift in pixels."),
+        )),
+    TransformSpec(
+        name="ThinPlateSpline", group="geometric", geometric=True,
+        description="Smooth warp through a few randomly moved control points, like a flexible lens; uncovered "
+                    "borders become the fill colour and the ignore label.",
+        params=(
+            ParamSpec(name="scale_range", kind="float_range", default=(0.2, 0.4), min=0.0, max=1.0, step=0.05,
+                      help="How far the control points move, share of the frame."),
+            ParamSpec(name="num_control_points", kind="int", default=4, min=2, max=10, step=1,
+                      help="Control points per side."),
+            ParamSpec(name="fill", kind="rgb", default=(0, 0, 0), help="Colour of uncovered borders."),
+        )),
+    TransformSpec(
+        name="CropAndPad", group="geometric", geometric=True,
+        description="Crop (negative) or pad (positive) each side by a random share, then resize back to the "
+                    "frame's size: a shift and zoom; padding is the fill colour and the ignore label.",
+        params=(
+            ParamSpec(name="percent", kind="float_range", default=(-0.1, 0.1), min=-0.5, max=0.5, step=0.01,
+                      help="Per side, share of the side's length: below 0 crops, above 0 pads."),
+            ParamSpec(name="sample_independently", kind="bool", default=True,
+                      help="Draw each side on its own (off: one value for all four)."),
+            ParamSpec(name="keep_size", kind="bool", default=True,
+                      help="Resize back to the input size (off: the output size changes)."),
+            ParamSpec(name="fill", kind="rgb", default=(0, 0, 0), help="Colour of the padding."),
+        )),
+    TransformSpec(
+        name="RandomGridShuffle", group="geometric", geometric=True,
+        description="Cut the frame into a grid and shuffle the cells, image and mask alike: breaks the scene's "
+                    "layout so the model has to use local evidence (no sky-is-up shortcut).",
+        params=(
+            ParamSpec(name="grid", kind="int_pair", default=(3, 3), min=1, max=10, step=1,
+                      help="Grid of (rows, columns) cells."),
+        )),
     # crop: these change the output size; training then resizes each frame to the model's --size
     TransformSpec(
         name="RandomScale", group="crop", geometric=True,
@@ -216,6 +271,46 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
         params=(
             ParamSpec(name="height", kind="int", default=288, min=8, max=4096, step=8, help="Crop height, pixels."),
             ParamSpec(name="width", kind="int", default=384, min=8, max=4096, step=8, help="Crop width, pixels."),
+        )),
+    TransformSpec(
+        name="CenterCrop", group="crop", geometric=True, default_p=1.0,
+        description="Cut a window of fixed size from the middle; a frame smaller than the window is padded first "
+                    "(fill colour, ignore label) when pad_if_needed is on.",
+        params=(
+            ParamSpec(name="height", kind="int", default=288, min=8, max=4096, step=8, help="Crop height, pixels."),
+            ParamSpec(name="width", kind="int", default=384, min=8, max=4096, step=8, help="Crop width, pixels."),
+            ParamSpec(name="pad_if_needed", kind="bool", default=True,
+                      help="Pad frames smaller than the crop instead of failing."),
+            ParamSpec(name="fill", kind="rgb", default=(0, 0, 0), help="Colour of any padding."),
+        )),
+    TransformSpec(
+        name="RandomSizedCrop", group="crop", geometric=True, default_p=1.0,
+        description="Cut a window of random height (its width from the ratio) at a random place and resize it to "
+                    "a fixed size: a zoom whose range is given in pixels, where RandomResizedCrop takes a share "
+                    "of the area.",
+        params=(
+            ParamSpec(name="min_max_height", kind="int_range", default=(176, 360), min=8, max=4096, step=8,
+                      help="Crop height, pixels."),
+            ParamSpec(name="size", kind="int_pair", default=(360, 480), min=16, max=4096, step=8,
+                      help="Output (height, width) in pixels."),
+            ParamSpec(name="w2h_ratio", kind="float", default=1.3333333333333333, min=0.1, max=10.0, step=0.05,
+                      help="Crop width / height."),
+        )),
+    TransformSpec(
+        name="SmallestMaxSize", group="crop", geometric=True, default_p=1.0,
+        description="Resize, keeping the aspect ratio, so the shorter side has the given length, as data sets "
+                    "of mixed camera sizes are brought to one scale before a crop.",
+        params=(
+            ParamSpec(name="max_size", kind="int", default=360, min=16, max=4096, step=8,
+                      help="Length of the shorter side, pixels."),
+        )),
+    TransformSpec(
+        name="LongestMaxSize", group="crop", geometric=True, default_p=1.0,
+        description="Resize, keeping the aspect ratio, so the longer side has the given length (follow it with "
+                    "PadIfNeeded for a fixed size).",
+        params=(
+            ParamSpec(name="max_size", kind="int", default=480, min=16, max=4096, step=8,
+                      help="Length of the longer side, pixels."),
         )),
     *PIXEL_TRANSFORMS,
 )}

@@ -63,6 +63,41 @@ PIXEL_TRANSFORMS: tuple[TransformSpec, ...] = (
             ParamSpec(name="step_factor", kind="float_range", default=(0.01, 0.03), min=0.005, max=0.1, step=0.005,
                       help="Zoom step between blurred copies."),
         )),
+    TransformSpec(
+        name="GlassBlur", group="blur",
+        description="Frosted glass: pixels swapped with near neighbours, then blurred, as through a dirty or "
+                    "fogged windscreen.",
+        params=(
+            ParamSpec(name="sigma", kind="float", default=0.7, min=0.1, max=5.0, step=0.1,
+                      help="Gaussian blur sigma, pixels."),
+            ParamSpec(name="max_delta", kind="int", default=4, min=1, max=20, step=1,
+                      help="How far a pixel may be swapped, pixels."),
+            ParamSpec(name="iterations", kind="int", default=2, min=1, max=5, step=1,
+                      help="Rounds of swapping (each costs as much again)."),
+            ParamSpec(name="mode", kind="choice", default="fast", options=("fast", "exact")),
+        )),
+    TransformSpec(
+        name="AdvancedBlur", group="blur",
+        description="Blur with a random anisotropic, rotated kernel: defocus that is not the same in every "
+                    "direction.",
+        params=(
+            ParamSpec(name="blur_limit", kind="int_range", default=(3, 7), **_ODD),
+            ParamSpec(name="sigma_x_limit", kind="float_range", default=(0.2, 1.0), min=0.1, max=10.0, step=0.1,
+                      help="Kernel sigma across, pixels."),
+            ParamSpec(name="sigma_y_limit", kind="float_range", default=(0.2, 1.0), min=0.1, max=10.0, step=0.1,
+                      help="Kernel sigma down, pixels."),
+            ParamSpec(name="rotate_limit", kind="float_range", default=(-90.0, 90.0), min=-90, max=90, step=5,
+                      help="Kernel rotation, degrees."),
+        )),
+    TransformSpec(
+        name="RingingOvershoot", group="blur",
+        description="Ripples beside sharp edges (a sinc filter), as from a camera's over-sharpening or a "
+                    "resampled, compressed stream.",
+        params=(
+            ParamSpec(name="blur_limit", kind="int_range", default=(7, 15), **_ODD),
+            ParamSpec(name="cutoff", kind="float_range", default=(0.7853981633974483, 1.5707963267948966),
+                      min=0.01, max=3.14, step=0.01, help="Filter cut-off, radians (lower: stronger ringing)."),
+        )),
     # noise
     TransformSpec(
         name="GaussNoise", group="noise",
@@ -119,6 +154,60 @@ PIXEL_TRANSFORMS: tuple[TransformSpec, ...] = (
         params=(
             ParamSpec(name="scale_range", kind="float_range", default=(0.1, 0.3), min=0.01, max=1.0, step=0.01,
                       help="Noise scale; higher means fewer photons, more noise."),
+        )),
+    TransformSpec(
+        name="MultiplicativeNoise", group="noise",
+        description="Multiply pixels by random factors: gain noise, or with neither option a plain exposure "
+                    "change.",
+        params=(
+            ParamSpec(name="multiplier", kind="float_range", default=(0.9, 1.1), min=0.0, max=2.0, step=0.05,
+                      help="Factor range."),
+            ParamSpec(name="per_channel", kind="bool", default=False, help="A factor per colour channel."),
+            ParamSpec(name="elementwise", kind="bool", default=False, help="A factor per pixel (grain)."),
+        )),
+    TransformSpec(
+        name="AdditiveNoise", group="noise",
+        description="Add noise of a chosen distribution, per pixel or in smooth patches, at each noise type's "
+                    "default strength.",
+        params=(
+            ParamSpec(name="noise_type", kind="choice", default="uniform",
+                      options=("uniform", "gaussian", "laplace", "beta")),
+            ParamSpec(name="spatial_mode", kind="choice", default="constant",
+                      options=("constant", "per_pixel", "shared"),
+                      help="constant: one value per channel; per_pixel: independent; shared: one per pixel for "
+                           "all channels."),
+        )),
+    TransformSpec(
+        name="GridDropout", group="noise",
+        description="Erase squares on a regular grid (GridMask); the mask keeps its labels under them, as with "
+                    "CoarseDropout.",
+        params=(
+            ParamSpec(name="ratio", kind="float", default=0.5, min=0.05, max=0.95, step=0.05,
+                      help="Share of each grid cell erased."),
+            ParamSpec(name="random_offset", kind="bool", default=True, help="Shift the grid at random."),
+            ParamSpec(name="fill", kind="rgb", default=(0, 0, 0), help="Colour of the erased squares."),
+        )),
+    TransformSpec(
+        name="XYMasking", group="noise",
+        description="Erase full-height and full-width stripes, as a pole or a wiper across the lens would; the "
+                    "mask keeps its labels under them.",
+        params=(
+            ParamSpec(name="num_masks_x", kind="int_range", default=(1, 3), min=0, max=10, step=1,
+                      help="Vertical stripes."),
+            ParamSpec(name="num_masks_y", kind="int_range", default=(1, 3), min=0, max=10, step=1,
+                      help="Horizontal stripes."),
+            ParamSpec(name="mask_x_length", kind="int_range", default=(10, 40), min=1, max=200, step=1,
+                      help="Width of a vertical stripe, pixels."),
+            ParamSpec(name="mask_y_length", kind="int_range", default=(10, 40), min=1, max=200, step=1,
+                      help="Height of a horizontal stripe, pixels."),
+        )),
+    TransformSpec(
+        name="PixelDropout", group="noise",
+        description="Black out scattered single pixels, as from a failing sensor; the mask is unchanged.",
+        params=(
+            ParamSpec(name="dropout_prob", kind="float", default=0.01, min=0.0, max=0.5, step=0.01,
+                      help="Share of pixels dropped."),
+            ParamSpec(name="per_channel", kind="bool", default=False, help="Drop colour channels separately."),
         )),
     # colour
     TransformSpec(
@@ -228,5 +317,82 @@ PIXEL_TRANSFORMS: tuple[TransformSpec, ...] = (
             ParamSpec(name="cutoff", kind="float", default=0.0, min=0.0, max=49.0, step=1.0,
                       help="Percent of the darkest and brightest pixels clipped."),
             ParamSpec(name="method", kind="choice", default="cdf", options=("cdf", "pil")),
+        )),
+    TransformSpec(
+        name="ChannelShuffle", group="colour",
+        description="Swap the colour channels at random: colours become wrong, so the model must rely on shape "
+                    "and texture."),
+    TransformSpec(
+        name="ChannelDropout", group="colour",
+        description="Zero one or two colour channels, as from a broken channel or a strong colour cast.",
+        params=(
+            ParamSpec(name="channel_drop_range", kind="int_range", default=(1, 1), min=1, max=2, step=1,
+                      help="How many channels to drop."),
+        )),
+    TransformSpec(
+        name="Posterize", group="colour",
+        description="Fewer bits per channel: banded colours, as from a low-end camera or heavy compression.",
+        params=(
+            ParamSpec(name="num_bits", kind="int_range", default=(4, 6), min=1, max=8, step=1,
+                      help="Bits kept per channel (8: unchanged)."),
+        )),
+    TransformSpec(
+        name="Solarize", group="colour",
+        description="Invert every pixel above a brightness threshold, as from an overexposed sensor.",
+        params=(
+            ParamSpec(name="threshold_range", kind="float_range", default=(0.5, 0.5), min=0.0, max=1.0, step=0.05,
+                      help="Threshold, share of full brightness."),
+        )),
+    TransformSpec(
+        name="Equalize", group="colour",
+        description="Equalise the histogram so brightness spreads over the full range, as strong auto-exposure "
+                    "or a night mode does.",
+        params=(
+            ParamSpec(name="mode", kind="choice", default="cv", options=("cv", "pil"),
+                      help="OpenCV's or Pillow's algorithm."),
+            ParamSpec(name="by_channels", kind="bool", default=True,
+                      help="Each colour channel on its own (off: the luminance only)."),
+        )),
+    TransformSpec(
+        name="FancyPCA", group="colour",
+        description="Shift colours along the image's own principal colour axes (the AlexNet colour "
+                    "augmentation), as for lighting of another tint.",
+        params=(
+            ParamSpec(name="alpha", kind="float", default=0.1, min=0.0, max=1.0, step=0.01,
+                      help="Strength of the shift."),
+        )),
+    TransformSpec(
+        name="Emboss", group="colour",
+        description="Relief effect that brings out edges and texture.",
+        params=(
+            ParamSpec(name="alpha", kind="float_range", default=(0.2, 0.5), min=0.0, max=1.0, step=0.05,
+                      help="Blend of the embossed image."),
+            ParamSpec(name="strength", kind="float_range", default=(0.2, 0.7), min=0.0, max=2.0, step=0.05,
+                      help="Strength of the relief."),
+        )),
+    TransformSpec(
+        name="UnsharpMask", group="colour",
+        description="Unsharp masking, the sharpening most camera pipelines apply; only differences above a "
+                    "threshold are boosted, so flat areas stay flat.",
+        params=(
+            ParamSpec(name="blur_limit", kind="int_range", default=(3, 7), **_ODD),
+            ParamSpec(name="alpha", kind="float_range", default=(0.2, 0.5), min=0.0, max=1.0, step=0.05,
+                      help="Blend of the sharpened image."),
+            ParamSpec(name="threshold", kind="int", default=10, min=0, max=255, step=1,
+                      help="Smallest difference sharpened, of 255."),
+        )),
+    TransformSpec(
+        name="ToSepia", group="colour", default_p=0.1,
+        description="Brown-toned monochrome, a strong colour cast."),
+    TransformSpec(
+        name="PlasmaBrightnessContrast", group="colour",
+        description="Brightness and contrast that vary smoothly across the frame (fractal noise), as with "
+                    "patchy light.",
+        params=(
+            ParamSpec(name="brightness_range", kind="float_range", default=(-0.3, 0.3), min=-1.0, max=1.0,
+                      step=0.05),
+            ParamSpec(name="contrast_range", kind="float_range", default=(-0.3, 0.3), min=-1.0, max=1.0, step=0.05),
+            ParamSpec(name="roughness", kind="float", default=3.0, min=0.1, max=5.0, step=0.1,
+                      help="Higher: smaller, busier patches."),
         )),
 )
