@@ -56,8 +56,10 @@ def test_side_by_side_shows_both_models(app_url, page):
     captions = page.locator('[data-testid="stImageCaption"]').all_inner_texts()
     assert "unet-tiny" in captions and "segnet-tiny" in captions, captions
     images = page.locator('[data-testid="stImage"] img')
-    assert images.count() >= 5                                   # original, 2 overlays, disagreement, swipe
-    assert all(images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0") for i in range(images.count()))
+    images.nth(4).wait_for()                                     # original, 2 overlays, disagreement, swipe
+    # Every picture decoded (waits: a loaded machine can draw the last ones after settle() has looked).
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+                           ".every(img => img.complete && img.naturalWidth > 0)", timeout=60_000)
     assert_no_errors(page)
     page.screenshot(path=str(SHOTS / "seglab_side_by_side.png"))
 

@@ -183,7 +183,7 @@ PIXEL_TRANSFORMS: tuple[TransformSpec, ...] = (
                     "CoarseDropout.",
         params=(
             ParamSpec(name="ratio", kind="float", default=0.5, min=0.05, max=0.95, step=0.05,
-                      help="Share of each grid cell erased."),
+                      help="Side of each erased square, share of its grid cell's side."),
             ParamSpec(name="random_offset", kind="bool", default=True, help="Shift the grid at random."),
             ParamSpec(name="fill", kind="rgb", default=(0, 0, 0), help="Colour of the erased squares."),
         )),
