@@ -17,7 +17,7 @@ import streamlit as st
 from app import cache_budget as budget
 from app.settings import describe_data_dir, describe_models_dir
 from app.shell import settings
-from segcore import datasets, evaluations, histories, runs
+from segcore import datasets, eval_records, evaluations, histories, runs
 from segcore.evaluations import read_evaluation
 from segcore.imageio import read_pair
 from segcore.labels import LabelSchema
@@ -168,7 +168,7 @@ def clear_evaluations() -> None:
 def stored_file(run: runs.Run, key: str, record: dict, what: str) -> Path | None:
     """The "prediction", "thumbnail" or "contradicted" file the evaluation `key` stored for `record`, or None (not
     stored, gone, or a path leading out of the run's eval folder)."""
-    reader = {"prediction": evaluations.prediction_path, "thumbnail": evaluations.thumbnail_path,
-              "contradicted": evaluations.contradicted_path}[what]
+    reader = {"prediction": eval_records.prediction_path, "thumbnail": eval_records.thumbnail_path,
+              "contradicted": eval_records.contradicted_path}[what]
     json_path = run.evaluations().get(key)
     return None if json_path is None else reader(json_path, record)

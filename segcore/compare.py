@@ -183,13 +183,13 @@ def frames_for_confusion(evaluation: dict, level: str, true_id: int, pred_id: in
     Format 3 stores each frame's full confusion matrix, so every such frame is found, a diagonal cell included;
     a format 2 record has only its 8 largest off-diagonal cells (partial: smaller confusions are not found).
     """
-    from segcore import evaluations as stored
+    from segcore import eval_records
 
     num_classes = len(evaluation[LEVELS[level]]["names"])
     found, partial = [], False
     for record in evaluation.get("per_image", []):
-        partial = partial or stored.confusion_is_partial(record, level)
-        pixels = int(stored.frame_confusion(record, level, num_classes)[true_id, pred_id])
+        partial = partial or eval_records.confusion_is_partial(record, level)
+        pixels = int(eval_records.frame_confusion(record, level, num_classes)[true_id, pred_id])
         if pixels > 0:
             found.append({**record, "pixels": pixels})
     found.sort(key=lambda r: r["pixels"], reverse=True)      # stable: ties keep data-set order

@@ -311,7 +311,7 @@ def _trained_on(run: runs.Run, root: Path, split: str, samples) -> bool:
 def format_evaluation(result: dict) -> str:
     """The CLI's summary: scores per level (with boundary IoU, and iIoU where stored), per class, calibration, the
     frames of lowest label quality and skipped frames."""
-    from segcore.evaluations import boundary_scores
+    from segcore.eval_records import boundary_scores
     from segcore.instance_iou import instance_scores, mean_instance_score
     from segcore.reports import frame_mean_iou
     note = evaluations.trained_on_note(result)

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from segcore.evaluations import confusion_is_partial, frame_confusion
+from segcore.eval_records import confusion_is_partial, frame_confusion
 
 
-LEVEL_KEYS = {"class": "class_level", "category": "category_level"}
 METRICS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "boundary_iou": "boundary IoU",
            "label_quality": "label quality",           # segcore.label_quality's, where stored
            "train_distance": "distance to train"}      # the last: segcore.unlike_train's, where stored; not a %
@@ -68,11 +67,11 @@ def build_index(evaluations: dict[str, dict], level: str = "class") -> FrameInde
 
     Frames are those every run scored (a frame missing from one run can't be compared). ValueError when the runs
     disagree on the level's class names (compare them at category level instead)."""
-    if level not in LEVEL_KEYS:
-        raise ValueError(f"level must be one of {list(LEVEL_KEYS)}, got {level!r}")
+    if level not in ("class", "category"):
+        raise ValueError(f"level must be one of ['class', 'category'], got {level!r}")
     if not evaluations:
         raise ValueError("no evaluations to browse: choose at least one run with a stored evaluation")
-    level_key = LEVEL_KEYS[level]
+    level_key = f"{level}_level"
     names_by_run = {run: result.get(level_key, {}).get("names") for run, result in evaluations.items()}
     first_run = next(iter(evaluations))
     class_names = names_by_run[first_run]

@@ -7,7 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from segcore import eval_records
 from segcore import evaluations as stored
+from segcore.eval_records import level_key
 from segcore.calibration import expected_calibration_error
 from segcore.figures import SUMMARY_LABELS, metrics_table
 from segcore.instance_iou import instance_scores, mean_instance_score
@@ -20,14 +22,6 @@ REPORT_METRICS = ("iou", "boundary_iou", "instance_iou", "precision", "recall", 
 OPTIONAL_METRICS = ("boundary_iou", "instance_iou")         # columns only where some run stored them
 REPORT_LABELS = {"iou": "IoU %", "boundary_iou": "boundary IoU %", "instance_iou": "iIoU %",
                  "precision": "precision %", "recall": "recall %", "dice": "Dice %", "support": "support px"}
-LEVEL_KEYS = {"class": "class_level", "category": "category_level"}
-
-
-def _level_key(level: str) -> str:
-    key = LEVEL_KEYS.get(level, level)
-    if key not in LEVEL_KEYS.values():
-        raise ValueError(f"level must be one of {list(LEVEL_KEYS)}, got {level!r}")
-    return key
 
 
 def _percent(values) -> np.ndarray:
@@ -51,7 +45,7 @@ def class_scores(summary: dict) -> pd.DataFrame:
     counts = np.asarray(summary["confusion_matrix"], dtype=np.int64)
     matrix = ConfusionMatrix(len(counts), None, counts)
     frame = pd.DataFrame({"iou": _percent(matrix.iou()),
-                          "boundary_iou": _percent(_per_class(stored.boundary_scores(summary), len(counts))),
+                          "boundary_iou": _percent(_per_class(eval_records.boundary_scores(summary), len(counts))),
                           "instance_iou": _percent(_per_class(instance_scores(summary), len(counts))),
                           "precision": _percent(matrix.precision()), "recall": _percent(matrix.class_accuracy()),
                           "dice": _percent(matrix.dice()), "support": matrix.support.astype(np.int64)},
@@ -66,7 +60,7 @@ def class_report(evaluations: dict[str, dict], level: str = "class") -> pd.DataF
     Boundary IoU and iIoU columns appear only where some run stored boundary counts (format 3) or instance sums
     (Cityscapes instanceIds). A class a run's schema lacks is NaN for it (support included).
     """
-    key = _level_key(level)
+    key = level_key(level)
     scores = {run: class_scores(result[key]) for run, result in evaluations.items()}
     names = list(dict.fromkeys(name for table in scores.values() for name in table.index))
     shown = [metric for metric in REPORT_METRICS if metric not in OPTIONAL_METRICS
@@ -91,7 +85,7 @@ def frame_mean_iou(result: dict, level: str = "class") -> float | None:
     """The mean over frames of each frame's own mIoU (over the classes in its truth or prediction): every frame
     weighs the same, where the pooled mIoU lets frames with more pixels count more (FiftyOne users asked for this
     view). None where a frame's full confusion is not stored (format 2) or no frame is scored at `level`."""
-    key = _level_key(level)
+    key = level_key(level)
     if key not in result:
         return None
     classes = len(result[key]["names"])
@@ -100,9 +94,9 @@ def frame_mean_iou(result: dict, level: str = "class") -> float | None:
         if not isinstance(record, dict):
             continue
         try:
-            if stored.confusion_is_partial(record, level):
+            if eval_records.confusion_is_partial(record, level):
                 return None
-            value = ConfusionMatrix(classes, None, stored.frame_confusion(record, level, classes)).mean_iou()
+            value = ConfusionMatrix(classes, None, eval_records.frame_confusion(record, level, classes)).mean_iou()
         except ValueError:
             return None             # a record without this level or a malformed cell: not a figure to show
         if np.isfinite(value):
@@ -115,13 +109,13 @@ def extras_table(evaluations: dict[str, dict], level: str = "class") -> pd.DataF
     IoU, over the classes with objects), expected calibration error, the mIoU of the quarter of frames least like
     the training frames (segcore.unlike_train) and the mean of the frames' own mIoU (frame_mean_iou), all in % (1
     decimal), NaN where the evaluation did not store the data."""
-    key = _level_key(level)
+    key = level_key(level)
     rows = {}
     for run, result in evaluations.items():
         summary = result[key]
         miou = summary.get("mean_iou")
-        boundary = stored.mean_boundary_score(summary)
-        calibration = stored.calibration(result)
+        boundary = eval_records.mean_boundary_score(summary)
+        calibration = eval_records.calibration(result)
         ece = None if calibration is None else expected_calibration_error(calibration)
         try:
             least_alike = stored_least_alike(result, key.removesuffix("_level"))
@@ -146,15 +140,15 @@ def _why_absent(result: dict) -> str:
 def missing_extras(evaluations: dict[str, dict], level: str = "class") -> list[str]:
     """One line per kind of stored data some runs lack (boundary IoU, calibration) and reason: which runs, why,
     and what to do."""
-    key = _level_key(level)
+    key = level_key(level)
     lines = []
-    no_boundary = [run for run, result in evaluations.items() if stored.boundary_scores(result[key]) is None]
+    no_boundary = [run for run, result in evaluations.items() if eval_records.boundary_scores(result[key]) is None]
     if no_boundary:
         lines.append(f"Boundary IoU is not stored for {', '.join(no_boundary)}: "
                      + stored.RERUN_HINT.format(what="it") + ".")
     by_reason: dict[str, list[str]] = {}
     for run, result in evaluations.items():
-        if stored.calibration(result) is None:
+        if eval_records.calibration(result) is None:
             by_reason.setdefault(_why_absent(result), []).append(run)
     lines += [f"Calibration is not stored for {', '.join(runs)} ({why})." for why, runs in by_reason.items()]
     with_distances = [run for run, result in evaluations.items() if "unlike_train" in result]
@@ -181,7 +175,7 @@ def scores_table(evaluations: dict[str, dict], level: str = "class") -> pd.DataF
     ECE, and beside mIoU, where some run stored them, the figures to read it against: the frames least like train,
     every frame weighed the same, and (Cityscapes with its instanceIds files) every object weighed the same."""
     extras = extras_table(evaluations, level)
-    scores = metrics_table(evaluations, _level_key(level)).join(extras[["mean_boundary_iou", "ece"]])
+    scores = metrics_table(evaluations, level_key(level)).join(extras[["mean_boundary_iou", "ece"]])
     for column in ("frame_mean_miou", "least_alike_miou", "mean_instance_iou"):
         if extras[column].notna().any():
             scores.insert(scores.columns.get_loc("mean_iou") + 1, column, extras[column])

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from segcore import compare, figures, reports
+from segcore import eval_records
 from segcore import evaluations as stored
 from segcore.files import atomic_write_bytes
 from segcore.datasets import DatasetError
@@ -179,10 +180,10 @@ def _frame_pictures(name: str, evaluations: dict[str, dict], metas: dict[str, di
         if record is None or path is None or schema is None:
             continue
         try:
-            thumbnail = stored.thumbnail_path(path, record)
+            thumbnail = eval_records.thumbnail_path(path, record)
             if not photo and thumbnail is not None:
                 photo = [_picture(read_thumbnail(thumbnail, PICTURE_SIDE), f"{name} (photo)")]
-            prediction = stored.prediction_path(path, record)
+            prediction = eval_records.prediction_path(path, record)
             if prediction is not None:
                 labels, shown = compare.at_level(read_label_map(prediction), schema, level)
                 miou = record.get("mean_iou")
@@ -288,7 +289,7 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
     parts += ["<h2>Runs</h2>", _table(run_facts(metas or {}, evaluations), text=True)]
     for level in compare.shared_levels(evaluations):
         parts += _level_section(evaluations, level, figure_html)
-    calibrated = {run: stored.calibration(result) for run, result in evaluations.items()}
+    calibrated = {run: eval_records.calibration(result) for run, result in evaluations.items()}
     if any(calibrated.values()):
         parts.append("<h2>Calibration</h2>")
         parts.append(_grid(figure_html(figures.reliability_diagram(bins, run).update_layout(width=560))

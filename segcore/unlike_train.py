@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from segcore.evaluations import RERUN_HINT, confusion_is_partial, frame_confusion
+from segcore.eval_records import confusion_is_partial, frame_confusion
+from segcore.evaluations import RERUN_HINT
 from segcore.frame_queries import sequence_of
 from segcore.metrics import ConfusionMatrix
 

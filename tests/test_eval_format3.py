@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from conftest import make_camvid_like, save_png
-from segcore import evaluations, frames, runs
+from segcore import eval_records, evaluations, frames, runs
 from segcore.backends import MissingPrediction
 from segcore.boundary import boundary_counts, boundary_width, mask_boundary
 from segcore.calibration import CalibrationCounts, calibration_counts, read_calibration
@@ -175,11 +175,11 @@ def test_per_frame_files_hold_the_prediction_at_the_label_resolution(camvid_run,
         key = path.stem
         assert record["prediction"] == f"{key}/predictions/{sample.name}.png"
         assert record["thumbnail"] == f"{key}/thumbnails/{sample.name}.jpg"
-        stored = np.asarray(Image.open(evaluations.prediction_path(path, record)))
+        stored = np.asarray(Image.open(eval_records.prediction_path(path, record)))
         image, truth = read_pair(sample.image, sample.label, CAMVID11)
         assert stored.dtype == np.uint8 and stored.shape == truth.shape
         assert np.array_equal(stored, predictor.predict(image).labels)
-        thumb = Image.open(evaluations.thumbnail_path(path, record))
+        thumb = Image.open(eval_records.thumbnail_path(path, record))
         assert thumb.format == "JPEG"
         expected = (256, 192) if sample.name == "f009" else (48, 32)    # never enlarged
         assert thumb.size == expected
@@ -189,12 +189,12 @@ def test_each_frame_stores_its_full_confusion(camvid_run, evaluated):
     data, result, _ = evaluated
     total = np.zeros((11, 11), np.int64)
     for record, sample in zip(result["per_image"], list_pairs(data, "val")):
-        matrix = evaluations.frame_confusion(record, "class", 11)
-        assert not evaluations.confusion_is_partial(record)
+        matrix = eval_records.frame_confusion(record, "class", 11)
+        assert not eval_records.confusion_is_partial(record)
         _, truth = read_pair(sample.image, sample.label, CAMVID11)
         assert matrix.sum() == np.count_nonzero(truth != CAMVID11.ignore_index)
         assert ConfusionMatrix(11, None, matrix).mean_iou() == pytest.approx(record["mean_iou"], abs=1e-6)
-        category = evaluations.frame_confusion(record, "category", 7)
+        category = eval_records.frame_confusion(record, "category", 7)
         assert np.array_equal(category, ConfusionMatrix(11, None, matrix).to_categories(CAMVID11).counts)
         total += matrix
     assert np.array_equal(total, np.asarray(result["class_level"]["confusion_matrix"]))
@@ -207,10 +207,10 @@ def test_boundary_and_calibration_are_stored(evaluated):
         assert len(boundary["intersection"]) == len(result[level]["names"])
         assert all(0 <= i <= u for i, u in zip(boundary["intersection"], boundary["union"]))
         assert boundary["width_px"] == [1, 10]               # 32x48 frames and one 300x400 frame
-        assert len(evaluations.boundary_scores(result[level])) == len(result[level]["names"])
+        assert len(eval_records.boundary_scores(result[level])) == len(result[level]["names"])
     assert all(r["boundary_iou"] is None or 0 <= r["boundary_iou"] <= 1 for r in result["per_image"])
     assert all(0 <= r["label_quality"] <= 1 for r in result["per_image"])       # segcore.label_quality's
-    calibration = evaluations.calibration(result)
+    calibration = eval_records.calibration(result)
     # Over every scored pixel, at the labels' resolution.
     assert sum(calibration["count"]) == np.asarray(result["class_level"]["confusion_matrix"]).sum()
     assert sum(calibration["correct"]) <= sum(calibration["count"])
@@ -241,7 +241,7 @@ def test_a_reevaluation_needs_overwrite_and_then_replaces_the_frames(camvid_run,
     stale.write_bytes(b"left by an earlier evaluation")
     with pytest.raises(runs.RunError, match="--overwrite"):
         evaluate_run(camvid_run, data, "val", out=out, overwrite=False)
-    previous = evaluations.prediction_path(out, result["per_image"][0]).stat().st_mtime_ns
+    previous = eval_records.prediction_path(out, result["per_image"][0]).stat().st_mtime_ns
     # Distances to the training frames (`segcore unlike-train --store`) depend on the frames only: kept.
     with_distances = json.loads(out.read_text())
     with_distances["unlike_train"] = {"train_split": "train", "train_frames": 9, "measure": "test"}
@@ -249,7 +249,7 @@ def test_a_reevaluation_needs_overwrite_and_then_replaces_the_frames(camvid_run,
         record["train_distance"], record["nearest_train_frame"] = 0.5 + number, f"t{number}"
     out.write_text(json.dumps(with_distances))
     replaced, _ = evaluate_run(camvid_run, data, "val", out=out, overwrite=True)
-    assert evaluations.prediction_path(out, result["per_image"][0]).stat().st_mtime_ns >= previous
+    assert eval_records.prediction_path(out, result["per_image"][0]).stat().st_mtime_ns >= previous
     assert not stale.exists()
     stored = json.loads(out.read_text())
     assert stored["unlike_train"]["train_frames"] == 9 == replaced["unlike_train"]["train_frames"]
@@ -300,11 +300,11 @@ def test_a_cross_schema_evaluation_stores_category_confusions_and_calibration(ca
     record = result["per_image"][0]
     assert "category_confusion" not in record and record["name"] == "aachen/aachen_000000_000019"
     assert record["prediction"].endswith("/predictions/aachen__aachen_000000_000019.png")
-    stored = np.asarray(Image.open(evaluations.prediction_path(path, record)))
+    stored = np.asarray(Image.open(eval_records.prediction_path(path, record)))
     assert stored.max() < CAMVID11.num_classes                # the run's own classes, not folded
     with pytest.raises(ValueError, match="no class level"):
-        evaluations.frame_confusion(record, "class", 11)
-    matrices = [evaluations.frame_confusion(r, "category", 7) for r in result["per_image"]]
+        eval_records.frame_confusion(record, "class", 11)
+    matrices = [eval_records.frame_confusion(r, "category", 7) for r in result["per_image"]]
     assert np.array_equal(sum(matrices), np.asarray(result["category_level"]["confusion_matrix"]))
     assert sum(result["calibration"]["count"]) == sum(m.sum() for m in matrices)
     assert "boundary" in result["category_level"]
@@ -327,7 +327,7 @@ def test_three_shards_merged_equal_one_full_evaluation_with_every_new_count(camv
     # Every shard wrote its frames into the one <key>/ folder the merged records point at.
     key_folder = merged_path.with_suffix("")
     assert {p.name for p in (key_folder / "predictions").iterdir()} == {f"f00{i}.png" for i in range(7)}
-    assert all(evaluations.prediction_path(merged_path, r) is not None for r in merged["per_image"])
+    assert all(eval_records.prediction_path(merged_path, r) is not None for r in merged["per_image"])
 
 
 # ------------------------------------------------------------------------------------------------ prediction folders
@@ -358,8 +358,8 @@ def test_frames_without_a_prediction_are_skipped_and_listed(camvid_run, tmp_path
     result, _ = evaluate_run(camvid_run, data, "val", out=tmp_path / "e.json", predictor=predictor)
     assert [r["name"] for r in result["per_image"]] == ["f001", "f004"] and result["images"] == 2
     assert result["missing_predictions"] == ["f000", "f002", "f003", "f005"]
-    assert "calibration" not in result and evaluations.calibration(result) is None
-    assert evaluations.missing_predictions(result) == ["f000", "f002", "f003", "f005"]
+    assert "calibration" not in result and eval_records.calibration(result) is None
+    assert eval_records.missing_predictions(result) == ["f000", "f002", "f003", "f005"]
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no prediction for 4 of 6 frames (f000, f002, f003, ...)" in err[0]
     assert "4 of 6 frames" in format_evaluation(result) and "ECE" not in format_evaluation(result)
@@ -390,12 +390,12 @@ def test_shipped_format_2_evaluations_still_load(name):
     assert evaluations.evaluation_problem(result) is None
     if result["format"] == 2:
         record = result["per_image"][0]
-        assert evaluations.prediction_path(path, record) is None and evaluations.thumbnail_path(path, record) is None
-        assert evaluations.confusion_is_partial(record)
-        partial = evaluations.frame_confusion(record, "class", 11)
+        assert eval_records.prediction_path(path, record) is None and eval_records.thumbnail_path(path, record) is None
+        assert eval_records.confusion_is_partial(record)
+        partial = eval_records.frame_confusion(record, "class", 11)
         assert np.trace(partial) == 0 and partial.sum() == sum(c[2] for c in record["confusions"])
-        assert evaluations.boundary_scores(result["class_level"]) is None
-        assert evaluations.calibration(result) is None and evaluations.missing_predictions(result) == []
+        assert eval_records.boundary_scores(result["class_level"]) is None
+        assert eval_records.calibration(result) is None and eval_records.missing_predictions(result) == []
         assert "boundary" not in format_evaluation(result) and "mIoU" in format_evaluation(result)
 
 
@@ -405,15 +405,15 @@ def test_stored_paths_cannot_leave_the_eval_folder(evaluated, tmp_path):
     outside = tmp_path / "x.png"
     outside.write_bytes(b"png")
     record["prediction"] = os.path.relpath(outside, path.parent)
-    assert evaluations.prediction_path(path, record) is None
+    assert eval_records.prediction_path(path, record) is None
     record["prediction"] = record["thumbnail"]                # wrong kind of file
-    assert evaluations.prediction_path(path, record) is None
-    assert evaluations.prediction_path(path, {"name": "f000"}) is None
+    assert eval_records.prediction_path(path, record) is None
+    assert eval_records.prediction_path(path, {"name": "f000"}) is None
 
 
 def test_malformed_stored_cells_are_one_line_errors():
     with pytest.raises(ValueError, match="f000: confusion cell"):
-        evaluations.frame_confusion({"name": "f000", "confusions": [], "confusion": [[0, 20, 3]]}, "class", 11)
-    assert evaluations.boundary_scores({"names": ["a"], "boundary": {"intersection": [1], "union": "x"}}) is None
-    assert evaluations.boundary_scores({"names": ["a", "b"], "boundary": {"intersection": [1, 0],
+        eval_records.frame_confusion({"name": "f000", "confusions": [], "confusion": [[0, 20, 3]]}, "class", 11)
+    assert eval_records.boundary_scores({"names": ["a"], "boundary": {"intersection": [1], "union": "x"}}) is None
+    assert eval_records.boundary_scores({"names": ["a", "b"], "boundary": {"intersection": [1, 0],
                                                                          "union": [2, 0]}}) == [0.5, None]

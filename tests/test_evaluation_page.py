@@ -15,6 +15,7 @@ from evaluation_fixtures import FRAMES, RUNS, eval_json, make_data, make_models
 from streamlit.testing.v1 import AppTest
 
 from segcore import compare
+from segcore import eval_records
 from segcore import evaluations as stored
 from segcore.calibration import expected_calibration_error
 
@@ -70,7 +71,7 @@ def test_format3_scores_show_boundary_iou_and_calibration_from_the_file(monkeypa
         result = load(format3, run)
         assert scores.loc[run, "mean_iou"] == round(100 * result["class_level"]["mean_iou"], 1)
         assert scores.loc[run, "mean_boundary_iou"] == round(
-            100 * stored.mean_boundary_score(result["class_level"]), 1)
+            100 * eval_records.mean_boundary_score(result["class_level"]), 1)
         assert scores.loc[run, "ece"] == round(100 * expected_calibration_error(result["calibration"]), 1)
     assert "not stored" not in texts(at, "caption")
     reliability = [spec for spec in charts(at) if "ECE" in spec["layout"].get("title", {}).get("text", "")]
@@ -78,7 +79,7 @@ def test_format3_scores_show_boundary_iou_and_calibration_from_the_file(monkeypa
 
     report = at.dataframe[1].value
     assert "boundary IoU % · unet-a" in report.columns and "support px · segnet-b" in report.columns
-    boundary = stored.boundary_scores(load(format3, "segnet-b")["class_level"])
+    boundary = eval_records.boundary_scores(load(format3, "segnet-b")["class_level"])
     assert report["boundary IoU % · segnet-b"].tolist()[:3] == pytest.approx([100 * b for b in boundary[:3]],
                                                                              abs=0.051)
     labels = [button.proto.label for button in at.get("download_button")]
