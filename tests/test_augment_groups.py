@@ -77,6 +77,21 @@ def test_the_exported_file_is_exactly_what_training_runs(tmp_path, pair):
         assert np.array_equal(got_image, want_image) and np.array_equal(got_mask, want_mask)
 
 
+
+def test_every_catalogue_transform_exports_and_trains_at_the_models_size(tmp_path, pair):
+    """Each transform at p = 1, written to a file as the Lab exports it and read by training's loader: the model
+    gets its input size, and the labels hold only the frame's classes and the ignore label."""
+    image, mask = pair
+    (tmp_path / "i.png").write_bytes(encode_png(image))
+    (tmp_path / "m.png").write_bytes(encode_png(mask))
+    for name in aug.CATALOGUE:
+        one = step(name, height=32, width=48) if name == "CropNonEmptyMaskIfExists" else step(name)
+        path = tmp_path / f"{name}.json"
+        path.write_text(aug.dumps_pipeline([one], "json", mask_fill=IGNORE))
+        got_image, got_mask = SampleLoader(CAMVID11, (32, 48), path, seed=3)(tmp_path / "i.png", tmp_path / "m.png")
+        assert got_image.shape[:2] == got_mask.shape == (32, 48), name
+        assert set(np.unique(got_mask)) <= set(np.unique(mask)) | {IGNORE}, name
+
 def test_pad_if_needed_files_load_back_without_albumentations_artefact(tmp_path):
     # albumentations 2.0.8 writes PadIfNeeded's inherited `padding`, then warns it is not an argument; the
     # loader turned that warning into an error, so an exported PadIfNeeded could not be trained with.
