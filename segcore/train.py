@@ -229,7 +229,7 @@ def _check_augmentation(schema, config, augment_dict, sample) -> None:
         SampleLoader(schema, config.size, augment_dict, seed=config.seed)(sample.image, sample.label)
     except ValueError as err:
         said = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ValueError(f"{config.augment}: the pipeline can't run on the train frame {sample.name} ({said}); "
+        raise ValueError(f"{config.augment}: the pipeline can't run on the train frame {sample.name}: {said}; "
                          "put PadIfNeeded before a crop larger than the frames, or crop less") from None
 
 

@@ -53,6 +53,8 @@ def test_catalogue_builds_and_runs_without_albumentations_warnings(pair):
         for p in spec.params:
             if p.kind in ("float_range", "int_range"):
                 variants += [step(name, **{p.name: (p.min, p.min)}), step(name, **{p.name: (p.max, p.max)})]
+            elif p.kind in ("float", "int"):
+                variants += [step(name, **{p.name: p.min}), step(name, **{p.name: p.max})]
         for s in variants:
             s["p"] = 1.0
             with warnings.catch_warnings():
@@ -257,3 +259,18 @@ def test_invalid_argument_message_names_the_step_on_one_line():
     with pytest.raises(aug.PipelineError) as caught:
         aug.load_pipeline(text)
     assert str(caught.value) == "invalid albumentations pipeline: step 2 (Blur): p: Input should be less than or equal to 1"
+
+
+@pytest.mark.parametrize("name", ["RandomCrop", "CenterCrop"])
+def test_a_step_that_cannot_be_drawn_on_the_frame_is_a_one_line_pipeline_error(pair, name):
+    image, mask = pair
+    too_big = step(name, height=4096, width=4096, pad_if_needed=False)
+    with pytest.raises(aug.PipelineError) as drawn:          # the Lab's preview
+        aug.draw([too_big], image, mask, seed=0, mask_fill=IGNORE)
+    with pytest.raises(ValueError) as trained:              # training's draw
+        aug.apply(aug.build_pipeline([too_big], seed=0, mask_fill=IGNORE), image, mask)
+    with pytest.raises(ValueError) as timed:                # the Lab's Cost tab forces p = 1
+        aug.time_steps([{**too_big, "p": 0.0}], image, mask)
+    for err in (drawn, trained, timed):
+        message = str(err.value)
+        assert f"on this {image.shape[0]}x{image.shape[1]} frame" in message and "\n" not in message, message

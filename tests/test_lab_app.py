@@ -133,3 +133,14 @@ def test_statistics_tab_computes_once_and_shows_independent_steps(folders, monke
     assert calls == [400] and any("on/off combinations" in m.value for m in at.markdown)
     labelled(at.slider, "Number of draws").set_value(100).run()         # changed inputs: asks to compute again
     assert calls == [400] and "compute again" in texts(at, "info")
+
+
+@pytest.mark.parametrize("name", ["RandomCrop", "CenterCrop"])
+def test_a_crop_larger_than_the_frame_without_padding_is_a_one_line_error(folders, name):
+    # albumentations' CropSizeError is no ValueError: it reached the page as a traceback.
+    at = run_page(LAB)
+    item = lab.new_item(name)
+    item["params"].update(height=4096, width=4096, pad_if_needed=False)
+    _with_items(at, [{**item, "p": 1.0}])
+    [error] = at.error
+    assert "can't be drawn on this" in error.value and "\n" not in error.value, error.value

@@ -447,14 +447,18 @@ def test_cli_refuses_holding_out_the_only_sequence(tmp_path):
     assert len(lines) == 1 and "would leave none to train on" in lines[0], lines
 
 
-def test_cli_refuses_a_pipeline_that_cannot_run_on_the_frames_with_one_line(tmp_path):
+@pytest.mark.parametrize("crop, said", [
+    ("CropNonEmptyMaskIfExists", "(Crop size (64,96) is larger than image (32,48))"),
+    ("RandomCrop", "(Crop size (height, width) exceeds image dimensions"),      # albumentations' CropSizeError
+])
+def test_cli_refuses_a_pipeline_that_cannot_run_on_the_frames_with_one_line(tmp_path, crop, said):
     data = make_camvid_like(tmp_path / "data")                              # 32x48 frames
     pipeline = tmp_path / "crop.json"
     import albumentations as A
-    A.save(A.Compose([A.CropNonEmptyMaskIfExists(height=64, width=96, p=1.0)]), str(pipeline))
+    A.save(A.Compose([getattr(A, crop)(height=64, width=96, p=1.0)]), str(pipeline))
     lines = train_error_lines(segcore("train", "--arch", "unet", "--data", data, "--size", "32x48",
                                       "--augment", pipeline, "--out", tmp_path / "run", *TINY))
     assert len(lines) == 1, lines
-    assert "the pipeline can't run on the train frame f000 (Crop size (64,96) is larger than image (32,48))" in \
+    assert "the pipeline can't run on the train frame f000: a step can't be drawn on this 32x48 frame " + said in \
         lines[0] and "put PadIfNeeded before a crop larger than the frames" in lines[0]
     assert not (tmp_path / "run").exists()

@@ -102,11 +102,29 @@ def build_pipeline(steps, *, replay: bool = False, seed: int | None = None, mask
     return pipeline if seed is None else seed_pipeline(pipeline, seed)
 
 
+# What albumentations raises when a step's values can't be drawn on this frame (a crop larger than it, a stripe
+# longer than it): its CropSizeError and OpenCV's errors are no ValueError, so callers catching one would miss them.
+_DRAW_ERRORS = (ValueError, AssertionError, cv2.error, A.augmentations.crops.transforms.CropSizeError)
+
+
+def _run(pipeline, data: dict) -> dict:
+    """`pipeline(**data)`; a draw that fails on this frame is a one-line PipelineError naming the frame's size."""
+    try:
+        return pipeline(**data)
+    except PipelineError:
+        raise
+    except _DRAW_ERRORS as err:
+        said = next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
+        height, width = data["image"].shape[:2]
+        raise PipelineError(f"a step can't be drawn on this {height}x{width} frame ({said})") from None
+
+
 def apply(pipeline, image: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Run `pipeline` on an image and optional mask; returns (image, mask or None)."""
+    """Run `pipeline` on an image and optional mask; returns (image, mask or None). PipelineError (a ValueError)
+    where a step can't be drawn on this frame."""
     if mask is None:
-        return pipeline(image=image)["image"], None
-    out = pipeline(image=image, mask=mask)
+        return _run(pipeline, {"image": image})["image"], None
+    out = _run(pipeline, {"image": image, "mask": mask})
     return out["image"], out["mask"]
 
 
@@ -244,7 +262,7 @@ def draw(steps, image, mask=None, *, seed: int, mask_fill: int = 0):
     _check_mask_needs(steps, mask)
     pipeline = build_pipeline(steps, replay=True, seed=seed, mask_fill=mask_fill)
     data = {"image": image} if mask is None else {"image": image, "mask": mask}
-    out = pipeline(**data)
+    out = _run(pipeline, data)
     return out["image"], out.get("mask"), [_record(r) for r in out["replay"]["transforms"]]
 
 
@@ -255,11 +273,11 @@ def draw_grid(steps, image, mask, *, n: int, seed: int, mask_fill: int = 0):
 
 
 def _median_ms(pipeline, data: dict, repeats: int) -> float:
-    pipeline(**data)  # warm-up: the first call pays for lazy set-up (kernels, lookup tables)
+    _run(pipeline, data)  # warm-up: the first call pays for lazy set-up (kernels, lookup tables)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        pipeline(**data)
+        _run(pipeline, data)
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
 

@@ -27,7 +27,7 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
             ParamSpec(name="drop_color", kind="rgb", default=(200, 200, 200)),
             ParamSpec(name="blur_value", kind="int", default=5, min=1, max=15, step=1,
                       help="Box-blur size for the wet-lens look."),
-            ParamSpec(name="brightness_coefficient", kind="float", default=0.7, min=0.0, max=1.0, step=0.05,
+            ParamSpec(name="brightness_coefficient", kind="float", default=0.7, min=0.05, max=1.0, step=0.05,
                       help="Scene brightness factor."),
             ParamSpec(name="rain_type", kind="choice", default="default",
                       options=("default", "drizzle", "heavy", "torrential"),
@@ -39,7 +39,7 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
         params=(
             ParamSpec(name="snow_point_range", kind="float_range", default=(0.1, 0.3), min=0.0, max=1.0, step=0.05,
                       help="Share of the image snowed on."),
-            ParamSpec(name="brightness_coeff", kind="float", default=2.5, min=0.0, max=5.0, step=0.1,
+            ParamSpec(name="brightness_coeff", kind="float", default=2.5, min=0.1, max=5.0, step=0.1,
                       help="How much snowy areas brighten."),
             ParamSpec(name="method", kind="choice", default="bleach", options=("bleach", "texture")),
         )),
