@@ -274,3 +274,12 @@ def test_a_step_that_cannot_be_drawn_on_the_frame_is_a_one_line_pipeline_error(p
     for err in (drawn, trained, timed):
         message = str(err.value)
         assert f"on this {image.shape[0]}x{image.shape[1]} frame" in message and "\n" not in message, message
+
+
+@pytest.mark.parametrize("s", [step("GridDistortion", num_steps=20), step("PlasmaShadow"), step("GridDropout")])
+def test_steps_that_fail_on_a_frame_of_a_few_pixels_are_pipeline_errors(s):
+    # Their ZeroDivisionError / OverflowError on a 9x7 (or 1x1) frame reached the Lab as a traceback.
+    size = (9, 7) if s["name"] == "GridDistortion" else (1, 1)
+    image, mask = np.zeros((*size, 3), np.uint8), np.zeros(size, np.uint8)
+    with pytest.raises(aug.PipelineError, match=f"on this {size[0]}x{size[1]} frame"):
+        aug.draw([s], image, mask, seed=0, mask_fill=IGNORE)

@@ -103,8 +103,10 @@ def build_pipeline(steps, *, replay: bool = False, seed: int | None = None, mask
 
 
 # What albumentations raises when a step's values can't be drawn on this frame (a crop larger than it, a stripe
-# longer than it): its CropSizeError and OpenCV's errors are no ValueError, so callers catching one would miss them.
-_DRAW_ERRORS = (ValueError, AssertionError, cv2.error, A.augmentations.crops.transforms.CropSizeError)
+# longer than it, grid cells or plasma on a frame of a few pixels): its CropSizeError, OpenCV's errors and
+# arithmetic errors are no ValueError, so callers catching one would miss them.
+_DRAW_ERRORS = (ValueError, ArithmeticError, AssertionError, cv2.error,
+                A.augmentations.crops.transforms.CropSizeError)
 
 
 def _run(pipeline, data: dict) -> dict:
