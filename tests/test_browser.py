@@ -69,7 +69,7 @@ def test_lab_slider_changes_the_output(server, page):
     thumb.focus()
     thumb.press("End")                               # p = 1: the flip always fires
     page.wait_for_function("([el, old]) => el.getAttribute('src') !== old",
-                           arg=[augmented.element_handle(), before], timeout=20_000)
+                           arg=[augmented.element_handle(), before], timeout=60_000)
     settle(page)
     assert float(step.get_by_role("slider").first.input_value()) == 1.0
     assert "p = 1.00" in step.inner_text()
