@@ -5,8 +5,7 @@ import streamlit as st
 
 from app import evaluation_views as views
 from app import loaders, pickers, shell
-from segcore import compare, figures, reports, review
-from segcore import eval_records
+from segcore import compare, eval_records, figures, reports, review
 from segcore import evaluations as stored
 from segcore.exports import csv_bytes
 from segcore.unlike_train import stored_least_alike_label

@@ -12,7 +12,6 @@ import os
 import re
 from pathlib import Path
 
-
 from segcore.datasets import DatasetError, Sample, detect_layout, list_pairs, list_splits
 from segcore.files import atomic_write_bytes
 
