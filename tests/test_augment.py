@@ -284,3 +284,41 @@ def test_steps_that_fail_on_a_frame_of_a_few_pixels_are_pipeline_errors(s):
     image, mask = np.zeros((*size, 3), np.uint8), np.zeros(size, np.uint8)
     with pytest.raises(aug.PipelineError, match=f"on this {size[0]}x{size[1]} frame"):
         aug.draw([s], image, mask, seed=0, mask_fill=IGNORE)
+
+
+def _edge_values(spec) -> list[dict]:
+    """Each parameter of a catalogue entry at its bounds (ranges also from bound to bound), each choice, each switch."""
+    variants = [{}]
+    for p in spec.params:
+        if p.kind in ("float_range", "int_range"):
+            variants += [{p.name: (p.min, p.min)}, {p.name: (p.max, p.max)}, {p.name: (p.min, p.max)}]
+        elif p.kind in ("float", "int"):
+            variants += [{p.name: p.min}, {p.name: p.max}]
+        elif p.kind == "int_pair":
+            variants += [{p.name: (p.min, p.min)}, {p.name: (p.max, p.max)}]
+        elif p.kind == "choice":
+            variants += [{p.name: option} for option in p.options]
+        elif p.kind == "bool":
+            variants += [{p.name: not p.default}]
+    return variants
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")    # albumentations' own divide-by-zero on tiny frames
+@pytest.mark.parametrize("size", [(48, 64), (9, 7)])
+def test_every_value_the_lab_offers_draws_or_says_why_in_one_line(size):
+    """Whatever the Lab's widgets allow, on a small or tiny frame: a picture, or a one-line PipelineError."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+    mask = rng.integers(0, 5, size, dtype=np.uint8)
+    refused = 0
+    for name, spec in aug.CATALOGUE.items():
+        for values in _edge_values(spec):
+            s = step(name, **values)
+            try:
+                out, out_mask, _ = aug.draw([s], image, mask, seed=1, mask_fill=IGNORE)
+            except aug.PipelineError as err:
+                assert "\n" not in str(err), (name, values, str(err))
+                refused += 1
+                continue
+            assert out.dtype == np.uint8 and out.ndim == 3 and out_mask.shape == out.shape[:2], (name, values)
+    assert refused     # crops larger than the frame are among them
