@@ -32,6 +32,23 @@ def step(name, p=1.0, **params):
     return s
 
 
+def _edge_values(spec) -> list[dict]:
+    """Each parameter of a catalogue entry at its bounds (ranges also from bound to bound), each choice, each switch."""
+    variants = [{}]
+    for p in spec.params:
+        if p.kind in ("float_range", "int_range"):
+            variants += [{p.name: (p.min, p.min)}, {p.name: (p.max, p.max)}, {p.name: (p.min, p.max)}]
+        elif p.kind in ("float", "int"):
+            variants += [{p.name: p.min}, {p.name: p.max}]
+        elif p.kind == "int_pair":
+            variants += [{p.name: (p.min, p.min)}, {p.name: (p.max, p.max)}]
+        elif p.kind == "choice":
+            variants += [{p.name: option} for option in p.options]
+        elif p.kind == "bool":
+            variants += [{p.name: not p.default}]
+    return variants
+
+
 def test_catalogue_shape():
     required = {"RandomRain", "RandomSnow", "RandomFog", "RandomSunFlare", "RandomShadow", "HorizontalFlip",
                 "Affine", "RandomResizedCrop", "Blur", "MotionBlur", "GaussianBlur", "Defocus", "GaussNoise",
@@ -45,16 +62,13 @@ def test_catalogue_shape():
 
 
 def test_catalogue_builds_and_runs_without_albumentations_warnings(pair):
-    """Defaults and every bound: an outdated argument name or an out-of-bounds range warns, and fails here."""
+    """Defaults and every bound, choice and switch: an outdated argument name or an out-of-bounds range warns, and
+    fails here."""
     image, mask = pair
     for name, spec in aug.CATALOGUE.items():
         # the mask-guided crop cannot pad: on this 64x96 test frame it needs a window that fits
         variants = [step(name, height=32, width=48) if name == "CropNonEmptyMaskIfExists" else aug.default_step(name)]
-        for p in spec.params:
-            if p.kind in ("float_range", "int_range"):
-                variants += [step(name, **{p.name: (p.min, p.min)}), step(name, **{p.name: (p.max, p.max)})]
-            elif p.kind in ("float", "int"):
-                variants += [step(name, **{p.name: p.min}), step(name, **{p.name: p.max})]
+        variants += [step(name, **values) for values in _edge_values(spec)[1:]]
         for s in variants:
             s["p"] = 1.0
             with warnings.catch_warnings():
@@ -284,23 +298,6 @@ def test_steps_that_fail_on_a_frame_of_a_few_pixels_are_pipeline_errors(s):
     image, mask = np.zeros((*size, 3), np.uint8), np.zeros(size, np.uint8)
     with pytest.raises(aug.PipelineError, match=f"on this {size[0]}x{size[1]} frame"):
         aug.draw([s], image, mask, seed=0, mask_fill=IGNORE)
-
-
-def _edge_values(spec) -> list[dict]:
-    """Each parameter of a catalogue entry at its bounds (ranges also from bound to bound), each choice, each switch."""
-    variants = [{}]
-    for p in spec.params:
-        if p.kind in ("float_range", "int_range"):
-            variants += [{p.name: (p.min, p.min)}, {p.name: (p.max, p.max)}, {p.name: (p.min, p.max)}]
-        elif p.kind in ("float", "int"):
-            variants += [{p.name: p.min}, {p.name: p.max}]
-        elif p.kind == "int_pair":
-            variants += [{p.name: (p.min, p.min)}, {p.name: (p.max, p.max)}]
-        elif p.kind == "choice":
-            variants += [{p.name: option} for option in p.options]
-        elif p.kind == "bool":
-            variants += [{p.name: not p.default}]
-    return variants
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")    # albumentations' own divide-by-zero on tiny frames
