@@ -68,7 +68,6 @@ def portable(document: dict) -> dict:
         and "transform" in document else document
 
 
-
 def parse_pipeline_text(text: str | bytes, *, fmt: str | None = None, source: str = "pipeline text"):
     """The document in JSON or YAML `text` (YAML also reads JSON when fmt is None). Never opens a file:
     text that looks like a path is just text that is not a pipeline."""
