@@ -319,3 +319,23 @@ def test_every_value_the_lab_offers_draws_or_says_why_in_one_line(size):
                 continue
             assert out.dtype == np.uint8 and out.ndim == 3 and out_mask.shape == out.shape[:2], (name, values)
     assert refused     # crops larger than the frame are among them
+
+
+@pytest.mark.parametrize("transform", [
+    A.RandomCrop(height=40, width=50, p=1.0),                      # sizes that are no multiple of 8
+    A.RandomSizedCrop(min_max_height=(20, 30), size=(40, 50), p=1.0),
+    A.SmallestMaxSize(max_size=50, p=1.0),
+    A.XYMasking(num_masks_x=2, num_masks_y=1, mask_x_length=10, mask_y_length=5, p=1.0),   # stored as (0, 10)
+    A.CropAndPad(percent=0.1, fill_mask=IGNORE, p=1.0),            # a range argument kept as one number
+], ids=lambda t: type(t).__name__)
+def test_pipelines_written_with_albumentations_own_arguments_import_and_draw_the_same(pair, transform):
+    """Refused before: crop sizes not a multiple of 8, XYMasking's stored (0, n) lengths, CropAndPad's one number.
+    (The original pads the mask with the ignore label, as SegLab's steps do.)"""
+    image, mask = pair
+    original = A.Compose([transform])
+    steps = aug.steps_from_pipeline(original)
+    imported = aug.build_pipeline(steps, mask_fill=IGNORE)
+    for seed in range(3):
+        a = aug.apply_seeded(original, image, mask, seed)
+        b = aug.apply_seeded(imported, image, mask, seed)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]), (type(transform).__name__, seed)

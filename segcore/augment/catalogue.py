@@ -243,9 +243,9 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
         description="Pad a frame smaller than the given size (say, after RandomScale below 1) so a crop of that "
                     "size fits; the padding is the fill colour in the image and the ignore label in the mask.",
         params=(
-            ParamSpec(name="min_height", kind="int", default=360, min=8, max=4096, step=8,
+            ParamSpec(name="min_height", kind="int", default=360, min=8, max=4096, step=1,
                       help="Pad to at least this height, pixels."),
-            ParamSpec(name="min_width", kind="int", default=480, min=8, max=4096, step=8,
+            ParamSpec(name="min_width", kind="int", default=480, min=8, max=4096, step=1,
                       help="Pad to at least this width, pixels."),
             ParamSpec(name="position", kind="choice", default="center",
                       options=("center", "top_left", "top_right", "bottom_left", "bottom_right", "random"),
@@ -257,8 +257,8 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
         description="Cut a window of fixed size at a random place; a frame smaller than the window is padded "
                     "first (fill colour, ignore label) when pad_if_needed is on.",
         params=(
-            ParamSpec(name="height", kind="int", default=288, min=8, max=4096, step=8, help="Crop height, pixels."),
-            ParamSpec(name="width", kind="int", default=384, min=8, max=4096, step=8, help="Crop width, pixels."),
+            ParamSpec(name="height", kind="int", default=288, min=8, max=4096, step=1, help="Crop height, pixels."),
+            ParamSpec(name="width", kind="int", default=384, min=8, max=4096, step=1, help="Crop width, pixels."),
             ParamSpec(name="pad_if_needed", kind="bool", default=True,
                       help="Pad frames smaller than the crop instead of failing."),
             ParamSpec(name="fill", kind="rgb", default=(0, 0, 0), help="Colour of any padding."),
@@ -269,16 +269,16 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
                     "count as empty), so crops rarely miss the labelled objects. The frame must be at least the "
                     "crop's size (put PadIfNeeded first).",
         params=(
-            ParamSpec(name="height", kind="int", default=288, min=8, max=4096, step=8, help="Crop height, pixels."),
-            ParamSpec(name="width", kind="int", default=384, min=8, max=4096, step=8, help="Crop width, pixels."),
+            ParamSpec(name="height", kind="int", default=288, min=8, max=4096, step=1, help="Crop height, pixels."),
+            ParamSpec(name="width", kind="int", default=384, min=8, max=4096, step=1, help="Crop width, pixels."),
         )),
     TransformSpec(
         name="CenterCrop", group="crop", geometric=True, default_p=1.0,
         description="Cut a window of fixed size from the middle; a frame smaller than the window is padded first "
                     "(fill colour, ignore label) when pad_if_needed is on.",
         params=(
-            ParamSpec(name="height", kind="int", default=288, min=8, max=4096, step=8, help="Crop height, pixels."),
-            ParamSpec(name="width", kind="int", default=384, min=8, max=4096, step=8, help="Crop width, pixels."),
+            ParamSpec(name="height", kind="int", default=288, min=8, max=4096, step=1, help="Crop height, pixels."),
+            ParamSpec(name="width", kind="int", default=384, min=8, max=4096, step=1, help="Crop width, pixels."),
             ParamSpec(name="pad_if_needed", kind="bool", default=True,
                       help="Pad frames smaller than the crop instead of failing."),
             ParamSpec(name="fill", kind="rgb", default=(0, 0, 0), help="Colour of any padding."),
@@ -289,7 +289,7 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
                     "a fixed size: a zoom whose range is given in pixels, where RandomResizedCrop takes a share "
                     "of the area.",
         params=(
-            ParamSpec(name="min_max_height", kind="int_range", default=(176, 360), min=8, max=4096, step=8,
+            ParamSpec(name="min_max_height", kind="int_range", default=(176, 360), min=8, max=4096, step=1,
                       help="Crop height, pixels."),
             ParamSpec(name="size", kind="int_pair", default=(360, 480), min=16, max=4096, step=8,
                       help="Output (height, width) in pixels."),
@@ -301,7 +301,7 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
         description="Resize, keeping the aspect ratio, so the shorter side has the given length, as data sets "
                     "of mixed camera sizes are brought to one scale before a crop.",
         params=(
-            ParamSpec(name="max_size", kind="int", default=360, min=16, max=4096, step=8,
+            ParamSpec(name="max_size", kind="int", default=360, min=16, max=4096, step=1,
                       help="Length of the shorter side, pixels."),
         )),
     TransformSpec(
@@ -309,7 +309,7 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
         description="Resize, keeping the aspect ratio, so the longer side has the given length (follow it with "
                     "PadIfNeeded for a fixed size).",
         params=(
-            ParamSpec(name="max_size", kind="int", default=480, min=16, max=4096, step=8,
+            ParamSpec(name="max_size", kind="int", default=480, min=16, max=4096, step=1,
                       help="Length of the longer side, pixels."),
         )),
     *PIXEL_TRANSFORMS,

@@ -196,9 +196,9 @@ PIXEL_TRANSFORMS: tuple[TransformSpec, ...] = (
                       help="Vertical stripes."),
             ParamSpec(name="num_masks_y", kind="int_range", default=(1, 3), min=0, max=10, step=1,
                       help="Horizontal stripes."),
-            ParamSpec(name="mask_x_length", kind="int_range", default=(10, 40), min=1, max=200, step=1,
+            ParamSpec(name="mask_x_length", kind="int_range", default=(10, 40), min=0, max=200, step=1,
                       help="Width of a vertical stripe, pixels."),
-            ParamSpec(name="mask_y_length", kind="int_range", default=(10, 40), min=1, max=200, step=1,
+            ParamSpec(name="mask_y_length", kind="int_range", default=(10, 40), min=0, max=200, step=1,
                       help="Height of a horizontal stripe, pixels."),
         )),
     TransformSpec(

@@ -228,6 +228,8 @@ def _step_from_child(name: str, child: dict, where: str) -> dict:
             raise PipelineError(f"{where} ({name}): {spec.name} is not set; the lab needs a value")
         if spec.kind == "rgb" and isinstance(value, (int, float)):  # a single fill value means grey
             value = (value,) * 3
+        if spec.kind.endswith("_range") and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = (value, value)     # kept as given (CropAndPad's percent): that exact value, every draw
         params[spec.name] = tuple(value) if isinstance(value, list) else value
     return {"name": name, "params": params, "p": child.get("p", CATALOGUE[name].default_p)}
 
