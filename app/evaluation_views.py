@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from app import cache_budget as budget
-from app import frame_links, loaders, pickers
+from app import class_colours, frame_links, loaders, pickers
 from app.confusion_clicks import cell_from_selection, clickable_cells
 from app.settings import Settings
 from segcore import compare, figures
@@ -248,7 +248,8 @@ def pictures(run: Run, key: str, record: dict, data_root: Path | None, level_nam
         thumbnail = stored_picture(run, key, record, "thumbnail")
         shown, shown_schema = compare.at_level(pred, run.schema, "category" if data_schema not in (
             None, run.schema.name) else level_name)
-        return {**({"thumbnail": thumbnail} if thumbnail is not None else {}), run.name: shown_schema.colorize(shown)}
+        return {**({"thumbnail": thumbnail} if thumbnail is not None else {}),
+                run.name: class_colours.shown(shown_schema).colorize(shown)}
     image, truth = loaders.pair(sample, truth_schema)
     if truth.shape != pred.shape:
         raise ImageError(f"{record.get('name')}: the stored prediction is {pred.shape[0]}x{pred.shape[1]} but the "
@@ -256,8 +257,10 @@ def pictures(run: Run, key: str, record: dict, data_root: Path | None, level_nam
                          + stored.RERUN_HINT.format(what="the frames again"))
     if truth_schema.name != run.schema.name:      # a cross-schema evaluation: each map folded by its own schema
         return compare.comparison_pictures(image, truth_schema.to_categories(truth),
-                                           {run.name: run.schema.to_categories(pred)}, category_schema(), "class", cell)
-    return compare.comparison_pictures(image, truth, {run.name: pred}, run.schema, level_name, cell)
+                                           {run.name: run.schema.to_categories(pred)}, category_schema(), "class", cell,
+                                           class_colours.choices())
+    return compare.comparison_pictures(image, truth, {run.name: pred}, run.schema, level_name, cell,
+                                       class_colours.choices())
 
 
 def show_pictures(found: dict) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import cache_budget as budget
-from app import loaders
+from app import class_colours, loaders
 from app.frame_links import FramesRequest
 from segcore import frame_queries as queries
 from segcore import evaluations as stored
@@ -168,7 +168,7 @@ def thumbnail(runs: dict[str, Run], key: str, records: dict[str, dict], data_roo
     for run_name, record in records.items():
         path = loaders.stored_file(runs[run_name], key, record, "prediction")
         if path is not None:                # a small PNG: read, not cached
-            return prediction_thumbnail(path, runs[run_name].schema), f"{run_name}'s prediction"
+            return prediction_thumbnail(path, class_colours.shown(runs[run_name].schema)), f"{run_name}'s prediction"
     return None, ""
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app import loaders
+from app import class_colours, loaders
 from app.frame_browser import RERUN_HINT
 from app.image_compare import image_compare
 from segcore import evaluations as stored
@@ -36,7 +36,8 @@ class Frame:
 
 
 def level_schema(run: Run, level: str) -> LabelSchema:
-    return run.schema if level == "class" else category_schema()
+    """The browsed level's classes, in the colours picked this session."""
+    return class_colours.shown(run.schema if level == "class" else category_schema())
 
 
 def load_frame(name: str, index: FrameIndex, evaluations: dict[str, dict], runs: dict[str, Run], key: str,

@@ -1,7 +1,7 @@
 """Augmentation Lab: chain catalogue transforms, see what they do to a frame *and its mask*, export the pipeline."""
 import streamlit as st
 
-from app import lab, shell
+from app import class_colours, lab, shell
 from app import lab_widgets as widgets
 from segcore import augment
 from segcore.figures import overlay
@@ -11,6 +11,8 @@ st.title("Augmentation lab")
 st.caption("Geometric transforms move the mask with the image (nearest-neighbour); uncovered and padded pixels get "
            "the ignore label, so they are never trained on.")
 image, mask, schema = widgets.choose_source(config)     # a data folder's image, or an upload
+class_colours.editor([schema])
+schema = class_colours.shown(schema)                    # the same classes, drawn in the colours picked
 fill = schema.ignore_index
 
 # --- pipeline editor: opens on a light weather pipeline, so the first view shows an effect ----------------------

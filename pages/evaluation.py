@@ -4,7 +4,7 @@ evaluate the runs on one of the configured data folders. A projection of stored 
 import streamlit as st
 
 from app import evaluation_views as views
-from app import loaders, pickers, shell
+from app import class_colours, loaders, pickers, shell
 from segcore import compare, eval_records, figures, reports, review
 from segcore import evaluations as stored
 from segcore.exports import csv_bytes
@@ -44,6 +44,7 @@ with st.sidebar:
     for reason in dict.fromkeys(filter(None, map(stored.category_only_reason, evaluations.values()))):
         st.info(f"Category level only: {reason}.", icon=":material/category:")
 level = compare.LEVELS[level_name]
+class_colours.runs_editor(chosen)
 
 st.subheader("Scores (%)")
 scores = reports.scores_table(evaluations, level)
@@ -69,7 +70,7 @@ st.download_button("Download this comparison as a review page (HTML)", key="ev_r
                    data=lambda: review.review_html(      # made on click (Streamlit's deferred download)
                        evaluations, {run.name: run.meta for run in reviewed}, data_root=data_root,
                        eval_paths={run.name: run.evaluations().get(key) for run in reviewed},
-                       histories=review.read_histories(reviewed)),
+                       histories=review.read_histories(reviewed), colours=class_colours.choices()),
                    file_name=f"{key}-review.html", mime="text/html",
                    help="Scores, per-class report, confusion matrices, calibration and the worst frames of both "
                         "levels, and the training curves, in one file that opens offline in any browser (`segcore "

@@ -4,7 +4,7 @@ stored files only: no model runs here."""
 import streamlit as st
 
 from app import frame_browser as browser
-from app import frame_links, loaders, pickers, shell
+from app import class_colours, frame_links, loaders, pickers, shell
 from app.evaluation_views import pick_evaluation, pick_level
 from app.frame_viewer import show_viewer
 from segcore import compare
@@ -42,6 +42,7 @@ if not index.names:
     st.info("These evaluations share no frame: evaluate the runs again on the same data set.")
     st.stop()
 browser.apply_pending(index)
+class_colours.runs_editor(chosen, [level, *{"class", "category"} - {level}])
 
 first = evaluations[index.runs[0]]
 st.caption(f"{stored.label(first)}: {len(index.names)} frames scored by {', '.join(index.runs)}, "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import image_sources, pickers, predictions, shell
+from app import class_colours, image_sources, pickers, predictions, shell
 from segcore import compare, confidence
 from segcore.evaluations import TTA_SHORT
 from segcore.frame_views import doubt_layer
@@ -52,13 +52,13 @@ def downloads(view, stem: str, key: str):
 
 
 def show_model(run, image, truth, index: int, stem: str, prediction):
-    """One model's column: overlay, legend, timings, downloads. Returns (view, scores row, label doubts or None),
-    all None if it failed."""
+    """One model's column: overlay, legend, timings, downloads -> (view, scores row, label doubts), Nones on failure."""
     if isinstance(prediction, RunError):
         st.error(f"{prediction}. " + ("Choose another test-time augmentation." if isinstance(prediction, TTAUnavailable)
                                       else "Retrain the run or choose another one."), icon=":material/error:")
         return None, None, None
-    view = compare.model_view(image, prediction.labels, run.schema, level=level, alpha=alpha, hidden=hidden)
+    view = compare.model_view(image, prediction.labels, run.schema, level=level, alpha=alpha, hidden=hidden,
+                              colours=class_colours.choices())
     if truth is not None:
         shown_truth, why = truth_at_level(truth[1], truth[0], run.schema, level)
         if why:
@@ -143,6 +143,7 @@ def show_image(index: int, name: str, image, truth, outcomes: dict):
         st.caption("Label doubts: no labelled pixel is rejected by every model.")
 
 shown = image_sources.uploaded_images(schemas) if source == "Upload" else image_sources.folder_images(config)
+class_colours.runs_editor(chosen, [level])
 outcomes = predictions.predict_all(chosen, [(image, truth) for _, image, truth in shown], with_confidence=sure,
                                    tta=tta)
 for index, ((name, image, truth), outcome) in enumerate(zip(shown, outcomes)):

@@ -133,9 +133,15 @@ def cmd_unlike_train(args) -> int:
 
 
 def cmd_review(args) -> int:
-    from segcore import runs
+    from segcore import class_colours, runs
+    from segcore.labels import category_schema
     from segcore.review import write_review
-    path, key = write_review([runs.open_run(folder) for folder in args.runs], args.out, args.evaluation, args.data)
+    reviewed = [runs.open_run(folder) for folder in args.runs]
+    colours = None
+    if args.class_colours:
+        colours = class_colours.read(args.class_colours)
+        class_colours.check(colours, [*(run.schema for run in reviewed if run.ok), category_schema()])
+    path, key = write_review(reviewed, args.out, args.evaluation, args.data, colours)
     print(f"wrote {path} (evaluation {key} of {len(args.runs)} run{'' if len(args.runs) == 1 else 's'}; open it in "
           "any browser, offline)")
     return 0
@@ -280,6 +286,10 @@ def parser() -> argparse.ArgumentParser:
                         help="the evaluated data set's folder: the worst frames are drawn with their photo and "
                              "ground truth (default: only the stored predictions and thumbnails)")
     review.add_argument("--out", required=True, help="HTML file to write (replaced if it exists)")
+    review.add_argument("--class-colours", default=None, metavar="JSON",
+                        help='draw the pictures and legends in these class colours, e.g. {"camvid11": {"Road": '
+                             '"#ff00ff"}, "categories": {"flat": "#800080"}} (the Side by Side, Frames and Evaluation '
+                             "pages save such a file)")
     review.set_defaults(func=cmd_review)
     _add_verbose(top)
     return top

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from segcore import figures
+from segcore import class_colours, figures
 from segcore.labels import LabelSchema, category_schema
 from segcore.metrics import top_confusions
 
@@ -36,7 +36,7 @@ class ModelView:
     labels: np.ndarray              # (H, W) ids of the view's schema, at the image's resolution
     schema: LabelSchema
     overlay: np.ndarray             # (H, W, 3) the image with the mask blended in
-    color: np.ndarray               # (H, W, 3) the mask alone in the schema's colours
+    color: np.ndarray               # (H, W, 3) the mask alone in the schema's own colours (a colour mask file)
     shares: pd.DataFrame            # figures.class_shares: class, share, pixels, color (by id)
     legend: str                     # HTML: the classes present, with their shares
     truth: np.ndarray | None = None   # the ground truth at the same level, when there is one
@@ -45,16 +45,18 @@ class ModelView:
 
 
 def model_view(image: np.ndarray, labels: np.ndarray, schema: LabelSchema, *, level: str = "class",
-               alpha: float = 0.5, truth: np.ndarray | None = None, hidden=()) -> ModelView:
+               alpha: float = 0.5, truth: np.ndarray | None = None, hidden=(), colours=None) -> ModelView:
     """Everything shown for one model on one image; `truth` is a train-id map of `schema`, same size as labels.
     `hidden`: names of classes (at `level`) left out of the overlay, where the photo shows instead; the label map,
-    colour mask, shares and scores keep every class."""
+    colour mask, shares and scores keep every class. `colours`: a viewer's class colours (segcore.class_colours)
+    for the overlay and legend; the colour mask keeps the schema's own."""
     shown, shown_schema = at_level(labels, schema, level)
+    shown_schema = class_colours.apply(shown_schema, colours or {})
     shares = figures.class_shares(shown, shown_schema)
     hidden_ids = [shown_schema.names.index(name) for name in hidden if name in shown_schema.names]
     overlaid = np.where(np.isin(shown, hidden_ids), shown_schema.ignore_index, shown) if hidden_ids else shown
     view = ModelView(shown, shown_schema, figures.overlay(image, overlaid, shown_schema, alpha),
-                     shown_schema.colorize(shown), shares,
+                     shown_schema.color_mask(shown), shares,
                      figures.legend_html(shown_schema, list(shares.index), shares["share"].to_dict(), hidden_ids))
     if truth is not None:
         view.truth, _ = at_level(truth, schema, level)
@@ -143,10 +145,13 @@ def confusion_pixels(truth: np.ndarray, pred: np.ndarray, true_id: int, pred_id:
 
 
 def comparison_pictures(image: np.ndarray, truth: np.ndarray, preds: dict[str, np.ndarray], schema: LabelSchema,
-                        level: str = "class", cell: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+                        level: str = "class", cell: tuple[int, int] | None = None,
+                        colours=None) -> dict[str, np.ndarray]:
     """Pictures of one evaluated image, by caption: the ground truth and each model's prediction as colour masks at
-    `level`, and with `cell` = (truth, predicted) the pixels of that confusion tinted on the photo, per model."""
+    `level` (in `colours`, a viewer's class colours, where given), and with `cell` = (truth, predicted) the pixels
+    of that confusion tinted on the photo, per model."""
     truth, shown_schema = at_level(truth, schema, level)
+    shown_schema = class_colours.apply(shown_schema, colours or {})
     pictures = {"image": image, "ground truth": shown_schema.colorize(truth)}
     for name, pred in preds.items():
         pred, _ = at_level(pred, schema, level)

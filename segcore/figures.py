@@ -79,13 +79,13 @@ def overlay(image: np.ndarray, labels: np.ndarray, schema, alpha: float = 0.5) -
     image = _rgb(image)
     labels = resize_nearest(labels, image.shape[:2])
     labelled = (labels >= 0) & (labels < schema.num_classes)
-    return _blend(image, labelled, schema.colors[labels[labelled]], alpha)
+    return _blend(image, labelled, schema.display_colors[labels[labelled]], alpha)
 
 
 def _name_and_color(schema, class_id: int) -> tuple[str, tuple[int, int, int]]:
     if 0 <= class_id < schema.num_classes:
         info = schema.classes[class_id]
-        return info.name, info.color
+        return info.name, tuple(int(v) for v in schema.display_colors[class_id])
     return VOID, schema.void_color
 
 

@@ -76,7 +76,7 @@ def outline(image: np.ndarray, labels: np.ndarray, schema, width: int = 2) -> np
     labels = resize_nearest(labels, image.shape[:2])
     edge = contours(labels, width) & (labels < schema.num_classes)
     out = image.copy()
-    out[edge] = schema.colors[labels[edge]]
+    out[edge] = schema.display_colors[labels[edge]]
     return out
 
 

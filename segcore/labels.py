@@ -6,7 +6,8 @@ app never guesses class names or colours.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -32,6 +33,9 @@ class LabelSchema:
 
     `raw_to_train` maps the pixel values found in label files (e.g. Cityscapes labelIds) to train ids;
     a raw value absent from it is invalid for this schema.
+
+    `shown_colors` (from `recolored`) are colours a viewer picked for drawing. They are not part of the schema:
+    equality, JSON and the decoding of colour masks use the classes' own colours.
     """
 
     name: str
@@ -39,6 +43,7 @@ class LabelSchema:
     ignore_index: int
     void_color: tuple[int, int, int] = (0, 0, 0)
     raw_to_train: dict[int, int] = field(default_factory=dict)
+    shown_colors: tuple[tuple[int, int, int], ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self):
         ids = [c.train_id for c in self.classes]
@@ -51,6 +56,8 @@ class LabelSchema:
         for c in self.classes:
             if c.category not in CATEGORIES:
                 raise ValueError(f"schema {self.name!r}: class {c.name!r} has unknown category {c.category!r}")
+        if self.shown_colors and len(self.shown_colors) != len(ids):
+            raise ValueError(f"schema {self.name!r}: {len(self.shown_colors)} shown colours for {len(ids)} classes")
         if not self.raw_to_train:  # label files hold train ids directly (CamVid style)
             object.__setattr__(self, "raw_to_train", {**{i: i for i in ids}, self.ignore_index: self.ignore_index})
 
@@ -65,18 +72,42 @@ class LabelSchema:
 
     @property
     def colors(self) -> np.ndarray:
-        """(num_classes, 3) uint8 palette."""
+        """(num_classes, 3) uint8: the schema's own palette (what its colour masks are written in)."""
         return np.array([c.color for c in self.classes], dtype=np.uint8)
 
+    @property
+    def display_colors(self) -> np.ndarray:
+        """(num_classes, 3) uint8: the colours pictures are drawn in (a viewer's picks, else the schema's own)."""
+        return np.array(self.shown_colors, dtype=np.uint8) if self.shown_colors else self.colors
+
+    def recolored(self, colors: Mapping[str, tuple[int, int, int]]) -> "LabelSchema":
+        """This schema drawn with `colors` (class name -> RGB) for the classes named; the others keep theirs. An
+        unknown name is a one-line ValueError listing the schema's classes."""
+        unknown = [name for name in colors if name not in self.names]
+        if unknown:
+            raise ValueError(f"the {self.name} schema has no class {unknown[0]!r} (its classes: "
+                             f"{', '.join(self.names)})"[:300])
+        current = [tuple(int(v) for v in row) for row in self.display_colors]
+        shown = tuple(_shown_color(colors[c.name], c.name) if c.name in colors else current[c.train_id]
+                      for c in self.classes)
+        return replace(self, shown_colors=() if shown == tuple(c.color for c in self.classes) else shown)
+
     def palette(self) -> np.ndarray:
-        """(256, 3) uint8 lookup: train id -> colour, ignore and unknown ids -> void colour."""
+        """(256, 3) uint8 lookup for drawing: train id -> display colour, ignore and unknown ids -> void colour."""
         table = np.tile(np.array(self.void_color, dtype=np.uint8), (256, 1))
-        table[: self.num_classes] = self.colors
+        table[: self.num_classes] = self.display_colors
         return table
 
     def colorize(self, label_map: np.ndarray) -> np.ndarray:
-        """Train-id map (H, W) -> RGB (H, W, 3) uint8."""
+        """Train-id map (H, W) -> RGB (H, W, 3) uint8 in the display colours: a picture to look at."""
         return self.palette()[np.asarray(label_map, dtype=np.uint8)]
+
+    def color_mask(self, label_map: np.ndarray) -> np.ndarray:
+        """Train-id map (H, W) -> RGB (H, W, 3) uint8 in the schema's own colours, whatever a viewer picked: a colour
+        mask file that `decode_color` (and other tools) read back to the same labels."""
+        table = np.tile(np.array(self.void_color, dtype=np.uint8), (256, 1))
+        table[: self.num_classes] = self.colors
+        return table[np.asarray(label_map, dtype=np.uint8)]
 
     def raw_lut(self) -> tuple[np.ndarray, np.ndarray]:
         """(256,) uint8 raw value -> train id, and (256,) bool raw value is valid."""
@@ -233,6 +264,13 @@ def _color(value, what: str) -> tuple[int, int, int]:
     if not isinstance(value, (list, tuple)) or len(value) != 3:
         raise ValueError(f"not a label schema: {what} must be three integers 0..255 (R, G, B), got {value!r}"[:200])
     return tuple(_int(v, what, 0, 255) for v in value)
+
+
+def _shown_color(value, name: str) -> tuple[int, int, int]:
+    if (not isinstance(value, (list, tuple, np.ndarray)) or len(value) != 3
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= 255 for v in value)):
+        raise ValueError(f"the colour for {name!r} must be three integers 0..255 (R, G, B), got {value!r}"[:200])
+    return tuple(int(v) for v in value)
 
 
 def _schema(name, rows, ignore_index, **kwargs) -> LabelSchema:

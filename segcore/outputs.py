@@ -46,7 +46,7 @@ def predict_files(run, images: list, out, *, fmt: str = "labels", tta: str | Non
         if fmt == "labels":
             array = labels
         elif fmt == "color":
-            array = predictor.schema.colorize(labels)
+            array = predictor.schema.color_mask(labels)
         else:
             array = overlay(image, labels, predictor.schema, alpha=0.5)
         written.append(write_png(target, array))

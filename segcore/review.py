@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from segcore import compare, figures, reports
+from segcore import class_colours, compare, figures, reports
 from segcore import eval_records
 from segcore import evaluations as stored
 from segcore.files import atomic_write_bytes
@@ -144,7 +144,8 @@ def picture_level(evaluations: dict[str, dict]) -> str:
     return "category" if any(map(stored.category_only_reason, evaluations.values())) else "class"
 
 
-def _ground_truth(record: dict, first: dict, schema: LabelSchema | None, data_root, level: str) -> list[str]:
+def _ground_truth(record: dict, first: dict, schema: LabelSchema | None, data_root, level: str,
+                  colours: dict) -> list[str]:
     """The frame's photo and ground truth from the data set it was scored on, at `level`."""
     from segcore.frame_views import fit
     sample = stored.record_sample(record, data_root)
@@ -157,11 +158,11 @@ def _ground_truth(record: dict, first: dict, schema: LabelSchema | None, data_ro
     image, truth = read_pair(sample.image, sample.label, truth_schema)
     truth, shown = compare.at_level(truth, truth_schema, level)
     return [_picture(fit(image, PICTURE_SIDE), f"{record['name']} (photo)"),
-            _picture(fit(shown.colorize(truth), PICTURE_SIDE), "ground truth")]
+            _picture(fit(class_colours.apply(shown, colours).colorize(truth), PICTURE_SIDE), "ground truth")]
 
 
 def _frame_pictures(name: str, evaluations: dict[str, dict], metas: dict[str, dict], eval_paths: dict,
-                    data_root=None) -> str:
+                    data_root=None, colours: dict | None = None) -> str:
     """One worst frame: its photo and ground truth where the data set is at hand (`data_root`), else the photo
     thumbnail the first run stored, then each run's stored prediction with that run's mIoU, at picture_level;
     what is not stored is left out, a damaged file is named."""
@@ -172,7 +173,8 @@ def _frame_pictures(name: str, evaluations: dict[str, dict], metas: dict[str, di
     first_record = compare.find_record(first, name)
     if data_root is not None and first_record is not None:
         try:
-            photo = _ground_truth(first_record, first, _schema_of(metas.get(first_run)), data_root, level)
+            photo = _ground_truth(first_record, first, _schema_of(metas.get(first_run)), data_root, level,
+                                  colours or {})
         except (ImageError, DatasetError, OSError) as err:
             pictures.append(f'<p class="note">{html.escape(name)}: {html.escape(str(err)[:200])}</p>')
     for run, result in evaluations.items():
@@ -188,16 +190,19 @@ def _frame_pictures(name: str, evaluations: dict[str, dict], metas: dict[str, di
                 labels, shown = compare.at_level(read_label_map(prediction), schema, level)
                 miou = record.get("mean_iou")
                 score = f", mIoU {100 * miou:.1f} %" if isinstance(miou, (int, float)) else ""
-                pictures.append(_picture(fit(shown.colorize(labels), PICTURE_SIDE), f"{run}{score}"))
+                drawn = class_colours.apply(shown, colours or {}).colorize(labels)
+                pictures.append(_picture(fit(drawn, PICTURE_SIDE), f"{run}{score}"))
         except (ImageError, ValueError, OSError) as err:         # a damaged stored file: said, and drawn without
             pictures.append(f'<p class="note">{html.escape(run)}: {html.escape(str(err)[:200])}</p>')
     return f"<h4>{html.escape(name)}</h4>" + _grid(photo + pictures) if pictures else ""
 
 
-def _legends(metas: dict[str, dict], evaluations: dict[str, dict], void: bool = False) -> list[str]:
+def _legends(metas: dict[str, dict], evaluations: dict[str, dict], void: bool = False,
+             colours: dict | None = None) -> list[str]:
     """A colour legend per schema the pictures are drawn in (one where the runs share it); `void`: with the colour
     of the ground truth's unlabelled pixels."""
     def legend(schema: LabelSchema) -> str:
+        schema = class_colours.apply(schema, colours or {})
         return figures.legend_html(schema, [*range(schema.num_classes), *([schema.ignore_index] if void else [])])
 
     if picture_level(evaluations) == "category":
@@ -252,12 +257,13 @@ def _training_section(histories: dict[str, pd.DataFrame], problems: list[str], f
 
 def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = None, *, title: str | None = None,
                 worst: int = WORST_FRAMES, generated: datetime | None = None, eval_paths: dict | None = None,
-                data_root=None, histories: tuple[dict, list[str]] | None = None) -> str:
+                data_root=None, histories: tuple[dict, list[str]] | None = None, colours: dict | None = None) -> str:
     """The review page of `evaluations` ({run: one stored evaluation of the same data set and split}) with the
     runs' meta.json contents `metas` ({run: meta}); with `eval_paths` ({run: its evaluation JSON's path}) the worst
     frames are drawn from the predictions stored beside it, with `data_root` (the folder holding the evaluated data
     set, segcore.evaluations.locate_dataset) beside their photo and ground truth; with `histories` (read_histories)
-    a section on training. ValueError for no evaluations."""
+    a section on training; `colours` (segcore.class_colours) draw the pictures and legends in a viewer's class
+    colours. ValueError for no evaluations."""
     if not evaluations:
         raise ValueError("nothing to review: give at least one run with a stored evaluation")
     first = next(iter(evaluations.values()))
@@ -298,7 +304,7 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
     if len(frames):
         parts += [f"<h2>The {min(worst, len(frames))} worst of {len(frames)} frames (by mean mIoU)</h2>",
                   _table(frames.head(worst))]
-        drawn = [_frame_pictures(name, evaluations, metas or {}, eval_paths or {}, data_root)
+        drawn = [_frame_pictures(name, evaluations, metas or {}, eval_paths or {}, data_root, colours)
                  for name in frames.index[:FRAMES_DRAWN]]
         if any(drawn):
             level = {"class": "class level", "category": "the level of the 7 categories"}[picture_level(evaluations)]
@@ -307,7 +313,8 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
                        "folder (`segcore review --data DIR`, or a data folder of the dashboard) to draw it.")
             parts += [f"<h3>The {min(FRAMES_DRAWN, len(frames))} worst, as the evaluations stored them</h3>",
                       f'<p class="note">At {level}: {truth}each run\'s stored prediction.{missing}</p>',
-                      *_legends(metas or {}, evaluations, void=data_root is not None), *filter(None, drawn)]
+                      *_legends(metas or {}, evaluations, void=data_root is not None, colours=colours),
+                      *filter(None, drawn)]
     if histories is not None:
         parts += _training_section(*histories, figure_html)
     body = "\n".join(parts)
@@ -315,10 +322,12 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
 
 
-def write_review(runs_to_review, out, key: str | None = None, data=None) -> tuple[Path, str]:
+def write_review(runs_to_review, out, key: str | None = None, data=None,
+                 colours: dict | None = None) -> tuple[Path, str]:
     """Write the review of `runs_to_review` (segcore.runs.Run objects) at evaluation `key` (default: CamVid val
     where all have it, else the first they share) to `out` (.html); returns (path, key). `data`: the folder of the
-    evaluated data set, to draw the worst frames' photo and ground truth. ValueError naming what is wrong: no shared
+    evaluated data set, to draw the worst frames' photo and ground truth; `colours`: class colours to draw them in
+    (segcore.class_colours). ValueError naming what is wrong: no shared
     evaluation, a run without it, a broken run, another suffix, a data folder without the evaluated data set."""
     from segcore.runs import RunError
     out = Path(out)
@@ -355,6 +364,6 @@ def write_review(runs_to_review, out, key: str | None = None, data=None) -> tupl
                          f"fingerprint {dataset['fingerprint'] or 'not stored'}); give the folder it was scored on, "
                          "or leave out --data")
     text = review_html(evaluations, {run.name: run.meta for run in runs_to_review}, data_root=data_root,
-                       histories=read_histories(runs_to_review),
+                       histories=read_histories(runs_to_review), colours=colours,
                        eval_paths={run.name: run.evaluations()[keys[run.name]] for run in runs_to_review})
     return atomic_write_bytes(out, text.encode("utf-8")), keys[runs_to_review[0].name]

@@ -316,7 +316,7 @@ def test_lab_generates_widgets_for_every_catalogue_transform(folders, part):
             item["params"].update(height=16, width=16)     # it cannot pad: its window must fit the 64x48 test frame
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
-    expanders = [e.label for e in at.expander]
+    expanders = [e.label for e in at.main.expander]
     assert len(expanders) == len(chosen) and expanders[0].startswith(f"1. {chosen[0]}")
     if part == 1:
         return

@@ -82,7 +82,7 @@ def test_format3_scores_show_boundary_iou_and_calibration_from_the_file(monkeypa
     boundary = eval_records.boundary_scores(load(format3, "segnet-b")["class_level"])
     assert report["boundary IoU % · segnet-b"].tolist()[:3] == pytest.approx([100 * b for b in boundary[:3]],
                                                                              abs=0.051)
-    labels = [button.proto.label for button in at.get("download_button")]
+    labels = [button.proto.label for button in at.main.get("download_button")]
     assert labels == ["Download this comparison as a review page (HTML)", "Download the report (CSV)"]
 
 

@@ -46,8 +46,8 @@ def test_every_step_is_one_collapsed_line(folders):
     at.session_state["lab_items"] = [lab.new_item(n) for n in ("RandomRain", "HorizontalFlip", "GaussNoise",
                                                                 "Affine", "RandomBrightnessContrast")]
     at.run()
-    labels = [e.label for e in at.expander]
-    assert len(labels) == 5 and not any(e.proto.expanded for e in at.expander)
+    labels = [e.label for e in at.main.expander]
+    assert len(labels) == 5 and not any(e.proto.expanded for e in at.main.expander)
     assert all("\n" not in label for label in labels)
     assert labels == [f"{i + 1}. {name}  (p = 0.50)" for i, name in enumerate(
         ("RandomRain", "HorizontalFlip", "GaussNoise", "Affine", "RandomBrightnessContrast"))]
@@ -77,7 +77,7 @@ def test_builds_one_of_and_some_of_groups_and_exports_what_training_runs(folders
     steps = lab.steps_of(_items(at))
     assert [(s["name"], [m["name"] for m in s.get("steps", [])]) for s in steps] == [
         ("OneOf", ["RandomSnow", "RandomFog"]), ("HorizontalFlip", []), ("SomeOf", ["CoarseDropout", "GaussNoise"])]
-    labels = [e.label for e in at.expander]
+    labels = [e.label for e in at.main.expander]
     assert labels[0].startswith("1. OneOf of 2") and labels[1].startswith("1.1. RandomSnow  (weight = 0.50)")
     some_of = _items(at)[2]
     at.number_input(key=f"lab-{some_of['uid']}-n").set_value(2).run()
