@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from browser_support import browser, fresh_page, page, require_browser, settle, streamlit_server  # noqa: F401
@@ -113,3 +114,46 @@ def test_first_visit_time(server, browser):
                   f"{first_visit_seconds(page, server):.2f} s")
             settle(page)
             expect_whole_grid(page)
+
+
+def _picture(page, caption: str):
+    """The decoded screenshot of the picture captioned `caption` (the browser draws it scaled)."""
+    import io
+
+    from PIL import Image
+    shown = page.locator('[data-testid="stMain"] [data-testid="stImage"]').filter(has_text=caption).first
+    shown.scroll_into_view_if_needed()
+    return np.asarray(Image.open(io.BytesIO(shown.locator("img").screenshot())).convert("RGB")).astype(int)
+
+
+def test_class_colours_loaded_on_frames_draw_its_pictures_and_follow_to_the_lab(server, page, tmp_path):
+    """A colours file loaded in the sidebar recolours the opened frame's ground truth (road: bottom third), shows in
+    the sidebar legend, and the Augmentation Lab (another page, same session) draws its legend in it too."""
+    from playwright.sync_api import expect
+    page.goto(server + "/frames")
+    expect_whole_grid(page)
+    _open_buttons(page).first.click()
+    page.locator(".compare").wait_for()
+    settle(page)
+    road = (slice(-6, -3), slice(2, 8))           # left of the car, inside the road
+    before = _picture(page, "ground truth")[road]
+    colours = tmp_path / "colours.json"
+    colours.write_text('{"camvid11": {"Road": "#ff00ff"}}')
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Class colours").click()
+    sidebar.locator('input[type="file"]').set_input_files(str(colours))
+    settle(page)
+    expect(sidebar.locator('[data-testid="stHtml"] span[style*="background:#ff00ff"]')).to_have_count(1)
+    after = _picture(page, "ground truth")[road]
+    # Road over a (90, 90 + tint, 100) photo at 50 %: CamVid's (128, 64, 128) gives (109, 77 + tint / 2, 114),
+    # magenta (172, 45 + tint / 2, 177): red and blue up by 63, green down by 32.
+    shift = np.median(after.reshape(-1, 3), axis=0) - np.median(before.reshape(-1, 3), axis=0)
+    assert shift[0] > 45 and shift[2] > 45 and shift[1] < -20, shift
+    page.screenshot(path=str(SCREENSHOTS / "seglab-frames-colours.png"), full_page=True)
+
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Augmentation Lab").click()
+    page.get_by_role("heading", name="Augmentation lab").wait_for()
+    settle(page)
+    expect(page.locator('[data-testid="stMain"] [data-testid="stHtml"] span[style*="background:#ff00ff"]')
+           ).not_to_have_count(0, timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
