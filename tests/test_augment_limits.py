@@ -195,3 +195,21 @@ def test_shipped_pipeline_loads_for_training_with_the_schema_fill(tmp_path):
     assert affine.fill_mask == 11 and affine.mask_interpolation == 0
     assert aug.steps_from_pipeline(loaded) == aug.steps_from_pipeline(SHIPPED)
     json.dumps(loaded)   # runs write it as augment.json
+
+
+@pytest.mark.parametrize("name, suggestion", [("RandomRian", "RandomRain"), ("horizontalflip", "HorizontalFlip"),
+                                              ("oneof", "OneOf"), ("Zzz", None)])
+def test_a_misspelt_transform_is_refused_with_the_closest_name(name, suggestion):
+    with pytest.raises(aug.PipelineError) as err:
+        aug.validate_steps([{"name": name, "params": {}, "p": 0.5}])
+    said = one_line(err)
+    assert f"unknown transform {name!r}" in said
+    assert (f"(did you mean {suggestion}?)" in said) if suggestion else "did you mean" not in said
+
+
+def test_a_misspelt_transform_in_a_pipeline_file_is_refused_with_the_closest_name():
+    document_text = json.dumps(document({"__class_fullname__": "GaussianBlurr", "p": 1}))
+    with pytest.raises(aug.PipelineError) as err:
+        aug.steps_from_pipeline(document_text)
+    assert "unknown albumentations transform 'GaussianBlurr' in transform.transforms[0] (did you mean GaussianBlur?)" \
+        in one_line(err)

@@ -16,7 +16,7 @@ import yaml
 
 from segcore.augment.build import build_pipeline, managed_arguments
 from segcore.augment.catalogue import CATALOGUE, COMPOSES, PipelineError
-from segcore.augment.steps import validate_steps
+from segcore.augment.steps import did_you_mean, validate_steps
 from segcore.files import NotARegularFile, atomic_write_bytes, read_regular_bytes
 from segcore.limits import MAX_PIPELINE_BYTES
 from segcore.limits import MAX_PIPELINE_NESTING as MAX_NESTING
@@ -133,7 +133,8 @@ def _check_document(data) -> dict:
         name = node["__class_fullname__"].rsplit(".", 1)[-1]
         cls = getattr(A, name, None)
         if not (isinstance(cls, type) and issubclass(cls, (A.BasicTransform, A.BaseCompose))):
-            raise PipelineError(f"unknown albumentations transform {node['__class_fullname__']!r} in {where}")
+            raise PipelineError(f"unknown albumentations transform {node['__class_fullname__']!r} in {where}"
+                                f"{did_you_mean(name)}")
         children = node.get("transforms") or []
         if not isinstance(children, list):
             raise PipelineError(f"not an albumentations pipeline: {where}.transforms is not a list")
@@ -277,8 +278,9 @@ def steps_from_pipeline(source) -> list[dict]:
     members = [c for child in children for c in [child, *(child.get("transforms") or [])]]
     unknown = list(dict.fromkeys(n for n in map(_name, members) if n not in CATALOGUE and n not in COMPOSES))
     if unknown:
-        raise PipelineError(f"transform(s) not in the catalogue: {', '.join(unknown)}; the Lab and training "
-                            f"use only: {', '.join(CATALOGUE)}, in {' or '.join(COMPOSES)} groups")
+        named = ", ".join(f"{name}{did_you_mean(name)}" for name in unknown)
+        raise PipelineError(f"transform(s) not in the catalogue: {named}; the Lab and training use only: "
+                            f"{', '.join(CATALOGUE)}, in {' or '.join(COMPOSES)} groups")
     children = A.to_dict(load_pipeline(data))["transform"]["transforms"]  # albumentations' checks, defaults
     steps = validate_steps(_steps_from_children(children, "", in_group=False))
     _check_unexposed(children, steps, "")

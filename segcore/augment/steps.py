@@ -7,6 +7,7 @@ catalogue steps. Groups do not nest: one level is what the Lab edits, and files 
 """
 from __future__ import annotations
 
+import difflib
 import math
 
 import numpy as np
@@ -40,10 +41,18 @@ def light_weather() -> list[dict]:
     ])
 
 
+def did_you_mean(name) -> str:
+    """" (did you mean X?)" for the catalogue name (or group) closest to a misspelt `name`, else ""."""
+    names = {known.lower(): known for known in [*CATALOGUE, *COMPOSES]}
+    close = difflib.get_close_matches(str(name).lower(), list(names), n=1, cutoff=0.75)
+    return f" (did you mean {names[close[0]]}?)" if close else ""
+
+
 def _spec(name, where) -> TransformSpec:
     if name not in CATALOGUE:
         groups = f"; groups: {', '.join(COMPOSES)}" if where.startswith("step") and "." not in where else ""
-        raise PipelineError(f"{where}: unknown transform {name!r}; valid: {', '.join(CATALOGUE)}{groups}")
+        raise PipelineError(f"{where}: unknown transform {name!r}{did_you_mean(name)}; valid: "
+                            f"{', '.join(CATALOGUE)}{groups}")
     return CATALOGUE[name]
 
 
