@@ -296,5 +296,8 @@ def show_run_pictures(records: list[tuple[Run, dict]], key: str, data_root: Path
                           if caption not in found})        # image and ground truth once for all runs
     if found:
         show_pictures(found)
+        first_run = records[0][0]
+        categories = level_name == "category" or data_schema not in (None, first_run.schema.name)
+        st.html(figures.legend_html(class_colours.shown(category_schema() if categories else first_run.schema)))
     if unstored:
         st.info(no_frames_message(unstored), icon=":material/history:")

@@ -16,6 +16,7 @@ from app.image_compare import image_compare
 from segcore import evaluations as stored
 from segcore import frame_views as views
 from segcore.datasets import DatasetError
+from segcore.figures import legend_html
 from segcore.frame_queries import FrameIndex
 from segcore.imageio import ImageError
 from segcore.label_quality import doubted_by_all
@@ -83,16 +84,17 @@ def load_frame(name: str, index: FrameIndex, evaluations: dict[str, dict], runs:
     return frame
 
 
-def layers(frame: Frame, mode: str, classes) -> dict[str, np.ndarray]:
-    """{title: RGB picture} of every layer the frame has, at the photo's size (or the labels' without one)."""
+def layers(frame: Frame, mode: str, classes, alpha: float = 0.5) -> dict[str, np.ndarray]:
+    """{title: RGB picture} of every layer the frame has, at the photo's size (or the labels' without one); label
+    fills at opacity `alpha`."""
     schema = frame.schema
     maps = [m for m in (frame.truth, *frame.predictions.values()) if m is not None]
     base = frame.image if frame.image is not None else np.zeros((*maps[0].shape, 3), np.uint8) + 64
     shown = {"image": base} if frame.image is not None else {}
     if frame.truth is not None:
-        shown[TRUTH] = views.label_layer(base, frame.truth, schema, mode, classes)
+        shown[TRUTH] = views.label_layer(base, frame.truth, schema, mode, classes, alpha)
     for run, labels in frame.predictions.items():
-        shown[f"{run} prediction"] = views.label_layer(base, labels, schema, mode, classes)
+        shown[f"{run} prediction"] = views.label_layer(base, labels, schema, mode, classes, alpha)
         if frame.truth is not None and frame.image is not None:
             shown[f"{run} errors"] = views.error_layer(base, frame.truth, labels, schema, classes)
         if run in frame.doubts:
@@ -127,13 +129,15 @@ def show_viewer(name: str, listed: list[str], index: FrameIndex, evaluations: di
     left, right = st.columns([1, 3])
     mode = left.radio("Overlay", views.MODES, horizontal=True, key="fr_mode",
                       help="outline: each class's contour drawn on the photo, so grey classes (Sky) stay visible")
+    alpha = left.slider("Mask opacity", 0.0, 1.0, 0.5, 0.05, key="fr_alpha", disabled=mode != "fill")
     chosen = right.multiselect("Classes shown", [schema.names[i] for i in present],
                                default=[schema.names[i] for i in present], key=f"fr_classes_{index.level}_{name}")
     classes = [schema.names.index(c) for c in chosen]
-    pictures = layers(frame, mode, classes)
+    pictures = layers(frame, mode, classes, alpha)
     for start in range(0, len(pictures), 3):
         for column, (title, picture) in zip(st.columns(3), list(pictures.items())[start:start + 3]):
             column.image(picture, caption=title, width="stretch")
+    st.html(legend_html(schema, present, hidden=[i for i in present if i not in classes]))
     st.markdown("**Compare two layers** (drag the handle)")
     titles = list(pictures)
     left, right = st.columns(2)

@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from segcore import compare
 from segcore import eval_records
-from segcore import evaluations as stored
 from segcore.calibration import expected_calibration_error
+from segcore.labels import CAMVID11
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = str(ROOT / "pages" / "evaluation.py")
@@ -128,6 +128,8 @@ def test_format3_worst_frames_show_every_run_without_the_model(monkeypatch, data
     table = at.dataframe[-1].value
     assert set(table.index) == set(FRAMES) and at.selectbox(key="ev_frame").value == table.index[0]
     assert {"image", "ground truth", *RUNS} <= set(captions(at)[-4:])
+    legend = str(at.main.get("html")[-1].proto.body)            # the colours of the pictures above it
+    assert all(name in legend for name in CAMVID11.names) and "#804080" in legend
     assert at.button(key="ev_open_all").proto.label == "Browse all frames"
     assert at.button(key="ev_open_doubts").proto.label == "Review likely label errors"
 

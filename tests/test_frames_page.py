@@ -315,3 +315,28 @@ def test_the_viewer_adds_the_doubts_every_run_shares_where_two_runs_stored_them(
     assert np.array_equal(shared, first & second)
     frame.doubts.pop("b")
     assert "label doubts of every run" not in layers(frame, "fill", None)
+
+
+def test_the_viewer_has_an_opacity_and_a_legend_of_the_classes_shown(folders):
+    at = open_frame(page(), "seqA_00004")
+    legend = next(str(block.proto.body) for block in at.main.get("html") if "Sky" in str(block.proto.body))
+    assert "Building" in legend and "Road" in legend and "line-through" not in legend
+    fill = [image.proto.imgs[0].url for image in at.image]
+    at.slider(key="fr_alpha").set_value(1.0)
+    run(at)
+    assert [image.proto.imgs[0].url for image in at.image][1] != fill[1]
+    at.multiselect(key="fr_classes_class_seqA_00004").set_value(["Sky"])
+    run(at)
+    legend = next(str(block.proto.body) for block in at.main.get("html") if "Sky" in str(block.proto.body))
+    assert legend.count("line-through") == legend.count("<span style=\"display:inline-flex") - 1   # all but Sky
+    at.radio(key="fr_mode").set_value("outline")
+    assert run(at).slider(key="fr_alpha").disabled
+
+
+def test_layers_fill_at_the_chosen_opacity():
+    from app.frame_viewer import TRUTH, Frame, layers
+    truth = np.full((4, 6), CAMVID11.names.index("Road"), np.uint8)
+    frame = Frame(np.zeros((4, 6, 3), np.uint8), truth, {}, CAMVID11)
+    road = np.array(CAMVID11.classes[CAMVID11.names.index("Road")].color)
+    assert (layers(frame, "fill", None, 1.0)[TRUTH] == road).all()
+    assert (layers(frame, "fill", None, 0.5)[TRUTH] == np.rint(road * 0.5)).all()
