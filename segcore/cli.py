@@ -102,8 +102,10 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    from segcore import class_colours
     from segcore.outputs import predict_files
-    for path in predict_files(args.run, args.images, args.out, fmt=args.format, tta=args.tta):
+    colours = class_colours.read(args.class_colours) if args.class_colours else None
+    for path in predict_files(args.run, args.images, args.out, fmt=args.format, tta=args.tta, colours=colours):
         print(path)
     return 0
 
@@ -259,6 +261,9 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--format", default="labels", choices=["labels", "color", "overlay"],
                          help="labels: class ids; color: the schema's colours; overlay: colours over the image")
     predict.add_argument("--tta", default=None, choices=TTA_MODES, help=TTA_HELP)
+    predict.add_argument("--class-colours", default=None, metavar="JSON",
+                         help="draw --format overlay in these class colours (a file the dashboard's Class colours "
+                              "saves, e.g. {\"camvid11\": {\"Road\": \"#ff00ff\"}})")
     predict.set_defaults(func=cmd_predict)
     add_import_export(sub, _size)
     unlike = sub.add_parser("unlike-train", help="score runs' stored evaluations on only the frames that look least "

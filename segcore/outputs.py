@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from segcore import class_colours
 from segcore.figures import overlay
 from segcore.imageio import read_image, write_png
 from segcore.predict import Predictor
@@ -32,13 +33,22 @@ def output_paths(images: list, out, fmt: str) -> list[Path]:
     return targets
 
 
-def predict_files(run, images: list, out, *, fmt: str = "labels", tta: str | None = None) -> list[Path]:
+def predict_files(run, images: list, out, *, fmt: str = "labels", tta: str | None = None,
+                  colours: dict | None = None) -> list[Path]:
     """Write one PNG per image into `out` in format `fmt` (one of FORMATS); returns the paths written.
-    `tta`: test-time augmentation (segcore.predict.TTA_MODES); None = the run's own (meta.json "tta")."""
+    `tta`: test-time augmentation (segcore.predict.TTA_MODES); None = the run's own (meta.json "tta").
+    `colours`: class colours (segcore.class_colours) to draw overlays in; label and colour mask files keep the
+    schema's own, so they read back as the same classes (ValueError for those formats)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if colours and fmt != "overlay":
+        raise ValueError(f"class colours draw overlays only; a {fmt} file keeps the schema's own colours so that it "
+                         "reads back as the same classes: use --format overlay, or leave out --class-colours")
     targets = output_paths(images, out, fmt)   # before loading the model: refuse collisions cheaply
     predictor = Predictor(run, tta=tta)
+    drawn = class_colours.apply(predictor.schema, colours or {})
+    if colours:
+        class_colours.check(colours, [predictor.schema])
     written = []
     for path, target in zip(images, targets):
         image = read_image(path)
@@ -48,6 +58,6 @@ def predict_files(run, images: list, out, *, fmt: str = "labels", tta: str | Non
         elif fmt == "color":
             array = predictor.schema.color_mask(labels)
         else:
-            array = overlay(image, labels, predictor.schema, alpha=0.5)
+            array = overlay(image, labels, drawn, alpha=0.5)
         written.append(write_png(target, array))
     return written

@@ -203,3 +203,32 @@ def test_a_loaded_file_applies_and_a_bad_one_is_one_line_and_changes_nothing(fol
     error = texts(at, "error")
     assert error.startswith("typo.json was not loaded: the camvid11 schema has no class 'Raod'") and "\n" not in error
     assert at.session_state["class_colours"] == {"camvid11": {"Road": MAGENTA}}
+
+
+def test_predict_draws_overlays_in_the_picked_colours_and_refuses_them_for_mask_files(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from segcore import outputs
+    from segcore.imageio import read_image, write_png
+
+    class Fixed:                    # the model's part is tested with real runs elsewhere; this is about drawing
+        def __init__(self, run, tta=None):
+            self.schema = CAMVID11
+
+        def predict(self, image):
+            return SimpleNamespace(labels=_labels())
+
+    monkeypatch.setattr(outputs, "Predictor", Fixed)
+    photo = write_png(tmp_path / "photo.png", np.full((6, 8, 3), 40, np.uint8))
+    picked = {"camvid11": {"Road": MAGENTA}}
+    for fmt in ("color", "labels"):
+        with pytest.raises(ValueError, match=f"class colours draw overlays only; a {fmt} file keeps"):
+            outputs.predict_files("run", [photo], tmp_path / fmt, fmt=fmt, colours=picked)
+        assert not (tmp_path / fmt).exists()
+    with pytest.raises(ValueError, match="has no class 'Raod'"):
+        outputs.predict_files("run", [photo], tmp_path / "typo", fmt="overlay", colours={"camvid11": {"Raod": MAGENTA}})
+    [drawn] = outputs.predict_files("run", [photo], tmp_path / "picked", fmt="overlay", colours=picked)
+    [plain] = outputs.predict_files("run", [photo], tmp_path / "plain", fmt="overlay")
+    assert tuple(read_image(drawn)[3, 3]) == (148, 20, 148)                    # (40 + 255) / 2, 40 / 2
+    assert tuple(read_image(plain)[3, 3]) == (84, 52, 84)                      # CamVid's road (128, 64, 128)
+    assert np.array_equal(read_image(drawn)[:2], read_image(plain)[:2])        # the sky keeps its colour
