@@ -225,3 +225,18 @@ def test_an_edited_meta_json_is_served_on_the_next_rerun_without_a_restart(model
     at = run(at)
     flipped = [line for line in texts(at, "caption").splitlines() if "test-time flip" in line]
     assert len(flipped) == 1, flipped                                       # onnx-a's timing line only
+
+
+def test_a_colour_picked_in_the_sidebar_draws_every_models_legend(models):
+    at = upload(page(), "Images", [png("street.png", sample_image(0, SIZE))])
+    legends = [str(block.proto.body) for block in at.main.get("html")]
+    shown = [name for name in CAMVID11.names if all(f"</span>{name} " in legend for legend in legends)]
+    assert len(legends) == 2 and shown and "#ff00ff" not in "".join(legends)
+    at.sidebar.selectbox(key="cc_class_camvid11").select(shown[0])
+    at = run(at)
+    picker = next(p for p in at.sidebar.color_picker if p.key.startswith("cc_pick"))
+    assert picker.label == f"Colour of {shown[0]}"
+    picker.set_value("#ff00ff")
+    at = run(at)
+    assert at.session_state["class_colours"] == {"camvid11": {shown[0]: (255, 0, 255)}}
+    assert all("#ff00ff" in str(block.proto.body) for block in at.main.get("html"))
