@@ -3,7 +3,7 @@ import os
 
 import streamlit as st
 
-from app import loaders, shell
+from app import loaders, model_upload, shell
 from app.settings import EVAL_MIOU, EVAL_TTA, EVALUATED_ON, LOG_MIOU
 
 config = shell.settings()
@@ -47,6 +47,7 @@ else:
         st.info(note, icon=":material/info:")
 for name, reason in broken:
     st.warning(f"**{name}** can't be used: {reason}", icon=":material/error:")
+model_upload.bring_a_model(config)
 
 st.subheader("Data")
 for data_dir in config.data_dirs:

@@ -177,7 +177,8 @@ def open_run(path) -> Run:
 
 
 def discover_runs(models_dir) -> list[Run]:
-    """Every folder under models_dir that has a meta.json or a model.keras, broken ones included.
+    """Every folder under models_dir that has a meta.json or a model.keras, broken ones included; hidden folders
+    (a name starting with '.', such as an import still being built) are not runs.
 
     A run linked in from outside the models folder is listed as broken and never opened: the app reads and
     writes only inside the folder its operator configured.
@@ -188,7 +189,8 @@ def discover_runs(models_dir) -> list[Run]:
     root = models_dir.resolve()
     found = []
     for folder in sorted(models_dir.iterdir()):
-        if not (folder.is_dir() and ((folder / META_FILE).exists() or (folder / MODEL_FILE).exists())):
+        if folder.name.startswith(".") or not (folder.is_dir() and ((folder / META_FILE).exists()
+                                                                   or (folder / MODEL_FILE).exists())):
             continue
         target = folder.resolve()
         if target.is_relative_to(root):

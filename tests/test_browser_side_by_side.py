@@ -1,6 +1,7 @@
-"""Side by Side in headless Chromium: an imported ONNX run (built here with the onnx helper, then `segcore import`)
-and a Keras run (an untrained tiny U-Net: weights are all that differ from a trained one) on an uploaded image,
-both masks on screen. Screenshot: /tmp/seglab_side_by_side_onnx_keras.png."""
+"""Side by Side in headless Chromium: an ONNX model (built here with the onnx helper) brought in through Home's
+"Bring a model" upload, and a Keras run (an untrained tiny U-Net: weights are all that differ from a trained one),
+on an uploaded image, both masks on screen. Screenshots: /tmp/seglab_home_bring_a_model.png,
+/tmp/seglab_side_by_side_onnx_keras.png."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,9 +10,8 @@ import pytest
 from browser_support import assert_no_errors, chromium, fresh_page, require_browser, settle, streamlit_server
 from test_onnx_import import foreign_onnx, sample_image, save_png, trained_like_run
 
-from segcore.importing import import_model
-
 SHOT = Path("/tmp/seglab_side_by_side_onnx_keras.png")
+HOME_SHOT = Path("/tmp/seglab_home_bring_a_model.png")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LOADED = """names => names.every(name => [...document.querySelectorAll('[data-testid="stImage"]')].some(element => {
   const caption = element.querySelector('[data-testid="stImageCaption"]');
@@ -24,13 +24,13 @@ def test_an_onnx_run_and_a_keras_run_side_by_side(tmp_path):
     require_browser()
     models = tmp_path / "models"
     trained_like_run(models / "unet-tiny")
-    import_model(foreign_onnx(tmp_path / "foreign.onnx"), models / "foreign-onnx", schema="camvid11",
-                 preprocess="torch")
+    model_file = foreign_onnx(tmp_path / "foreign-onnx.onnx")
     image = save_png(tmp_path / "street.png", sample_image(3, (60, 80)))
     with streamlit_server({"SEGLAB_MODELS_DIR": str(models), "SEGLAB_DATA_DIR": str(tmp_path)},
                           tmp_path / "server.log") as url, chromium() as browser, \
             fresh_page(browser, 1400, 1600, timeout_ms=None) as page:
-        page.goto(f"{url}/side_by_side")
+        bring_a_model(page, url, model_file)
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Side by Side").click()
         page.get_by_role("heading", name="Side by side").wait_for(timeout=60_000)
         settle(page)
         # Both runs are offered; the default picks the U-Net and the other run.
@@ -43,3 +43,24 @@ def test_an_onnx_run_and_a_keras_run_side_by_side(tmp_path):
         expect(page.get_by_text("ms model")).to_have_count(2, timeout=60_000)
         assert_no_errors(page)
         page.screenshot(path=str(SHOT))
+
+
+def bring_a_model(page, url: str, model_file: Path) -> None:
+    """Home's upload, as a user does it: the file, the input it expects, Add (Side by Side then offers the run)."""
+    from playwright.sync_api import expect
+    page.goto(url)
+    page.get_by_role("heading", name="SegLab").wait_for(timeout=60_000)
+    settle(page)
+    page.get_by_text("Bring a model (ONNX or Keras)").click()
+    page.locator('[data-testid="stExpander"] input[type="file"]').set_input_files(str(model_file))
+    settle(page)
+    expects = page.get_by_role("combobox", name="Input it expects")
+    expects.click()
+    expects.fill("torch")
+    expects.press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Add to the runs").click()
+    expect(page.get_by_text("Added foreign-onnx.onnx as run foreign-onnx")).to_be_visible(timeout=120_000)
+    settle(page)
+    assert_no_errors(page)
+    page.screenshot(path=str(HOME_SHOT), full_page=True)

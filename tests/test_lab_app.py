@@ -84,7 +84,7 @@ def test_this_step_only_isolates_one_step_and_says_so(folders):
     assert at.session_state["lab_only"] == second
     assert "Showing step 2 (GaussNoise) alone" in texts(at, "warning")
     assert [e.label for e in at.main.expander][1].endswith("SHOWN ALONE")
-    assert not any(e.label.endswith("SHOWN ALONE") for i, e in enumerate(at.expander) if i != 1)
+    assert not any(e.label.endswith("SHOWN ALONE") for i, e in enumerate(at.main.expander) if i != 1)
     record = at.dataframe[0].value
     assert list(record["applied"]) == [False, True, False]              # the preview runs only that step
     captions = _grid_captions(at)

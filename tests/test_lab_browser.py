@@ -65,7 +65,8 @@ def test_lab_import_of_a_path_shows_an_error_not_the_server_file(server, page, t
     assert "not an albumentations pipeline" in message and "\n" not in message.strip(), message
     body = page.locator("body").inner_text()
     assert "RandomSunFlare" not in body and "src_radius" not in body     # nothing of the server file
-    assert page.locator('[data-testid="stExpander"]').count() == 6       # the opening pipeline, unchanged
+    steps = page.locator('[data-testid="stMain"] [data-testid="stExpander"]')
+    assert steps.count() == 6                                             # the opening pipeline, unchanged
     assert_no_errors(page, error_boxes=False)                            # the one expected error is checked above
     error.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "seglab-lab-import-path.png"))
@@ -113,7 +114,7 @@ def test_lab_builds_a_one_of_group_and_exports_what_training_runs(server, page, 
     _add(page, "RandomSnow", "a new OneOf group")
     _add(page, "RandomFog", "group 1 (OneOf)")
     _add(page, "HorizontalFlip")
-    titles = page.locator('[data-testid="stExpander"] summary').all_inner_texts()
+    titles = page.locator('[data-testid="stMain"] [data-testid="stExpander"] summary').all_inner_texts()
     assert [t.splitlines()[-1].split(" (")[0] for t in titles] == [                 # after the icon's name
         "1. OneOf of 2", "1.1. RandomSnow", "1.2. RandomFog", "2. HorizontalFlip"], titles
     page.get_by_role("tab", name="Export / import").click()

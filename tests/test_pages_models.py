@@ -96,7 +96,7 @@ def test_upload_gives_one_result_per_model(folders):
     assert sum("ms model" in c.value for c in at.caption) == 2                 # one timing per model
     assert list(at.dataframe[0].value.index) == ["unet-tiny", "segnet-tiny"]
     assert any("of pixels differ" in c for c in shown) and any(c.startswith("◀ unet-tiny") for c in shown)
-    assert len(at.get("download_button")) == 6                                 # labels, colour, overlay per model
+    assert len(at.main.get("download_button")) == 6                                 # labels, colour, overlay per model
 
 
 def test_swipe_and_opacity_change_the_pictures(folders):

@@ -13,6 +13,13 @@ IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)      # RGB, of
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)  # BGR, 0..255
 PREPROCESS_MODES = ("raw", "unit", "tf", "torch", "caffe")
+PREPROCESS_IN_WORDS = {
+    "raw": "raw: RGB 0..255 (models trained with SegLab)",
+    "unit": "unit: RGB / 255",
+    "tf": "tf: RGB scaled to -1..1 (Keras applications, MobileNet)",
+    "torch": "torch: RGB / 255, ImageNet mean and std (torchvision, segmentation_models_pytorch, mmsegmentation)",
+    "caffe": "caffe: BGR minus the ImageNet means (VGG-era Caffe models)",
+}
 
 
 def check_mode(name: str, mode) -> str:

@@ -1,0 +1,110 @@
+"""Home's "Bring a model": an uploaded ONNX or Keras file becomes a run (segcore.importing_upload) or is refused in one
+line with nothing left behind; a read-only dashboard offers only the command."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from segcore import runs
+from segcore.importing_upload import import_uploaded_model, run_name_problem, suggested_name
+from test_app_pages import HOME, labelled, make_data_dir, texts
+from test_onnx_import import foreign_onnx
+
+
+@pytest.fixture(scope="module")
+def onnx_bytes(tmp_path_factory) -> bytes:
+    return foreign_onnx(tmp_path_factory.mktemp("upload") / "f.onnx").read_bytes()
+
+
+def test_an_uploaded_onnx_file_becomes_a_run_named_after_the_upload(tmp_path, onnx_bytes):
+    models = tmp_path / "models"
+    run = import_uploaded_model(onnx_bytes, "My Model (v2).onnx", models, "my-model", schema="camvid11",
+                                preprocess="torch")
+    assert [folder.name for folder in models.iterdir()] == ["my-model"]         # no scratch folder left
+    opened = runs.open_run(run)
+    assert opened.ok and opened.kind == "onnx" and opened.schema.name == "camvid11"
+    assert opened.meta["preprocess"] == "torch" and opened.meta["arch"] == "My Model (v2)"
+    assert opened.meta["source"] == "uploaded to the dashboard as My Model (v2).onnx"
+    assert [found.name for found in runs.discover_runs(models)] == ["my-model"]
+
+
+@pytest.mark.parametrize("data, filename, name, schema, words", [
+    (b"not a model", "broken.onnx", "broken", "camvid11", "broken.onnx: model.onnx can't be loaded"),
+    (None, "wide.onnx", "wide", "cityscapes", "model outputs 11 classes but schema cityscapes has 19"),
+    (None, "model.pt", "torch", "camvid11", "model.pt: not a model file this can import; give a .onnx or .keras"),
+    (None, "ok.onnx", "../escape", "camvid11", "'../escape' can't name a run folder"),
+    (None, "ok.onnx", ".hidden", "camvid11", "can't name a run folder"),
+    (b"PK\x03\x04 not a zip", "half.keras", "half", "camvid11", "can't be loaded safely"),
+])
+def test_an_unusable_upload_is_one_line_and_leaves_nothing(tmp_path, onnx_bytes, data, filename, name, schema,
+                                                           words):
+    models = tmp_path / "models"
+    with pytest.raises(ValueError) as err:
+        import_uploaded_model(onnx_bytes if data is None else data, filename, models, name, schema=schema,
+                              preprocess="raw")
+    assert words in str(err.value) and "\n" not in str(err.value), str(err.value)
+    assert not models.exists() or list(models.iterdir()) == []
+    assert not (tmp_path / "escape").exists()
+
+
+def test_names_are_checked_and_suggested_free(tmp_path):
+    (tmp_path / "pixel-classifier").mkdir()
+    assert run_name_problem("pixel-classifier", tmp_path) == ("a run called pixel-classifier already exists; choose "
+                                                              "another name")
+    assert run_name_problem("a" * 65, tmp_path) and run_name_problem("", tmp_path)
+    assert run_name_problem("unet_v2.1", tmp_path) is None
+    assert suggested_name("pixel-classifier.onnx", tmp_path) == "pixel-classifier-2"
+    assert suggested_name("My Model (v2).keras", tmp_path) == "My-Model-v2"
+    assert suggested_name("....onnx", tmp_path) == "model"
+
+
+def test_a_hidden_folder_is_never_a_run(tmp_path):
+    hidden = tmp_path / ".importing-x" / "x"
+    hidden.mkdir(parents=True)
+    (tmp_path / ".importing-x" / runs.META_FILE).write_text(json.dumps({"arch": "unet"}))
+    assert runs.discover_runs(tmp_path) == []
+
+
+def _home(tmp_path, monkeypatch, read_only: bool = False) -> AppTest:
+    monkeypatch.setenv("SEGLAB_DATA_DIR", str(make_data_dir(tmp_path / "data")))
+    monkeypatch.setenv("SEGLAB_MODELS_DIR", str(tmp_path / "models"))
+    (tmp_path / "models").mkdir(exist_ok=True)
+    if read_only:
+        monkeypatch.setenv("SEGLAB_READ_ONLY", "1")
+    else:
+        monkeypatch.delenv("SEGLAB_READ_ONLY", raising=False)
+    at = AppTest.from_file(HOME, default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_home_adds_an_uploaded_model_to_the_runs_and_refuses_a_broken_one(tmp_path, monkeypatch, onnx_bytes):
+    at = _home(tmp_path, monkeypatch)
+    uploader = labelled(at.file_uploader, "Model file")
+    uploader.set_value(("pixel-classifier.onnx", onnx_bytes, "application/octet-stream"))
+    at.run()
+    assert at.text_input[0].value == "pixel-classifier"
+    labelled(at.selectbox, "Input it expects").select("torch")
+    labelled(at.button, "Add to the runs").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Added pixel-classifier.onnx as run **pixel-classifier**" in texts(at, "success")
+    assert "pixel-classifier" in at.dataframe[0].value["run"].tolist()
+    assert runs.open_run(tmp_path / "models" / "pixel-classifier").meta["preprocess"] == "torch"
+    assert labelled(at.file_uploader, "Model file").value is None                  # ready for the next one
+
+    labelled(at.file_uploader, "Model file").set_value(("broken.onnx", b"not onnx", "application/octet-stream"))
+    at.run()
+    labelled(at.button, "Add to the runs").click()
+    at.run()
+    error = texts(at, "error")
+    assert error.startswith("broken.onnx: model.onnx can't be loaded") and "\n" not in error
+    assert sorted(folder.name for folder in (tmp_path / "models").iterdir()) == ["pixel-classifier"]
+
+
+def test_a_read_only_dashboard_offers_the_command_and_no_upload(tmp_path, monkeypatch):
+    at = _home(tmp_path, monkeypatch, read_only=True)
+    assert not [u for u in at.file_uploader if u.label == "Model file"]
+    assert "models are added with `segcore import MODEL" in texts(at, "caption")
