@@ -1,8 +1,10 @@
-"""A model file handed over as bytes (the dashboard's "Bring a model") becomes a run under the models folder.
+"""A model file, or a zip of predicted label PNGs, handed over as bytes (the dashboard's "Bring a model") becomes a
+run under the models folder.
 
-The bytes go to a temporary file and `segcore import` runs on it in a child process, so a Keras model's TensorFlow
-never loads into the caller (a long-lived dashboard server); the run is built in a hidden folder beside its final
-place and renamed into it only once the import has passed, so a failed or interrupted import leaves nothing behind.
+A model goes to a temporary file and `segcore import` runs on it in a child process, so a Keras model's TensorFlow
+never loads into the caller (a long-lived dashboard server); a zip is unpacked (PNG entries only, within the limits
+below) and imported like a prediction folder. Either run is built in a hidden folder beside its final place and
+renamed into it only once the import has passed, so a failed or interrupted import leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -12,14 +14,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 from segcore import runs
 from segcore.importing import MODEL_SUFFIXES
+from segcore.importing_predictions import MAX_FOLDER_DEPTH, MAX_PREDICTION_FILES, import_predictions
+from segcore.limits import MAX_IMAGE_PIXELS
 
 IMPORT_TIMEOUT_S = 600
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CLI_ERROR = "segcore import: error: "
+# Unpacked PNG bytes of a zip of predictions: a label PNG compresses well, but never below a byte for 40 pixels.
+MAX_UNZIPPED_BYTES = 2 * 1024**3
+MAX_UNZIPPED_BYTES_PER_FILE = MAX_IMAGE_PIXELS * 4
 
 
 def run_name_problem(name: str, models_dir) -> str | None:
@@ -85,3 +93,75 @@ def _import_in_child(source: Path, out: Path, schema: str, preprocess: str, file
         said = [line.removeprefix(CLI_ERROR) for line in done.stderr.splitlines() if line.startswith(CLI_ERROR)]
         reason = said[-1] if said else f"the import stopped with exit status {done.returncode}"
         raise runs.RunError(reason.replace(str(source), source.name))
+
+
+def import_uploaded_predictions(data: bytes, filename: str, models_dir, name: str, *, schema: str,
+                                label_ids: bool = False) -> tuple[Path, int]:
+    """Import the zip `data` of predicted label PNGs (named like their images, in sub-folders or not) as run `name`
+    in `models_dir`, holding the built-in `schema`'s train ids (or its label ids, `label_ids`); returns (run folder,
+    frames). A one-line ValueError where the name, the zip or a PNG can't be used."""
+    if Path(filename).suffix.lower() != ".zip":
+        raise ValueError(f"{filename}: not a .zip; zip the folder of predicted label PNGs")
+    problem = run_name_problem(name, models_dir)
+    if problem:
+        raise ValueError(problem)
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".importing-", dir=models_dir) as scratch:
+        unpacked = Path(scratch) / "predictions"
+        _unpack_pngs(data, filename, unpacked)
+        built = Path(scratch) / name
+        try:
+            _, count = import_predictions(unpacked, built, schema=schema, name=Path(filename).stem[:64] or name,
+                                          label_ids=label_ids)
+        except ValueError as err:
+            raise ValueError(str(err).replace(str(unpacked), filename)) from None
+        meta = runs.read_json(built / runs.META_FILE)
+        meta["source"] = f"uploaded to the dashboard as {filename}"[:300]
+        runs.write_json(built / runs.META_FILE, meta)
+        try:
+            os.rename(built, models_dir / name)
+        except OSError:
+            raise ValueError(f"a run called {name} already exists; choose another name") from None
+    return models_dir / name, count
+
+
+def _unpack_pngs(data: bytes, filename: str, folder: Path) -> None:
+    """The PNG entries of zip `data` into `folder`, at their paths inside it; anything else in the zip is passed
+    over. One-line ValueError for an unreadable zip, an entry pointing outside it, or sizes over the limits."""
+    import io
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = [e for e in archive.infolist() if not e.is_dir() and e.filename.lower().endswith(".png")]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as err:
+        raise ValueError(f"{filename}: not a readable .zip ({err}); zip the folder of predicted label PNGs") from None
+    if not entries:
+        raise ValueError(f"{filename}: holds no PNG files; zip one label PNG per image, named like the image (X.png "
+                         "or X_pred.png for image X.png)")
+    if len(entries) > MAX_PREDICTION_FILES:
+        raise ValueError(f"{filename}: {len(entries):,} PNG files, over the limit of {MAX_PREDICTION_FILES:,}; "
+                         "import one split at a time")
+    if sum(e.file_size for e in entries) > MAX_UNZIPPED_BYTES:
+        raise ValueError(f"{filename}: its PNG files unzip to over {MAX_UNZIPPED_BYTES // 1024**3} GB")
+    written = 0
+    for entry in entries:
+        path = PurePosixPath(entry.filename.replace("\\", "/"))
+        if path.is_absolute() or ".." in path.parts or len(path.parts) > MAX_FOLDER_DEPTH + 1:
+            raise ValueError(f"{filename}: entry {entry.filename!r} points outside the zip or too deep in it; zip "
+                             "the prediction folder itself"[:300])
+        if entry.flag_bits & 0x1:
+            raise ValueError(f"{filename}: entry {entry.filename!r} is encrypted; zip it without a password"[:300])
+        if entry.file_size > MAX_UNZIPPED_BYTES_PER_FILE:
+            raise ValueError(f"{filename}: {entry.filename!r} unzips to {entry.file_size:,} bytes, too large for a "
+                             "label PNG"[:300])
+        target = folder.joinpath(*path.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with archive.open(entry) as stream:
+                content = stream.read(MAX_UNZIPPED_BYTES_PER_FILE + 1)   # a lying size header can't make it read more
+        except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError) as err:
+            raise ValueError(f"{filename}: entry {entry.filename!r} can't be unzipped ({err})"[:300]) from None
+        written += len(content)
+        if len(content) > MAX_UNZIPPED_BYTES_PER_FILE or written > MAX_UNZIPPED_BYTES:
+            raise ValueError(f"{filename}: {entry.filename!r} unzips to more than its header says; zip it again"[:300])
+        target.write_bytes(content)

@@ -108,3 +108,85 @@ def test_a_read_only_dashboard_offers_the_command_and_no_upload(tmp_path, monkey
     at = _home(tmp_path, monkeypatch, read_only=True)
     assert not [u for u in at.file_uploader if u.label == "Model file"]
     assert "models are added with `segcore import MODEL" in texts(at, "caption")
+
+
+# ------------------------------------------------------------------------------------------------ zipped masks
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _png(labels) -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(labels, dtype=np.uint8), "L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_zip_of_masks_in_city_folders_becomes_a_predictions_run(tmp_path):
+    import numpy as np
+
+    from segcore.frame_views import read_label_map
+    from segcore.importing_upload import import_uploaded_predictions
+    labels = np.arange(48, dtype=np.uint8).reshape(6, 8) % 11
+    data = _zip({"results/aachen/aachen_000000_000019_pred.png": _png(labels),
+                 "results/bremen/bremen_000001_000019_pred.png": _png(labels[::-1]),
+                 "results/README.txt": b"made by another tool", "__MACOSX/._x.png.txt": b""})
+    run, count = import_uploaded_predictions(data, "results.zip", tmp_path / "models", "other-tool",
+                                             schema="camvid11")
+    assert count == 2 and [p.name for p in (tmp_path / "models").iterdir()] == ["other-tool"]
+    opened = runs.open_run(run)
+    assert opened.ok and opened.kind == runs.PREDICTIONS and opened.meta["predictions"] == 2
+    assert opened.meta["source"] == "uploaded to the dashboard as results.zip"
+    assert np.array_equal(read_label_map(opened.model_path / "aachen_000000_000019_pred.png"), labels)
+
+
+@pytest.mark.parametrize("entries, words", [
+    ({"../evil.png": b"x"}, "entry '../evil.png' points outside the zip"),
+    ({"/abs/evil.png": b"x"}, "points outside the zip"),
+    ({"a/b/c/d/e/deep.png": b"x"}, "too deep in it"),
+    ({"notes.txt": b"x"}, "results.zip: holds no PNG files"),
+    ({"f001.png": _png([[3, 11]])}, "results.zip/f001.png: 1 pixels hold the void value 11"),
+    ({"f001.png": b"not a png"}, "f001.png"),
+])
+def test_a_zip_that_cant_be_used_is_one_line_and_leaves_nothing(tmp_path, entries, words):
+    from segcore.importing_upload import import_uploaded_predictions
+    with pytest.raises(ValueError) as err:
+        import_uploaded_predictions(_zip(entries), "results.zip", tmp_path / "models", "other", schema="camvid11")
+    assert words in str(err.value) and "\n" not in str(err.value), str(err.value)
+    assert list((tmp_path / "models").iterdir()) == [] and not (tmp_path / "evil.png").exists()
+
+
+def test_not_a_zip_and_a_lying_size_header_are_refused(tmp_path, monkeypatch):
+    from segcore import importing_upload
+    with pytest.raises(ValueError, match="results.zip: not a readable .zip"):
+        importing_upload.import_uploaded_predictions(b"PK\x03\x04garbage", "results.zip", tmp_path, "x",
+                                                     schema="camvid11")
+    with pytest.raises(ValueError, match="masks.tar: not a .zip"):
+        importing_upload.import_uploaded_predictions(b"", "masks.tar", tmp_path, "x", schema="camvid11")
+    monkeypatch.setattr(importing_upload, "MAX_UNZIPPED_BYTES_PER_FILE", 100)
+    with pytest.raises(ValueError, match="too large for a label PNG"):
+        importing_upload.import_uploaded_predictions(_zip({"big.png": bytes(1000)}), "results.zip", tmp_path, "x",
+                                                     schema="camvid11")
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_home_adds_a_zip_of_masks(tmp_path, monkeypatch):
+    at = _home(tmp_path, monkeypatch)
+    zipped = _zip({"f001_pred.png": _png([[1, 2], [3, 4]])})
+    labelled(at.file_uploader, "Zip of label PNGs").set_value(("other tool.zip", zipped, "application/zip"))
+    at.run()
+    at.button(key="mu_add_masks").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Added the 1 predicted mask of other tool.zip as run **other-tool**" in texts(at, "success")
+    assert runs.open_run(tmp_path / "models" / "other-tool").kind == runs.PREDICTIONS
