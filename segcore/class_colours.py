@@ -14,10 +14,11 @@ from pathlib import Path
 
 from segcore.files import atomic_write_bytes, read_json
 from segcore.labels import LabelSchema
+from segcore.limits import MAX_CLASS_COLOURS_BYTES
 
 ClassColours = dict[str, dict[str, tuple[int, int, int]]]
 
-MAX_FILE_BYTES = 1 << 20
+MAX_FILE_BYTES = MAX_CLASS_COLOURS_BYTES
 _HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 
 

@@ -20,14 +20,11 @@ from pathlib import Path, PurePosixPath
 from segcore import runs
 from segcore.importing import MODEL_SUFFIXES
 from segcore.importing_predictions import MAX_FOLDER_DEPTH, MAX_PREDICTION_FILES, import_predictions
-from segcore.limits import MAX_IMAGE_PIXELS
+from segcore.limits import MAX_UNZIPPED_BYTES, MAX_UNZIPPED_BYTES_PER_FILE
 
 IMPORT_TIMEOUT_S = 600
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CLI_ERROR = "segcore import: error: "
-# Unpacked PNG bytes of a zip of predictions: a label PNG compresses well, but never below a byte for 40 pixels.
-MAX_UNZIPPED_BYTES = 2 * 1024**3
-MAX_UNZIPPED_BYTES_PER_FILE = MAX_IMAGE_PIXELS * 4
 
 
 def run_name_problem(name: str, models_dir) -> str | None:

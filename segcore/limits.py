@@ -18,6 +18,12 @@ MAX_HISTORY_ROWS = 100_000
 MAX_ZIP_ENTRIES = 1_000
 MAX_EVENT_FILES = 64
 
+# Zipped prediction folders (Home's "Bring a model"): label PNGs compress well, but never to under a byte per 40 pixels.
+MAX_UNZIPPED_BYTES = 2 * 1024**3
+MAX_UNZIPPED_BYTES_PER_FILE = MAX_IMAGE_PIXELS * 4
+# Class colours a viewer saves: a few dozen classes.
+MAX_CLASS_COLOURS_BYTES = 1024 * 1024
+
 # Augmentation pipelines are short lists a person edits; the caps stop a crafted file building thousands.
 MAX_PIPELINE_BYTES = 1_000_000
 MAX_PIPELINE_STEPS = 64
