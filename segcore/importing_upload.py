@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,7 +70,7 @@ def import_uploaded_model(data: bytes, filename: str, models_dir, name: str, *, 
         source.unlink()
         target = models_dir / name
         try:
-            os.rename(built, target)             # fails rather than replace a run made meanwhile
+            os.rename(built, target)             # fails rather than replace a (non-empty) run made meanwhile
         except OSError:
             raise ValueError(f"a run called {name} already exists; choose another name") from None
     return target
