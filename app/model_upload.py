@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app import shell
+from app.pickers import BROUGHT
 from app.settings import Settings
 from segcore.backends.preprocessing import PREPROCESS_IN_WORDS, PREPROCESS_MODES
 from segcore.importing_upload import (import_uploaded_model, import_uploaded_predictions, run_name_problem,
@@ -18,7 +20,11 @@ ROUND = "mu_round"      # bumped after an import: fresh, empty uploaders for the
 def bring_a_model(config: Settings) -> None:
     done = st.session_state.pop(DONE, None)
     if done:
-        st.success(done, icon=":material/check_circle:")
+        said, pages = done
+        st.success(said, icon=":material/check_circle:")
+        for page in shell.available_pages():
+            if page.title in pages:
+                st.page_link(shell.st_page(page))
     with st.expander("Bring a model (ONNX, Keras, or its predicted masks)", icon=":material/upload_file:"):
         if config.read_only:
             st.caption("Read-only dashboard (`SEGLAB_READ_ONLY`): models are added with `segcore import MODEL "
@@ -58,10 +64,11 @@ def _model_form(config: Settings) -> None:
     name, problem = _name_box(config, upload, "model")
     if st.button("Add to the runs", key="mu_add", icon=":material/add:",
                  disabled=not upload or not name or problem is not None):
-        def imported() -> str:
+        def imported() -> tuple[str, str, tuple]:
             run = import_uploaded_model(upload.getvalue(), upload.name, config.models_dir, name, schema=schema,
                                         preprocess=preprocess)
-            return f"Added {upload.name} as run **{run.name}**: choose it on Side by Side or Evaluation."
+            return run.name, f"Added {upload.name} as run **{run.name}**, chosen on these pages:", ("Side by Side",
+                                                                                                   "Evaluation")
         _add(upload, imported)
 
 
@@ -74,22 +81,24 @@ def _masks_form(config: Settings) -> None:
     name, problem = _name_box(config, upload, "masks")
     if st.button("Add to the runs", key="mu_add_masks", icon=":material/add:",
                  disabled=not upload or not name or problem is not None):
-        def imported() -> str:
+        def imported() -> tuple[str, str, tuple]:
             run, count = import_uploaded_predictions(upload.getvalue(), upload.name, config.models_dir, name,
                                                      schema=schema, label_ids=label_ids)
-            return (f"Added the {count} predicted mask{'' if count == 1 else 's'} of {upload.name} as run "
-                    f"**{run.name}**: evaluate it on the Evaluation page (Evaluate on…).")
+            return run.name, (f"Added the {count} predicted mask{'' if count == 1 else 's'} of {upload.name} as "
+                              f"run **{run.name}**: score it with Evaluate on… here:"), ("Evaluation",)
         _add(upload, imported)
 
 
 def _add(upload, do_import) -> None:
-    """Run the import with a spinner; its one-line refusal as an error box, its success line after a rerun."""
+    """Run the import with a spinner; its one-line refusal as an error box, its success line (and links to the pages
+    where the new run is chosen) after a rerun."""
     with st.spinner(f"Importing {upload.name} (checked before it is kept)…"):
         try:
-            said = do_import()
+            name, said, pages = do_import()
         except ValueError as err:       # RunError is a ValueError: name, file or model unusable
             st.error(f"{err}", icon=":material/error:")
             return
-    st.session_state[DONE] = said
+    st.session_state[DONE] = said, pages
+    st.session_state[BROUGHT] = [*st.session_state.get(BROUGHT, []), name]
     st.session_state[ROUND] = st.session_state.get(ROUND, 0) + 1
     st.rerun()

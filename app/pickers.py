@@ -11,6 +11,8 @@ from app.settings import EVAL_MIOU, EVALUATED_ON, Settings
 from segcore import runs
 from segcore.labels import CATEGORIES
 
+BROUGHT = "runs_brought"        # runs added this session through Home's "Bring a model": chosen once on each page
+
 
 def pick_data_dir(config: Settings, key: str, container=st.sidebar) -> Path:
     """The data folder to read: the only configured one, or the user's choice among them (never a typed path)."""
@@ -56,10 +58,15 @@ def pick_runs(models_dir: Path, key: str, models_only: bool = False) -> list[run
     stored = [run.name for run in found if run.ok and run.kind == runs.PREDICTIONS] if models_only else []
     usable = {run.name: run for run in found if run.ok and run.name not in stored}
     broken = [run for run in found if not run.ok]
-    # Keep the user's choice across reruns, minus runs that have since gone or broken.
+    # Keep the user's choice across reruns, minus runs that have since gone or broken; a run just brought in on
+    # Home joins it once (the user may then take it out again).
     previous = st.session_state.get(key)
-    st.session_state[key] = (default_runs(list(usable), evaluated_scores(models_dir)) if previous is None
-                             else [n for n in previous if n in usable])
+    chosen_before = (default_runs(list(usable), evaluated_scores(models_dir)) if previous is None
+                     else [n for n in previous if n in usable])
+    joined = st.session_state.setdefault(f"{key}_{BROUGHT}", set())
+    brought = [n for n in st.session_state.get(BROUGHT, []) if n in usable and n not in joined]
+    joined.update(brought)
+    st.session_state[key] = chosen_before + [n for n in brought if n not in chosen_before]
     with st.sidebar:
         chosen = st.multiselect("Runs", list(usable), key=key, help=f"Trained runs under {models_dir}")
         if broken:

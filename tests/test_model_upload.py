@@ -190,3 +190,21 @@ def test_home_adds_a_zip_of_masks(tmp_path, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     assert "Added the 1 predicted mask of other tool.zip as run **other-tool**" in texts(at, "success")
     assert runs.open_run(tmp_path / "models" / "other-tool").kind == runs.PREDICTIONS
+
+
+def test_a_brought_model_is_chosen_once_on_side_by_side(tmp_path, monkeypatch, onnx_bytes):
+    from test_onnx_import import SIDE
+    at = _home(tmp_path, monkeypatch)
+    uploader = labelled(at.file_uploader, "Model file")
+    uploader.set_value(("pixel-classifier.onnx", onnx_bytes, "application/octet-stream"))
+    at.run()
+    at.button(key="mu_add").click()
+    at.run()
+    assert [link.proto.label for link in at.get("page_link")][:2] == ["Side by Side", "Evaluation"]
+    side = AppTest.from_file(SIDE, default_timeout=120)
+    side.session_state["runs_brought"] = at.session_state["runs_brought"]
+    side.run()
+    assert side.multiselect(key="sbs_runs").value == ["pixel-classifier"]
+    side.multiselect(key="sbs_runs").set_value([])
+    side.run()
+    assert side.multiselect(key="sbs_runs").value == []                 # taken out again, it stays out
