@@ -52,7 +52,7 @@ def bring_a_model(page, url: str, model_file: Path) -> None:
     page.get_by_role("heading", name="SegLab").wait_for(timeout=60_000)
     settle(page)
     page.get_by_text("Bring a model (ONNX or Keras)").click()
-    page.locator('[data-testid="stExpander"] input[type="file"]').set_input_files(str(model_file))
+    page.locator('[data-testid="stExpander"] input[type="file"]').first.set_input_files(str(model_file))
     settle(page)
     expects = page.get_by_role("combobox", name="Input it expects")
     expects.click()
