@@ -1,5 +1,6 @@
 """The class colours a viewer picks (segcore.class_colours), kept for the session and shared by every page that draws
-label maps: a sidebar expander picks them, saves them as JSON and loads them back."""
+label maps: a sidebar expander picks them, saves them as JSON and loads them back. A session starts from the file
+SEGLAB_CLASS_COLOURS names, where the operator set one, else from every schema's own colours."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -8,17 +9,35 @@ import streamlit as st
 
 from segcore import class_colours
 from segcore.figures import legend_html
+from app.settings import Settings
 from segcore.labels import LabelSchema, category_schema
 
 CHOICES = "class_colours"           # not a widget's key, so the choices outlive the widgets and survive page changes
 PROBLEM = "class_colours_problem"
+START = "class_colours_start"
 PICKER = "cc_pick"
 GENERATION = "class_colours_generation"   # bumped on a reset or a load: the pickers start again from the choices
 
 
 def choices() -> dict:
     """schema name -> class name -> RGB, as picked this session."""
-    return st.session_state.setdefault(CHOICES, {})
+    if CHOICES not in st.session_state:
+        st.session_state[CHOICES] = starting_colours()
+    return st.session_state[CHOICES]
+
+
+def starting_colours() -> dict:
+    """A fresh copy of the colours a session starts with: the operator's (SEGLAB_CLASS_COLOURS), read once per
+    session (a file that can't be used is said once, and not used), else none."""
+    if START not in st.session_state:
+        st.session_state[START] = {}
+        path = Settings.from_env().class_colours
+        if path is not None:
+            try:
+                st.session_state[START] = class_colours.read(path)
+            except ValueError as err:
+                st.session_state[PROBLEM] = f"SEGLAB_CLASS_COLOURS not used: {err}"
+    return {schema: dict(colours) for schema, colours in st.session_state[START].items()}
 
 
 def shown(schema: LabelSchema) -> LabelSchema:
@@ -43,7 +62,7 @@ def _picked(schema: LabelSchema, class_name: str, key: str) -> None:
 
 
 def _reset() -> None:
-    choices().clear()
+    st.session_state[CHOICES] = starting_colours()
     _forget_pickers()
 
 
@@ -72,7 +91,11 @@ def editor(schemas: Iterable[LabelSchema]) -> None:
     schemas = {schema.name: schema for schema in schemas}
     if not schemas:
         return
-    with st.sidebar.expander("Class colours", icon=":material/palette:"):
+    choices()                                   # reads the operator's file on a session's first page
+    problem = st.session_state.pop(PROBLEM, None)
+    with st.sidebar.expander("Class colours", icon=":material/palette:", expanded=problem is not None):
+        if problem:
+            st.error(problem, icon=":material/error:")
         names = list(schemas)
         name = st.selectbox("Classes of", names, key="cc_schema") if len(names) > 1 else names[0]
         schema = schemas.get(name, schemas[names[0]])
@@ -84,8 +107,9 @@ def editor(schemas: Iterable[LabelSchema]) -> None:
                         args=(schema, class_name, key))
         st.html(legend_html(drawn))
         left, right = st.columns(2)
-        left.button("Reset colours", key="cc_reset", on_click=_reset, disabled=not any(choices().values()),
-                    help="Back to every schema's own colours")
+        left.button("Reset colours", key="cc_reset", on_click=_reset, disabled=choices() == starting_colours(),
+                    help="Back to the colours this dashboard starts with (the schemas' own, or its operator's "
+                         "SEGLAB_CLASS_COLOURS file)")
         right.download_button("Save colours", class_colours.to_json(choices()), file_name="class-colours.json",
                               mime="application/json", key="cc_save", on_click="ignore", icon=":material/download:",
                               disabled=not any(choices().values()),
@@ -93,8 +117,5 @@ def editor(schemas: Iterable[LabelSchema]) -> None:
                                    "--class-colours`")
         st.file_uploader("Load colours (JSON)", type=["json"], key="cc_upload", on_change=_load,
                          args=(list(schemas.values()),))
-        problem = st.session_state.pop(PROBLEM, None)
-        if problem:
-            st.error(problem, icon=":material/error:")
         st.caption("Pictures and legends only: colour masks you download keep the schema's own colours, so they "
                    "read back as the same classes.")

@@ -4,6 +4,7 @@ what it finds there (the Home page's tables and messages).
 SEGLAB_MODELS_DIR defaults to <repo>/models. SEGLAB_DATA_DIR names the data folders the dashboard may read
 (several separated by os.pathsep, e.g. `../shared/data/camvid:data/sample`), default <repo>/data/sample; a web
 user picks among them and never types a path. SEGLAB_READ_ONLY=1 stops the dashboard writing evaluations.
+SEGLAB_CLASS_COLOURS names a class colours JSON file (segcore.class_colours) every session starts with.
 Nothing here imports Streamlit or TensorFlow, so it is tested without a running app.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 MODELS_ENV = "SEGLAB_MODELS_DIR"
 DATA_ENV = "SEGLAB_DATA_DIR"
 READ_ONLY_ENV = "SEGLAB_READ_ONLY"
+CLASS_COLOURS_ENV = "SEGLAB_CLASS_COLOURS"
 EVAL_MIOU = "mIoU % (evaluation)"
 EVALUATED_ON = "evaluated on"
 LOG_MIOU = "val mIoU % (training log)"
@@ -40,6 +42,7 @@ class Settings:
     models_dir: Path
     data_dirs: tuple[Path, ...]
     read_only: bool = False
+    class_colours: Path | None = None           # the colours every session starts with (its pickers change them)
 
     @property
     def data_dir(self) -> Path:
@@ -52,8 +55,10 @@ class Settings:
         folders = [item for item in (env.get(DATA_ENV) or "").split(os.pathsep) if item.strip()]
         data_dirs = tuple(dict.fromkeys(_resolve(item, REPO) for item in folders)) or \
             (_resolve(None, REPO / "data" / "sample"),)
+        colours = env.get(CLASS_COLOURS_ENV)
         return cls(models_dir=_resolve(env.get(MODELS_ENV), REPO / "models"), data_dirs=data_dirs,
-                   read_only=_flag(env.get(READ_ONLY_ENV)))
+                   read_only=_flag(env.get(READ_ONLY_ENV)),
+                   class_colours=_resolve(colours, REPO) if colours and colours.strip() else None)
 
     def data_folder(self, path) -> Path:
         """`path` resolved, if it is one of the configured data folders; DatasetError otherwise."""

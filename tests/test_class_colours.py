@@ -232,3 +232,33 @@ def test_predict_draws_overlays_in_the_picked_colours_and_refuses_them_for_mask_
     assert tuple(read_image(drawn)[3, 3]) == (148, 20, 148)                    # (40 + 255) / 2, 40 / 2
     assert tuple(read_image(plain)[3, 3]) == (84, 52, 84)                      # CamVid's road (128, 64, 128)
     assert np.array_equal(read_image(drawn)[:2], read_image(plain)[:2])        # the sky keeps its colour
+
+
+def test_an_operators_colours_file_starts_every_session_and_reset_returns_to_it(folders, tmp_path, monkeypatch):
+    palette = tmp_path / "team-colours.json"
+    palette.write_text(json.dumps({"camvid11": {"Road": "#ff00ff"}}))
+    monkeypatch.setenv("SEGLAB_CLASS_COLOURS", str(palette))
+    at = run_page(LAB)
+    assert at.session_state["class_colours"] == {"camvid11": {"Road": MAGENTA}}
+    assert any("#ff00ff" in str(block.proto.body) for block in at.main.get("html"))
+    at.sidebar.selectbox(key="cc_class_camvid11").select("Sky").run()
+    _picker(at).set_value("#00ffff").run()
+    assert at.session_state["class_colours"]["camvid11"] == {"Road": MAGENTA, "Sky": (0, 255, 255)}
+    labelled(at.sidebar.button, "Reset colours").click().run()
+    assert at.session_state["class_colours"] == {"camvid11": {"Road": MAGENTA}}
+    assert labelled(at.sidebar.button, "Reset colours").disabled
+
+
+@pytest.mark.parametrize("content, words", [
+    ('{"camvid11": {"Road": "pink"}}', "SEGLAB_CLASS_COLOURS not used: team-colours.json: the colour of camvid11"),
+    (None, "SEGLAB_CLASS_COLOURS not used: unreadable JSON"),
+])
+def test_an_operators_colours_file_that_cant_be_used_is_said_and_the_page_still_works(folders, tmp_path,
+                                                                                      monkeypatch, content, words):
+    palette = tmp_path / "team-colours.json"
+    if content is not None:
+        palette.write_text(content)
+    monkeypatch.setenv("SEGLAB_CLASS_COLOURS", str(palette))
+    at = run_page(LAB)
+    assert words in texts(at, "error") and at.session_state["class_colours"] == {}
+    assert at.main.get("html")                                          # the preview's legend still drawn
