@@ -7,9 +7,9 @@ from collections.abc import Iterable
 
 import streamlit as st
 
+from app.settings import Settings
 from segcore import class_colours
 from segcore.figures import legend_html
-from app.settings import Settings
 from segcore.labels import LabelSchema, category_schema
 
 CHOICES = "class_colours"           # not a widget's key, so the choices outlive the widgets and survive page changes
