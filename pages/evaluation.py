@@ -67,10 +67,10 @@ first = evaluations[next(iter(evaluations))]
 data_root = loaders.locate_dataset(first)
 reviewed = [by_name[name] for name in evaluations]
 st.download_button("Download this comparison as a review page (HTML)", key="ev_review", icon=":material/download:",
-                   data=lambda: review.review_html(      # made on click (Streamlit's deferred download)
+                   data=lambda colours=class_colours.choices(): review.review_html(      # made on click (deferred)
                        evaluations, {run.name: run.meta for run in reviewed}, data_root=data_root,
                        eval_paths={run.name: run.evaluations().get(key) for run in reviewed},
-                       histories=review.read_histories(reviewed), colours=class_colours.choices()),
+                       histories=review.read_histories(reviewed), colours=colours),
                    file_name=f"{key}-review.html", mime="text/html",
                    help="Scores, per-class report, confusion matrices, calibration and the worst frames of both "
                         "levels, and the training curves, in one file that opens offline in any browser (`segcore "
