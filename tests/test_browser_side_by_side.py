@@ -51,7 +51,7 @@ def bring_a_model(page, url: str, model_file: Path) -> None:
     page.goto(url)
     page.get_by_role("heading", name="SegLab").wait_for(timeout=60_000)
     settle(page)
-    page.get_by_text("Bring a model (ONNX or Keras)").click()
+    page.get_by_text("Bring a model (ONNX, Keras, or its predicted masks)").click()
     page.locator('[data-testid="stExpander"] input[type="file"]').first.set_input_files(str(model_file))
     settle(page)
     expects = page.get_by_role("combobox", name="Input it expects")
