@@ -8,6 +8,7 @@ renamed into it only once the import has passed, so a failed or interrupted impo
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -53,27 +54,33 @@ def import_uploaded_model(data: bytes, filename: str, models_dir, name: str, *, 
     suffix = Path(filename).suffix.lower()
     if suffix not in MODEL_SUFFIXES:
         raise ValueError(f"{filename}: not a model file this can import; give a .onnx or .keras file")
+    with _building(models_dir, name, filename) as (scratch, built):
+        # Named as uploaded (other characters as '-'), so the import's messages name the user's file.
+        source = scratch / (re.sub(r"[^\w .()-]+", "-", Path(filename).stem)[:100] + suffix)
+        source.write_bytes(data)
+        _import_in_child(source, built, schema, preprocess, filename)
+    return Path(models_dir) / name
+
+
+@contextlib.contextmanager
+def _building(models_dir, name: str, filename: str):
+    """(scratch folder, run folder to build in it), both hidden inside `models_dir`; once the block has built the
+    run, it is marked as uploaded and renamed to `models_dir`/`name`. The scratch folder goes in every case."""
     problem = run_name_problem(name, models_dir)
     if problem:
         raise ValueError(problem)
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".importing-", dir=models_dir) as scratch:
-        # Named as uploaded (other characters as '-'), so the import's messages name the user's file.
-        source = Path(scratch) / (re.sub(r"[^\w .()-]+", "-", Path(filename).stem)[:100] + suffix)
-        source.write_bytes(data)
         built = Path(scratch) / name
-        _import_in_child(source, built, schema, preprocess, filename)
+        yield Path(scratch), built
         meta = runs.read_json(built / runs.META_FILE)
         meta["source"] = f"uploaded to the dashboard as {filename}"[:300]
         runs.write_json(built / runs.META_FILE, meta)
-        source.unlink()
-        target = models_dir / name
         try:
-            os.rename(built, target)             # fails rather than replace a (non-empty) run made meanwhile
+            os.rename(built, models_dir / name)      # fails rather than replace a (non-empty) run made meanwhile
         except OSError:
             raise ValueError(f"a run called {name} already exists; choose another name") from None
-    return target
 
 
 def _import_in_child(source: Path, out: Path, schema: str, preprocess: str, filename: str) -> None:
@@ -98,28 +105,15 @@ def import_uploaded_predictions(data: bytes, filename: str, models_dir, name: st
     frames). A one-line ValueError where the name, the zip or a PNG can't be used."""
     if Path(filename).suffix.lower() != ".zip":
         raise ValueError(f"{filename}: not a .zip; zip the folder of predicted label PNGs")
-    problem = run_name_problem(name, models_dir)
-    if problem:
-        raise ValueError(problem)
-    models_dir = Path(models_dir)
-    models_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".importing-", dir=models_dir) as scratch:
-        unpacked = Path(scratch) / "predictions"
+    with _building(models_dir, name, filename) as (scratch, built):
+        unpacked = scratch / "predictions"
         _unpack_pngs(data, filename, unpacked)
-        built = Path(scratch) / name
         try:
             _, count = import_predictions(unpacked, built, schema=schema, name=Path(filename).stem[:64] or name,
                                           label_ids=label_ids)
         except ValueError as err:
             raise ValueError(str(err).replace(str(unpacked), filename)) from None
-        meta = runs.read_json(built / runs.META_FILE)
-        meta["source"] = f"uploaded to the dashboard as {filename}"[:300]
-        runs.write_json(built / runs.META_FILE, meta)
-        try:
-            os.rename(built, models_dir / name)
-        except OSError:
-            raise ValueError(f"a run called {name} already exists; choose another name") from None
-    return models_dir / name, count
+    return Path(models_dir) / name, count
 
 
 def _unpack_pngs(data: bytes, filename: str, folder: Path) -> None:
