@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from segcore import runs
 from segcore.importing_upload import import_uploaded_model, run_name_problem, suggested_name
 from test_app_pages import HOME, labelled, make_data_dir, texts
+from test_hostile_histories import zipped
 from test_onnx_import import foreign_onnx
 
 
@@ -112,16 +113,6 @@ def test_a_read_only_dashboard_offers_the_command_and_no_upload(tmp_path, monkey
 
 # ------------------------------------------------------------------------------------------------ zipped masks
 
-def _zip(entries: dict[str, bytes]) -> bytes:
-    import io
-    import zipfile
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def _png(labels) -> bytes:
     import io
 
@@ -138,7 +129,7 @@ def test_a_zip_of_masks_in_city_folders_becomes_a_predictions_run(tmp_path):
     from segcore.frame_views import read_label_map
     from segcore.importing_upload import import_uploaded_predictions
     labels = np.arange(48, dtype=np.uint8).reshape(6, 8) % 11
-    data = _zip({"results/aachen/aachen_000000_000019_pred.png": _png(labels),
+    data = zipped({"results/aachen/aachen_000000_000019_pred.png": _png(labels),
                  "results/bremen/bremen_000001_000019_pred.png": _png(labels[::-1]),
                  "results/README.txt": b"made by another tool", "__MACOSX/._x.png.txt": b""})
     run, count = import_uploaded_predictions(data, "results.zip", tmp_path / "models", "other-tool",
@@ -161,7 +152,7 @@ def test_a_zip_of_masks_in_city_folders_becomes_a_predictions_run(tmp_path):
 def test_a_zip_that_cant_be_used_is_one_line_and_leaves_nothing(tmp_path, entries, words):
     from segcore.importing_upload import import_uploaded_predictions
     with pytest.raises(ValueError) as err:
-        import_uploaded_predictions(_zip(entries), "results.zip", tmp_path / "models", "other", schema="camvid11")
+        import_uploaded_predictions(zipped(entries), "results.zip", tmp_path / "models", "other", schema="camvid11")
     assert words in str(err.value) and "\n" not in str(err.value), str(err.value)
     assert list((tmp_path / "models").iterdir()) == [] and not (tmp_path / "evil.png").exists()
 
@@ -175,15 +166,15 @@ def test_not_a_zip_and_a_lying_size_header_are_refused(tmp_path, monkeypatch):
         importing_upload.import_uploaded_predictions(b"", "masks.tar", tmp_path, "x", schema="camvid11")
     monkeypatch.setattr(importing_upload, "MAX_UNZIPPED_BYTES_PER_FILE", 100)
     with pytest.raises(ValueError, match="too large for a label PNG"):
-        importing_upload.import_uploaded_predictions(_zip({"big.png": bytes(1000)}), "results.zip", tmp_path, "x",
+        importing_upload.import_uploaded_predictions(zipped({"big.png": bytes(1000)}), "results.zip", tmp_path, "x",
                                                      schema="camvid11")
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
 def test_home_adds_a_zip_of_masks(tmp_path, monkeypatch):
     at = _home(tmp_path, monkeypatch)
-    zipped = _zip({"f001_pred.png": _png([[1, 2], [3, 4]])})
-    labelled(at.file_uploader, "Zip of label PNGs").set_value(("other tool.zip", zipped, "application/zip"))
+    archive = zipped({"f001_pred.png": _png([[1, 2], [3, 4]])})
+    labelled(at.file_uploader, "Zip of label PNGs").set_value(("other tool.zip", archive, "application/zip"))
     at.run()
     at.button(key="mu_add_masks").click()
     at.run()
