@@ -56,11 +56,16 @@ def _name_box(config: Settings, upload, form: str) -> tuple[str, str | None]:
 
 def _model_form(config: Settings) -> None:
     upload = st.file_uploader("Model file", type=["onnx", "keras"], key=f"mu_file_{st.session_state.get(ROUND, 0)}")
+    from_file = st.toggle("Classes and input as the file says", key="mu_from_file",
+                          help="For an ONNX file SegLab exported (`segcore export`): it carries its classes, input "
+                               "size and preprocessing")
     left, right = st.columns(2)
-    schema = left.selectbox("Classes it predicts", list(SCHEMAS), key="mu_schema",
+    schema = left.selectbox("Classes it predicts", list(SCHEMAS), key="mu_schema", disabled=from_file,
                             help="The label schema it was trained on; its number of classes must match")
-    preprocess = right.selectbox("Input it expects", PREPROCESS_MODES, key="mu_preprocess",
+    preprocess = right.selectbox("Input it expects", PREPROCESS_MODES, key="mu_preprocess", disabled=from_file,
                                  format_func=PREPROCESS_IN_WORDS.get)
+    if from_file:
+        schema = preprocess = None
     name, problem = _name_box(config, upload, "model")
     if st.button("Add to the runs", key="mu_add", icon=":material/add:",
                  disabled=not upload or not name or problem is not None):

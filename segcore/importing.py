@@ -30,6 +30,9 @@ MODEL_SUFFIXES = {".onnx": "onnx", ".keras": "keras"}
 MIN_EXPORT_AGREEMENT = 0.999           # arg-max agreement with Keras an export must reach to be written
 
 
+NO_SCHEMA_SAID = "doesn't say which classes it predicts"   # only our own ONNX exports do
+
+
 def load_schema(text: str) -> LabelSchema:
     """A built-in schema by name, or a schema JSON file (the format meta.json stores)."""
     if text in SCHEMAS:
@@ -65,7 +68,7 @@ def import_model(source, out, *, schema: str | None = None, preprocess: str | No
         raise ValueError(f"{out} already exists; choose a new --out folder for the imported run")
     stored = onnx_metadata(source) if kind == "onnx" else {}
     if schema is None and "schema" not in stored:
-        raise ValueError(f"{source}: the model doesn't say which classes it predicts; pass --schema "
+        raise ValueError(f"{source}: the model {NO_SCHEMA_SAID}; pass --schema "
                          f"({', '.join(SCHEMAS)} or a schema JSON file)")
     label_schema = load_schema(schema) if schema is not None else LabelSchema.from_json(stored["schema"])
     mode = preprocess or stored.get("preprocess", "raw")

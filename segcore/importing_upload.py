@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from segcore import runs
-from segcore.importing import MODEL_SUFFIXES
+from segcore.importing import MODEL_SUFFIXES, NO_SCHEMA_SAID
 from segcore.importing_predictions import MAX_FOLDER_DEPTH, MAX_PREDICTION_FILES, import_predictions
 from segcore.limits import MAX_UNZIPPED_BYTES, MAX_UNZIPPED_BYTES_PER_FILE
 
@@ -46,11 +46,12 @@ def suggested_name(filename: str, models_dir) -> str:
     return name
 
 
-def import_uploaded_model(data: bytes, filename: str, models_dir, name: str, *, schema: str,
-                          preprocess: str) -> Path:
+def import_uploaded_model(data: bytes, filename: str, models_dir, name: str, *, schema: str | None,
+                          preprocess: str | None) -> Path:
     """Import the model file `data` (named `filename`, .onnx or .keras) as run `name` in `models_dir`, predicting
-    the classes of the built-in `schema` from input preprocessed by `preprocess`; returns the run folder. A
-    one-line ValueError (or RunError) where the name, the file or the model can't be used."""
+    the classes of the built-in `schema` from input preprocessed by `preprocess`; returns the run folder. None for
+    both: as the file says (`segcore export` writes them into an ONNX file). A one-line ValueError (or RunError)
+    where the name, the file or the model can't be used."""
     suffix = Path(filename).suffix.lower()
     if suffix not in MODEL_SUFFIXES:
         raise ValueError(f"{filename}: not a model file this can import; give a .onnx or .keras file")
@@ -83,11 +84,12 @@ def _building(models_dir, name: str, filename: str):
             raise ValueError(f"a run called {name} already exists; choose another name") from None
 
 
-def _import_in_child(source: Path, out: Path, schema: str, preprocess: str, filename: str) -> None:
+def _import_in_child(source: Path, out: Path, schema: str | None, preprocess: str | None, filename: str) -> None:
     package_root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
-    command = [sys.executable, "-m", "segcore", "import", str(source), "--schema", schema, "--preprocess",
-               preprocess, "--name", Path(filename).stem[:64] or "model", "--out", str(out)]
+    told = [*(["--schema", schema] if schema else []), *(["--preprocess", preprocess] if preprocess else [])]
+    command = [sys.executable, "-m", "segcore", "import", str(source), *told, "--name", Path(filename).stem[:64] or
+               "model", "--out", str(out)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=IMPORT_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -95,6 +97,9 @@ def _import_in_child(source: Path, out: Path, schema: str, preprocess: str, file
     if done.returncode != 0:
         said = [line.removeprefix(CLI_ERROR) for line in done.stderr.splitlines() if line.startswith(CLI_ERROR)]
         reason = said[-1] if said else f"the import stopped with exit status {done.returncode}"
+        if NO_SCHEMA_SAID in reason:     # the CLI's advice (--schema) means nothing in the browser
+            reason = (f"{filename}: the file {NO_SCHEMA_SAID} (SegLab's own ONNX exports do); choose the classes it "
+                      "predicts and the input it expects")
         raise runs.RunError(reason.replace(str(source), source.name))
 
 

@@ -50,6 +50,32 @@ def test_an_unusable_upload_is_one_line_and_leaves_nothing(tmp_path, onnx_bytes,
     assert not (tmp_path / "escape").exists()
 
 
+@pytest.fixture(scope="module")
+def exported_bytes(tmp_path_factory) -> bytes:
+    """An ONNX file carrying what `segcore export` writes into one: classes, preprocessing, input size."""
+    import onnx
+
+    from segcore.backends.onnx import METADATA_PREFIX
+    from segcore.labels import CAMVID11
+    model = onnx.load(str(foreign_onnx(tmp_path_factory.mktemp("export") / "e.onnx")))
+    for key, value in {"schema": json.dumps(CAMVID11.to_dict()), "preprocess": "torch", "input_size": "16x20",
+                       "arch": "unet"}.items():
+        model.metadata_props.add(key=METADATA_PREFIX + key, value=value)
+    return model.SerializeToString()
+
+
+def test_a_seglab_export_imports_with_the_classes_and_input_its_file_says(tmp_path, exported_bytes, onnx_bytes):
+    models = tmp_path / "models"
+    opened = runs.open_run(import_uploaded_model(exported_bytes, "unet.onnx", models, "unet", schema=None,
+                                                 preprocess=None))
+    assert (opened.schema.name, opened.meta["preprocess"], opened.meta["input_size"]) == ("camvid11", "torch", [16, 20])
+    with pytest.raises(ValueError) as err:       # a foreign file says none of it
+        import_uploaded_model(onnx_bytes, "foreign.onnx", models, "foreign", schema=None, preprocess=None)
+    assert str(err.value) == ("foreign.onnx: the file doesn't say which classes it predicts (SegLab's own ONNX "
+                              "exports do); choose the classes it predicts and the input it expects")
+    assert [folder.name for folder in models.iterdir()] == ["unet"]
+
+
 def test_names_are_checked_and_suggested_free(tmp_path):
     (tmp_path / "pixel-classifier").mkdir()
     assert run_name_problem("pixel-classifier", tmp_path) == ("a run called pixel-classifier already exists; choose "
@@ -103,6 +129,18 @@ def test_home_adds_an_uploaded_model_to_the_runs_and_refuses_a_broken_one(tmp_pa
     error = texts(at, "error")
     assert error.startswith("broken.onnx: model.onnx can't be loaded") and "\n" not in error
     assert sorted(folder.name for folder in (tmp_path / "models").iterdir()) == ["pixel-classifier"]
+
+
+def test_home_imports_a_seglab_export_as_its_file_says(tmp_path, monkeypatch, exported_bytes):
+    at = _home(tmp_path, monkeypatch)
+    labelled(at.file_uploader, "Model file").set_value(("unet.onnx", exported_bytes, "application/octet-stream"))
+    labelled(at.toggle, "Classes and input as the file says").set_value(True)
+    at.run()
+    assert labelled(at.selectbox, "Classes it predicts").disabled and labelled(at.selectbox, "Input it expects").disabled
+    labelled(at.button, "Add to the runs").click()
+    at.run()
+    assert not at.exception and not texts(at, "error"), texts(at, "error")
+    assert runs.open_run(tmp_path / "models" / "unet").meta["preprocess"] == "torch"   # not the box's "raw"
 
 
 def test_a_read_only_dashboard_offers_the_command_and_no_upload(tmp_path, monkeypatch):
