@@ -46,9 +46,9 @@ def predict_files(run, images: list, out, *, fmt: str = "labels", tta: str | Non
                          "reads back as the same classes: use --format overlay, or leave out --class-colours")
     targets = output_paths(images, out, fmt)   # before loading the model: refuse collisions cheaply
     predictor = Predictor(run, tta=tta)
-    drawn = class_colours.apply(predictor.schema, colours or {})
     if colours:
         class_colours.check(colours, [predictor.schema])
+    drawn = class_colours.apply(predictor.schema, colours or {})
     written = []
     for path, target in zip(images, targets):
         image = read_image(path)
