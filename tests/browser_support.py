@@ -123,6 +123,15 @@ def settle(page, timeout_ms: float = 120_000) -> None:
     page.wait_for_timeout(300)
 
 
+def pick(scope, label: str, option: str) -> None:
+    """Choose `option` in the combobox named `label` inside `scope` (a page or a locator), as a user types it."""
+    box = scope.get_by_role("combobox", name=label)
+    box.click()
+    box.fill(option)
+    box.press("Enter")
+    settle(getattr(scope, "page", scope))  # a locator knows its page
+
+
 def selectbox_input(page, label: str):
     """The input of the selectbox whose label holds `label`; its value is the option shown."""
     return page.locator('[data-testid="stSelectbox"]').filter(has_text=label).locator("input")

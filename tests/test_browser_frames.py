@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from browser_support import browser, fresh_page, page, require_browser, settle, streamlit_server  # noqa: F401
+from browser_support import browser, fresh_page, page, pick, require_browser, settle, streamlit_server  # noqa: F401
 from frames_fixtures import FRAMES, make_frames_data, make_frames_models
 
 pytestmark = pytest.mark.browser
@@ -36,14 +36,6 @@ def first_visit_seconds(page, url: str) -> float:
     return time.perf_counter() - started
 
 
-def _choose(page, label: str, option: str):
-    box = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name=label)
-    box.click()
-    box.fill(option)
-    box.press("Enter")
-    settle(page)
-
-
 def _open_buttons(page):
     return page.locator('[data-testid="stMain"]').get_by_role("button", name="Open")
 
@@ -62,9 +54,10 @@ def test_filter_open_drag_and_hover(server, page):
     expect_whole_grid(page)
     page.screenshot(path=str(SCREENSHOTS / "seglab-frames-grid.png"), full_page=True)
 
-    _choose(page, "Confusion: truth", "Building")
-    _choose(page, "predicted as", "Sky")
-    _choose(page, "Model the filters test", "unet-a")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    pick(sidebar, "Confusion: truth", "Building")
+    pick(sidebar, "predicted as", "Sky")
+    pick(sidebar, "Model the filters test", "unet-a")
     page.screenshot(path=str(SCREENSHOTS / "seglab-frames-filtered.png"), full_page=True)
     expect(_open_buttons(page)).to_have_count(len([i for i in range(len(FRAMES)) if i % 4 == 0]))
     settle(page)

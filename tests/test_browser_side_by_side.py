@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import assert_no_errors, chromium, fresh_page, require_browser, settle, streamlit_server
+from browser_support import assert_no_errors, chromium, fresh_page, pick, require_browser, settle, streamlit_server
 from test_onnx_import import foreign_onnx, sample_image, save_png, trained_like_run
 
 SHOT = Path("/tmp/seglab_side_by_side_onnx_keras.png")
@@ -54,12 +54,10 @@ def bring_a_model(page, url: str, model_file: Path) -> None:
     page.get_by_text("Bring a model (ONNX, Keras, or its predicted masks)").click()
     page.locator('[data-testid="stExpander"] input[type="file"]').first.set_input_files(str(model_file))
     settle(page)
-    expects = page.get_by_role("combobox", name="Input it expects")
-    expects.click()
-    expects.fill("torch")
-    expects.press("Enter")
-    settle(page)
-    page.get_by_role("button", name="Add to the runs").click()
+    pick(page, "Input it expects", "torch")
+    add = page.get_by_role("button", name="Add to the runs")
+    expect(add).to_be_enabled(timeout=60_000)  # enabled once the rerun that read the file has drawn it
+    add.click()
     expect(page.get_by_text("Added foreign-onnx.onnx as run foreign-onnx")).to_be_visible(timeout=120_000)
     settle(page)
     assert_no_errors(page)

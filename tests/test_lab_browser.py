@@ -13,23 +13,15 @@ import pytest
 
 from segcore import augment
 from segcore.labels import CAMVID11
-from browser_support import assert_no_errors, browser, page, settle  # noqa: F401 - fixtures
+from browser_support import assert_no_errors, browser, page, pick, settle  # noqa: F401 - fixtures
 from test_browser import SCREENSHOTS, _open, server  # noqa: F401 - the dashboard fixture
 
 pytestmark = pytest.mark.browser
 
 
-def _pick(page, box: str, text: str):
-    combobox = page.get_by_role("combobox", name=box)
-    combobox.click()
-    combobox.fill(text)
-    combobox.press("Enter")
-    settle(page)
-
-
 def _add(page, name: str, where: str = "the pipeline"):
-    _pick(page, "Transform", name)
-    _pick(page, "Add to", where)
+    pick(page, "Transform", name)
+    pick(page, "Add to", where)
     page.locator(".st-key-lab_add button").click()
     settle(page)
 
