@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Keep an unfinished CPU training across sessions whose machines start fresh (folders outside the repository are
+# lost; only git history survives). Parking commits the run's resume state (backup/, meta.json, history.csv,
+# augment.json, logs/: about 12 MB for the U-Net) as models/.parked/NAME.tar and then commits its removal, so the
+# history holds it and the tree stays light (a lent GPU machine takes the tree in 64 MiB). Commits only that file.
+#   bash scripts/park_training.sh park RUN_DIR          commit RUN_DIR's state (it must have backup/)
+#   bash scripts/park_training.sh unpark NAME DEST      the last parked state of NAME back as DEST/NAME
+# Then `segcore train ... --out DEST/NAME --resume` with the run's original options (docs/MODELS.md).
+# PYTHON names the interpreter with segcore (.venv/bin/python).
+set -euo pipefail
+fail() { echo "park_training: $*" >&2; exit 2; }
+usage="usage: bash scripts/park_training.sh park RUN_DIR | unpark NAME DEST"
+[ $# -ge 2 ] || fail "$usage"
+
+case $1 in
+  park)
+    [ $# -eq 2 ] || fail "$usage"
+    run=$(cd "$2" 2>/dev/null && pwd) || fail "$2: no such run folder"
+    name=$(basename "$run")
+    [ -d "$run/backup" ] || fail "$run has no backup/ folder: only an unfinished training is parked"
+    cd "$(dirname "$0")/.."
+    epochs=$("${PYTHON:-.venv/bin/python}" - "$run" <<'EOF'
+import sys
+
+from segcore.run_lock import live_holder
+from segcore.runs import META_FILE, read_json
+
+if live_holder(sys.argv[1]):
+    sys.exit(f"park_training: {sys.argv[1]} is training now: stop its process, then park it")
+meta = read_json(f"{sys.argv[1]}/{META_FILE}")
+print(f"{meta.get('epochs_completed', '?')}/{meta.get('epochs', '?')}")
+EOF
+)
+    parked=models/.parked/$name.tar
+    mkdir -p models/.parked
+    tar -C "$(dirname "$run")" -cf "$parked" --exclude "$name/.lock" --exclude "$name/model.keras" "$name"
+    git add -f "$parked"
+    git commit -q -m "Park the training $name at epoch $epochs (back: scripts/park_training.sh unpark $name DEST)" \
+        -- "$parked"
+    git rm -q "$parked"
+    git commit -q -m "Parked training $name: kept in history only (scripts/park_training.sh)" -- "$parked"
+    echo "parked $run at epoch $epochs in commit $(git rev-parse --short HEAD~1)"
+    ;;
+  unpark)
+    [ $# -eq 3 ] || fail "$usage"
+    name=$2
+    dest=$(mkdir -p "$3" && cd "$3" && pwd) || fail "$3: can't make that folder"
+    cd "$(dirname "$0")/.."
+    parked=models/.parked/$name.tar
+    commit=$(git log -n 1 --format=%H --diff-filter=A -- "$parked")
+    [ -n "$commit" ] || fail "no parked training called $name in this repository's history"
+    [ ! -e "$dest/$name" ] || fail "$dest/$name exists: move it away or give another DEST"
+    git show "$commit:$parked" | tar -C "$dest" -xf -
+    echo "unparked $name from commit $(git rev-parse --short "$commit") into $dest/$name: resume it with --resume"
+    ;;
+  *) fail "$usage" ;;
+esac

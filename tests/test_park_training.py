@@ -1,0 +1,87 @@
+"""scripts/park_training.sh: an unfinished training's resume state is committed to git history (then removed from the
+tree) and brought back on a fresh machine; finished or running trainings are refused in one line."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from segcore.run_lock import RunLock
+
+ROOT = Path(__file__).resolve().parents[1]
+GIT_USER = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.org"}
+
+
+def git(repo: Path, *args) -> str:
+    return subprocess.run(["git", *args], cwd=repo, env={**os.environ, **GIT_USER}, capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A repository holding the script (it works on the repository it sits in) and one commit."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "park_training.sh", repo / "scripts")
+    git(repo, "init", "-q")
+    git(repo, "add", "scripts")
+    git(repo, "commit", "-q", "-m", "start")
+    return repo
+
+
+def park(repo: Path, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "scripts/park_training.sh", *map(str, args)], cwd=repo, capture_output=True,
+                          text=True, env={**os.environ, **GIT_USER, "PYTHON": sys.executable}, timeout=120)
+
+
+def unfinished_run(folder: Path) -> Path:
+    (folder / "backup" / "slot-0").mkdir(parents=True)
+    (folder / "backup" / "slot-0" / "state.weights.h5").write_bytes(os.urandom(4096))
+    (folder / "backup" / "slot-0" / "state.json").write_text(json.dumps({"epoch": 3}))
+    (folder / "meta.json").write_text(json.dumps({"arch": "unet", "epochs": 150, "epochs_completed": 3}))
+    (folder / "history.csv").write_text("epoch,loss\n0,2.3\n1,1.9\n2,1.7\n")
+    (folder / "model.keras").write_bytes(b"rewritten at the next epoch's end")
+    return folder
+
+
+def test_a_parked_training_comes_back_from_history_alone(repo, tmp_path):
+    run = unfinished_run(tmp_path / "runs" / "unet-final")
+    (repo / "unrelated.txt").write_text("staged, not parked")
+    git(repo, "add", "unrelated.txt")
+    done = park(repo, "park", run)
+    assert done.returncode == 0, done.stderr
+    assert "parked" in done.stdout and "at epoch 3/150" in done.stdout
+    subjects = git(repo, "log", "--format=%s").splitlines()
+    assert subjects[:2] == ["Parked training unet-final: kept in history only (scripts/park_training.sh)",
+                            "Park the training unet-final at epoch 3/150 (back: scripts/park_training.sh unpark "
+                            "unet-final DEST)"]
+    assert not (repo / "models" / ".parked" / "unet-final.tar").exists()          # the tree stays light
+    assert "unrelated.txt" in git(repo, "diff", "--cached", "--name-only")          # only the parked file committed
+
+    back = park(repo, "unpark", "unet-final", tmp_path / "fresh")
+    assert back.returncode == 0, back.stderr
+    restored = tmp_path / "fresh" / "unet-final"
+    for name in ("meta.json", "history.csv", "backup/slot-0/state.weights.h5", "backup/slot-0/state.json"):
+        assert (restored / name).read_bytes() == (run / name).read_bytes(), name
+    assert not (restored / "model.keras").exists()             # resume needs only the backup; it is 12 MB more
+
+    again = park(repo, "unpark", "unet-final", tmp_path / "fresh")
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "exists" in again.stderr
+
+
+def test_finished_running_and_unknown_trainings_are_refused_in_one_line(repo, tmp_path):
+    finished = tmp_path / "runs" / "done"
+    finished.mkdir(parents=True)
+    (finished / "meta.json").write_text("{}")
+    running = unfinished_run(tmp_path / "runs" / "running")
+    with RunLock(running):
+        refusals = [park(repo, "park", finished), park(repo, "park", running), park(repo, "unpark", "nope", tmp_path),
+                    park(repo, "park", tmp_path / "missing"), park(repo, "shelve", finished)]
+    words = ["no backup/ folder", "is training now", "no parked training called nope", "no such run folder", "usage"]
+    for refused, said in zip(refusals, words):
+        assert refused.returncode != 0 and said in refused.stderr and refused.stderr.count("\n") == 1, refused.stderr
+    assert git(repo, "log", "--format=%s").splitlines() == ["start"]
