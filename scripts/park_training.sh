@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Keep an unfinished CPU training across sessions whose machines start fresh (folders outside the repository are
 # lost; only git history survives). Parking commits the run's resume state (backup/, meta.json, history.csv,
-# augment.json, logs/: about 12 MB for the U-Net) as models/.parked/NAME.tar and then commits its removal, so the
-# history holds it and the tree stays light (a lent GPU machine takes the tree in 64 MiB). Commits only that file.
+# augment.json: about 12 MB for the U-Net; not its TensorBoard logs) as models/.parked/NAME.tar, then its removal,
+# so the history holds it and the tree stays light (a lent GPU machine takes the tree in 64 MiB). Commits only that
+# file.
 #   bash scripts/park_training.sh park RUN_DIR          commit RUN_DIR's state (it must have backup/)
 #   bash scripts/park_training.sh unpark NAME DEST      the last parked state of NAME back as DEST/NAME
 # Then `segcore train ... --out DEST/NAME --resume` with the run's original options (docs/MODELS.md).
@@ -33,7 +34,8 @@ EOF
 )
     parked=models/.parked/$name.tar
     mkdir -p models/.parked
-    tar -C "$(dirname "$run")" -cf "$parked" --exclude "$name/.lock" --exclude "$name/model.keras" "$name"
+    tar -C "$(dirname "$run")" -cf "$parked" --exclude "$name/.lock" --exclude "$name/model.keras" \
+        --exclude "$name/logs" "$name"
     git add -f "$parked"
     git commit -q -m "Park the training $name at epoch $epochs (back: scripts/park_training.sh unpark $name DEST)" \
         -- "$parked"

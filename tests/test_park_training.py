@@ -45,6 +45,8 @@ def unfinished_run(folder: Path) -> Path:
     (folder / "meta.json").write_text(json.dumps({"arch": "unet", "epochs": 150, "epochs_completed": 3}))
     (folder / "history.csv").write_text("epoch,loss\n0,2.3\n1,1.9\n2,1.7\n")
     (folder / "model.keras").write_bytes(b"rewritten at the next epoch's end")
+    (folder / "logs" / "train").mkdir(parents=True)
+    (folder / "logs" / "train" / "events.out.tfevents.1").write_bytes(b"TensorBoard's")
     return folder
 
 
@@ -68,6 +70,7 @@ def test_a_parked_training_comes_back_from_history_alone(repo, tmp_path):
     for name in ("meta.json", "history.csv", "backup/slot-0/state.weights.h5", "backup/slot-0/state.json"):
         assert (restored / name).read_bytes() == (run / name).read_bytes(), name
     assert not (restored / "model.keras").exists()             # resume needs only the backup; it is 12 MB more
+    assert not (restored / "logs").exists()                    # no event logs in the repository
 
     again = park(repo, "unpark", "unet-final", tmp_path / "fresh")
     assert again.returncode == 2 and again.stderr.count("\n") == 1 and "exists" in again.stderr
