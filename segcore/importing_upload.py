@@ -88,8 +88,8 @@ def _import_in_child(source: Path, out: Path, schema: str | None, preprocess: st
     package_root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
     told = [*(["--schema", schema] if schema else []), *(["--preprocess", preprocess] if preprocess else [])]
-    command = [sys.executable, "-m", "segcore", "import", str(source), *told, "--name", Path(filename).stem[:64] or
-               "model", "--out", str(out)]
+    # No --name: the architecture is the one a SegLab export names, else the file's name (`source` is named so).
+    command = [sys.executable, "-m", "segcore", "import", str(source), *told, "--out", str(out)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=IMPORT_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -98,8 +98,8 @@ def _import_in_child(source: Path, out: Path, schema: str | None, preprocess: st
         said = [line.removeprefix(CLI_ERROR) for line in done.stderr.splitlines() if line.startswith(CLI_ERROR)]
         reason = said[-1] if said else f"the import stopped with exit status {done.returncode}"
         if NO_SCHEMA_SAID in reason:     # the CLI's advice (--schema) means nothing in the browser
-            reason = (f"{filename}: the file {NO_SCHEMA_SAID} (SegLab's own ONNX exports do); choose the classes it "
-                      "predicts and the input it expects")
+            reason = (f"{filename}: the file {NO_SCHEMA_SAID} (SegLab's own ONNX exports do); turn off \"as the "
+                      "file says\" and choose its classes and input")
         raise runs.RunError(reason.replace(str(source), source.name))
 
 

@@ -46,7 +46,8 @@ def test_an_onnx_run_and_a_keras_run_side_by_side(tmp_path):
 
 
 def bring_a_model(page, url: str, model_file: Path) -> None:
-    """Home's upload, as a user does it: the file, the input it expects, Add (Side by Side then offers the run)."""
+    """Home's upload, as a user does it: the file, the input it expects, Add (Side by Side then offers the run); then
+    a file that is no model, refused."""
     from playwright.sync_api import expect
     page.goto(url)
     page.get_by_role("heading", name="SegLab").wait_for(timeout=60_000)
@@ -62,3 +63,16 @@ def bring_a_model(page, url: str, model_file: Path) -> None:
     settle(page)
     assert_no_errors(page)
     page.screenshot(path=str(HOME_SHOT), full_page=True)
+    # The box stays open for the next file (a moved expander is drawn anew, closed); a file that is no model is
+    # refused in one line.
+    expect(page.get_by_text("Classes and input as the file says")).to_be_visible()
+    broken = model_file.with_name("broken.onnx")
+    broken.write_bytes(b"not a model")
+    page.locator('[data-testid="stExpander"] input[type="file"]').first.set_input_files(str(broken))
+    settle(page)
+    expect(page.get_by_text("Classes and input as the file says")).to_be_visible()
+    add = page.get_by_role("button", name="Add to the runs")
+    expect(add).to_be_enabled(timeout=60_000)
+    add.click()
+    expect(page.get_by_text("broken.onnx: model.onnx can't be loaded")).to_be_visible(timeout=120_000)
+    assert_no_errors(page, error_boxes=False)

@@ -68,11 +68,12 @@ def test_a_seglab_export_imports_with_the_classes_and_input_its_file_says(tmp_pa
     models = tmp_path / "models"
     opened = runs.open_run(import_uploaded_model(exported_bytes, "unet.onnx", models, "unet", schema=None,
                                                  preprocess=None))
-    assert (opened.schema.name, opened.meta["preprocess"], opened.meta["input_size"]) == ("camvid11", "torch", [16, 20])
+    assert (opened.schema.name, opened.meta["preprocess"], opened.meta["input_size"], opened.meta["arch"]) == (
+        "camvid11", "torch", [16, 20], "unet")
     with pytest.raises(ValueError) as err:       # a foreign file says none of it
         import_uploaded_model(onnx_bytes, "foreign.onnx", models, "foreign", schema=None, preprocess=None)
     assert str(err.value) == ("foreign.onnx: the file doesn't say which classes it predicts (SegLab's own ONNX "
-                              "exports do); choose the classes it predicts and the input it expects")
+                              "exports do); turn off \"as the file says\" and choose its classes and input")
     assert [folder.name for folder in models.iterdir()] == ["unet"]
 
 
