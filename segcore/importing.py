@@ -28,9 +28,7 @@ from segcore.labels import SCHEMAS, LabelSchema
 
 MODEL_SUFFIXES = {".onnx": "onnx", ".keras": "keras"}
 MIN_EXPORT_AGREEMENT = 0.999           # arg-max agreement with Keras an export must reach to be written
-
-
-NO_SCHEMA_SAID = "doesn't say which classes it predicts"   # only our own ONNX exports do
+NO_SCHEMA_SAID = "doesn't say which classes it predicts"   # of most model files: only our ONNX exports say it
 
 
 def load_schema(text: str) -> LabelSchema:
