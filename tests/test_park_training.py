@@ -88,3 +88,35 @@ def test_finished_running_and_unknown_trainings_are_refused_in_one_line(repo, tm
     for refused, said in zip(refusals, words):
         assert refused.returncode != 0 and said in refused.stderr and refused.stderr.count("\n") == 1, refused.stderr
     assert git(repo, "log", "--format=%s").splitlines() == ["start"]
+
+
+def stop_after_first_epoch():
+    """What a kill between epochs leaves: the first epoch's backup on disk, the training gone."""
+    import keras
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):      # runs after the run's own backup callback
+            raise KeyboardInterrupt
+
+    return Stop()
+
+
+@pytest.mark.slow
+def test_a_run_parked_after_its_first_epoch_resumes_to_the_end_elsewhere(repo, tmp_path):
+    from conftest import make_camvid_like
+    from segcore.train import TrainConfig, train
+    data = make_camvid_like(tmp_path / "data")
+    config = TrainConfig(arch="unet", data=str(data), out=str(tmp_path / "runs" / "tiny"), size=(32, 48), epochs=2,
+                         batch=2, arch_options={"base_filters": 4, "depth": 2, "stem_filters": 4})
+    with pytest.raises(KeyboardInterrupt):
+        train(config, verbose=0, callbacks=[stop_after_first_epoch()])
+    assert park(repo, "park", config.out).returncode == 0
+    shutil.rmtree(tmp_path / "runs")                     # the fresh machine has nothing but the repository
+
+    assert park(repo, "unpark", "tiny", tmp_path / "runs").returncode == 0
+    train(config, resume=True, verbose=0)
+    meta = json.loads((tmp_path / "runs" / "tiny" / "meta.json").read_text())
+    assert meta["epochs_completed"] == 2 and "finished" in meta
+    with (tmp_path / "runs" / "tiny" / "history.csv").open() as rows:
+        assert [row.split(",")[0] for row in rows.read().splitlines()[1:]] == ["0", "1"]
+    assert not (tmp_path / "runs" / "tiny" / "backup").exists()
