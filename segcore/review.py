@@ -341,7 +341,7 @@ def write_review(runs_to_review, out, key: str | None = None, data=None,
     broken = [run for run in runs_to_review if not run.ok]
     if broken:
         run = broken[0]
-        raise RunError(f"{run.name}: {run.error.removeprefix(f'{run.name}: ')}")
+        raise RunError(f"{run.name}: {run.error.removeprefix(f'{run.path}: ').removeprefix(f'{run.name}: ')}")
     available = {run.name: list(run.evaluations()) for run in runs_to_review}
     shared, default = compare.evaluation_keys(available)
     if key is None:

@@ -163,6 +163,11 @@ def open_run(path) -> Run:
     path = Path(path)
     run = Run(path)
     try:
+        if not path.is_dir():
+            raise RunError(f"{path}: no such run folder")
+        if not (path / META_FILE).exists():
+            raise RunError(f"{path}: not a run folder (no {META_FILE}); give a folder segcore train or segcore "
+                           "import wrote")
         run.meta = read_json(path / META_FILE)
         check_meta(run.meta, f"{path.name}/{META_FILE}")
         if run.kind == PREDICTIONS:

@@ -111,6 +111,10 @@ def test_cli_refuses_broken_runs_pipelines_and_folders(models_dir, tmp_path, cap
     assert "Lambda" in one_error_line(capsys, ["predict", "--run", models_dir / "lambda", photo, "--out", tmp_path])
     assert "no model.keras" in one_error_line(capsys, ["evaluate", "--run", models_dir / "no-model", "--data",
                                                        data])
+    assert one_error_line(capsys, ["evaluate", "--run", tmp_path / "nope", "--data", data]).endswith(
+        f"{tmp_path / 'nope'}: no such run folder")
+    assert one_error_line(capsys, ["export", "--run", data, "--out", tmp_path / "x.onnx"]).endswith(
+        f"{data}: not a run folder (no meta.json); give a folder segcore train or segcore import wrote")
     junk = tmp_path / "junk.json"
     for text in ('{"hello": 1}', '{"__version__": "2.0.8", "transform": {"__class_fullname__": "Compose", '
                  '"transforms": [{"__class_fullname__": "NoSuchTransform", "p": 1}]}}', "[1, 2"):
