@@ -116,7 +116,7 @@ def cmd_augment_stats(args) -> int:
     from segcore import augment
     from segcore.datasets import list_pairs, schema_for
     schema = schema_for(args.data)
-    steps = augment.steps_from_pipeline(augment.read_pipeline_file(args.pipeline))
+    steps = augment.steps_from_pipeline_file(args.pipeline)
     frames = augment.DatasetFrames(list_pairs(args.data, args.split), schema)
     stats = augment.augmentation_stats(steps, frames, draws=args.draws, seed=args.seed, schema=schema)
     print(json.dumps(stats) if args.json else augment.format_stats(stats))

@@ -87,6 +87,7 @@ def test_cli_table(data, five_file, capsys):
     ('{"transform": {"__class_fullname__": "Compose", "p": 1, "transforms": ['
      '{"__class_fullname__": "Resize", "p": 1, "height": 100000, "width": 100000}]}}', ["Resize"]),
     ("a: &x [1]\nb: *x\n", ["aliases"]),
+    ('{"hello": 1}', ["bad.yaml: not an albumentations pipeline"]),        # the file is named
 ])
 def test_cli_refuses_what_training_refuses(data, tmp_path, capsys, content, words):
     path = tmp_path / "bad.yaml"

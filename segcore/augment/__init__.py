@@ -19,7 +19,8 @@ from segcore.augment.catalogue import CATALOGUE, COMPOSES, GROUPS, KINDS, ParamS
 from segcore.augment.costs import COST_THRESHOLDS, cost_label, cost_of, measured_costs
 from segcore.augment.files import (MAX_NESTING, MAX_PIPELINE_BYTES, dumps_pipeline, load_pipeline,
                                    load_pipeline_file, load_training_pipeline, parse_pipeline_text,
-                                   read_pipeline_file, save_pipeline, steps_from_pipeline, to_dict)
+                                   read_pipeline_file, save_pipeline, steps_from_pipeline,
+                                   steps_from_pipeline_file, to_dict)
 from segcore.augment.stats import DatasetFrames, augmentation_stats, format_stats, step_keys
 from segcore.augment.steps import MAX_STEPS, count_transforms, default_step, light_weather, validate_steps
 
@@ -31,5 +32,5 @@ __all__ = [
     "augmentation_stats", "build_pipeline", "default_step", "draw", "draw_grid", "draw_seed", "dumps_pipeline",
     "format_stats", "isolate", "load_pipeline", "load_pipeline_file", "load_training_pipeline",
     "parse_pipeline_text", "pipeline_code", "read_pipeline_file", "save_pipeline", "seed_pipeline",
-    "step_keys", "steps_from_pipeline", "time_steps", "to_dict", "validate_steps",
+    "step_keys", "steps_from_pipeline", "steps_from_pipeline_file", "time_steps", "to_dict", "validate_steps",
 ]

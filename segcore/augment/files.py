@@ -311,12 +311,16 @@ def load_training_pipeline(path, *, mask_fill: int) -> dict:
     blur kernel of 10001); masks are moved nearest-neighbour and uncovered pixels get `mask_fill` (the
     schema's ignore index). Raises PipelineError naming the file, step and problem.
     """
+    return portable(A.to_dict(build_pipeline(steps_from_pipeline_file(path), mask_fill=mask_fill)))
+
+
+def steps_from_pipeline_file(path) -> list:
+    """The catalogue steps of a pipeline file on disk; a PipelineError names the file."""
     try:
-        steps = steps_from_pipeline(read_pipeline_file(path))
+        return steps_from_pipeline(read_pipeline_file(path))
     except PipelineError as e:
         message = str(e)
         raise PipelineError(message if message.startswith(str(path)) else f"{path}: {message}") from None
-    return portable(A.to_dict(build_pipeline(steps, mask_fill=mask_fill)))
 
 
 # ------------------------------------------------------------------------------------------------- writing
