@@ -358,6 +358,13 @@ def _needs_tensorflow(args) -> bool:
     return True
 
 
+def _said(err: Exception) -> str:
+    """One line for the user: the system's own errors as "PATH: reason" rather than "[Errno 20] reason: 'PATH'"."""
+    if isinstance(err, OSError) and err.strerror and err.filename is not None:
+        return f"{err.filename}: {err.strerror.lower()}"
+    return str(err)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if _needs_tensorflow(args) and not args.verbose:
@@ -370,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (ValueError, OSError) as err:   # our errors are ValueError subclasses with a full message
-        print(f"segcore {args.command}: error: {err}", file=sys.stderr)
+        print(f"segcore {args.command}: error: {_said(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"segcore {args.command}: interrupted", file=sys.stderr)

@@ -72,7 +72,8 @@ def _regular_only(paths: dict) -> tuple[dict, list[tuple[str, str]]]:
 def detect_layout(root) -> str:
     root = Path(root)
     if not root.is_dir():
-        raise DatasetError(f"{root}: no such folder; point to a data set folder (CamVid style: images/ + labels/)")
+        raise DatasetError(f"{root}: {'not a' if root.exists() else 'no such'} folder; point to a data set folder "
+                           "(CamVid style: images/ + labels/)")
     if (root / "leftImg8bit").is_dir() and (root / "gtFine").is_dir():
         return "cityscapes"
     if (root / "images").is_dir() and (root / "labels").is_dir():

@@ -128,6 +128,15 @@ def test_data_check_on_an_empty_folder(tmp_path, capsys):
     assert "not a data set layout" in one_error_line(capsys, ["data", "check", tmp_path / "empty"])
 
 
+def test_a_file_where_a_folder_belongs_is_named_in_one_plain_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    assert one_error_line(capsys, ["data", "check", tmp_path / "file"]).startswith(
+        f"segcore data: error: {tmp_path / 'file'}: not a folder; point to a data set folder")
+    # The system's own error, as "PATH: reason" (not "[Errno 20] Not a directory: 'PATH'").
+    assert one_error_line(capsys, ["sample", "make", "--out", tmp_path / "file"]) == (
+        f"segcore sample: error: {tmp_path / 'file' / 'images' / 'train'}: not a directory")
+
+
 def test_evaluation_json_is_never_half_written(models_dir, tmp_path, monkeypatch):
     from segcore import evaluate
     data = make_camvid_like(tmp_path / "data")
