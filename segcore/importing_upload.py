@@ -4,16 +4,19 @@ run under the models folder.
 A model goes to a temporary file and `segcore import` runs on it in a child process, so a Keras model's TensorFlow
 never loads into the caller (a long-lived dashboard server); a zip is unpacked (PNG entries only, within the limits
 below) and imported like a prediction folder. Either run is built in a hidden folder beside its final place and
-renamed into it only once the import has passed, so a failed or interrupted import leaves nothing behind.
+renamed into it only once the import has passed, so a failed or interrupted import leaves nothing behind (the
+folder of a server killed mid-import goes at a later import, once a day old).
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -23,6 +26,8 @@ from segcore.importing_predictions import MAX_FOLDER_DEPTH, MAX_PREDICTION_FILES
 from segcore.limits import MAX_UNZIPPED_BYTES, MAX_UNZIPPED_BYTES_PER_FILE
 
 IMPORT_TIMEOUT_S = 600
+SCRATCH_PREFIX = ".importing-"
+ABANDONED_AFTER_S = 24 * 3600       # far longer than any import takes: such a scratch folder's server was killed
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CLI_ERROR = "segcore import: error: "
 
@@ -72,7 +77,8 @@ def _building(models_dir, name: str, filename: str):
         raise ValueError(problem)
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".importing-", dir=models_dir) as scratch:
+    _remove_abandoned_scratch(models_dir)
+    with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=models_dir) as scratch:
         built = Path(scratch) / name
         yield Path(scratch), built
         meta = runs.read_json(built / runs.META_FILE)
@@ -82,6 +88,13 @@ def _building(models_dir, name: str, filename: str):
             os.rename(built, models_dir / name)      # fails rather than replace a (non-empty) run made meanwhile
         except OSError:
             raise ValueError(f"a run called {name} already exists; choose another name") from None
+
+
+def _remove_abandoned_scratch(models_dir: Path) -> None:
+    stale = time.time() - ABANDONED_AFTER_S
+    for folder in models_dir.glob(f"{SCRATCH_PREFIX}*"):
+        if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mtime < stale:
+            shutil.rmtree(folder, ignore_errors=True)    # another process may be removing it too
 
 
 def _import_in_child(source: Path, out: Path, schema: str | None, preprocess: str | None, filename: str) -> None:

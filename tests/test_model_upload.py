@@ -3,6 +3,8 @@ line with nothing left behind; a read-only dashboard offers only the command."""
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -75,6 +77,17 @@ def test_a_seglab_export_imports_with_the_classes_and_input_its_file_says(tmp_pa
     assert str(err.value) == ("foreign.onnx: the file doesn't say which classes it predicts (SegLab's own ONNX "
                               "exports do); turn off \"as the file says\" and choose its classes and input")
     assert [folder.name for folder in models.iterdir()] == ["unet"]
+
+
+def test_a_scratch_folder_a_killed_server_left_goes_once_a_day_old(tmp_path, onnx_bytes):
+    models = tmp_path / "models"
+    abandoned, running = models / ".importing-abandoned", models / ".importing-running"
+    for folder in (abandoned, running):
+        (folder / "half-built").mkdir(parents=True)
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(abandoned, (two_days_ago, two_days_ago))
+    import_uploaded_model(onnx_bytes, "next.onnx", models, "next", schema="camvid11", preprocess="raw")
+    assert sorted(folder.name for folder in models.iterdir()) == [".importing-running", "next"]
 
 
 def test_names_are_checked_and_suggested_free(tmp_path):
