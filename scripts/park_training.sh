@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Keep an unfinished CPU training across sessions whose machines start fresh (folders outside the repository are
-# lost; only git history survives). Parking commits the run's resume state (backup/, meta.json, history.csv,
-# augment.json: about 12 MB for the U-Net; not its TensorBoard logs) as models/.parked/NAME.tar, then its removal,
-# so the history holds it and the tree stays light (a lent GPU machine takes the tree in 64 MiB). Commits only that
-# file.
+# lost; only git history survives). Parking commits the run's resume state (its newest complete backup, meta.json,
+# history.csv, augment.json: about 12 MB for the U-Net; not its TensorBoard logs) as models/.parked/NAME.tar, then
+# its removal, so the history holds it and the tree stays light (a lent GPU machine takes the tree in 64 MiB).
+# Commits only that file.
 #   bash scripts/park_training.sh park RUN_DIR          commit RUN_DIR's state (it must have backup/)
 #   bash scripts/park_training.sh unpark NAME DEST      the last parked state of NAME back as DEST/NAME
 # Then `segcore train ... --out DEST/NAME --resume` with the run's original options (docs/MODELS.md).
@@ -20,22 +20,29 @@ case $1 in
     name=$(basename "$run")
     [ -d "$run/backup" ] || fail "$run has no backup/ folder: only an unfinished training is parked"
     cd "$(dirname "$0")/.."
-    epochs=$("${PYTHON:-.venv/bin/python}" - "$run" <<'EOF'
+    # "EPOCHS OLDER_SLOT": the newest complete backup is what a resume reads; the other slot is left out.
+    said=$("${PYTHON:-.venv/bin/python}" - "$run" <<'EOF'
 import sys
 
 from segcore.run_lock import live_holder
 from segcore.runs import META_FILE, read_json
+from segcore.train_backup import BACKUP_DIR, SLOTS, complete_backups
 
-if live_holder(sys.argv[1]):
-    sys.exit(f"park_training: {sys.argv[1]} is training now: stop its process, then park it")
-meta = read_json(f"{sys.argv[1]}/{META_FILE}")
-print(f"{meta.get('epochs_completed', '?')}/{meta.get('epochs', '?')}")
+run = sys.argv[1]
+if live_holder(run):
+    sys.exit(f"park_training: {run} is training now: stop its process, then park it")
+backups = complete_backups(f"{run}/{BACKUP_DIR}")
+if not backups:
+    sys.exit(f"park_training: {run}/{BACKUP_DIR} holds no complete backup to resume from")
+meta = read_json(f"{run}/{META_FILE}")
+print(f"{backups[0].epoch}/{meta.get('epochs', '?')}", next(s for s in SLOTS if s != backups[0].slot.name))
 EOF
 )
+    read -r epochs older <<< "$said"
     parked=models/.parked/$name.tar
     mkdir -p models/.parked
     tar -C "$(dirname "$run")" -cf "$parked" --exclude "$name/.lock" --exclude "$name/model.keras" \
-        --exclude "$name/logs" "$name"
+        --exclude "$name/logs" --exclude "$name/backup/$older" "$name"
     git add -f "$parked"
     git commit -q -m "Park the training $name at epoch $epochs (back: scripts/park_training.sh unpark $name DEST)" \
         -- "$parked"

@@ -1,5 +1,6 @@
 """scripts/park_training.sh: an unfinished training's resume state is committed to git history (then removed from the
 tree) and brought back on a fresh machine; finished or running trainings are refused in one line."""
+import hashlib
 import json
 import os
 import shutil
@@ -38,10 +39,18 @@ def park(repo: Path, *args) -> subprocess.CompletedProcess:
                           text=True, env={**os.environ, **GIT_USER, "PYTHON": sys.executable}, timeout=120)
 
 
+def backup_slot(slot: Path, epoch: int) -> None:
+    """A complete backup slot as segcore.train_backup writes one (state.json vouches for the weights file)."""
+    slot.mkdir(parents=True)
+    weights = os.urandom(4096)
+    (slot / "state.weights.h5").write_bytes(weights)
+    (slot / "state.json").write_text(json.dumps({"epoch": epoch, "weights_bytes": len(weights),
+                                                 "weights_sha256": hashlib.sha256(weights).hexdigest()}))
+
+
 def unfinished_run(folder: Path) -> Path:
-    (folder / "backup" / "slot-0").mkdir(parents=True)
-    (folder / "backup" / "slot-0" / "state.weights.h5").write_bytes(os.urandom(4096))
-    (folder / "backup" / "slot-0" / "state.json").write_text(json.dumps({"epoch": 3}))
+    backup_slot(folder / "backup" / "slot-1", 3)           # the newest: what a resume reads
+    backup_slot(folder / "backup" / "slot-0", 2)
     (folder / "meta.json").write_text(json.dumps({"arch": "unet", "epochs": 150, "epochs_completed": 3}))
     (folder / "history.csv").write_text("epoch,loss\n0,2.3\n1,1.9\n2,1.7\n")
     (folder / "model.keras").write_bytes(b"rewritten at the next epoch's end")
@@ -67,8 +76,9 @@ def test_a_parked_training_comes_back_from_history_alone(repo, tmp_path):
     back = park(repo, "unpark", "unet-final", tmp_path / "fresh")
     assert back.returncode == 0, back.stderr
     restored = tmp_path / "fresh" / "unet-final"
-    for name in ("meta.json", "history.csv", "backup/slot-0/state.weights.h5", "backup/slot-0/state.json"):
+    for name in ("meta.json", "history.csv", "backup/slot-1/state.weights.h5", "backup/slot-1/state.json"):
         assert (restored / name).read_bytes() == (run / name).read_bytes(), name
+    assert not (restored / "backup" / "slot-0").exists()     # the older backup: 12 MB a resume never reads
     assert not (restored / "model.keras").exists()             # resume needs only the backup; it is 12 MB more
     assert not (restored / "logs").exists()                    # no event logs in the repository
 
@@ -81,10 +91,15 @@ def test_finished_running_and_unknown_trainings_are_refused_in_one_line(repo, tm
     finished.mkdir(parents=True)
     (finished / "meta.json").write_text("{}")
     running = unfinished_run(tmp_path / "runs" / "running")
+    broken = unfinished_run(tmp_path / "runs" / "broken")
+    for slot in ("slot-0", "slot-1"):
+        (broken / "backup" / slot / "state.weights.h5").write_bytes(b"cut short")
     with RunLock(running):
         refusals = [park(repo, "park", finished), park(repo, "park", running), park(repo, "unpark", "nope", tmp_path),
-                    park(repo, "park", tmp_path / "missing"), park(repo, "shelve", finished)]
-    words = ["no backup/ folder", "is training now", "no parked training called nope", "no such run folder", "usage"]
+                    park(repo, "park", tmp_path / "missing"), park(repo, "shelve", finished),
+                    park(repo, "park", broken)]
+    words = ["no backup/ folder", "is training now", "no parked training called nope", "no such run folder", "usage",
+             "holds no complete backup"]
     for refused, said in zip(refusals, words):
         assert refused.returncode != 0 and said in refused.stderr and refused.stderr.count("\n") == 1, refused.stderr
     assert git(repo, "log", "--format=%s").splitlines() == ["start"]
