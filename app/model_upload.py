@@ -19,16 +19,16 @@ ROUND = "mu_round"      # bumped after an import: fresh, empty uploaders for the
 
 def bring_a_model(config: Settings) -> None:
     done = st.session_state.pop(DONE, None)
-    # One container, empty or not: the expander below keeps its place among the page's elements, so it stays open
-    # on the rerun after the next upload (a moved expander is drawn anew, closed).
-    with st.container():
-        if done:
-            said, pages = done
-            st.success(said, icon=":material/check_circle:")
-            for page in shell.available_pages():
-                if page.title in pages:
-                    st.page_link(shell.st_page(page))
-    with st.expander("Bring a model (ONNX, Keras, or its predicted masks)", icon=":material/upload_file:"):
+    if done:
+        said, pages = done
+        st.success(said, icon=":material/check_circle:")
+        for page in shell.available_pages():
+            if page.title in pages:
+                st.page_link(shell.st_page(page))
+    # Keyed: it stays open on the rerun after the next upload, though the success line above it has gone (an
+    # unkeyed expander that moves is drawn anew, closed).
+    with st.expander("Bring a model (ONNX, Keras, or its predicted masks)", icon=":material/upload_file:",
+                     key="mu_box"):
         if config.read_only:
             st.caption("Read-only dashboard (`SEGLAB_READ_ONLY`): models are added with `segcore import MODEL "
                        f"--schema SCHEMA --out {config.models_dir}/NAME` (a folder of masks: add `--predictions`).")
