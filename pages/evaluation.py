@@ -22,7 +22,8 @@ for kind, message in st.session_state.pop("ev_messages", []):      # left by the
 available = {run.name: list(run.evaluations()) for run in chosen}
 shared, default = compare.evaluation_keys(available)
 
-with st.expander("Evaluate on…", expanded=not shared, icon=":material/play_arrow:"):
+# Keyed: it stays open when the messages above it go (an unkeyed expander that moves is drawn anew, closed).
+with st.expander("Evaluate on…", expanded=not shared, icon=":material/play_arrow:", key="ev_box"):
     views.evaluate_form(config, chosen)
 
 if not shared:

@@ -1,16 +1,19 @@
 """The Evaluation page in a real headless Chromium on format 3 evaluations: readable matrices (size from the class
 count), a click on a cell outlines it and moves the picker, the frames behind it are drawn from the stored
 predictions, and "Open these frames in Frames" lands on the Frames page filtered to that confusion. Screenshots go
-to /tmp/seglab-evaluation-*.png; the first visit's time is printed (a figure, not an assertion)."""
+to /tmp/seglab-evaluation-*.png; the first visit's time is printed (a figure, not an assertion). And the Evaluate
+form end to end on a real model."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
 import pytest
-from browser_support import (assert_no_errors, browser, fresh_page, require_browser, selected, settle,  # noqa: F401
-                             streamlit_server, wait_for_selection)
+from browser_support import (assert_no_errors, browser, fresh_page, pick, require_browser, selected,  # noqa: F401
+                             settle, streamlit_server, wait_for_selection)
+from conftest import make_camvid_like
 from evaluation_fixtures import make_data, make_models
+from test_onnx_import import trained_like_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path("/tmp")
@@ -100,3 +103,25 @@ def test_the_review_page_downloads_and_draws_offline(server, page, tmp_path):
     assert review.locator("figure img").count() == 3 * 4
     assert review.locator("figcaption", has_text="ground truth").count() == 3
     review.screenshot(path=str(SHOTS / "seglab-evaluation-review.png"), full_page=True)
+
+
+def test_evaluate_a_run_from_the_page_and_the_form_stays_open(browser, tmp_path):
+    """The Evaluate form end to end with a real model (an untrained tiny U-Net), on its own server: the scores
+    appear, and the form stays open for the next split though the messages above it went (it used to close)."""
+    from playwright.sync_api import expect
+    data = make_camvid_like(tmp_path / "street", splits=(("train", 2), ("val", 2)), size=(32, 48))
+    trained_like_run(tmp_path / "models" / "unet-tiny")
+    with streamlit_server({"SEGLAB_DATA_DIR": str(data), "SEGLAB_MODELS_DIR": str(tmp_path / "models")},
+                          tmp_path / "server.log") as url, fresh_page(browser, 1400, 1400, timeout_ms=60_000) as page:
+        page.goto(url + "/evaluation")
+        split = page.get_by_role("combobox", name="Split")
+        expect(split).to_be_visible(timeout=120_000)          # open: the run has no evaluation yet
+        settle(page)
+        page.get_by_role("button", name="Evaluate 1 run(s) on street/val").click()
+        expect(page.get_by_role("heading", name="Scores (%)")).to_be_visible(timeout=180_000)
+        settle(page)
+        expect(split).to_be_visible()
+        pick(page, "Split", "train")
+        expect(page.get_by_role("button", name="Evaluate 1 run(s) on street/train")).to_be_visible()
+        assert_no_errors(page)
+        page.screenshot(path=str(SHOTS / "seglab-evaluation-evaluate-on.png"), full_page=True)
