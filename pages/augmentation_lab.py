@@ -62,8 +62,9 @@ with preview:
                    "every augmented frame to the model's --size, so end a size-changing pipeline with a crop of "
                    "that size (PadIfNeeded + RandomCrop) to keep the scale change.")
 
+# Keyed: the chosen tab stays chosen when a note above it comes or goes (unkeyed tabs that move are drawn anew).
 sampled, grid, statistics, cost, export = preview.tabs(["Sampled parameters", "Grid of draws", "Statistics",
-                                                       "Cost", "Export / import"])
+                                                       "Cost", "Export / import"], key="lab_tabs")
 with sampled:
     st.dataframe(lab.draw_table(record), hide_index=True,
                  column_config={"sampled parameters": st.column_config.TextColumn(width="large")})

@@ -69,10 +69,14 @@ def test_lab_this_step_only_is_marked(server, page):
     _clear(page)
     _add(page, "HorizontalFlip")
     _add(page, "GaussNoise")
+    page.get_by_role("tab", name="Cost").click()
+    settle(page)
     step = _open_step(page, "2. GaussNoise")
     step.get_by_text("this step only").click()
     page.get_by_text("Showing step 2 (GaussNoise) alone").wait_for()
     settle(page)
+    # The note came above the preview's tabs; the tab the user chose stays chosen.
+    assert page.get_by_role("tab", name="Cost").get_attribute("aria-selected") == "true"
     assert "SHOWN ALONE" in step.inner_text()
     assert "SHOWN ALONE" not in page.locator('[data-testid="stExpander"]').filter(
         has_text="1. HorizontalFlip").inner_text()
