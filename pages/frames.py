@@ -76,5 +76,6 @@ if not listed:
     st.info("No frame passes these filters: loosen them in the sidebar.", icon=":material/filter_alt_off:")
     st.stop()
 browser.show_grid(index, browser.page_of(listed), runs, key, records, data_root)
-with st.expander("Scores of the listed frames (%)", icon=":material/table:"):
+# Keyed: it stays open as the filters change the grid above it (an unkeyed expander that moves is drawn anew).
+with st.expander("Scores of the listed frames (%)", icon=":material/table:", key="fr_scores"):
     st.dataframe(queries.score_table(index, listed, query), placeholder="–")
