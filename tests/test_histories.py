@@ -169,6 +169,18 @@ def test_a_lost_row_is_one_warning_naming_every_column_it_lacks(tmp_path):
                         "val_loss: 3 missing or non-finite (NaN/inf) value(s) at epoch 1, 2, 3; kept as NaN"]
 
 
+def test_epochs_missing_from_every_column_are_one_short_warning(tmp_path):
+    path = tmp_path / "lost.csv"
+    path.write_text("epoch,learning_rate,loss,mean_iou,val_loss\n0,1e-3,1.0,0.5,1.1\n1,1e-3,,,\n2,1e-3,nan,inf,nan\n"
+                    "3,1e-3,0.8,0.7,0.9\n")                   # the schedule is written for every epoch
+    assert read_history(path).attrs["warnings"] == [
+        "no metric has a value at epoch 1, 2 (rows lost, or NaN/inf throughout); the curves have gaps there"]
+    single = tmp_path / "single.csv"
+    single.write_text("epoch,loss\n0,1.0\n1,\n")                # one column: named as before
+    assert read_history(single).attrs["warnings"] == [
+        "loss: 1 missing or non-finite (NaN/inf) value(s) at epoch 1; kept as NaN"]
+
+
 BAD_TEXT = {
     "empty.csv": b"",
     "no_epoch.csv": b"loss,val_loss\n1,2\n",

@@ -150,7 +150,7 @@ def test_home_imports_a_seglab_export_as_its_file_says(tmp_path, monkeypatch, ex
     labelled(at.file_uploader, "Model file").set_value(("unet.onnx", exported_bytes, "application/octet-stream"))
     labelled(at.toggle, "Classes and input as the file says").set_value(True)
     at.run()
-    assert labelled(at.selectbox, "Classes it predicts").disabled and labelled(at.selectbox, "Input it expects").disabled
+    assert all(labelled(at.selectbox, box).disabled for box in ("Classes it predicts", "Input it expects"))
     labelled(at.button, "Add to the runs").click()
     at.run()
     assert not at.exception and not texts(at, "error"), texts(at, "error")

@@ -140,10 +140,21 @@ def nonfinite_warnings(history: pd.DataFrame, columns) -> list[str]:
         bad = epochs[~np.isfinite(history[column].to_numpy(dtype=float))]
         if len(bad):
             by_epochs.setdefault(tuple(int(e) for e in bad), []).append(column)
-    return [_nonfinite_text(", ".join(named), np.asarray(bad)) for bad, named in by_epochs.items()]
+    measured = [column for column in columns if column != "learning_rate"]    # a schedule, filled in afterwards
+    return [_empty_rows_text(np.asarray(bad)) if len(measured) > 1 and set(named) >= set(measured) else
+            _nonfinite_text(", ".join(named), np.asarray(bad)) for bad, named in by_epochs.items()]
+
+
+def _epochs_text(bad) -> str:
+    return ", ".join(str(int(e)) for e in bad[:5]) + (", ..." if len(bad) > 5 else "")
 
 
 def _nonfinite_text(columns: str, bad) -> str:
-    shown = ", ".join(str(int(e)) for e in bad[:5]) + (", ..." if len(bad) > 5 else "")
-    return f"{columns}: {len(bad)} missing or non-finite (NaN/inf) value(s) at epoch {shown}; kept as NaN"
+    return f"{columns}: {len(bad)} missing or non-finite (NaN/inf) value(s) at epoch {_epochs_text(bad)}; kept as NaN"
+
+
+def _empty_rows_text(bad) -> str:
+    """Every metric missing at the same epochs: a lost row (or a diverged one), said once rather than per column."""
+    return (f"no metric has a value at epoch {_epochs_text(bad)} (rows lost, or NaN/inf throughout); the curves "
+            "have gaps there")
 
