@@ -8,13 +8,14 @@ from app import shell
 from app.pickers import BROUGHT
 from app.settings import Settings
 from segcore.backends.preprocessing import PREPROCESS_IN_WORDS, PREPROCESS_MODES
-from segcore.importing_upload import (import_uploaded_model, import_uploaded_predictions, run_name_problem,
-                                      suggested_name)
+from segcore.importing_upload import (export_summary, import_uploaded_model, import_uploaded_predictions,
+                                      run_name_problem, suggested_name)
 from segcore.labels import SCHEMAS
 from segcore.limits import MAX_UPLOAD_BYTES
 
 DONE = "mu_done"        # the last import's one-line outcome, shown after the rerun that lists the new run
 ROUND = "mu_round"      # bumped after an import: fresh, empty uploaders for the next one
+EXPORT_READ = "mu_export_read"      # (upload's file id, what its metadata said): parsed once per upload
 
 
 def bring_a_model(config: Settings) -> None:
@@ -59,16 +60,21 @@ def _name_box(config: Settings, upload, form: str) -> tuple[str, str | None]:
 
 def _model_form(config: Settings) -> None:
     upload = st.file_uploader("Model file", type=["onnx", "keras"], key=f"mu_file_{st.session_state.get(ROUND, 0)}")
-    from_file = st.toggle("Classes and input as the file says", key="mu_from_file",
+    exported = _export_summary(upload)
+    if exported:
+        st.caption(f"A SegLab export: {exported}.")
+    # Keyed by the upload: on by itself for a SegLab export, off for any other file.
+    from_file = st.toggle("Classes and input as the file says", value=exported is not None,
+                          key=f"mu_from_file_{upload.file_id if upload else ''}",
                           help="For an ONNX file SegLab exported (`segcore export`): it carries its classes, input "
                                "size and preprocessing")
-    left, right = st.columns(2)
-    schema = left.selectbox("Classes it predicts", list(SCHEMAS), key="mu_schema", disabled=from_file,
-                            help="The label schema it was trained on; its number of classes must match")
-    preprocess = right.selectbox("Input it expects", PREPROCESS_MODES, key="mu_preprocess", disabled=from_file,
-                                 format_func=PREPROCESS_IN_WORDS.get)
-    if from_file:
-        schema = preprocess = None
+    schema = preprocess = None          # None: as the file says
+    if not from_file:                   # hidden when on: greyed boxes would show values the file may contradict
+        left, right = st.columns(2)
+        schema = left.selectbox("Classes it predicts", list(SCHEMAS), key="mu_schema",
+                                help="The label schema it was trained on; its number of classes must match")
+        preprocess = right.selectbox("Input it expects", PREPROCESS_MODES, key="mu_preprocess",
+                                     format_func=PREPROCESS_IN_WORDS.get)
     name, problem = _name_box(config, upload, "model")
     if st.button("Add to the runs", key="mu_add", icon=":material/add:",
                  disabled=not upload or not name or problem is not None):
@@ -78,6 +84,16 @@ def _model_form(config: Settings) -> None:
             return run.name, f"Added {upload.name} as run **{run.name}**, chosen on these pages:", ("Side by Side",
                                                                                                    "Evaluation")
         _add(upload, imported)
+
+
+def _export_summary(upload) -> str | None:
+    """segcore's summary of a SegLab ONNX export, read once per upload (the file is parsed, never run)."""
+    if upload is None or not upload.name.lower().endswith(".onnx"):
+        return None
+    read = st.session_state.get(EXPORT_READ)
+    if not read or read[0] != upload.file_id:
+        read = st.session_state[EXPORT_READ] = upload.file_id, export_summary(upload.getvalue())
+    return read[1]
 
 
 def _masks_form(config: Settings) -> None:

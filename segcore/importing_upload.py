@@ -21,8 +21,10 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from segcore import runs
+from segcore.backends.onnx import METADATA_PREFIX
 from segcore.importing import MODEL_SUFFIXES, NO_SCHEMA_SAID
 from segcore.importing_predictions import MAX_FOLDER_DEPTH, MAX_PREDICTION_FILES, import_predictions
+from segcore.labels import LabelSchema
 from segcore.limits import MAX_UNZIPPED_BYTES, MAX_UNZIPPED_BYTES_PER_FILE
 
 IMPORT_TIMEOUT_S = 600
@@ -49,6 +51,26 @@ def suggested_name(filename: str, models_dir) -> str:
     while (Path(models_dir) / name).exists():
         name, number = f"{stem}-{number}", number + 1
     return name
+
+
+def export_summary(data: bytes) -> str | None:
+    """What an ONNX file `segcore export` wrote says of itself ("unet: classes camvid11, input raw, 360x480"), read
+    from its metadata without running it; None for any other file (its import says what is wrong with it)."""
+    import onnx
+    from google.protobuf.message import DecodeError
+    try:
+        model = onnx.load_model_from_string(data)
+    except DecodeError:
+        return None
+    said = {item.key.removeprefix(METADATA_PREFIX): item.value for item in model.metadata_props
+            if item.key.startswith(METADATA_PREFIX)}
+    try:
+        schema = LabelSchema.from_json(said["schema"])
+    except (KeyError, ValueError, TypeError):       # no schema, or one its import would refuse
+        return None
+    input_size = said.get("input_size", "its declared size")
+    return (f"{said.get('arch', 'model')[:40]}: classes {schema.name[:40]} ({schema.num_classes}), input "
+            f"{said.get('preprocess', 'raw')[:20]}, {input_size[:20]}")
 
 
 def import_uploaded_model(data: bytes, filename: str, models_dir, name: str, *, schema: str | None,

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from segcore import runs
-from segcore.importing_upload import import_uploaded_model, run_name_problem, suggested_name
+from segcore.importing_upload import export_summary, import_uploaded_model, run_name_problem, suggested_name
 from test_app_pages import HOME, labelled, make_data_dir, texts
 from test_hostile_histories import zipped
 from test_onnx_import import foreign_onnx
@@ -90,6 +90,12 @@ def test_a_scratch_folder_a_killed_server_left_goes_once_a_day_old(tmp_path, onn
     assert sorted(folder.name for folder in models.iterdir()) == [".importing-running", "next"]
 
 
+def test_an_export_is_recognised_from_its_metadata_and_nothing_else_is(exported_bytes, onnx_bytes):
+    assert export_summary(exported_bytes) == "unet: classes camvid11 (11), input torch, 16x20"
+    assert export_summary(onnx_bytes) is None                   # a foreign ONNX file says nothing of itself
+    assert export_summary(b"PK\x03\x04 a .keras zip, not ONNX") is None
+
+
 def test_names_are_checked_and_suggested_free(tmp_path):
     (tmp_path / "pixel-classifier").mkdir()
     assert run_name_problem("pixel-classifier", tmp_path) == ("a run called pixel-classifier already exists; choose "
@@ -148,9 +154,10 @@ def test_home_adds_an_uploaded_model_to_the_runs_and_refuses_a_broken_one(tmp_pa
 def test_home_imports_a_seglab_export_as_its_file_says(tmp_path, monkeypatch, exported_bytes):
     at = _home(tmp_path, monkeypatch)
     labelled(at.file_uploader, "Model file").set_value(("unet.onnx", exported_bytes, "application/octet-stream"))
-    labelled(at.toggle, "Classes and input as the file says").set_value(True)
     at.run()
-    assert all(labelled(at.selectbox, box).disabled for box in ("Classes it predicts", "Input it expects"))
+    assert labelled(at.toggle, "Classes and input as the file says").value          # on by itself for an export
+    assert "A SegLab export: unet: classes camvid11 (11), input torch, 16x20." in texts(at, "caption")
+    assert not [box for box in at.selectbox if box.label in ("Classes it predicts", "Input it expects")]
     labelled(at.button, "Add to the runs").click()
     at.run()
     assert not at.exception and not texts(at, "error"), texts(at, "error")
