@@ -21,7 +21,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from segcore import runs
-from segcore.backends.onnx import METADATA_PREFIX
+from segcore.backends.onnx import our_keys
 from segcore.importing import MODEL_SUFFIXES, NO_SCHEMA_SAID
 from segcore.importing_predictions import MAX_FOLDER_DEPTH, MAX_PREDICTION_FILES, import_predictions
 from segcore.labels import LabelSchema
@@ -62,8 +62,7 @@ def export_summary(data: bytes) -> str | None:
         model = onnx.load_model_from_string(data)
     except DecodeError:
         return None
-    said = {item.key.removeprefix(METADATA_PREFIX): item.value for item in model.metadata_props
-            if item.key.startswith(METADATA_PREFIX)}
+    said = our_keys({item.key: item.value for item in model.metadata_props})
     try:
         schema = LabelSchema.from_json(said["schema"])
     except (KeyError, ValueError, TypeError):       # no schema, or one its import would refuse

@@ -56,7 +56,11 @@ def forward_thread() -> ThreadPoolExecutor:
 
 def our_metadata(session) -> dict[str, str]:
     """The keys `segcore export` wrote into the model's metadata (without the prefix); {} for a foreign model."""
-    stored = session.get_modelmeta().custom_metadata_map
+    return our_keys(session.get_modelmeta().custom_metadata_map)
+
+
+def our_keys(stored: dict[str, str]) -> dict[str, str]:
+    """Our entries of an ONNX file's metadata_props, without the prefix."""
     return {k[len(METADATA_PREFIX):]: v for k, v in stored.items() if k.startswith(METADATA_PREFIX)}
 
 
