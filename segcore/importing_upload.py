@@ -54,8 +54,8 @@ def suggested_name(filename: str, models_dir) -> str:
 
 
 def export_summary(data: bytes) -> str | None:
-    """What an ONNX file `segcore export` wrote says of itself ("unet: classes camvid11, input raw, 360x480"), read
-    from its metadata without running it; None for any other file (its import says what is wrong with it)."""
+    """What an ONNX file `segcore export` wrote says of itself ("unet: classes camvid11 (11), input raw, 360x480"),
+    read from its metadata without running it; None for any other file (its import says what is wrong with it)."""
     import onnx
     from google.protobuf.message import DecodeError
     try:

@@ -164,7 +164,7 @@ def open_run(path) -> Run:
     run = Run(path)
     try:
         if not path.is_dir():
-            raise RunError(f"{path}: no such run folder")
+            raise RunError(f"{path}: {'not a' if path.exists() else 'no such'} run folder")
         if not (path / META_FILE).exists():
             raise RunError(f"{path}: not a run folder (no {META_FILE}); give a folder segcore train or segcore "
                            "import wrote")
