@@ -15,13 +15,15 @@ BROUGHT = "runs_brought"        # runs added this session through Home's "Bring 
 
 
 def pick_data_dir(config: Settings, key: str, container=st.sidebar) -> Path:
-    """The data folder to read: the only configured one, or the user's choice among them (never a typed path)."""
+    """The data folder to read: the only configured one, or the user's choice among them (never a typed path),
+    starting on the first that exists."""
     options = [str(folder) for folder in config.data_dirs]
     if len(options) == 1:
         return config.data_dirs[0]
     if st.session_state.get(key) not in options:
         st.session_state.pop(key, None)            # anything but a configured folder is dropped, never read
-    chosen = container.selectbox("Data folder", options, key=key,
+    usable = [folder.is_dir() for folder in config.data_dirs]
+    chosen = container.selectbox("Data folder", options, key=key, index=usable.index(True) if any(usable) else 0,
                                  help="The data folders this dashboard was configured with (SEGLAB_DATA_DIR, set by "
                                       "whoever runs it)")
     return config.data_folder(chosen)

@@ -17,7 +17,10 @@ st.markdown(
 st.subheader("Trained runs")
 st.caption(f"Models folder: `{config.models_dir}` (set `SEGLAB_MODELS_DIR` to use another)")
 table, broken = loaders.runs_overview(config.models_dir)
-if table.empty:
+if config.models_dir.exists() and not config.models_dir.is_dir():
+    st.error(f"{config.models_dir} is a file, not a folder; point `SEGLAB_MODELS_DIR` at the folder that holds the "
+             "run folders.", icon=":material/folder_off:")
+elif table.empty:
     st.info("No runs yet. Train one with `segcore train --arch unet --data <data folder> --out "
             f"{config.models_dir}/<name>`, or point `SEGLAB_MODELS_DIR` at a folder of run folders.")
 else:

@@ -116,6 +116,18 @@ def test_home_explains_missing_data_and_models(tmp_path, monkeypatch):
     assert "No runs yet" in texts(at, "info")
 
 
+def test_a_file_as_the_models_folder_is_said_and_the_lab_opens_on_the_data_folder_that_exists(tmp_path, monkeypatch):
+    data = make_data_dir(tmp_path / "data")
+    (tmp_path / "models.txt").write_text("not a folder")
+    monkeypatch.setenv("SEGLAB_DATA_DIR", f"{tmp_path / 'nowhere'}:{data}")
+    monkeypatch.setenv("SEGLAB_MODELS_DIR", str(tmp_path / "models.txt"))
+    assert texts(run_page(HOME), "error") == (f"{tmp_path / 'models.txt'} is a file, not a folder; point "
+                                              "`SEGLAB_MODELS_DIR` at the folder that holds the run folders.")
+    lab = run_page(LAB)                                  # the first configured folder is missing: the next one
+    assert labelled(lab.selectbox, "Data folder").value == str(data) and labelled(lab.radio, "Source").value == \
+        "Data folder"
+
+
 def test_app_navigation_starts_on_home(folders):
     at = run_page(str(ROOT / "streamlit_app.py"))
     assert at.title[0].value == "SegLab"
