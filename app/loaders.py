@@ -18,6 +18,7 @@ from app import cache_budget as budget
 from app.settings import describe_data_dir, describe_models_dir
 from app.shell import settings
 from segcore import datasets, eval_records, evaluations, histories, runs
+from segcore.files import changed_stamp
 from segcore.evaluations import read_evaluation
 from segcore.imageio import read_pair
 from segcore.labels import LabelSchema
@@ -25,13 +26,9 @@ from segcore.labels import LabelSchema
 # ---------------------------------------------------------------------------------------------- fingerprints
 
 
-def _stamp(paths) -> tuple:
-    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(paths) if p.exists())
-
-
 def _models_fingerprint(models_dir: Path) -> tuple:
     patterns = (f"*/{runs.META_FILE}", f"*/{runs.MODEL_FILE}", f"*/{runs.HISTORY_FILE}", f"*/{runs.EVAL_DIR}/*.json")
-    return _stamp([models_dir, *(p for pattern in patterns for p in models_dir.glob(pattern))]) \
+    return changed_stamp([models_dir, *(p for pattern in patterns for p in models_dir.glob(pattern))]) \
         if models_dir.is_dir() else ()
 
 
@@ -40,7 +37,7 @@ def _folders_fingerprint(root: Path, depth: int = 3) -> tuple:
     if not root.is_dir():
         return ()
     folders = [root] + [p for level in range(1, depth + 1) for p in root.glob("/".join(["*"] * level)) if p.is_dir()]
-    return _stamp(folders)
+    return changed_stamp(folders)
 
 
 # ---------------------------------------------------------------------------------------------- folders
@@ -117,7 +114,7 @@ def _pair(sample: datasets.Sample, schema_json: str, stamp: tuple) -> tuple[np.n
 
 def pair(sample: datasets.Sample, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray]:
     """(image, train-id mask) of a data-set sample; ImageError for unreadable files."""
-    return _pair(sample, schema.to_json(), _stamp([sample.image, sample.label]))
+    return _pair(sample, schema.to_json(), changed_stamp([sample.image, sample.label]))
 
 
 @st.cache_data(show_spinner=False, max_entries=64, max_size=budget.HISTORIES_BYTES)
@@ -129,7 +126,7 @@ def history(path: Path, name: str) -> pd.DataFrame:
     """A run's history table (attrs: name, source, warnings); HistoryError for malformed files."""
     # A TensorBoard logs/ folder changes through the event files inside it, not its own mtime.
     watched = [path, *(p for p in path.rglob("*") if p.is_file())] if path.is_dir() else [path]
-    return _history(str(path), name, _stamp(watched))      # cache_data pickles the table; attrs survive that
+    return _history(str(path), name, changed_stamp(watched))      # cache_data pickles the table; attrs survive that
 
 
 @st.cache_data(show_spinner=False, max_entries=64, max_size=budget.EVALUATIONS_BYTES)

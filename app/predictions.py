@@ -18,18 +18,18 @@ import streamlit as st
 from app import cache_budget as budget
 from app.settings import Settings
 from segcore import runs
+from segcore.files import changed_stamp
 from segcore.confidence import ConfidenceMaps, confidence_maps
 from segcore.label_quality import mask_doubts
 
 
-def run_stamp(run: runs.Run) -> tuple[int, int]:
-    """When the run's model file and meta.json last changed (0 where one is missing)."""
-    return tuple(path.stat().st_mtime_ns if path.exists() else 0
-                 for path in (run.model_path, run.path / runs.META_FILE))
+def run_stamp(run: runs.Run) -> tuple:
+    """When the run's model file and meta.json last changed (left out where one is missing)."""
+    return changed_stamp((run.model_path, run.path / runs.META_FILE))
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=budget.MODELS)
-def _predictor(run_path: str, stamp: tuple[int, int], tta: str | None = None):
+def _predictor(run_path: str, stamp: tuple, tta: str | None = None):
     """The run's Predictor (`tta`: segcore.predict.TTA_MODES, None = the run's own); raises RunError (not cached)
     when the model can't be loaded or can't run that test-time augmentation."""
     from segcore.predict import Predictor
@@ -49,7 +49,7 @@ def predictor(run: runs.Run, tta: str | None = None):
 
 
 @st.cache_data(show_spinner=False, max_entries=256, max_size=budget.PREDICTIONS_BYTES)
-def _prediction(run_path: str, stamp: tuple[int, int], tta: str | None, digest: str, _image: np.ndarray):
+def _prediction(run_path: str, stamp: tuple, tta: str | None, digest: str, _image: np.ndarray):
     # _image is left out of the key (the digest stands for it): hashing pixels on every rerun is slow.
     # The Prediction holds its label map only (no scores), so the cap counts label maps.
     return _predictor(run_path, stamp, tta).predict(_image)
@@ -83,7 +83,7 @@ def predict_all(chosen: list[runs.Run], shown: list[tuple[np.ndarray, tuple | No
 # One label map's worth of bytes keeps the caches within cache_budget.CACHES_BYTES; float16 maps and a bool doubts mask
 # (5 bytes a pixel) fit a few 2 MP images, which is what a visitor looks at, at a time.
 @st.cache_data(show_spinner=False, max_entries=16, max_size=budget.CONFIDENCE_BYTES)
-def _scored_prediction(run_path: str, stamp: tuple[int, int], tta: str | None, digest: str, truth_digest: str,
+def _scored_prediction(run_path: str, stamp: tuple, tta: str | None, digest: str, truth_digest: str,
                        _image: np.ndarray, _truth: tuple | None):
     """(Prediction without its scores, ConfidenceMaps, MaskDoubts or None) from one forward pass."""
     predictor = _predictor(run_path, stamp, tta)

@@ -117,6 +117,20 @@ def is_regular_file(path) -> bool:
         return False
 
 
+def changed_stamp(paths) -> tuple:
+    """(path, modification time, size) of each of `paths` that exists, sorted: a cache key that changes when a file
+    is written, added or removed. A file removed while it is being read is left out, not an error (a run deleted
+    or rewritten while a page reads its folder)."""
+    stamped = []
+    for path in sorted(paths):
+        try:
+            stat = Path(path).stat()
+        except FileNotFoundError:
+            continue
+        stamped.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(stamped)
+
+
 def read_json(path, *, max_bytes: int = MAX_JSON_BYTES):
     """Parsed JSON of a regular file. Raises ValueError with one line naming the file and what is wrong."""
     try:

@@ -131,3 +131,19 @@ def test_a_folder_is_not_a_regular_file_and_leaks_no_descriptor(tmp_path):
             read_regular_bytes(tmp_path, max_bytes=1000)
     if open_before is not None:
         assert len(os.listdir("/proc/self/fd")) == open_before
+
+
+def test_a_file_removed_while_the_app_stamps_its_folder_is_left_out(tmp_path, monkeypatch):
+    kept, removed = tmp_path / "meta.json", tmp_path / "model.keras"
+    kept.write_text("{}")
+    removed.write_bytes(b"weights")
+    real_stat = Path.stat
+
+    def stat_as_if_removed_meanwhile(path, *args, **kwargs):    # listed by the glob, gone by the time of stat()
+        if path == removed:
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat_as_if_removed_meanwhile)
+    stamp = files.changed_stamp([removed, kept, tmp_path / "never-there"])
+    assert [entry[0] for entry in stamp] == [str(kept)] and stamp[0][2] == 2        # path, mtime, size
