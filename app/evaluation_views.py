@@ -16,6 +16,7 @@ from app.settings import Settings
 from segcore import compare, figures
 from segcore import evaluations as stored
 from segcore.datasets import DatasetError, list_splits, schema_for
+from segcore.files import changed_stamp
 from segcore.frame_views import read_label_map, read_thumbnail
 from segcore.imageio import ImageError
 from segcore.labels import category_schema, labels_schema
@@ -217,15 +218,17 @@ def frames_button(label: str, key: str, runs: list[str], level_name: str, confus
 # ------------------------------------------------------------------------------------------------ pictures
 
 @st.cache_data(show_spinner=False, max_entries=128, max_size=budget.STORED_FRAMES_BYTES)
-def _stored_picture(path: str, mtime_ns: int, labels: bool) -> np.ndarray:
+def _stored_picture(path: str, stamp: tuple, labels: bool) -> np.ndarray:
     return read_label_map(path) if labels else read_thumbnail(path)
 
 
 def stored_picture(run: Run, key: str, record: dict, what: str = "prediction") -> np.ndarray | None:
     """The stored prediction (train ids) or thumbnail of `record` in the run's evaluation `key`; None where the
-    evaluation stored none (format 2) or the file is gone. ImageError for an unreadable file."""
+    evaluation stored none (format 2) or the file is gone (also while this reads). ImageError for an unreadable
+    file."""
     path = loaders.stored_file(run, key, record, what)
-    return None if path is None else _stored_picture(str(path), path.stat().st_mtime_ns, what == "prediction")
+    stamp = changed_stamp([path])
+    return _stored_picture(str(path), stamp, what == "prediction") if stamp else None
 
 
 def pictures(run: Run, key: str, record: dict, data_root: Path | None, level_name: str, cell=None,

@@ -14,6 +14,7 @@ from app.frame_links import FramesRequest
 from segcore import frame_queries as queries
 from segcore import evaluations as stored
 from segcore.frame_queries import FrameIndex, FrameQuery
+from segcore.files import changed_stamp
 from segcore.frame_views import prediction_thumbnail, read_thumbnail
 from segcore.imageio import ImageError
 from segcore.runs import Run
@@ -73,8 +74,8 @@ def _index(stamps: tuple, level: str, _evaluations: dict) -> FrameIndex:
 
 def frame_index(chosen: list[Run], key: str, evaluations: dict[str, dict], level: str) -> FrameIndex:
     """The cached FrameIndex (ValueError from build_index when the runs can't be compared at this level)."""
-    stamps = tuple((run.name, str(path), path.stat().st_mtime_ns) for run in chosen if run.name in evaluations
-                   for path in [run.evaluations()[key]])
+    stamps = (key, *((run.name, changed_stamp([run.evaluations().get(key)])) for run in chosen
+                     if run.name in evaluations))
     return _index(stamps, level, evaluations)
 
 

@@ -120,9 +120,9 @@ def is_regular_file(path) -> bool:
 def changed_stamp(paths) -> tuple:
     """(path, modification time, size) of each of `paths` that exists, sorted: a cache key that changes when a file
     is written, added or removed. A file removed while it is being read is left out, not an error (a run deleted
-    or rewritten while a page reads its folder)."""
+    or rewritten while a page reads its folder), and so is a None path (a file a listing no longer has)."""
     stamped = []
-    for path in sorted(paths):
+    for path in sorted(path for path in paths if path is not None):
         try:
             stat = Path(path).stat()
         except FileNotFoundError:

@@ -145,5 +145,5 @@ def test_a_file_removed_while_the_app_stamps_its_folder_is_left_out(tmp_path, mo
         return real_stat(path, *args, **kwargs)
 
     monkeypatch.setattr(Path, "stat", stat_as_if_removed_meanwhile)
-    stamp = files.changed_stamp([removed, kept, tmp_path / "never-there"])
+    stamp = files.changed_stamp([removed, kept, tmp_path / "never-there", None])
     assert [entry[0] for entry in stamp] == [str(kept)] and stamp[0][2] == 2        # path, mtime, size
