@@ -18,8 +18,8 @@ from app import cache_budget as budget
 from app.settings import describe_data_dir, describe_models_dir
 from app.shell import settings
 from segcore import datasets, eval_records, evaluations, histories, runs
-from segcore.files import changed_stamp
 from segcore.evaluations import read_evaluation
+from segcore.files import changed_stamp
 from segcore.imageio import read_pair
 from segcore.labels import LabelSchema
 

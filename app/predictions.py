@@ -18,8 +18,8 @@ import streamlit as st
 from app import cache_budget as budget
 from app.settings import Settings
 from segcore import runs
-from segcore.files import changed_stamp
 from segcore.confidence import ConfidenceMaps, confidence_maps
+from segcore.files import changed_stamp
 from segcore.label_quality import mask_doubts
 
 

@@ -124,10 +124,10 @@ def changed_stamp(paths) -> tuple:
     stamped = []
     for path in sorted(path for path in paths if path is not None):
         try:
-            stat = Path(path).stat()
+            info = Path(path).stat()
         except FileNotFoundError:
             continue
-        stamped.append((str(path), stat.st_mtime_ns, stat.st_size))
+        stamped.append((str(path), info.st_mtime_ns, info.st_size))
     return tuple(stamped)
 
 
