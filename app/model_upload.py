@@ -8,6 +8,8 @@ from app import shell
 from app.pickers import BROUGHT
 from app.settings import Settings
 from segcore.backends.preprocessing import PREPROCESS_IN_WORDS, PREPROCESS_MODES
+from segcore import runs
+from segcore.importing_predictions import no_class_note
 from segcore.importing_upload import (export_summary, import_uploaded_model, import_uploaded_predictions,
                                       run_name_problem, suggested_name)
 from segcore.labels import SCHEMAS
@@ -108,8 +110,10 @@ def _masks_form(config: Settings) -> None:
         def imported() -> tuple[str, str, tuple]:
             run, count = import_uploaded_predictions(upload.getvalue(), upload.name, config.models_dir, name,
                                                      schema=schema, label_ids=label_ids)
+            note = no_class_note(runs.read_json(run / runs.META_FILE))
             return run.name, (f"Added the {count} predicted mask{'' if count == 1 else 's'} of {upload.name} as "
-                              f"run **{run.name}**: score it with Evaluate on… here:"), ("Evaluation",)
+                              f"run **{run.name}**{f' ({note})' if note else ''}: score it with Evaluate on… "
+                              "here:"), ("Evaluation",)
         _add(upload, imported)
 
 

@@ -61,7 +61,7 @@ if "least_alike_miou" in scores:
     scored_on = next(filter(None, map(stored_least_alike_label, evaluations.values())))
     st.caption(f"mIoU least like train: on the {scored_on} (the quarter that looks least like any training frame, "
                "`segcore unlike-train`); closer to held-out data than the whole split, still not held out.")
-for line in reports.missing_extras(evaluations, level):
+for line in reports.missing_extras(evaluations, level) + reports.no_class_lines(evaluations, level):
     st.caption(line)
 # Images are shown only from a configured data folder holding the very data set that was evaluated.
 first = evaluations[next(iter(evaluations))]

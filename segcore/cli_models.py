@@ -4,13 +4,17 @@ from __future__ import annotations
 
 def cmd_import(args) -> int:
     if args.predictions:
-        from segcore.importing_predictions import import_predictions
+        from segcore import runs
+        from segcore.importing_predictions import import_predictions, no_class_note
         if args.preprocess or args.input_size:
             raise ValueError("--preprocess and --input-size describe a model's input; a prediction folder has "
                              "neither: leave them out")
         out, count = import_predictions(args.model, args.out, schema=args.schema, name=args.name,
                                         label_ids=args.label_ids)
         print(f"imported {count} prediction{'' if count == 1 else 's'} from {args.model} as run {out}")
+        note = no_class_note(runs.read_json(out / runs.META_FILE))
+        if note:
+            print(note)
         return 0
     if args.label_ids:
         raise ValueError("--label-ids says what a folder of predicted label PNGs holds; add --predictions, or leave "

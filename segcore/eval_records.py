@@ -88,6 +88,20 @@ def frame_confusion(record: dict, level: str, num_classes: int) -> np.ndarray:
         raise ValueError(f"{record.get('name')}: {err}") from None
 
 
+def frame_matrix(record: dict, level: str, num_classes: int):
+    """A frame's ConfusionMatrix at `level`: frame_confusion and the pixels its prediction left without a class
+    (a record's "unpredicted" pairs, stored only where there are some)."""
+    from segcore.metrics import ConfusionMatrix, dense_unpredicted
+
+    class_level = level_key(level) == "class_level"
+    key = "unpredicted" if class_level or not _class_scored(record) else "category_unpredicted"
+    try:
+        unpredicted = dense_unpredicted(record.get(key) or [], num_classes)
+    except ValueError as err:
+        raise ValueError(f"{record.get('name')}: {err}") from None
+    return ConfusionMatrix(num_classes, None, frame_confusion(record, level, num_classes), unpredicted)
+
+
 def boundary_scores(summary) -> list[float | None] | None:
     """Per-class boundary IoU of a level summary (None where neither band has a pixel), or None where the
     evaluation stored no boundary counts (format 2) or they are malformed."""

@@ -167,8 +167,10 @@ def merge_evaluations(parts) -> dict:
     for level in evaluations.LEVEL_KEYS:
         if level in first:
             names = first[level]["names"]
-            counts = sum(np.asarray(part[level]["confusion_matrix"], dtype=np.int64) for _, part in named)
-            levels[level] = ConfusionMatrix(len(names), None, counts).summary(names)
+            total = ConfusionMatrix(len(names))
+            for _, part in named:
+                total = total.merge(ConfusionMatrix.from_summary(part[level]))
+            levels[level] = total.summary(names)
             boundary = _merged_boundary(level, named, len(names))
             if boundary is not None:
                 levels[level]["boundary"] = boundary

@@ -28,7 +28,7 @@ from segcore.imageio import read_instance_map, read_pair
 from segcore.instance_iou import InstanceCounts, instance_map_path, object_classes
 from segcore.label_quality import contradicted, quality_of
 from segcore.labels import CATEGORIES, category_schema
-from segcore.metrics import ConfusionMatrix, sparse_confusion, top_confusions
+from segcore.metrics import ConfusionMatrix, sparse_confusion, sparse_unpredicted, top_confusions
 from segcore.train_config import train_splits
 from segcore.unlike_train import carry_distances
 
@@ -125,8 +125,7 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
             maps = _level_maps(truth, prediction.labels, schema, truth_schema, same)
             finest = next(iter(levels))
             finest_truth, finest_pred = maps[finest]
-            counts = matrix.update(finest_truth, finest_pred)
-            single = ConfusionMatrix(scored.num_classes, None, counts)
+            single = matrix.update(finest_truth, finest_pred)
             frame_boundary = {key: level.add_boundary(*maps[key]) for key, level in levels.items()}[finest]
             instance_map = instance_map_path(sample.label) if objects is not None else None
             if instance_map is None:
@@ -164,7 +163,7 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
         result["kind"] = "predictions"          # its "input size" is the predictions' size; views say so
     else:
         result["tta"] = getattr(predictor, "tta", "none")     # test-time augmentation the scores were made with
-    result.update(level_summaries(matrix.counts, schema if same else None))
+    result.update(level_summaries(matrix, schema if same else None))
     for key, level in levels.items():
         result[key]["boundary"] = level.boundary()
         if objects is not None:
@@ -187,17 +186,23 @@ def _frame_scores(single: ConfusionMatrix, schema=None) -> dict:
     scores["confusion"] = sparse_confusion(single.counts)
     if schema is not None:
         scores["category_confusion"] = sparse_confusion(category_counts)
+    # Pixels the prediction left without a class (a stored prediction's void), as [true id, pixels].
+    for key, unpredicted in (("unpredicted", single.unpredicted),
+                             ("category_unpredicted", single.to_categories(schema).unpredicted if schema else None)):
+        if unpredicted is not None and unpredicted.any():
+            scores[key] = sparse_unpredicted(unpredicted)
     return scores
 
 
-def level_summaries(counts, schema=None) -> dict:
-    """class_level and category_level from a class matrix of `schema`; with schema None, `counts` is already a
-    category matrix (a cross-schema evaluation) and only category_level is given."""
+def level_summaries(matrix, schema=None) -> dict:
+    """class_level and category_level from a ConfusionMatrix (or a bare count array) of `schema`'s classes; with
+    schema None it is already a category matrix (a cross-schema evaluation) and only category_level is given."""
+    if not isinstance(matrix, ConfusionMatrix):
+        matrix = ConfusionMatrix(len(matrix), None, matrix)
     if schema is None:
-        return {"category_level": ConfusionMatrix(len(CATEGORIES), None, counts).summary(list(CATEGORIES))}
-    classes = ConfusionMatrix(schema.num_classes, schema.ignore_index, counts)
-    return {"class_level": classes.summary(schema.names),
-            "category_level": classes.fold(schema.category_ids(), len(CATEGORIES)).summary(list(CATEGORIES))}
+        return {"category_level": matrix.summary(list(CATEGORIES))}
+    return {"class_level": matrix.summary(schema.names),
+            "category_level": matrix.fold(schema.category_ids(), len(CATEGORIES)).summary(list(CATEGORIES))}
 
 
 def _round(value):
@@ -313,7 +318,7 @@ def format_evaluation(result: dict) -> str:
     frames of lowest label quality and skipped frames."""
     from segcore.eval_records import boundary_scores
     from segcore.instance_iou import instance_scores, mean_instance_score
-    from segcore.reports import frame_mean_iou
+    from segcore.reports import frame_mean_iou, unpredicted_note
     note = evaluations.trained_on_note(result)
     lines = [note] if note else []
     for level in ("class_level", "category_level"):
@@ -329,6 +334,8 @@ def format_evaluation(result: dict) -> str:
                      + (f"  boundary mIoU {_pct(mean_boundary)}" if boundary is not None else "")
                      + (f"  iIoU {_pct(mean_instance_score(summary))}" if objects is not None else "")
                      + (f"  mean of frames' mIoU {_pct(frame_mean)}" if frame_mean is not None else ""))
+        if unpredicted_note(summary):
+            lines.append(f"  {unpredicted_note(summary)}")
         for index, (name, scores) in enumerate(summary["per_class"].items()):
             lines.append(f"  {name:<14} IoU {_pct(scores['iou'])}  acc {_pct(scores['accuracy'])}  "
                          f"Dice {_pct(scores['dice'])}"

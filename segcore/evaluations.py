@@ -284,6 +284,10 @@ def evaluation_problem(result, *, shard_ok: bool = False) -> str | None:
                 isinstance(row, list) and len(row) == len(names)
                 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in row) for row in matrix)):
             return f"'{level}.confusion_matrix' is not a {len(names)}x{len(names)} matrix of pixel counts"
+        unpredicted = summary.get("unpredicted", [0] * len(names))
+        if not (isinstance(unpredicted, list) and len(unpredicted) == len(names) and all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in unpredicted)):
+            return f"'{level}.unpredicted' is not {len(names)} pixel counts"
         if not isinstance(summary.get("per_class"), dict):
             return f"missing '{level}.per_class'"
     records = result.get("per_image")

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from segcore.colours import run_colours
 from segcore.labels import VOID
-from segcore.metrics import ConfusionMatrix
+from segcore.metrics import NO_CLASS, ConfusionMatrix
 
 SUMMARY_METRICS = ("pixel_accuracy", "mean_class_accuracy", "mean_iou", "frequency_weighted_iou", "mean_dice")
 SUMMARY_LABELS = {"pixel_accuracy": "pixel accuracy %", "mean_class_accuracy": "mean class accuracy %",
@@ -273,12 +273,17 @@ def confusion_heatmap(summary: dict, normalize: str = "none", title: str = "",
     true class's pixels (recall), "column" by each predicted class's pixels (precision), on 0..100 %. Cells with
     no pixels are blank (NaN); so is an empty row or column's share. Cell labels use the colour bar's unit.
     `selected` (truth, predicted) is outlined. Every cell's hover text is in `hovertext`, its count in `customdata`.
+    Pixels the prediction left without a class (the summary's "unpredicted") get a last column, NO_CLASS.
     """
     counts = np.asarray(summary["confusion_matrix"], dtype=np.int64)
     names = list(summary["names"])
+    columns = list(names)
     if normalize not in CONFUSION_VALUES:
         raise ValueError(f"normalize must be 'none', 'row' or 'column', got {normalize!r}")
-    pairs = [(truth, predicted) for truth in names for predicted in names]
+    unpredicted = ConfusionMatrix.from_summary(summary).unpredicted
+    if unpredicted.any():
+        counts, columns = np.column_stack([counts, unpredicted]), columns + [NO_CLASS]
+    pairs = [(truth, predicted) for truth in names for predicted in columns]
     if normalize == "none":
         values = np.full(counts.shape, np.nan)
         np.log10(counts, out=values, where=counts > 0)
@@ -301,8 +306,9 @@ def confusion_heatmap(summary: dict, normalize: str = "none", title: str = "",
         hover = [f"truth {t} / predicted {p}: " + (f"{v:.1%} ({c:,} px)" if not np.isnan(v) else f"{c:,} px")
                  for (t, p), v, c in zip(pairs, shares.ravel().tolist(), counts.ravel().tolist())]
     size = confusion_size(len(names), names)
+    size["width"] += size["cell"] * (len(columns) - len(names))
     fig = go.Figure(go.Heatmap(
-        z=values, x=names, y=names, text=text, texttemplate="%{text}", customdata=counts,
+        z=values, x=columns, y=names, text=text, texttemplate="%{text}", customdata=counts,
         hovertext=np.array(hover, dtype=object).reshape(counts.shape), hovertemplate="%{hovertext}<extra></extra>",
         colorscale=CONFUSION_COLORSCALE, colorbar=colorbar, textfont={"size": 12 if size["cell"] >= 48 else 10},
         xgap=1, ygap=1, **scale))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from segcore.eval_records import confusion_is_partial, frame_confusion
+from segcore.eval_records import confusion_is_partial, frame_matrix
 
 
 METRICS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "boundary_iou": "boundary IoU",
@@ -33,7 +33,8 @@ class FrameIndex:
     names: list[str]                            # data-set order (the first run's)
     runs: list[str]
     scores: pd.DataFrame                        # index frame name; columns MultiIndex (metric, run); 0..1 or NaN
-    confusions: dict[str, np.ndarray]           # run -> (frames, classes, classes) pixel counts
+    # run -> (frames, classes, classes + 1) pixel counts; the last column: pixels predicted no class (void)
+    confusions: dict[str, np.ndarray]
     partial: dict[str, bool] = field(default_factory=dict)   # run -> confusions are a format-2 top-8 only
 
     @property
@@ -89,7 +90,7 @@ def build_index(evaluations: dict[str, dict], level: str = "class") -> FrameInde
         chosen = [records[name] for name in frame_names]
         for metric in METRICS:
             columns[(metric, run)] = [_score(record.get(metric)) for record in chosen]
-        stacked = np.zeros((len(chosen), len(class_names), len(class_names)), dtype=np.int64)
+        stacked = np.zeros((len(chosen), len(class_names), len(class_names) + 1), dtype=np.int64)
         partial[run] = False
         for row, record in enumerate(chosen):
             matrix, is_partial = record_confusion(record, level, len(class_names))
@@ -102,13 +103,13 @@ def build_index(evaluations: dict[str, dict], level: str = "class") -> FrameInde
 
 
 def record_confusion(record: dict, level: str, num_classes: int) -> tuple[np.ndarray, bool]:
-    """(the frame's confusion matrix at `level`, whether it is partial: a format-2 top-8 only). ValueError for a
-    malformed stored cell, with what to do about it."""
+    """(the frame's confusion matrix at `level` with its pixels predicted no class as a last column, whether it is
+    partial: a format-2 top-8 only). ValueError for a malformed stored cell, with what to do about it."""
     try:
-        matrix = frame_confusion(record, level, num_classes)
+        matrix = frame_matrix(record, level, num_classes)
     except ValueError as err:
         raise ValueError(f"{err}; evaluate the run again with --overwrite") from None
-    return matrix, confusion_is_partial(record, level)
+    return np.column_stack([matrix.counts, matrix.unpredicted]), confusion_is_partial(record, level)
 
 
 def _score(value) -> float:

@@ -1,10 +1,11 @@
 """`segcore import PRED_DIR --predictions`: a folder of predicted label PNGs becomes a run of kind "predictions".
 
 Each PNG is checked (decodable, single-channel or palette indices, or a colour PNG in the schema's palette; every
-value a train id of the schema, or with --label-ids one of its label ids such as Cityscapes' labelIds; void
-refused; segcore.limits' size limits) and stored as a single-channel train-id PNG in RUN/predictions/, named as
-it was. The run then evaluates like any other on the frames it has (segcore.backends.stored matches frames to
-files by name).
+value a train id of the schema, or with --label-ids one of its label ids such as Cityscapes' labelIds;
+segcore.limits' size limits) and stored as a single-channel train-id PNG in RUN/predictions/, named as it was.
+A pixel holding void (the model predicted no class) is kept as the ignore index and counted in meta.json; it
+scores as a miss for its true class. The run then evaluates like any other on the frames it has
+(segcore.backends.stored matches frames to files by name).
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import shutil
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+
+import numpy as np
 
 from segcore import runs
 from segcore.backends.stored import PREDICTION_SUFFIX, read_prediction
@@ -64,18 +67,33 @@ def import_predictions(source, out, *, schema: str, name: str | None = None,
     folder = out / runs.MODEL_FILES[runs.PREDICTIONS]
     folder.mkdir(parents=True)
     try:
-        sizes = Counter()
+        sizes, classless = Counter(), Counter()
         for stem, path in files.items():
             labels = read_prediction(path, label_schema, label_ids=label_ids)
             sizes[labels.shape] += 1
+            void = int(np.count_nonzero(labels == label_schema.ignore_index))
+            if void:
+                classless[stem] = void
             write_png(folder / f"{stem}{PREDICTION_SUFFIX}", labels)
         (height, width), _ = sizes.most_common(1)[0]
         meta = {"kind": runs.PREDICTIONS, "arch": name or source.resolve().name, "schema": label_schema.to_dict(),
                 "input_size": [int(height), int(width)], "predictions": len(files),
                 "source": str(source.resolve()), "source_ids": "label ids" if label_ids else "train ids",
                 "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        if classless:
+            meta["no_class"] = {"pixels": sum(classless.values()), "files": len(classless)}
         runs.write_json(out / runs.META_FILE, meta)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
     return out, len(files)
+
+
+def no_class_note(meta: dict) -> str | None:
+    """One line about the pixels an imported prediction folder left without a class, or None where there are none."""
+    no_class = meta.get("no_class") if isinstance(meta, dict) else None
+    if not isinstance(no_class, dict):
+        return None
+    pixels, files = no_class.get("pixels", 0), no_class.get("files", 0)
+    return (f"{pixels:,} pixel{'' if pixels == 1 else 's'} in {files} file{'' if files == 1 else 's'} hold no class "
+            "(void): evaluation scores them as misses for their true class, as the Cityscapes benchmark does")

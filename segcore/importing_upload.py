@@ -150,8 +150,9 @@ def import_uploaded_predictions(data: bytes, filename: str, models_dir, name: st
         try:
             _, count = import_predictions(unpacked, built, schema=schema, name=Path(filename).stem[:64] or name,
                                           label_ids=label_ids)
-        except ValueError as err:
-            raise ValueError(str(err).replace(str(unpacked), filename)) from None
+        except ValueError as err:       # the CLI's words, said in the upload form's
+            said = str(err).replace(str(unpacked), filename).replace("check --schema", "check the classes chosen")
+            raise ValueError(said.replace("add --label-ids", "turn on label ids")) from None
     return Path(models_dir) / name, count
 
 

@@ -132,8 +132,7 @@ def instance_scores(summary) -> list[float | None] | None:
     sums = _sums(summary.get("instance")) if isinstance(summary, dict) else None
     if sums is None:
         return None
-    matrix = ConfusionMatrix(len(summary["confusion_matrix"]), None,
-                             np.asarray(summary["confusion_matrix"], dtype=np.int64))
+    matrix = ConfusionMatrix.from_summary(summary)
     false_positives = matrix.predicted - matrix.true_positives
     tp, fn = sums
     if len(tp) != len(false_positives):

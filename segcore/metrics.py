@@ -2,6 +2,11 @@
 
 Rows are ground truth, columns are predictions. Ignored pixels never enter the matrix. A class absent
 from both ground truth and prediction has an undefined IoU (NaN) and is left out of the means.
+
+A prediction may leave a pixel without a class (the ignore index: a stored prediction of a model that predicts
+void). As the Cityscapes benchmark scores it, such a pixel is a miss for its true class (it lowers that class's
+IoU and recall) and a false positive for no class: `unpredicted` counts them per true class, beside the square
+matrix, and stored summaries carry it as "unpredicted" only where a pixel was left so.
 """
 from __future__ import annotations
 
@@ -14,41 +19,60 @@ from segcore.calibration import (calibration_counts, expected_calibration_error,
                                  reliability_curve)
 
 
+NO_CLASS = "(no class)"        # the confusion column of pixels a prediction left without a class
+
+
 class ConfusionMatrix:
-    def __init__(self, num_classes: int, ignore_index: int | None = None, counts: np.ndarray | None = None):
+    def __init__(self, num_classes: int, ignore_index: int | None = None, counts: np.ndarray | None = None,
+                 unpredicted: np.ndarray | None = None):
         self.num_classes = num_classes
         self.ignore_index = ignore_index
         self.counts = np.zeros((num_classes, num_classes), dtype=np.int64) if counts is None else \
             np.asarray(counts, dtype=np.int64).reshape(num_classes, num_classes).copy()
+        # Per true class, its pixels the prediction left without a class (misses no column receives).
+        self.unpredicted = np.zeros(num_classes, dtype=np.int64) if unpredicted is None else \
+            np.asarray(unpredicted, dtype=np.int64).reshape(num_classes).copy()
+
+    @classmethod
+    def from_summary(cls, summary: dict) -> "ConfusionMatrix":
+        """The matrix a stored level summary (`summary()`'s dict) was scored from, its "unpredicted" included."""
+        counts = np.asarray(summary["confusion_matrix"], dtype=np.int64)
+        return cls(len(counts), None, counts, summary.get("unpredicted"))
 
     @staticmethod
     def pair_counts(truth: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: int | None) -> np.ndarray:
-        """(num_classes, num_classes) counts for one batch: one bincount, no Python loop over pixels."""
+        """(num_classes, num_classes + 1) counts for one batch, one bincount, no Python loop over pixels; the last
+        column counts the pixels `pred` leaves without a class (`ignore_index` there, when one is given)."""
         truth, pred = np.asarray(truth), np.asarray(pred)
         # Shapes before flattening: a transposed map has as many pixels but pairs the wrong ones.
         if truth.shape != pred.shape:
             raise ValueError(f"ground truth is {_shape(truth)} pixels but the prediction is {_shape(pred)}; "
                              "a prediction must have its label map's exact shape (transposed or resized?)")
         truth, pred = truth.ravel(), pred.ravel()
-        if pred.size and (pred.min() < 0 or pred.max() >= num_classes):
-            bad = np.unique(pred[(pred < 0) | (pred >= num_classes)])
+        classless = pred == ignore_index if ignore_index is not None else np.zeros(pred.shape, bool)
+        outside = ((pred < 0) | (pred >= num_classes)) & ~classless
+        if outside.any():
+            bad = np.unique(pred[outside])
             raise ValueError(f"the prediction holds class ids {bad.tolist()[:10]} outside the schema's "
                              f"0..{num_classes - 1}; the model's classes don't match the label schema")
         keep = truth < num_classes
         if ignore_index is not None:
             keep &= truth != ignore_index
+        columns = num_classes + 1
         truth = truth[keep].astype(np.int64)
-        pred = pred[keep].astype(np.int64)
-        return np.bincount(truth * num_classes + pred, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+        pred = np.where(classless[keep], num_classes, pred[keep]).astype(np.int64)
+        return np.bincount(truth * columns + pred, minlength=num_classes * columns).reshape(num_classes, columns)
 
-    def update(self, truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
-        """Add a batch; returns that batch's own counts (used for per-image records)."""
+    def update(self, truth: np.ndarray, pred: np.ndarray) -> "ConfusionMatrix":
+        """Add a batch; returns that batch's own matrix (used for per-image records)."""
         batch = self.pair_counts(truth, pred, self.num_classes, self.ignore_index)
-        self.counts += batch
-        return batch
+        self.counts += batch[:, :-1]
+        self.unpredicted += batch[:, -1]
+        return ConfusionMatrix(self.num_classes, self.ignore_index, batch[:, :-1], batch[:, -1])
 
     def merge(self, other: "ConfusionMatrix") -> "ConfusionMatrix":
-        return ConfusionMatrix(self.num_classes, self.ignore_index, self.counts + other.counts)
+        return ConfusionMatrix(self.num_classes, self.ignore_index, self.counts + other.counts,
+                               self.unpredicted + other.unpredicted)
 
     # --- derived ---------------------------------------------------------------------------------------
     @property
@@ -56,8 +80,8 @@ class ConfusionMatrix:
         return np.diag(self.counts)
 
     @property
-    def support(self) -> np.ndarray:      # ground-truth pixels per class
-        return self.counts.sum(axis=1)
+    def support(self) -> np.ndarray:      # ground-truth pixels per class, those left without a class included
+        return self.counts.sum(axis=1) + self.unpredicted
 
     @property
     def predicted(self) -> np.ndarray:    # predicted pixels per class
@@ -93,30 +117,31 @@ class ConfusionMatrix:
         return _nanmean(self.class_accuracy())
 
     def frequency_weighted_iou(self) -> float:
-        total = self.counts.sum()
+        total = self.support.sum()
         if total == 0:
             return float("nan")
         iou = np.nan_to_num(self.iou())
         return float((self.support / total * iou).sum())
 
     def pixel_accuracy(self) -> float:
-        total = self.counts.sum()
+        total = self.support.sum()
         return float(self.true_positives.sum() / total) if total else float("nan")
 
     def fold(self, mapping: np.ndarray, num_groups: int) -> "ConfusionMatrix":
         """Sum rows and columns by group (e.g. class -> category)."""
         onehot = np.zeros((self.num_classes, num_groups), dtype=np.int64)
         onehot[np.arange(self.num_classes), mapping] = 1
-        return ConfusionMatrix(num_groups, None, onehot.T @ self.counts @ onehot)
+        return ConfusionMatrix(num_groups, None, onehot.T @ self.counts @ onehot, onehot.T @ self.unpredicted)
 
     def to_categories(self, schema: LabelSchema) -> "ConfusionMatrix":
         return self.fold(schema.category_ids(), len(CATEGORIES))
 
     def summary(self, names: list[str]) -> dict:
-        """JSON-safe scores (NaN -> None)."""
+        """JSON-safe scores (NaN -> None); "unpredicted" only where a pixel was left without a class."""
         return {
             "names": list(names),
             "confusion_matrix": self.counts.tolist(),
+            **({"unpredicted": self.unpredicted.tolist()} if self.unpredicted.any() else {}),
             "pixel_accuracy": _json_float(self.pixel_accuracy()),
             "mean_class_accuracy": _json_float(self.mean_class_accuracy()),
             "mean_iou": _json_float(self.mean_iou()),
@@ -155,6 +180,23 @@ def sparse_confusion(counts: np.ndarray) -> list[list[int]]:
     counts = np.asarray(counts)
     rows, cols = np.nonzero(counts)
     return [[int(r), int(c), int(counts[r, c])] for r, c in zip(rows, cols)]
+
+
+def sparse_unpredicted(unpredicted: np.ndarray) -> list[list[int]]:
+    """The non-zero entries of a per-class count of pixels left without a class, as [true id, pixels]."""
+    return [[int(true), int(pixels)] for true, pixels in enumerate(np.asarray(unpredicted).tolist()) if pixels]
+
+
+def dense_unpredicted(pairs, num_classes: int) -> np.ndarray:
+    """The (num_classes,) int64 counts of sparse [true id, pixels] pairs (ValueError for a malformed pair)."""
+    counts = np.zeros(num_classes, dtype=np.int64)
+    for pair in pairs:
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in pair) and pair[0] < num_classes):
+            raise ValueError(f"unpredicted entry {str(pair)[:40]} is not [true id, pixels] with an id below "
+                             f"{num_classes}")
+        counts[pair[0]] += pair[1]
+    return counts
 
 
 def dense_confusion(triples, num_classes: int) -> np.ndarray:

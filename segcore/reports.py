@@ -13,7 +13,7 @@ from segcore.eval_records import level_key
 from segcore.calibration import expected_calibration_error
 from segcore.figures import SUMMARY_LABELS, metrics_table
 from segcore.instance_iou import instance_scores, mean_instance_score
-from segcore.metrics import ConfusionMatrix
+from segcore.metrics import NO_CLASS, ConfusionMatrix
 from segcore.unlike_train import stored_least_alike
 
 # Region scores from the confusion matrix, boundary IoU from the stored band counts (format 3), Cityscapes' iIoU
@@ -42,11 +42,11 @@ def class_scores(summary: dict) -> pd.DataFrame:
 
     Computed from the summary's confusion matrix (rows truth, columns prediction), as segcore.metrics scores it.
     """
-    counts = np.asarray(summary["confusion_matrix"], dtype=np.int64)
-    matrix = ConfusionMatrix(len(counts), None, counts)
+    matrix = ConfusionMatrix.from_summary(summary)
+    classes = matrix.num_classes
     frame = pd.DataFrame({"iou": _percent(matrix.iou()),
-                          "boundary_iou": _percent(_per_class(eval_records.boundary_scores(summary), len(counts))),
-                          "instance_iou": _percent(_per_class(instance_scores(summary), len(counts))),
+                          "boundary_iou": _percent(_per_class(eval_records.boundary_scores(summary), classes)),
+                          "instance_iou": _percent(_per_class(instance_scores(summary), classes)),
                           "precision": _percent(matrix.precision()), "recall": _percent(matrix.class_accuracy()),
                           "dice": _percent(matrix.dice()), "support": matrix.support.astype(np.int64)},
                          index=pd.Index(list(summary["names"]), name="class"))
@@ -96,7 +96,7 @@ def frame_mean_iou(result: dict, level: str = "class") -> float | None:
         try:
             if eval_records.confusion_is_partial(record, level):
                 return None
-            value = ConfusionMatrix(classes, None, eval_records.frame_confusion(record, level, classes)).mean_iou()
+            value = eval_records.frame_matrix(record, level, classes).mean_iou()
         except ValueError:
             return None             # a record without this level or a malformed cell: not a figure to show
         if np.isfinite(value):
@@ -157,6 +157,22 @@ def missing_extras(evaluations: dict[str, dict], level: str = "class") -> list[s
         lines.append(f"The least-alike quarter is not stored for {', '.join(lacking)}: run `segcore unlike-train "
                      "--data DIR --runs RUN... --store`.")
     return lines
+
+
+def unpredicted_note(summary: dict) -> str | None:
+    """How many scored pixels a level summary's prediction left without a class, or None where there were none."""
+    matrix = ConfusionMatrix.from_summary(summary)
+    left, total = int(matrix.unpredicted.sum()), int(matrix.support.sum())
+    if not left:
+        return None
+    return (f"{left:,} of the {total:,} scored pixels ({100 * left / total:.1f} %) were predicted no class (void): "
+            "each is a miss for its true class, as the Cityscapes benchmark scores them")
+
+
+def no_class_lines(evaluations: dict[str, dict], level: str = "class") -> list[str]:
+    """One line per run whose predictions left pixels without a class (a prediction folder holding void)."""
+    notes = {run: unpredicted_note(result[level_key(level)]) for run, result in evaluations.items()}
+    return [f"{run}: {note}; the matrix shows them as the column {NO_CLASS}." for run, note in notes.items() if note]
 
 
 SCORE_LABELS = {**SUMMARY_LABELS, "mean_boundary_iou": "boundary mIoU %", "ece": "calibration error (ECE) %",

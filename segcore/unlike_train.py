@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segcore.eval_records import confusion_is_partial, frame_confusion
+from segcore.eval_records import confusion_is_partial, frame_matrix
 from segcore.evaluations import RERUN_HINT
 from segcore.frame_queries import sequence_of
 from segcore.metrics import ConfusionMatrix
@@ -102,8 +102,10 @@ def subset_scores(result: dict, names: list[str], level: str = "class") -> dict:
         raise ValueError(f"evaluation of {result.get('run')} stores only each frame's largest confusions: "
                          + RERUN_HINT.format(what="full confusion matrices"))
     class_names = summary["names"]
-    counts = sum(frame_confusion(record, level, len(class_names)) for record in chosen)
-    return ConfusionMatrix(len(class_names), counts=counts).summary(class_names)
+    total = ConfusionMatrix(len(class_names))
+    for record in chosen:
+        total = total.merge(frame_matrix(record, level, len(class_names)))
+    return total.summary(class_names)
 
 
 def stored_evaluation(run, identity: dict) -> dict:

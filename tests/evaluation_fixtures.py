@@ -60,7 +60,7 @@ def make_models(root: Path, data: Path, fmt: int = 3, runs=RUNS) -> Path:
         for index, name in enumerate(FRAMES):
             truth = np.asarray(Image.open(data / "labels" / "val" / f"{name}.png"))
             pred = prediction_of(number, truth, index)
-            record = frame_record(name, total.update(truth, pred), pred, data, key, eval_dir, fmt)
+            record = frame_record(name, total.update(truth, pred).counts, pred, data, key, eval_dir, fmt)
             if fmt >= 3:
                 for level, (t, p, n) in (("class", (truth, pred, CAMVID11.num_classes)),
                                          ("category", (CAMVID11.to_categories(truth), CAMVID11.to_categories(pred),

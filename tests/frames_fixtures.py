@@ -97,7 +97,7 @@ def make_frames_models(root: Path, data: Path, fmt: int = 3, runs=("unet-a", "se
         for index, name in enumerate(FRAMES):
             truth = np.asarray(Image.open(data / "labels" / "val" / f"{name}.png"))
             pred = prediction_of(number, index, truth)
-            records.append(_record(name, index, total.update(truth, pred), pred, data, key, fmt, eval_dir))
+            records.append(_record(name, index, total.update(truth, pred).counts, pred, data, key, fmt, eval_dir))
         result = evaluation(run, identity, fmt, [48, 64], total.counts, records)
         (eval_dir / f"{key}.json").write_text(json.dumps(result))
     return root

@@ -45,6 +45,24 @@ def test_index_holds_every_frame_with_each_runs_scores(stored):
     assert index.confusions["unet-a"][0].sum() == 48 * 64 - 4
 
 
+def test_a_class_predicted_wholly_void_is_still_present_and_missed():
+    """A prediction folder that left every car pixel of a frame without a class: the frame still holds a car (its
+    truth rows count the void-predicted pixels) and the run missed it."""
+    from segcore.evaluate import _frame_scores
+    from segcore.metrics import ConfusionMatrix
+    truth = np.full((4, 6), ROAD, np.uint8)
+    truth[1:3, 1:4] = CAR
+    pred = np.where(truth == CAR, CAMVID11.ignore_index, ROAD).astype(np.uint8)
+    frame = ConfusionMatrix(11, CAMVID11.ignore_index).update(truth, pred)
+    record = {"name": "f000", **_frame_scores(frame, CAMVID11)}
+    summary = frame.summary(CAMVID11.names)
+    evaluation = {"class_level": summary, "category_level": summary, "per_image": [record]}
+    index = fq.build_index({"void-tool": evaluation}, "class")
+    assert fq.present_mask(index, CAR).tolist() == [True] and fq.missed_mask(index, CAR, "void-tool").tolist() == [True]
+    assert index.confusions["void-tool"][0, CAR].tolist()[-1] == 6 and fq.confusion_pixels(index, CAR, ROAD,
+                                                                                           "void-tool").tolist() == [0]
+
+
 def test_format_2_index_is_partial_and_has_no_boundary_scores(stored):
     index = fq.build_index(stored[2], "class")
     assert index.partial == {"unet-a": True, "segnet-b": True}

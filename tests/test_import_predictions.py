@@ -13,13 +13,14 @@ from PIL import Image
 
 from conftest import make_camvid_like, save_png
 from segcore import runs
+from streamlit.testing.v1 import AppTest
 from segcore.backends import MissingPrediction
 from segcore.backends.stored import frame_key, match_prediction
 from segcore.cli import main
 from segcore.datasets import list_pairs
-from segcore.evaluate import evaluate_run
+from segcore.evaluate import evaluate_run, format_evaluation
 from segcore.imageio import read_mask
-from segcore.labels import CAMVID11, CITYSCAPES
+from segcore.labels import CAMVID11, CATEGORIES, CITYSCAPES
 from segcore.metrics import ConfusionMatrix
 from segcore.predict import Predictor
 from test_eval_categories import make_cityscapes_like
@@ -167,16 +168,91 @@ def test_cityscapes_label_id_results_import_with_label_ids_as_the_same_train_ids
                                   direct_matrix(data, "val", predictions, CITYSCAPES).counts)
 
 
-def test_a_label_id_that_is_void_in_the_schema_is_refused_and_label_ids_needs_predictions(tmp_path, capsys):
+def test_a_label_id_that_is_void_in_the_schema_is_kept_as_no_class_and_label_ids_needs_predictions(tmp_path, capsys):
     labels = np.full((16, 24), 7, np.uint8)              # road
     labels[2, 2:5] = (0, 9, 29)                          # unlabeled, parking, caravan: void in Cityscapes' scoring
     save_png(tmp_path / "preds" / "f000.png", labels, "L")
-    err = one_error_line(capsys, ["import", tmp_path / "preds", "--predictions", "--label-ids", "--schema",
-                                  "cityscapes", "--out", tmp_path / "run"])
-    assert "f000.png: 3 pixels hold a label id that is void in cityscapes (none of its 19 classes)" in err
-    assert not (tmp_path / "run").exists()
+    save_png(tmp_path / "preds" / "f001.png", np.full((16, 24), 26, np.uint8), "L")        # car, nothing void
+    out = imported(tmp_path, tmp_path / "preds", "cityscapes", "--label-ids")
+    said = capsys.readouterr().out
+    assert "3 pixels in 1 file hold no class (void): evaluation scores them as misses" in said
+    assert runs.open_run(out).meta["no_class"] == {"pixels": 3, "files": 1}
+    stored = np.asarray(Image.open(out / "predictions" / "f000.png"))
+    assert stored[2, 2:5].tolist() == [CITYSCAPES.ignore_index] * 3 and (stored[labels == 7] == 0).all()
     err = one_error_line(capsys, ["import", tmp_path / "model.onnx", "--label-ids", "--out", tmp_path / "run"])
     assert "--label-ids says what a folder of predicted label PNGs holds; add --predictions" in err
+
+
+def _benchmark_scores(truths: list, predictions: list, classes: int, ignore: int) -> tuple[list, float]:
+    """Per-class IoU and pixel accuracy as the Cityscapes benchmark counts them, written out pixel set by pixel set:
+    a pixel predicted void is a false negative of its true class and a false positive of none."""
+    truth, pred = np.concatenate([t.ravel() for t in truths]), np.concatenate([p.ravel() for p in predictions])
+    scored = truth != ignore
+    ious = []
+    for c in range(classes):
+        tp = np.sum(scored & (truth == c) & (pred == c))
+        fp = np.sum(scored & (truth != c) & (pred == c))
+        fn = np.sum(scored & (truth == c) & (pred != c))
+        ious.append(tp / (tp + fp + fn) if tp + fp + fn else None)
+    return ious, float(np.sum(scored & (truth == pred)) / np.sum(scored))
+
+
+def test_pixels_predicted_void_score_as_misses_of_their_true_class(tmp_path, camvid_data):
+    """A model that predicts void: its pixels lower their true class's IoU and recall, never another class's
+    precision, at every stored level (summary, per frame, categories, shards merged) and in the matrix figure."""
+    from segcore import eval_records, figures
+    from segcore.eval_shards import merge_evaluations
+    from segcore.metrics import NO_CLASS
+    truths, predictions = [], []
+    for index, sample in enumerate(list_pairs(camvid_data, "val")):
+        truth = read_mask(sample.label, CAMVID11)
+        pred = random_prediction(index, truth.shape, CAMVID11.num_classes)
+        pred[:, : 5 + index] = CAMVID11.ignore_index                  # a void band, wider each frame
+        save_png(tmp_path / "preds" / f"{sample.name}.png", pred, "L")
+        truths.append(truth)
+        predictions.append(pred)
+    out = imported(tmp_path, tmp_path / "preds")
+    result, _ = evaluate_run(out, camvid_data, "val")
+    ious, accuracy = _benchmark_scores(truths, predictions, CAMVID11.num_classes, CAMVID11.ignore_index)
+    summary = result["class_level"]
+    got = [summary["per_class"][name]["iou"] for name in CAMVID11.names]
+    assert [v is None for v in got] == [v is None for v in ious]
+    np.testing.assert_allclose([v for v in got if v is not None], [v for v in ious if v is not None], atol=1e-6)
+    assert summary["pixel_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    void_truth = [np.bincount(t[p == CAMVID11.ignore_index], minlength=256)[:CAMVID11.num_classes]
+                  for t, p in zip(truths, predictions)]
+    assert summary["unpredicted"] == np.sum(void_truth, axis=0).tolist() and sum(summary["unpredicted"]) > 0
+    assert sum(map(sum, summary["confusion_matrix"])) + sum(summary["unpredicted"]) == \
+        sum(int(np.sum(t != CAMVID11.ignore_index)) for t in truths)
+    categories = result["category_level"]
+    assert sum(categories["unpredicted"]) == sum(summary["unpredicted"])
+    for record, expected in zip(result["per_image"], void_truth):
+        frame = eval_records.frame_matrix(record, "class", CAMVID11.num_classes)
+        assert frame.unpredicted.tolist() == expected.tolist()
+        assert record["mean_iou"] == pytest.approx(frame.mean_iou(), abs=1e-6)
+        assert eval_records.frame_matrix(record, "category", len(CATEGORIES)).unpredicted.sum() == expected.sum()
+    parts = [evaluate_run(out, camvid_data, "val", out=tmp_path / f"p{i}.json", shard=(i, 2))[0] for i in range(2)]
+    merged = merge_evaluations({f"p{i}": part for i, part in enumerate(parts)})
+    assert merged["class_level"]["unpredicted"] == summary["unpredicted"]
+    assert merged["class_level"]["mean_iou"] == summary["mean_iou"]
+    heatmap = figures.confusion_heatmap(summary).data[0]
+    assert list(heatmap.x) == [*CAMVID11.names, NO_CLASS] and list(heatmap.y) == list(CAMVID11.names)
+    assert [row[-1] for row in heatmap.customdata] == summary["unpredicted"]
+    pages = Path(__file__).resolve().parents[1] / "pages"
+    for page in ("evaluation.py", "frames.py"):          # both draw from this evaluation, the run's only one
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("SEGLAB_DATA_DIR", str(camvid_data))
+            env.setenv("SEGLAB_MODELS_DIR", str(out.parent))
+            at = AppTest.from_file(str(pages / page), default_timeout=60).run()
+        assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+        if page == "evaluation.py":
+            specs = [json.loads(chart.proto.spec)["data"] for chart in at.get("plotly_chart")]
+            assert any(trace.get("type") == "heatmap" and trace["x"][-1] == NO_CLASS
+                       for data in specs for trace in data), "the matrix shows no (no class) column"
+            left = sum(summary["unpredicted"])
+            assert f"preds: {left:,} of the " in "\n".join(c.value for c in at.caption)
+    assert f"  {left:,} of the {sum(map(sum, summary['confusion_matrix'])) + left:,} scored pixels" in \
+        format_evaluation(result)
 
 
 def test_a_colour_prediction_in_the_schemas_palette_is_stored_as_train_ids(tmp_path, camvid_data):
@@ -231,15 +307,6 @@ def test_ids_outside_the_schema_are_refused_naming_the_file(tmp_path, capsys):
     assert str(tmp_path / "preds" / "f000_pred.png") in err and "[12, 19, 40]" in err
     assert "train ids 0..10: check --schema" in err
     assert not (tmp_path / "run").exists()                     # nothing half-imported is left behind
-
-
-def test_void_pixels_are_refused_saying_every_pixel_needs_a_class(tmp_path, capsys):
-    labels = random_prediction(1, (24, 40), 11)
-    labels[3, 3] = CAMVID11.ignore_index
-    save_png(tmp_path / "preds" / "f000.png", labels, "L")
-    err = one_error_line(capsys, ["import", tmp_path / "preds", "--predictions", "--schema", "camvid11",
-                                  "--out", tmp_path / "run"])
-    assert "f000.png: 1 pixels hold the void value 11" in err and "a class 0..10 at every pixel" in err
 
 
 @pytest.mark.parametrize("make, expected", [

@@ -85,3 +85,44 @@ def test_size_mismatch_is_an_error():
 def test_top_confusions_orders_ties_by_cell_position():
     counts = np.array([[0, 3, 3], [3, 0, 1], [0, 0, 0]])
     assert top_confusions(counts, 3) == [(0, 1, 3), (0, 2, 3), (1, 0, 3)]
+
+
+def test_a_pixel_predicted_void_is_a_miss_of_its_true_class_and_no_false_positive():
+    """The Cityscapes benchmark's rule: a pixel the prediction leaves without a class (the ignore index) counts in
+    its true class's support (lowering IoU, recall, accuracy), in no column; a void truth pixel is still skipped."""
+    truth = np.array([[0, 0, 1, 1], [2, 2, 9, 9]])
+    pred = np.array([[0, 9, 1, 9], [2, 0, 9, 1]])
+    cm = ConfusionMatrix(3, ignore_index=9)
+    frame = cm.update(truth, pred)
+    assert cm.counts.tolist() == [[1, 0, 0], [0, 1, 0], [1, 0, 1]] and cm.unpredicted.tolist() == [1, 1, 0]
+    assert frame.unpredicted.tolist() == [1, 1, 0] and frame.counts.tolist() == cm.counts.tolist()
+    # IoU: class0 1/(1+1+1 missed)=1/3, class1 1/(1+1 missed)=1/2, class2 1/(1+1 missed to 0)=1/2
+    np.testing.assert_allclose(cm.iou(), [1 / 3, 1 / 2, 1 / 2])
+    np.testing.assert_allclose(cm.precision(), [1 / 2, 1, 1])              # no column gained a false positive
+    np.testing.assert_allclose(cm.class_accuracy(), [1 / 2, 1 / 2, 1 / 2])
+    assert cm.pixel_accuracy() == pytest.approx(3 / 6) and cm.support.tolist() == [2, 2, 2]
+    summary = cm.summary(["a", "b", "c"])
+    assert summary["unpredicted"] == [1, 1, 0] and summary["per_class"]["b"]["support"] == 2
+    again = ConfusionMatrix.from_summary(summary)
+    assert again.mean_iou() == pytest.approx(cm.mean_iou()) and again.merge(cm).unpredicted.tolist() == [2, 2, 0]
+    folded = cm.fold(np.array([0, 0, 1]), 2)
+    assert folded.unpredicted.tolist() == [2, 0] and folded.support.tolist() == [4, 2]
+
+
+def test_summaries_without_void_predictions_keep_their_stored_form():
+    cm = ConfusionMatrix(3, ignore_index=9)
+    cm.update(np.array([0, 1, 9]), np.array([0, 2, 9]))
+    assert "unpredicted" not in cm.summary(["a", "b", "c"]) and cm.unpredicted.tolist() == [0, 0, 0]
+    with pytest.raises(ValueError, match=r"class ids \[9\] outside the schema's 0..2"):
+        ConfusionMatrix(3).update(np.array([0]), np.array([9]))     # no ignore index: 9 is not "no class"
+
+
+def test_malformed_unpredicted_counts_are_named():
+    from segcore.evaluations import evaluation_problem
+    from segcore.metrics import dense_unpredicted
+    with pytest.raises(ValueError, match=r"unpredicted entry \[3, 5\] is not \[true id, pixels\] with an id below 3"):
+        dense_unpredicted([[0, 2], [3, 5]], 3)
+    assert dense_unpredicted([[0, 2], [2, 5], [0, 1]], 3).tolist() == [3, 0, 5]
+    summary = ConfusionMatrix(2, counts=[[1, 0], [0, 1]]).summary(["a", "b"])
+    result = {"class_level": {**summary, "unpredicted": [1]}, "category_level": summary, "per_image": []}
+    assert evaluation_problem(result) == "'class_level.unpredicted' is not 2 pixel counts"

@@ -205,7 +205,8 @@ def test_a_zip_of_masks_in_city_folders_becomes_a_predictions_run(tmp_path):
     ({"/abs/evil.png": b"x"}, "points outside the zip"),
     ({"a/b/c/d/e/deep.png": b"x"}, "too deep in it"),
     ({"notes.txt": b"x"}, "results.zip: holds no PNG files"),
-    ({"f001.png": _png([[3, 11]])}, "results.zip/f001.png: 1 pixels hold the void value 11"),
+    ({"f001.png": _png([[3, 12]])}, "results.zip/f001.png: label values [12] are not in the camvid11 schema; "
+                                    "predictions must hold the schema's train ids 0..10: check the classes chosen"),
     ({"f001.png": b"not a png"}, "f001.png"),
 ])
 def test_a_zip_that_cant_be_used_is_one_line_and_leaves_nothing(tmp_path, entries, words):
@@ -238,8 +239,20 @@ def test_home_adds_a_zip_of_masks(tmp_path, monkeypatch):
     at.button(key="mu_add_masks").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert "Added the 1 predicted mask of other tool.zip as run **other-tool**" in texts(at, "success")
+    assert "Added the 1 predicted mask of other tool.zip as run **other-tool**:" in texts(at, "success")
     assert runs.open_run(tmp_path / "models" / "other-tool").kind == runs.PREDICTIONS
+
+
+def test_home_says_how_void_pixels_of_a_zip_of_masks_are_scored(tmp_path, monkeypatch):
+    at = _home(tmp_path, monkeypatch)
+    archive = zipped({"f001.png": _png([[1, 11], [11, 4]]), "f002.png": _png([[0, 1]])})       # 11: camvid void
+    labelled(at.file_uploader, "Zip of label PNGs").set_value(("void.zip", archive, "application/zip"))
+    at.run()
+    at.button(key="mu_add_masks").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert ("Added the 2 predicted masks of void.zip as run **void** (2 pixels in 1 file hold no class (void): "
+            "evaluation scores them as misses for their true class") in texts(at, "success")
 
 
 def test_a_brought_model_is_chosen_once_on_side_by_side(tmp_path, monkeypatch, onnx_bytes):

@@ -89,10 +89,10 @@ def read_prediction(path, schema: LabelSchema, *, label_ids: bool = False) -> np
     """A prediction PNG -> (H, W) uint8 train ids of `schema` (an index PNG, or a colour PNG in its palette).
 
     `label_ids`: the index values are the schema's raw label ids, as its ground-truth files hold them (Cityscapes
-    labelIds, the benchmark's result format), not train ids. Every pixel must hold a class: the confusion matrix
-    has no column for a predicted void, so a map with the ignore index, a void label id or the void colour is
-    refused. Size limits and safe decoding are segcore.imageio's. ImageError (one line naming the file and what
-    to do).
+    labelIds, the benchmark's result format), not train ids. A pixel may hold no class (the ignore index, a void
+    label id or the void colour: a model that predicts void): it reads as the ignore index, and evaluation scores
+    it as a miss for its true class, as the Cityscapes benchmark does (segcore.metrics). Size limits and safe
+    decoding are segcore.imageio's. ImageError (one line naming the file and what to do).
     """
     try:
         labels = read_mask(path, schema if label_ids else train_id_schema(schema))
@@ -103,14 +103,6 @@ def read_prediction(path, schema: LabelSchema, *, label_ids: bool = False) -> np
                       f"{schema.num_classes - 1}: check --schema" + (", or add --label-ids if they are its label "
                       "ids" if _has_own_label_ids(schema) else ""))
         raise ImageError(f"{path}: {reason}") from None
-    void = int(np.count_nonzero(labels == schema.ignore_index))
-    if void:
-        held, needed = ((f"a label id that is void in {schema.name} (none of its {schema.num_classes} classes)",
-                         "a class") if label_ids else
-                        (f"the void value {schema.ignore_index} (or the void colour)",
-                         f"a class 0..{schema.num_classes - 1}"))
-        raise ImageError(f"{path}: {void} pixels hold {held}; a prediction needs {needed} at every pixel: save the "
-                         "model's arg-max there")
     return labels
 
 
