@@ -111,7 +111,8 @@ def _level_section(evaluations: dict[str, dict], level: str, figure_html) -> lis
     scores = reports.scores_table(evaluations, level).rename(columns=reports.SCORE_LABELS)
     report = reports.class_report(evaluations, level)
     parts = [f"<h2>{LEVEL_TITLES[level]}</h2>", "<h3>Scores (%)</h3>", _table(scores)]
-    parts += [f'<p class="note">{html.escape(line)}</p>' for line in reports.missing_extras(evaluations, level)]
+    parts += [f'<p class="note">{html.escape(line)}</p>'
+              for line in reports.missing_extras(evaluations, level) + reports.no_class_lines(evaluations, level)]
     bars = figures.iou_bars(evaluations, key, "class").update_layout(margin=dict(t=20))
     parts += [f"<h3>IoU per {'class' if level == 'class' else 'category'} (%)</h3>", figure_html(bars),
               "<h3>Per-class report</h3>",

@@ -253,6 +253,8 @@ def test_pixels_predicted_void_score_as_misses_of_their_true_class(tmp_path, cam
             assert f"preds: {left:,} of the " in "\n".join(c.value for c in at.caption)
     assert f"  {left:,} of the {sum(map(sum, summary['confusion_matrix'])) + left:,} scored pixels" in \
         format_evaluation(result)
+    from segcore.review import review_html
+    assert f"preds: {left:,} of the " in review_html({"preds": result}) and NO_CLASS in review_html({"preds": result})
 
 
 def test_a_colour_prediction_in_the_schemas_palette_is_stored_as_train_ids(tmp_path, camvid_data):
