@@ -13,7 +13,7 @@ from app import cache_budget as budget
 from app import class_colours, frame_links, loaders, pickers
 from app.confusion_clicks import cell_from_selection, clickable_cells
 from app.settings import Settings
-from segcore import compare, figures
+from segcore import compare, eval_records, figures
 from segcore import evaluations as stored
 from segcore.datasets import DatasetError, list_splits, schema_for
 from segcore.files import changed_stamp
@@ -21,6 +21,7 @@ from segcore.frame_views import read_label_map, read_thumbnail
 from segcore.imageio import ImageError
 from segcore.labels import category_schema, labels_schema
 from segcore.runs import Run, RunError
+from segcore.trimap import trimap_scores
 
 FRAMES_SHOWN = 3            # frames behind a confusion drawn here; the Frames page lists them all
 
@@ -156,6 +157,25 @@ def missing_data_message(result: dict, config: Settings) -> str:
            + ", ".join(f"`{folder}`" for folder in config.data_dirs)
            if dataset["fingerprint"] else "it was stored before evaluations recorded their data set; evaluate again")
     return f"Frame pictures are not available here: {why}. Scores, tables and matrices are unaffected."
+
+
+# ------------------------------------------------------------------------------------------------ curves
+
+def calibration_and_edges(evaluations: dict[str, dict], level: str) -> None:
+    """The reliability diagrams of the runs that stored calibration, and the trimap curves (scores near the
+    ground-truth edges) of those that stored trimap counts."""
+    calibrated = {name: eval_records.calibration(result) for name, result in evaluations.items()}
+    if any(calibrated.values()):
+        st.subheader("Calibration")
+        for column, (name, bins) in zip(st.columns(2) * len(calibrated), calibrated.items()):
+            if bins:
+                column.plotly_chart(figures.reliability_diagram(bins, name), key=f"ev_reliability_{name}")
+    if any(trimap_scores(result[level]) for result in evaluations.values()):
+        st.subheader("Near the edges (trimap)")
+        st.plotly_chart(figures.trimap_curves(evaluations, level), key="ev_trimap")
+        st.caption("mIoU over only the pixels less than w pixels from a ground-truth edge, for growing w (at the "
+                   "label's resolution): thin classes and loose outlines lose most at small w, and the curve rises "
+                   "towards the mIoU of all pixels (dotted).")
 
 
 # ------------------------------------------------------------------------------------------------ confusions

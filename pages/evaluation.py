@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import evaluation_views as views
 from app import class_colours, loaders, pickers, shell
-from segcore import compare, eval_records, figures, reports, review
+from segcore import compare, figures, reports, review
 from segcore import evaluations as stored
 from segcore.exports import csv_bytes
 from segcore.unlike_train import stored_least_alike_label
@@ -90,12 +90,7 @@ st.caption("Click a column header to sort. IoU, precision (of the predicted pixe
            "within 2 % of the image diagonal of each class's contour, where thin classes show their errors."
            + (" iIoU weighs every object the same (Cityscapes instanceIds)." if "mean_instance_iou" in scores else ""))
 
-calibrated = {name: eval_records.calibration(result) for name, result in evaluations.items()}
-if any(calibrated.values()):
-    st.subheader("Calibration")
-    for column, (name, bins) in zip(st.columns(2) * len(calibrated), calibrated.items()):
-        if bins:
-            column.plotly_chart(figures.reliability_diagram(bins, name), key=f"ev_reliability_{name}")
+views.calibration_and_edges(evaluations, level)
 
 if data_root is None:
     st.info(views.missing_data_message(first, config), icon=":material/folder_off:")

@@ -1,8 +1,8 @@
 """Sharded evaluation: `--shard I/N` scores every N-th frame from I; merging adds the parts into the JSON one run
 writes.
 
-Everything a part stores is an integer count (confusion matrices, boundary bands, calibration bins: the confidence
-sums are exact multiples of 2**-20), so parts add exactly and every score is recomputed from the sums by the same
+Everything a part stores is an integer count (confusion matrices, boundary bands, trimap bands, calibration bins:
+the confidence sums are exact multiples of 2**-20), so parts add exactly and every score is recomputed from the sums by the same
 summary code a full evaluation uses. The one exception, Cityscapes' iIoU sums (segcore.instance_iou), are weighted
 pixel counts stored to 6 decimals: merged, they can differ from a single run's in the last decimal. Per-frame files
 (predicted maps, thumbnails) already lie in the one `<key>/` folder all shards write to; the merged records point at
@@ -19,6 +19,7 @@ from segcore import evaluations, runs
 from segcore.boundary import boundary_summary, stored_widths
 from segcore.calibration import CalibrationCounts, read_calibration
 from segcore.instance_iou import merged as merged_instances
+from segcore.trimap import merged as merged_trimaps
 from segcore.metrics import ConfusionMatrix
 
 SHARD_DIR = "shards"      # under RUN/eval: partial results are not evaluations the app lists
@@ -177,6 +178,9 @@ def merge_evaluations(parts) -> dict:
             instance = merged_instances([part[level].get("instance") for _, part in named])
             if instance is not None:
                 levels[level]["instance"] = instance
+            trimap = merged_trimaps([part[level].get("trimap") for _, part in named], len(names))
+            if trimap is not None:
+                levels[level]["trimap"] = trimap
     merged = {key: value for key, value in first.items() if key not in RECOMPUTED}
     merged.update({"images": len(per_image), "seconds": round(sum(part.get("seconds", 0) for _, part in named), 1),
                    "created": time.strftime("%Y-%m-%dT%H:%M:%S")})

@@ -30,22 +30,25 @@ from segcore.label_quality import contradicted, quality_of
 from segcore.labels import CATEGORIES, category_schema
 from segcore.metrics import ConfusionMatrix, sparse_confusion, sparse_unpredicted, top_confusions
 from segcore.train_config import train_splits
+from segcore.trimap import TrimapCounts, trimap_scores
 from segcore.unlike_train import carry_distances
 
 MISSING_SHOWN = 3           # frames named in the one-line note about frames without a prediction
 
 
 class _Level:
-    """One scored level of an evaluation: its schema and its boundary band totals."""
+    """One scored level of an evaluation: its schema, its boundary band totals and its trimap counts."""
 
     def __init__(self, key: str, num_classes: int, ignore_index: int | None):
         self.key, self.num_classes, self.ignore_index = key, num_classes, ignore_index
         self.intersection = np.zeros(num_classes, np.int64)
         self.union = np.zeros(num_classes, np.int64)
         self.widths: set[int] = set()
+        self.trimap = TrimapCounts(num_classes, ignore_index)
 
-    def add_boundary(self, truth, pred) -> float | None:
-        """Add one frame's boundary bands; the frame's mean boundary IoU."""
+    def add_frame(self, truth, pred) -> float | None:
+        """Add one frame's boundary bands and trimap counts; the frame's mean boundary IoU."""
+        self.trimap.add(truth, pred)
         intersection, union = boundary_counts(truth, pred, self.num_classes, self.ignore_index)
         self.intersection += intersection
         self.union += union
@@ -126,7 +129,7 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
             finest = next(iter(levels))
             finest_truth, finest_pred = maps[finest]
             single = matrix.update(finest_truth, finest_pred)
-            frame_boundary = {key: level.add_boundary(*maps[key]) for key, level in levels.items()}[finest]
+            frame_boundary = {key: level.add_frame(*maps[key]) for key, level in levels.items()}[finest]
             instance_map = instance_map_path(sample.label) if objects is not None else None
             if instance_map is None:
                 objects = None
@@ -166,6 +169,7 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
     result.update(level_summaries(matrix, schema if same else None))
     for key, level in levels.items():
         result[key]["boundary"] = level.boundary()
+        result[key]["trimap"] = level.trimap.to_json()
         if objects is not None:
             result[key]["instance"] = objects.to_json(key)
     if per_image and calibrated:
@@ -336,6 +340,10 @@ def format_evaluation(result: dict) -> str:
                      + (f"  mean of frames' mIoU {_pct(frame_mean)}" if frame_mean is not None else ""))
         if unpredicted_note(summary):
             lines.append(f"  {unpredicted_note(summary)}")
+        near = trimap_scores(summary)
+        if near is not None:
+            lines.append(f"  mIoU within {'/'.join(map(str, near['widths']))} px of a ground-truth edge: "
+                         + " / ".join(_pct(v).strip() for v in near["mean_iou"]))
         for index, (name, scores) in enumerate(summary["per_class"].items()):
             lines.append(f"  {name:<14} IoU {_pct(scores['iou'])}  acc {_pct(scores['accuracy'])}  "
                          f"Dice {_pct(scores['dice'])}"

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 from pathlib import Path
 
 from segcore.datasets import DatasetError, Sample, detect_layout, list_pairs, list_splits
@@ -88,16 +89,34 @@ def check_inside(path, folder) -> Path:
 
 
 def evaluation_json(result: dict) -> bytes:
-    """The evaluation as JSON text: summaries indented, each per-image record compact on a line of its own (a
-    record's full confusion would otherwise take a line per number: 3x the bytes for CamVid val)."""
-    head = {key: value for key, value in result.items() if key != "per_image"}
+    """The evaluation as JSON text: summaries indented with each list of numbers on one line (a matrix row, a
+    band's counts), each per-image record compact on a line of its own (a record's full confusion would otherwise
+    take a line per number: 3x the bytes for CamVid val)."""
+    numbers: list[str] = []
+    token = secrets.token_hex(8)        # a mark no string of the result holds by chance
+    head = _numbers_as_marks({key: value for key, value in result.items() if key != "per_image"}, numbers, token)
     text = json.dumps(head, indent=1, allow_nan=False)
+    text = re.sub(rf'"{token}(\d+)"', lambda mark: numbers[int(mark.group(1))], text)
     if "per_image" in result:
         records = ",\n  ".join(json.dumps(record, separators=(",", ":"), allow_nan=False)
                                for record in result["per_image"])
         body = f'"per_image": [\n  {records}\n ]' if records else '"per_image": []'
         text = f"{text[:-2]},\n {body}\n}}" if head else f"{{\n {body}\n}}"
     return (text + "\n").encode()
+
+
+def _numbers_as_marks(value, numbers: list[str], token: str):
+    """`value` with every non-empty list of numbers (None included) replaced by the string TOKEN + N, N indexing its
+    compact JSON in `numbers`."""
+    if isinstance(value, dict):
+        return {key: _numbers_as_marks(item, numbers, token) for key, item in value.items()}
+    if isinstance(value, list):
+        if value and all(item is None or (isinstance(item, (int, float)) and not isinstance(item, bool))
+                         for item in value):
+            numbers.append(json.dumps(value, separators=(", ", ": "), allow_nan=False))
+            return f"{token}{len(numbers) - 1}"
+        return [_numbers_as_marks(item, numbers, token) for item in value]
+    return value
 
 
 def write_evaluation(path, result: dict) -> Path:

@@ -221,6 +221,30 @@ def iou_bars(evaluations: dict[str, dict], level: str = "class_level", sort: str
     return fig
 
 
+def trimap_curves(evaluations: dict[str, dict], level: str = "class_level") -> go.Figure:
+    """mIoU (%) over the pixels within w px of a ground-truth edge against w (log axis), one line per run that
+    stored trimap counts (segcore.trimap); the runs' overall mIoU as dotted lines of the same colour."""
+    from segcore.trimap import trimap_scores
+
+    colours = run_colours(list(evaluations))
+    fig = go.Figure()
+    for run, result in evaluations.items():
+        scores = trimap_scores(result[level])
+        if scores is None:
+            continue
+        values = [None if v is None else 100 * v for v in scores["mean_iou"]]
+        fig.add_scatter(x=scores["widths"], y=values, name=run, mode="lines+markers", line_color=colours[run],
+                        hovertemplate=f"{html.escape(run)}<br>within %{{x}} px of an edge: mIoU %{{y:.1f}}%"
+                                      "<extra></extra>")
+        if result[level].get("mean_iou") is not None:
+            fig.add_hline(y=100 * result[level]["mean_iou"], line_dash="dot", line_color=colours[run], opacity=0.6)
+    fig.update_layout(legend_title_text="run", margin=dict(t=30),
+                      yaxis=dict(title="mIoU in the band (%)", range=[0, 100]),
+                      xaxis=dict(title="band: pixels from a ground-truth edge (dotted: mIoU of all pixels)",
+                                 type="log", dtick=0.30103))
+    return fig
+
+
 def _short_count(count: int) -> str:
     if count >= 1_000_000:
         return f"{count / 1_000_000:.1f}M"

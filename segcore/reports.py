@@ -14,6 +14,7 @@ from segcore.calibration import expected_calibration_error
 from segcore.figures import SUMMARY_LABELS, metrics_table
 from segcore.instance_iou import instance_scores, mean_instance_score
 from segcore.metrics import NO_CLASS, ConfusionMatrix
+from segcore.trimap import trimap_scores
 from segcore.unlike_train import stored_least_alike
 
 # Region scores from the confusion matrix, boundary IoU from the stored band counts (format 3), Cityscapes' iIoU
@@ -146,6 +147,10 @@ def missing_extras(evaluations: dict[str, dict], level: str = "class") -> list[s
     if no_boundary:
         lines.append(f"Boundary IoU is not stored for {', '.join(no_boundary)}: "
                      + stored.RERUN_HINT.format(what="it") + ".")
+    no_trimap = [run for run, result in evaluations.items() if trimap_scores(result[key]) is None]
+    if no_trimap and len(no_trimap) < len(evaluations):     # none stored: the section is left out, unsaid
+        lines.append(f"Scores near edges (trimap) are not stored for {', '.join(no_trimap)}: "
+                     + stored.RERUN_HINT.format(what="them") + ".")
     by_reason: dict[str, list[str]] = {}
     for run, result in evaluations.items():
         if eval_records.calibration(result) is None:

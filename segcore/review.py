@@ -21,6 +21,7 @@ from segcore.files import atomic_write_bytes
 from segcore.datasets import DatasetError
 from segcore.imageio import ImageError, encode_png, read_pair
 from segcore.labels import LabelSchema, category_schema, labels_schema
+from segcore.trimap import trimap_scores
 from segcore.unlike_train import stored_least_alike_label
 
 LEVEL_TITLES = {"class": "Classes", "category": "The 7 categories"}
@@ -114,6 +115,10 @@ def _level_section(evaluations: dict[str, dict], level: str, figure_html) -> lis
     parts += [f'<p class="note">{html.escape(line)}</p>'
               for line in reports.missing_extras(evaluations, level) + reports.no_class_lines(evaluations, level)]
     bars = figures.iou_bars(evaluations, key, "class").update_layout(margin=dict(t=20))
+    if any(trimap_scores(result[key]) for result in evaluations.values()):
+        parts += ["<h3>Near the edges (trimap)</h3>", figure_html(figures.trimap_curves(evaluations, key)),
+                  '<p class="note">mIoU over only the pixels less than w pixels from a ground-truth edge; dotted: the '
+                  "mIoU of all pixels.</p>"]
     parts += [f"<h3>IoU per {'class' if level == 'class' else 'category'} (%)</h3>", figure_html(bars),
               "<h3>Per-class report</h3>",
               '<p class="note">IoU, precision (of the predicted pixels), recall (of the true pixels), Dice and '

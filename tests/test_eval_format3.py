@@ -223,13 +223,28 @@ def test_boundary_and_calibration_are_stored(evaluated):
     assert f"label quality: lowest {lowest['name']} {100 * lowest['label_quality']:.2f} %" in text
 
 
+def test_trimap_counts_are_stored_at_both_levels_and_said(evaluated):
+    from segcore.trimap import TRIMAP_WIDTHS, trimap_scores
+    _, result, _ = evaluated
+    for level in ("class_level", "category_level"):
+        stored = result[level]["trimap"]
+        assert stored["widths"] == list(TRIMAP_WIDTHS)
+        support = np.asarray(stored["support"])
+        assert (np.diff(support, axis=0) >= 0).all()            # a wider band holds every pixel of a narrower one
+        assert support[-1].sum() <= np.asarray(result[level]["confusion_matrix"]).sum()
+        assert (np.asarray(stored["true_positives"]) <= support).all()
+    near = trimap_scores(result["class_level"])
+    assert (f"mIoU within 1/2/4/8/16/32 px of a ground-truth edge: {100 * near['mean_iou'][0]:.1f} / "
+            in format_evaluation(result))
+
+
 def test_the_json_keeps_each_frame_record_on_one_line(evaluated):
     _, result, path = evaluated
     text = path.read_text()
     assert json.loads(text) == json.loads(json.dumps(result))      # tuples in `result` read back as lists
     record_lines = [line for line in text.splitlines() if line.lstrip().startswith('{"name":')]
     assert len(record_lines) == len(result["per_image"]) == 4
-    assert len(text.splitlines()) < 600       # one line per number would be thousands
+    assert len(text.splitlines()) < 400       # one line per number would be thousands; a matrix row is one line
 
 
 def test_a_reevaluation_needs_overwrite_and_then_replaces_the_frames(camvid_run, tmp_path):
