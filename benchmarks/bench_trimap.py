@@ -15,13 +15,13 @@ import numpy as np
 from bench_inference import median_ms
 from segcore.imageio import read_mask
 from segcore.labels import CAMVID11
-from segcore.synth import scene
+from segcore.synth import render_scene
 from segcore.trimap import TrimapCounts
 
 LABELS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "camvid" / "labels" / "val"
 rng = np.random.default_rng(0)
 labels = sorted(LABELS.glob("*.png"))
-truth = read_mask(labels[0], CAMVID11) if labels else scene(0, 360, 480)[1]
+truth = read_mask(labels[0], CAMVID11) if labels else render_scene(0)[1]
 for height, width in ((360, 480), (1024, 2048)):
     frame = cv2.resize(truth, (width, height), interpolation=cv2.INTER_NEAREST)
     pred = np.where(rng.random(frame.shape) < 0.8, frame, rng.integers(0, 11, frame.shape)).astype(np.uint8)
