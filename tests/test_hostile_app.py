@@ -165,7 +165,7 @@ def test_a_run_linked_in_from_elsewhere_is_broken_not_offered(setup, tmp_path):
     assert home.loc["unet-linked", "status"].startswith("broken: links outside the models folder")
 
 
-@pytest.mark.parametrize("damage", ["no names", "ragged matrix", "not a list of frames"])
+@pytest.mark.parametrize("damage", ["no names", "ragged matrix", "not a list of frames", "short unpredicted"])
 def test_an_incomplete_evaluation_is_an_error_line_not_a_traceback(setup, damage):
     _, _, _, models = setup
     evaluation = stored_evaluation()
@@ -173,6 +173,8 @@ def test_an_incomplete_evaluation_is_an_error_line_not_a_traceback(setup, damage
         del evaluation["class_level"]["names"]
     elif damage == "ragged matrix":
         evaluation["category_level"]["confusion_matrix"][0].pop()
+    elif damage == "short unpredicted":
+        evaluation["class_level"]["unpredicted"] = [5, 1]
     else:
         evaluation["per_image"] = "lots"
     for name in ("unet-good", "segnet-good"):
@@ -183,6 +185,27 @@ def test_an_incomplete_evaluation_is_an_error_line_not_a_traceback(setup, damage
     at.session_state["ev_runs"] = ["unet-damaged"]
     run_page(at)
     assert "is not a complete evaluation" in texts(at, "error")
+
+
+def test_damaged_frame_extras_leave_the_pages_serving(setup):
+    """A frame's pixels-without-a-class pairs or a level's trimap counts edited by hand: the Evaluation page leaves
+    out what it can't read, the Frames page says in one line what to do."""
+    _, _, _, models = setup
+    evaluation = stored_evaluation()
+    evaluation["format"] = 3
+    for record in evaluation["per_image"]:
+        record["confusion"], record["unpredicted"] = [[0, 0, 100]], [[99, 5]]
+    evaluation["class_level"]["trimap"] = {"widths": [1, 2], "support": "lots"}
+    make_run(models, "unet-edited", evaluation=evaluation)
+    at = AppTest.from_file(EVAL)
+    at.session_state["ev_runs"] = ["unet-edited"]
+    run_page(at)
+    assert not at.error and "Near the edges" not in texts(at, "subheader")
+    frames = AppTest.from_file(str(Path(EVAL).parent / "frames.py"))
+    frames.session_state["fr_runs"] = ["unet-edited"]
+    run_page(frames)
+    assert "unpredicted entry [99, 5] is not [true id, pixels]" in texts(frames, "error")
+    assert "--overwrite" in texts(frames, "error")
 
 
 def test_evaluation_problem_accepts_what_evaluate_writes():
