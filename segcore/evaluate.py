@@ -138,6 +138,8 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
                             maps["class_level"][1] if same else None, maps["category_level"][1])
             record = {"name": sample.name, "image": where(sample.image), "label": where(sample.label),
                       **_frame_scores(single, schema if same else None), "boundary_iou": _round(frame_boundary)}
+            if prediction.scaled_from is not None:          # a stored prediction of another size, scaled (nearest)
+                record["scaled_from"] = list(prediction.scaled_from)
             doubted = None                  # the pixels whose label the model rejects (label quality)
             if prediction.scores is None:
                 calibrated = False
@@ -360,6 +362,9 @@ def format_evaluation(result: dict) -> str:
         shown = ", ".join(f"{name} {100 * quality:.2f} %" for quality, name in doubted[:MISSING_SHOWN])
         lines.append(f"label quality: lowest {shown} (frames to review for label errors: Frames page, sort by "
                      "label quality)")
+    scaled = evaluations.scaled_note(result)
+    if scaled:
+        lines.append(f"stored predictions: {scaled}")
     missing = result.get("missing_predictions")
     if isinstance(missing, list) and missing:
         lines.append(missing_note(str(result.get("run", "the run")), missing, len(missing) + len(result["per_image"])))

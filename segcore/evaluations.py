@@ -174,11 +174,25 @@ def scored_at(result: dict) -> str:
     size = result.get("input_size")
     model = f", model input {size[0]}x{size[1]} (height x width)" if isinstance(size, list) and len(size) == 2 else ""
     if result.get("kind") == "predictions":
-        model = ", stored predictions (no model run)"
+        scaled = scaled_note(result)
+        model = f", stored predictions (no model run{f'; {scaled}' if scaled else ''})"
     elif result.get("tta") in TTA_WORDS:
         model += f", with {TTA_WORDS[result['tta']]}"
     images = f", {result['images']} images" if isinstance(result.get("images"), int) else ""
     return f"{label(result)}{images}, scored at each label's own resolution{model}"
+
+
+def scaled_note(result: dict) -> str | None:
+    """'101 of 101 scaled to the image from 240x320, nearest' where stored predictions of another size were scaled;
+    None where none was."""
+    records = result.get("per_image")
+    sizes = [tuple(r["scaled_from"]) for r in records if isinstance(r, dict) and isinstance(r.get("scaled_from"), list)
+             and len(r["scaled_from"]) == 2] if isinstance(records, list) else []
+    if not sizes:
+        return None
+    common = max(set(sizes), key=sizes.count)
+    return (f"{len(sizes)} of {len(records)} scaled to the image from {common[0]}x{common[1]}"
+            + (" and other sizes" if len(set(sizes)) > 1 else "") + ", nearest")
 
 
 def trained_on(result: dict) -> bool:

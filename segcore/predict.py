@@ -23,6 +23,7 @@ class Prediction:
     model_ms: float                 # the forward pass (with any wait for a model another thread is using)
     total_ms: float                 # resize in + forward + label map out
     scores: np.ndarray | None = None    # (h, w, C) model output at the model's resolution, when asked for
+    scaled_from: tuple[int, int] | None = None  # a stored prediction's own (h, w), where it was scaled to the image
 
 
 # Test-time augmentation: "flip" also runs the mirrored frame and averages the two probability maps (the mirror
@@ -104,7 +105,10 @@ class Predictor:
             if name is None:
                 raise cannot_predict_new_images(self.name)
             labels = self.backend.label_map_for(name, image.shape[:2])
-            return Prediction(labels, 0.0, (time.perf_counter() - start) * 1000, None)
+            scaled_from = None
+            if labels.shape != image.shape[:2]:
+                scaled_from, labels = labels.shape, frames.resize_label(labels, image.shape[:2])
+            return Prediction(labels, 0.0, (time.perf_counter() - start) * 1000, None, scaled_from)
         if self.tta == "none":
             forward = time.perf_counter()
             scores = self.backend.forward(frames.model_input(image, self.input_size)[None])[0]

@@ -287,17 +287,43 @@ def test_evaluation_skips_and_records_the_frames_without_a_prediction(tmp_path, 
 
 # ------------------------------------------------------------------------------------------------ refusals
 
-def test_a_prediction_of_the_wrong_size_is_one_line_at_evaluation(tmp_path, camvid_data, capsys):
+def test_a_prediction_at_a_scaled_size_is_scaled_to_the_image_and_said(tmp_path, camvid_data):
+    """A model that predicted at half size: its map is scaled to the image (nearest) and scored there, and the
+    evaluation says how many were scaled and from which size."""
+    from segcore.evaluations import scored_at
+    from segcore.frames import resize_label
+    predictions = prediction_folder(tmp_path / "preds", camvid_data)
+    half = save_png(tmp_path / "preds" / "f001_pred.png", random_prediction(9, (12, 20), 11), "L")
+    out = imported(tmp_path, tmp_path / "preds")
+    prediction = Predictor(out).predict(np.zeros((24, 40, 3), np.uint8), name="f001")
+    assert prediction.scaled_from == (12, 20) and prediction.labels.shape == (24, 40)
+    np.testing.assert_array_equal(prediction.labels, resize_label(np.asarray(Image.open(half)), (24, 40)))
+    assert Predictor(out).predict(np.zeros((24, 40, 3), np.uint8), name="f000").scaled_from is None
+    result, _ = evaluate_run(out, camvid_data, "val", out=tmp_path / "e.json")
+    scaled = {record["name"]: record.get("scaled_from") for record in result["per_image"]}
+    assert scaled == {"f000": None, "f001": [12, 20], "f002": None, "f003": None}
+    assert "stored predictions (no model run; 1 of 4 scaled to the image from 12x20, nearest)" in scored_at(result)
+    assert "stored predictions: 1 of 4 scaled to the image from 12x20, nearest" in format_evaluation(result)
+    expected = ConfusionMatrix(CAMVID11.num_classes, CAMVID11.ignore_index)
+    for sample in list_pairs(camvid_data, "val"):
+        truth = read_mask(sample.label, CAMVID11)
+        expected.update(truth, resize_label(np.asarray(Image.open(predictions[sample.name])), truth.shape))
+    np.testing.assert_array_equal(np.asarray(result["class_level"]["confusion_matrix"]), expected.counts)
+
+
+@pytest.mark.parametrize("shape", [(40, 24), (24, 30), (20, 40)])      # transposed, cropped, padded
+def test_a_prediction_of_another_shape_is_one_line_at_evaluation(tmp_path, camvid_data, capsys, shape):
     prediction_folder(tmp_path / "preds", camvid_data)
-    save_png(tmp_path / "preds" / "f001_pred.png", random_prediction(9, (12, 20), 11), "L")   # half size
+    save_png(tmp_path / "preds" / "f001_pred.png", random_prediction(9, shape, 11), "L")
     out = imported(tmp_path, tmp_path / "preds")
     with pytest.raises(runs.RunError) as caught:
         Predictor(out).predict(np.zeros((24, 40, 3), np.uint8), name="f001")
-    assert str(caught.value) == ("preds: prediction f001_pred.png is 12x20 but the image is 24x40; predictions must "
-                                 "be at the image's resolution")
+    assert str(caught.value) == (f"preds: prediction f001_pred.png is {shape[0]}x{shape[1]} but the image is 24x40, "
+                                 "not the same shape scaled (transposed, cropped or padded?); save predictions at "
+                                 "the image's resolution, or scaled")
     err = one_error_line(capsys, ["evaluate", "--run", out, "--data", camvid_data, "--quiet",
                                   "--out", tmp_path / "e.json"])
-    assert "prediction f001_pred.png is 12x20 but the image is 24x40" in err
+    assert f"prediction f001_pred.png is {shape[0]}x{shape[1]} but the image is 24x40" in err
 
 
 def test_ids_outside_the_schema_are_refused_naming_the_file(tmp_path, capsys):

@@ -41,9 +41,10 @@ def cannot_predict_new_images(run_name: str) -> runs.RunError:
 class Backend(Protocol):
     """What a Predictor needs from a model of any kind.
 
-    Optional: `label_map_for(name, image_shape) -> (H, W) uint8 train ids` for back-ends that serve stored label
-    maps rather than scores (frame `name` = its file stem; MissingPrediction when there is none). A Predictor then
-    returns those maps as they are, without scores, and refuses images that have no name.
+    Optional: `label_map_for(name, image_shape) -> (h, w) uint8 train ids` for back-ends that serve stored label
+    maps rather than scores (frame `name` = its file stem; MissingPrediction when there is none; a map of another
+    aspect ratio than `image_shape` refused). A Predictor then returns those maps without scores, scaled to the
+    image (nearest) where they are smaller or larger, and refuses images that have no name.
     """
 
     name: str                       # the run's name, for messages

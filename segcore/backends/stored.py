@@ -1,7 +1,9 @@
 """The stored-predictions back-end: a run of kind "predictions" serves the label PNGs imported into RUN/predictions/.
 
 It has no model: `label_map_for(name, image_shape)` returns the stored map of the frame called `name` (matched by
-`match_prediction`), and `forward` refuses. Predictions hold train ids of the run's schema at the image's resolution.
+`match_prediction`), and `forward` refuses. Predictions hold train ids of the run's schema at the image's resolution
+or at a scaled one of the same aspect ratio (a model that predicted at 240x320 for 360x480 frames), which the
+Predictor scales to the image, nearest, as FiftyOne does.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from segcore.imageio import ImageError, read_mask
 from segcore.labels import LabelSchema
 
 PREDICTION_SUFFIX = ".png"
+ASPECT_TOLERANCE = 0.01          # a scaled prediction's height/width may differ by 1 % from the image's (rounding)
 CITYSCAPES_IMAGE = "_leftImg8bit"          # Cityscapes image names: <city>_<seq>_<frame>_leftImg8bit.png
 # What may follow a frame's name in a prediction's name ("X_pred.png", "X-labels.png").
 SEPARATORS = ("_", "-", ".")
@@ -137,8 +140,8 @@ class StoredBackend:
         raise cannot_predict_new_images(self.name)
 
     def label_map_for(self, name: str, image_shape: tuple[int, int]) -> np.ndarray:
-        """The stored (H, W) train-id map of frame `name`; MissingPrediction if there is none, RunError if its size
-        is not `image_shape` (height, width)."""
+        """The stored train-id map of frame `name` at its own size; MissingPrediction if there is none, RunError if
+        its shape is not `image_shape` (height, width) scaled (ASPECT_TOLERANCE)."""
         stem = match_prediction(name, self.stems)
         if stem is None:
             raise MissingPrediction(f"{self.name}: no stored prediction for frame {name} (looked for "
@@ -150,9 +153,11 @@ class StoredBackend:
         except ImageError as err:
             raise runs.RunError(f"{self.name}: {err}") from None
         height, width = (int(v) for v in image_shape[:2])
-        if labels.shape != (height, width):
-            raise runs.RunError(f"{self.name}: prediction {path.name} is {labels.shape[0]}x{labels.shape[1]} but "
-                                f"the image is {height}x{width}; predictions must be at the image's resolution")
+        own_height, own_width = labels.shape
+        if abs(own_height * width - height * own_width) > ASPECT_TOLERANCE * height * own_width:
+            raise runs.RunError(f"{self.name}: prediction {path.name} is {own_height}x{own_width} but the image is "
+                                f"{height}x{width}, not the same shape scaled (transposed, cropped or padded?); "
+                                "save predictions at the image's resolution, or scaled")
         return labels
 
 
