@@ -187,7 +187,7 @@ def clicked_cell(evaluations: dict[str, dict], level: str) -> tuple[str, int, in
     for name, result in evaluations.items():
         state = st.session_state.get(chart_key(name, level)) or {}
         points = (state.get("selection") or {}).get("points") if hasattr(state, "get") else None
-        cell = cell_from_selection(points, result[level]["names"])
+        cell = cell_from_selection(points, compare.predicted_names(result[level]))
         clicked = (name, *cell) if cell else clicked
     return clicked
 
@@ -222,8 +222,9 @@ def suggest_cell(summary: dict, level: str) -> None:
     """Start the picker on the model's largest confusion, where it names no cell of this level yet; ids are
     kept per level, as class and category ids differ."""
     suggested = compare.largest_confusion(summary) or (0, 0)
-    for widget_key, value in zip((f"ev_truth_{level}", f"ev_pred_{level}"), suggested):
-        if st.session_state.get(widget_key, len(summary["names"])) >= len(summary["names"]):
+    sides = (len(summary["names"]), len(compare.predicted_names(summary)))      # the predicted side: NO_CLASS too
+    for widget_key, value, count in zip((f"ev_truth_{level}", f"ev_pred_{level}"), suggested, sides):
+        if st.session_state.get(widget_key, count) >= count:
             st.session_state[widget_key] = value
 
 

@@ -50,13 +50,13 @@ def apply_pending(index: FrameIndex) -> None:
                                      "fr_model": ANY, "fr_miou": (0, 100), "fr_sort": request.lowest_first,
                                      "fr_sort_run": "mean of the runs", "fr_worst_first": True})
         return
-    names = index.class_names
-    if not all(0 <= i < len(names) for i in request.confusion):
+    names, predicted = index.class_names, index.predicted_names
+    if not (0 <= request.confusion[0] < len(names) and 0 <= request.confusion[1] < len(predicted)):
         st.warning(f"The requested confusion {request.confusion} names no {index.level} of this evaluation.")
         return
     for widget in ("fr_present", "fr_missed"):
         st.session_state[widget] = ANY
-    st.session_state.update({"fr_truth": names[request.confusion[0]], "fr_pred": names[request.confusion[1]],
+    st.session_state.update({"fr_truth": names[request.confusion[0]], "fr_pred": predicted[request.confusion[1]],
                              "fr_min_px": request.min_pixels, "fr_model": ANY, "fr_miou": (0, 100),
                              "fr_sort": queries.CONFUSED, "fr_worst_first": False})
 
@@ -112,13 +112,13 @@ def query_form(index: FrameIndex) -> FrameQuery:
     present = _choice("Class in the ground truth", classes, "fr_present", side)
     missed = _choice("Class missed (in the truth, no pixel right)", classes, "fr_missed", side)
     truth = _choice("Confusion: truth", classes, "fr_truth", side)
-    pred = _choice("predicted as", classes, "fr_pred", side)
+    pred = _choice("predicted as", [ANY, *index.predicted_names], "fr_pred", side)
     min_pixels = side.number_input("with at least (pixels)", 1, 10**9, key="fr_min_px", **_default("fr_min_px", 1))
     model = _choice("Model the filters test", [ANY, *index.runs], "fr_model", side,
                     help="Missed classes, confusions and the mIoU range test this run's prediction; 'any' keeps a "
                          "frame if one of the runs passes")
     low, high = side.slider("mIoU range (%)", 0, 100, key="fr_miou", **_default("fr_miou", (0, 100)))
-    confusion = (ids[truth], ids[pred]) if truth != ANY and pred != ANY else None
+    confusion = (ids[truth], index.predicted_names.index(pred)) if truth != ANY and pred != ANY else None
     side.markdown("**Order**")
     sorts = [s for s in SORTS if (s not in queries.STORED_ONLY or not index.scores[s].isna().all().all())
              and (s != queries.CONFUSED or confusion)]

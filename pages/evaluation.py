@@ -112,20 +112,22 @@ left, middle, right = st.columns(3)
 model = left.selectbox("Model", list(evaluations), key="ev_model")
 names = evaluations[model][level]["names"]
 views.suggest_cell(evaluations[model][level], level)
+predicted = compare.predicted_names(evaluations[model][level])        # with NO_CLASS where pixels had none
 true_id = middle.selectbox("Truth", range(len(names)), format_func=names.__getitem__, key=f"ev_truth_{level}")
-pred_id = right.selectbox("Predicted as", range(len(names)), format_func=names.__getitem__, key=f"ev_pred_{level}")
+pred_id = right.selectbox("Predicted as", range(len(predicted)), format_func=predicted.__getitem__,
+                          key=f"ev_pred_{level}")
 records, partial = compare.frames_for_confusion(evaluations[model], level_name, true_id, pred_id)
 pixels = sum(record["pixels"] for record in records)
 where = " among their 8 largest confusions (format 2 stores no more)" if partial else ""
-st.write(f"{len(records)} frames have {names[true_id]} predicted as {names[pred_id]}{where}: {pixels:,} px in all"
-         + (" (the diagonal: correct pixels)." if true_id == pred_id else "."))
+st.write(f"{len(records)} frames have {names[true_id]} predicted as {predicted[pred_id]}{where}: {pixels:,} px in "
+         "all" + (" (the diagonal: correct pixels)." if true_id == pred_id else "."))
 if records:
     views.frames_button(f"Open these {len(records)} frames in Frames", key, [model], level_name,
                         (true_id, pred_id), widget_key="ev_open_cell")
 if records and not views.stores_frames(evaluations[model]):
     st.info(views.no_frames_message([model]), icon=":material/history:")
 for record in records[:views.FRAMES_SHOWN if views.stores_frames(evaluations[model]) else 0]:
-    st.markdown(f"`{record['name']}`: {record['pixels']:,} px of {names[true_id]} predicted as {names[pred_id]}")
+    st.markdown(f"`{record['name']}`: {record['pixels']:,} px of {names[true_id]} predicted as {predicted[pred_id]}")
     views.show_run_pictures([(by_name[model], record)], key, data_root, level_name, record["name"],
                             (true_id, pred_id), evaluations[model].get("data_schema"))
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from segcore import class_colours, figures
 from segcore.labels import LabelSchema, category_schema
-from segcore.metrics import top_confusions
+from segcore.metrics import NO_CLASS, top_confusions
 
 LEVELS = {"class": "class_level", "category": "category_level"}
 DEFAULT_EVALUATION = "camvid-val"
@@ -133,15 +133,26 @@ def evaluation_keys(available: dict[str, list[str]]) -> tuple[list[str], str | N
     return shared, default
 
 
+def predicted_names(summary: dict) -> list[str]:
+    """A stored level summary's class names, and NO_CLASS (id = the class count) where its prediction left pixels
+    without a class: what a confusion's predicted side can name."""
+    names = list(summary["names"])
+    return names + [NO_CLASS] if any(summary.get("unpredicted") or []) else names
+
+
 def largest_confusion(summary: dict) -> tuple[int, int] | None:
     """(truth, predicted) of the largest off-diagonal cell of a stored confusion matrix; None if there is none."""
     largest = top_confusions(np.array(summary["confusion_matrix"], dtype=np.int64), k=1)
     return largest[0][:2] if largest else None
 
 
-def confusion_pixels(truth: np.ndarray, pred: np.ndarray, true_id: int, pred_id: int) -> np.ndarray:
-    """(H, W) bool: the pixels of class `true_id` that were predicted as `pred_id`."""
-    return (np.asarray(truth) == true_id) & (np.asarray(pred) == pred_id)
+def confusion_pixels(truth: np.ndarray, pred: np.ndarray, true_id: int, pred_id: int,
+                     num_classes: int | None = None) -> np.ndarray:
+    """(H, W) bool: the pixels of class `true_id` that were predicted as `pred_id`; `pred_id` == `num_classes`
+    (the NO_CLASS column): those predicted no class (a value outside 0..num_classes-1)."""
+    pred = np.asarray(pred)
+    predicted = pred >= num_classes if num_classes is not None and pred_id == num_classes else pred == pred_id
+    return (np.asarray(truth) == true_id) & predicted
 
 
 def comparison_pictures(image: np.ndarray, truth: np.ndarray, preds: dict[str, np.ndarray], schema: LabelSchema,
@@ -157,7 +168,7 @@ def comparison_pictures(image: np.ndarray, truth: np.ndarray, preds: dict[str, n
         pred, _ = at_level(pred, schema, level)
         pictures[name] = shown_schema.colorize(pred)
         if cell is not None:
-            confused = confusion_pixels(truth, pred, *cell)
+            confused = confusion_pixels(truth, pred, *cell, shown_schema.num_classes)
             caption = f"{name}: {int(confused.sum())} px of this confusion"
             pictures[caption] = figures.disagreement_image(image, confused)
     return pictures
@@ -187,6 +198,7 @@ def frames_for_confusion(evaluation: dict, level: str, true_id: int, pred_id: in
 
     Format 3 stores each frame's full confusion matrix, so every such frame is found, a diagonal cell included;
     a format 2 record has only its 8 largest off-diagonal cells (partial: smaller confusions are not found).
+    `pred_id` == the class count (predicted_names' NO_CLASS): the pixels predicted no class.
     """
     from segcore import eval_records
 
@@ -194,7 +206,8 @@ def frames_for_confusion(evaluation: dict, level: str, true_id: int, pred_id: in
     found, partial = [], False
     for record in evaluation.get("per_image", []):
         partial = partial or eval_records.confusion_is_partial(record, level)
-        pixels = int(eval_records.frame_confusion(record, level, num_classes)[true_id, pred_id])
+        matrix = eval_records.frame_matrix(record, level, num_classes)
+        pixels = int(matrix.unpredicted[true_id] if pred_id == num_classes else matrix.counts[true_id, pred_id])
         if pixels > 0:
             found.append({**record, "pixels": pixels})
     found.sort(key=lambda r: r["pixels"], reverse=True)      # stable: ties keep data-set order

@@ -342,7 +342,7 @@ def confusion_heatmap(summary: dict, normalize: str = "none", title: str = "",
                       yaxis=dict(title="truth", type="category", autorange="reversed", showgrid=False))
     if selected is not None:
         row, col = (int(v) for v in selected)
-        if 0 <= row < len(names) and 0 <= col < len(names):
+        if 0 <= row < len(names) and 0 <= col < len(columns):
             # Numbers on a category axis are category indices: the outline sits exactly on the cell.
             fig.add_shape(type="rect", xref="x", yref="y", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
                           line=dict(color=HIGHLIGHT_COLOR, width=4), fillcolor="rgba(0,0,0,0)", layer="above",

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from segcore.eval_records import confusion_is_partial, frame_matrix
+from segcore.metrics import NO_CLASS
 
 
 METRICS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "boundary_iou": "boundary IoU",
@@ -40,6 +41,13 @@ class FrameIndex:
     @property
     def any_partial(self) -> bool:
         return any(self.partial.values())
+
+    @property
+    def predicted_names(self) -> list[str]:
+        """What a confusion's predicted side can name: the classes, and NO_CLASS (id len(class_names)) where some
+        run left pixels without a class."""
+        no_class = any(matrix[..., -1].any() for matrix in self.confusions.values())
+        return [*self.class_names, *([NO_CLASS] if no_class else [])]
 
     def class_id(self, name: str) -> int:
         return self.class_names.index(name)
@@ -163,8 +171,10 @@ def _check_query(index: FrameIndex, query: FrameQuery) -> None:
     for what, value in (("present", query.present), ("missed", query.missed)):
         if value is not None and value not in classes:
             raise ValueError(f"{what}: class id {value} is not one of the {len(classes)} {index.level} ids")
-    if query.confusion is not None and not all(value in classes for value in query.confusion):
-        raise ValueError(f"confusion {query.confusion}: ids must be 0..{len(classes) - 1} at {index.level} level")
+    predicted = range(len(index.predicted_names))        # the predicted side may name NO_CLASS
+    if query.confusion is not None and not (query.confusion[0] in classes and query.confusion[1] in predicted):
+        raise ValueError(f"confusion {query.confusion}: ids must be 0..{len(classes) - 1} (predicted: "
+                         f"0..{len(predicted) - 1}) at {index.level} level")
     for what, run in (("model", query.model), ("sort run", query.sort_run)):
         if run is not None and run not in index.runs:
             raise ValueError(f"{what} {run!r} is not one of the browsed runs {index.runs}")
@@ -262,7 +272,7 @@ def score_table(index: FrameIndex, names: list[str], query: FrameQuery | None = 
         truth, predicted = query.confusion
         positions = [index.names.index(name) for name in names]
         for run in index.runs:
-            columns[f"{index.class_names[truth]}→{index.class_names[predicted]} px · {run}"] = \
+            columns[f"{index.class_names[truth]}→{index.predicted_names[predicted]} px · {run}"] = \
                 confusion_pixels(index, truth, predicted, run)[positions]
     table = pd.DataFrame(columns, index=pd.Index(names, name="frame"))
     return table

@@ -125,3 +125,50 @@ def test_evaluate_a_run_from_the_page_and_the_form_stays_open(browser, tmp_path)
         expect(page.get_by_role("button", name="Evaluate 1 run(s) on street/train")).to_be_visible()
         assert_no_errors(page)
         page.screenshot(path=str(SHOTS / "seglab-evaluation-evaluate-on.png"), full_page=True)
+
+
+def test_the_no_class_column_of_a_void_predicting_tool_is_a_cell_like_any_other(browser, tmp_path):
+    """Predictions that leave pixels without a class: the matrix gains a "(no class)" column; clicking it moves the
+    picker there, draws those pixels, and opens the frames holding them on the Frames page."""
+    import numpy as np
+    from PIL import Image
+
+    from segcore.datasets import list_pairs
+    from segcore.evaluate import evaluate_run
+    from segcore.importing_predictions import import_predictions
+    from segcore.labels import CAMVID11
+
+    data = make_camvid_like(tmp_path / "data", splits=(("val", 3),), size=(48, 64))
+    for sample in list_pairs(data, "val"):
+        pred = np.asarray(Image.open(sample.label)).copy()
+        pred[:, :16] = CAMVID11.ignore_index                      # a 12-class tool's void, on the left quarter
+        (tmp_path / "preds").mkdir(exist_ok=True)
+        Image.fromarray(pred).save(tmp_path / "preds" / f"{sample.name}.png")
+    run, _ = import_predictions(tmp_path / "preds", tmp_path / "models" / "void-tool", schema="camvid11")
+    result, _ = evaluate_run(run, data, "val")
+    unpredicted = result["class_level"]["unpredicted"]
+    row = int(np.argmax(unpredicted))
+    with streamlit_server({"SEGLAB_DATA_DIR": str(data), "SEGLAB_MODELS_DIR": str(tmp_path / "models")},
+                          tmp_path / "server.log", timeout_s=60) as url, \
+            fresh_page(browser, 1500, 1400, timeout_ms=60_000) as page:
+        page.goto(url + "/evaluation")
+        heatmap = page.locator('[data-testid="stPlotlyChart"]').filter(has=page.locator(".heatmaplayer")).first
+        heatmap.wait_for()
+        settle(page)
+        heatmap.scroll_into_view_if_needed()
+        area = heatmap.locator(".nsewdrag").first.bounding_box()
+        assert area["width"] / area["height"] == pytest.approx(12 / 11, abs=0.02)       # 11 classes + (no class)
+        page.mouse.click(area["x"] + area["width"] * 11.5 / 12, area["y"] + area["height"] * (row + 0.5) / 11)
+        wait_for_selection(page, {"Truth": CAMVID11.names[row], "Predicted as": "(no class)"})
+        page.get_by_text(f"predicted as (no class): {unpredicted[row]:,} px in all").first.wait_for()
+        captions = page.locator('[data-testid="stImageCaption"]').all_inner_texts()
+        assert any(caption.startswith("void-tool: ") and caption.endswith("px of this confusion")
+                   for caption in captions), captions
+        assert_no_errors(page)
+        page.screenshot(path=str(SHOTS / "seglab-evaluation-no-class.png"))
+        page.get_by_role("button", name="Open these").click()
+        page.get_by_role("heading", name="Frames").first.wait_for()
+        settle(page)
+        assert (selected(page, "Confusion: truth"), selected(page, "predicted as")) == (CAMVID11.names[row],
+                                                                                       "(no class)")
+        assert_no_errors(page)

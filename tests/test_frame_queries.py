@@ -61,6 +61,11 @@ def test_a_class_predicted_wholly_void_is_still_present_and_missed():
     assert fq.present_mask(index, CAR).tolist() == [True] and fq.missed_mask(index, CAR, "void-tool").tolist() == [True]
     assert index.confusions["void-tool"][0, CAR].tolist()[-1] == 6 and fq.confusion_pixels(index, CAR, ROAD,
                                                                                            "void-tool").tolist() == [0]
+    assert index.predicted_names == [*CAMVID11.names, "(no class)"]
+    assert fq.select_frames(index, fq.FrameQuery(confusion=(CAR, 11), min_pixels=6)) == ["f000"]
+    assert fq.select_frames(index, fq.FrameQuery(confusion=(CAR, 11), min_pixels=7)) == []
+    table = fq.score_table(index, ["f000"], fq.FrameQuery(confusion=(CAR, 11)))
+    assert table["Car→(no class) px · void-tool"].tolist() == [6]
 
 
 def test_format_2_index_is_partial_and_has_no_boundary_scores(stored):

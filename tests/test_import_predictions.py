@@ -251,6 +251,14 @@ def test_pixels_predicted_void_score_as_misses_of_their_true_class(tmp_path, cam
                        for data in specs for trace in data), "the matrix shows no (no class) column"
             left = sum(summary["unpredicted"])
             assert f"preds: {left:,} of the " in "\n".join(c.value for c in at.caption)
+            # The (no class) column is a cell like any other: its frames are found and listed.
+            most = int(np.argmax(summary["unpredicted"]))
+            at.selectbox(key="ev_truth_class_level").set_value(most)
+            at.selectbox(key="ev_pred_class_level").set_value(CAMVID11.num_classes).run()
+            assert not at.exception, [e.value for e in at.exception]
+            said = "\n".join(str(m.value) for m in at.markdown)
+            assert (f"frames have {CAMVID11.names[most]} predicted as {NO_CLASS}: {summary['unpredicted'][most]:,} px"
+                    in said), said[:2000]
     assert f"  {left:,} of the {sum(map(sum, summary['confusion_matrix'])) + left:,} scored pixels" in \
         format_evaluation(result)
     from segcore.review import review_html
