@@ -63,7 +63,10 @@ def run_facts(metas: dict[str, dict], evaluations: dict[str, dict]) -> pd.DataFr
             "test-time augmentation": stored.tta_in_words(result),
             "evaluated": result.get("created"),
         }
-    frame = pd.DataFrame.from_dict(rows, orient="index")
+    # Object columns built as such: a count stays an int where another run lacks it (not 1275403.0).
+    columns = next(iter(rows.values()), {})
+    frame = pd.DataFrame({column: pd.Series([row[column] for row in rows.values()], index=list(rows), dtype=object)
+                          for column in columns}, index=list(rows))
     frame.index.name = "run"
     return frame
 

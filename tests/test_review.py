@@ -213,6 +213,8 @@ def test_the_runs_table_says_what_each_run_trained_on_and_which_weights_it_kept(
         "evaluated": "2026-11-25T06:16:34"}
     assert facts.loc["b"].drop(["kind", "test-time augmentation"]).isna().all()
     assert facts.loc["b", "test-time augmentation"] == "none"
+    text = review._table(facts, text=True)          # counts read as counts though run b lacks them
+    assert "<td>958,843</td>" in text and "<td>150</td>" in text and "958843.0" not in text
 
 
 def test_with_the_data_folder_the_worst_frames_show_their_photo_and_ground_truth(models, data, tmp_path):
