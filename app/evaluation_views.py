@@ -170,6 +170,11 @@ def calibration_and_edges(evaluations: dict[str, dict], level: str) -> None:
         for column, (name, bins) in zip(st.columns(2) * len(calibrated), calibrated.items()):
             if bins:
                 column.plotly_chart(figures.reliability_diagram(bins, name), key=f"ev_reliability_{name}")
+        st.plotly_chart(figures.coverage_curves({name: bins for name, bins in calibrated.items() if bins}),
+                        key="ev_coverage")
+        st.caption("Confident pixels only: keeping the pixels whose top-class probability is above a threshold "
+                   "(each point, from the bins above), the share kept and how many of them are right. Side by "
+                   "Side's confidence slider greys out the others.")
     if any(trimap_scores(result[level]) for result in evaluations.values()):
         st.subheader("Near the edges (trimap)")
         st.plotly_chart(figures.trimap_curves(evaluations, level), key="ev_trimap")
@@ -226,6 +231,15 @@ def suggest_cell(summary: dict, level: str) -> None:
     for widget_key, value, count in zip((f"ev_truth_{level}", f"ev_pred_{level}"), suggested, sides):
         if st.session_state.get(widget_key, count) >= count:
             st.session_state[widget_key] = value
+
+
+def frames_behind(evaluation: dict, level_name: str, true_id: int, pred_id: int) -> tuple[list[dict], bool]:
+    """compare.frames_for_confusion, or none and an error line where a stored frame record can't be read."""
+    try:
+        return compare.frames_for_confusion(evaluation, level_name, true_id, pred_id)
+    except ValueError as err:           # a hand-edited or damaged per-frame record
+        st.error(f"{err}; " + stored.RERUN_HINT.format(what="the frames again"), icon=":material/error:")
+        return [], False
 
 
 def frames_button(label: str, key: str, runs: list[str], level_name: str, confusion=None, *, widget_key: str,

@@ -104,6 +104,18 @@ def expected_calibration_error(calibration) -> float | None:
     return float(gaps.sum() / CONFIDENCE_UNITS / counts.count.sum())
 
 
+def coverage_curve(calibration) -> list[dict] | None:
+    """Keeping only the pixels more confident than a threshold (each bin's lower edge, 0 keeping all): per threshold
+    whose kept pixels are not none, the threshold, the share of pixels kept (coverage) and their accuracy. The
+    trade a confidence cut-off makes (Side by Side greys out the pixels under one), read from the stored bins."""
+    counts = _counts(calibration)
+    if counts is None or counts.count.sum() == 0:
+        return None
+    kept, right = np.cumsum(counts.count[::-1])[::-1], np.cumsum(counts.correct[::-1])[::-1]
+    return [{"threshold": index / counts.bins, "coverage": float(kept[index] / kept[0]),
+             "accuracy": float(right[index] / kept[index])} for index in np.flatnonzero(kept)]
+
+
 def reliability_curve(calibration) -> list[dict] | None:
     """Per non-empty bin: lower, upper, count, confidence (mean), accuracy, for a reliability diagram."""
     counts = _counts(calibration)

@@ -276,6 +276,28 @@ def reliability_diagram(calibration, title: str = "") -> go.Figure:
     return fig
 
 
+def coverage_curves(calibrations: dict[str, object]) -> go.Figure:
+    """Accuracy of the pixels kept against the share kept, as the confidence threshold rises (segcore.calibration's
+    coverage_curve), one line per run with stored calibration bins; the hover names each threshold."""
+    from segcore.calibration import coverage_curve
+
+    colours = run_colours(list(calibrations))
+    fig = go.Figure()
+    for run, calibration in calibrations.items():
+        rows = coverage_curve(calibration)
+        if rows:
+            fig.add_scatter(x=[row["coverage"] for row in rows], y=[row["accuracy"] for row in rows], name=run,
+                            mode="lines+markers", line_color=colours[run],
+                            customdata=[row["threshold"] for row in rows],
+                            hovertemplate=f"{html.escape(run)}<br>confidence above %{{customdata:.0%}}: %{{x:.1%}} of "
+                                          "pixels kept, %{y:.1%} of them right<extra></extra>")
+    fig.update_layout(height=360, legend_title_text="run", margin=dict(t=30),
+                      xaxis=dict(title="pixels kept (confidence above a threshold)", tickformat=".0%",
+                                 autorange="reversed"),         # left to right: a stricter threshold
+                      yaxis=dict(title="accuracy of the pixels kept", tickformat=".0%"))
+    return fig
+
+
 def images_for_confusion(per_image: list[dict], true_id: int, pred_id: int, level: str = "class_level",
                          k: int | None = 8) -> list[dict]:
     """The per-image records with the most pixels of truth `true_id` predicted as `pred_id`, most first.

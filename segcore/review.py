@@ -309,6 +309,10 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
         parts.append("<h2>Calibration</h2>")
         parts.append(_grid(figure_html(figures.reliability_diagram(bins, run).update_layout(width=560))
                            for run, bins in calibrated.items() if bins))
+        parts += ["<h3>Confident pixels only</h3>",
+                  figure_html(figures.coverage_curves({run: bins for run, bins in calibrated.items() if bins})),
+                  '<p class="note">Keeping the pixels whose top-class probability is above a threshold (each point): '
+                  "the share kept and how many of them are right.</p>"]
     frames = compare.per_image_table(evaluations)
     if len(frames):
         parts += [f"<h2>The {min(worst, len(frames))} worst of {len(frames)} frames (by mean mIoU)</h2>",

@@ -217,3 +217,16 @@ def test_frames_behind_a_confusion_come_from_full_matrices():
                                                    {"name": "big", "confusions": [[0, 1, 9]]}]}
     found, partial = compare.frames_for_confusion(old, "class", 0, 1)
     assert [r["name"] for r in found] == ["big"] and partial
+
+
+def test_the_coverage_curve_keeps_the_pixels_above_each_bin_edge():
+    from segcore import figures
+    from segcore.calibration import coverage_curve
+    cal = calibration([0, 2, 8], [0.0, 1.0, 7.2], [0, 1, 7])     # 3 bins: 2 px at 0.5 (1 right), 8 px at 0.9 (7 right)
+    rows = coverage_curve(cal)
+    assert [row["threshold"] for row in rows] == pytest.approx([0, 1 / 3, 2 / 3])
+    assert [row["coverage"] for row in rows] == pytest.approx([1.0, 1.0, 0.8])          # all 10; all 10; the 8
+    assert [row["accuracy"] for row in rows] == pytest.approx([0.8, 0.8, 7 / 8])
+    assert coverage_curve(calibration([0, 0, 0], [0, 0, 0], [0, 0, 0])) is None        # no pixel: no curve
+    figure = figures.coverage_curves({"new": cal, "none": None})
+    assert [trace.name for trace in figure.data] == ["new"] and list(figure.data[0].x) == pytest.approx([1, 1, 0.8])

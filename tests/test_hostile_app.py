@@ -200,7 +200,9 @@ def test_damaged_frame_extras_leave_the_pages_serving(setup):
     at = AppTest.from_file(EVAL)
     at.session_state["ev_runs"] = ["unet-edited"]
     run_page(at)
-    assert not at.error and "Near the edges" not in texts(at, "subheader")
+    assert "Near the edges" not in texts(at, "subheader")          # the trimap it can't read is left out
+    assert "f000: unpredicted entry [99, 5] is not [true id, pixels]" in texts(at, "error") and "--overwrite" in \
+        texts(at, "error")
     frames = AppTest.from_file(str(Path(EVAL).parent / "frames.py"))
     frames.session_state["fr_runs"] = ["unet-edited"]
     run_page(frames)

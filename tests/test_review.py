@@ -99,7 +99,9 @@ def test_the_page_shows_the_stored_scores_of_both_levels_with_plotly_inlined_onc
         for name, cell in zip(RUNS, row[1:]):
             value = expected.loc[row[0], f"IoU % · {name}"]
             assert cell == ("–" if value != value else f"{value:.1f}")                 # NaN: neither true nor predicted
-    assert text.count('class="plotly-graph-div"') == 2 * (1 + len(RUNS)) + len(RUNS)   # bars + matrices, calibration
+    # Per level the bars and a matrix per run; a reliability diagram per run and one coverage curve of all runs.
+    assert text.count('class="plotly-graph-div"') == 2 * (1 + len(RUNS)) + len(RUNS) + 1
+    assert "<h3>Confident pixels only</h3>" in text
 
 
 def test_names_from_files_are_escaped(models, tmp_path):
