@@ -105,9 +105,9 @@ def expected_calibration_error(calibration) -> float | None:
 
 
 def coverage_curve(calibration) -> list[dict] | None:
-    """Keeping only the pixels more confident than a threshold (each bin's lower edge, 0 keeping all): per threshold
-    whose kept pixels are not none, the threshold, the share of pixels kept (coverage) and their accuracy. The
-    trade a confidence cut-off makes (Side by Side greys out the pixels under one), read from the stored bins."""
+    """Keeping only the pixels more confident than a threshold (each bin's lower edge; 0 keeps all): for each
+    threshold that keeps any pixel, the threshold, the share of pixels kept (coverage) and their accuracy. The trade
+    a confidence cut-off makes (Side by Side greys out the pixels under one), read from the stored bins."""
     counts = _counts(calibration)
     if counts is None or counts.count.sum() == 0:
         return None

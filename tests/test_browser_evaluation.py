@@ -139,10 +139,10 @@ def test_the_no_class_column_of_a_void_predicting_tool_is_a_cell_like_any_other(
     from segcore.labels import CAMVID11
 
     data = make_camvid_like(tmp_path / "data", splits=(("val", 3),), size=(48, 64))
+    (tmp_path / "preds").mkdir()
     for sample in list_pairs(data, "val"):
         pred = np.asarray(Image.open(sample.label)).copy()
         pred[:, :16] = CAMVID11.ignore_index                      # a 12-class tool's void, on the left quarter
-        (tmp_path / "preds").mkdir(exist_ok=True)
         Image.fromarray(pred).save(tmp_path / "preds" / f"{sample.name}.png")
     run, _ = import_predictions(tmp_path / "preds", tmp_path / "models" / "void-tool", schema="camvid11")
     result, _ = evaluate_run(run, data, "val")
