@@ -95,8 +95,8 @@ def test_the_review_page_downloads_and_draws_offline(server, page, tmp_path):
     review.on("pageerror", lambda error: errors.append(str(error)))
     review.goto(path.as_uri())
     plots = review.locator(".plot-container")
-    plots.nth(7).wait_for()               # bars and 2 matrices at each level, 2 reliability diagrams: 8 figures
-    assert plots.count() == 8 and not errors
+    plots.nth(8).wait_for()    # bars and 2 matrices at each level, 2 reliability diagrams, 1 coverage curve: 9
+    assert plots.count() == 9 and not errors
     assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []      # works offline
     assert review.get_by_role("heading", name="The 7 categories").count() == 1
     # The worst frames, drawn from this dashboard's data folder and the stored predictions: photo, truth, 2 runs.
