@@ -59,3 +59,13 @@ def test_the_per_class_table_states_each_classs_stored_iou(name):
     rows = table_rows("| class | ")
     for class_name, scores in stored["class_level"]["per_class"].items():
         assert rows[class_name][column - 1] == percent(scores["iou"]), class_name
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_trimap_table_states_what_the_stored_counts_give(name):
+    from segcore.trimap import trimap_scores
+    stored = runs.open_run(ROOT / "models" / name).evaluation("camvid-val")
+    rows = table_rows("| run | 1 px | 2 px |")
+    row = rows.get(f"`{name}`") or rows[f"`{name}` ({stored['tta']})"]
+    near = trimap_scores(stored["class_level"])
+    assert row == [*map(percent, near["mean_iou"]), percent(stored["class_level"]["mean_iou"])]
