@@ -184,7 +184,8 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
 
 def _frame_scores(single: ConfusionMatrix, schema=None) -> dict:
     """A frame's scores and confusions from its matrix; `schema` None: the matrix is already at category level."""
-    category_counts = single.to_categories(schema).counts if schema is not None else single.counts
+    categories = single.to_categories(schema) if schema is not None else None
+    category_counts = categories.counts if categories is not None else single.counts
     scores = {"pixel_accuracy": _round(single.pixel_accuracy()), "mean_iou": _round(single.mean_iou())}
     if schema is not None:
         scores["confusions"] = top_confusions(single.counts, 8)
@@ -194,7 +195,7 @@ def _frame_scores(single: ConfusionMatrix, schema=None) -> dict:
         scores["category_confusion"] = sparse_confusion(category_counts)
     # Pixels the prediction left without a class (a stored prediction's void), as [true id, pixels].
     for key, unpredicted in (("unpredicted", single.unpredicted),
-                             ("category_unpredicted", single.to_categories(schema).unpredicted if schema else None)):
+                             ("category_unpredicted", categories.unpredicted if categories is not None else None)):
         if unpredicted is not None and unpredicted.any():
             scores[key] = sparse_unpredicted(unpredicted)
     return scores
@@ -340,8 +341,9 @@ def format_evaluation(result: dict) -> str:
                      + (f"  boundary mIoU {_pct(mean_boundary)}" if boundary is not None else "")
                      + (f"  iIoU {_pct(mean_instance_score(summary))}" if objects is not None else "")
                      + (f"  mean of frames' mIoU {_pct(frame_mean)}" if frame_mean is not None else ""))
-        if unpredicted_note(summary):
-            lines.append(f"  {unpredicted_note(summary)}")
+        no_class = unpredicted_note(summary)
+        if no_class:
+            lines.append(f"  {no_class}")
         near = trimap_scores(summary)
         if near is not None:
             lines.append(f"  mIoU within {'/'.join(map(str, near['widths']))} px of a ground-truth edge: "
