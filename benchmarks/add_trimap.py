@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from segcore import eval_records, evaluations, runs
+from segcore.evaluate import _level_maps
 from segcore.frame_views import read_label_map
 from segcore.imageio import read_mask
 from segcore.labels import CATEGORIES, category_schema, labels_schema
@@ -38,13 +39,9 @@ def add_trimap(path: Path, data: Path) -> dict:
         truth = read_mask(evaluations.record_sample(record, data).label, truth_schema)
         level = "class" if same else "category"
         expected = eval_records.frame_matrix(record, level, schema.num_classes if same else len(CATEGORIES))
-        if same:
-            maps = {"class_level": (truth, pred),
-                    "category_level": (schema.to_categories(truth), schema.to_categories(pred))}
-            check = ConfusionMatrix(schema.num_classes, schema.ignore_index)
-        else:
-            maps = {"category_level": (truth_schema.to_categories(truth), schema.to_categories(pred))}
-            check = ConfusionMatrix(categories.num_classes, categories.ignore_index)
+        maps = _level_maps(truth, pred, schema, truth_schema, same)      # as evaluate folds them
+        scored = schema if same else categories
+        check = ConfusionMatrix(scored.num_classes, scored.ignore_index)
         check.update(*maps[f"{level}_level"])
         if (check.counts != expected.counts).any() or (check.unpredicted != expected.unpredicted).any():
             raise SystemExit(f"{path}: {record['name']}'s stored prediction does not give its stored confusion")
