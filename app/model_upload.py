@@ -70,19 +70,24 @@ def _model_form(config: Settings) -> None:
                           key=f"mu_from_file_{upload.file_id if upload else ''}",
                           help="For an ONNX file SegLab exported (`segcore export`): it carries its classes, input "
                                "size and preprocessing")
-    schema = preprocess = None          # None: as the file says
+    schema = preprocess = void = None   # None: as the file says
     if not from_file:                   # hidden when on: greyed boxes would show values the file may contradict
-        left, right = st.columns(2)
+        left, middle, right = st.columns(3)
         schema = left.selectbox("Classes it predicts", list(SCHEMAS), key="mu_schema",
                                 help="The label schema it was trained on; its number of classes must match")
-        preprocess = right.selectbox("Input it expects", PREPROCESS_MODES, key="mu_preprocess",
-                                     format_func=PREPROCESS_IN_WORDS.get)
+        preprocess = middle.selectbox("Input it expects", PREPROCESS_MODES, key="mu_preprocess",
+                                      format_func=PREPROCESS_IN_WORDS.get)
+        classes = SCHEMAS[schema].num_classes
+        void = right.selectbox("Void channel", [None, classes, 0], key=f"mu_void_{schema}",
+                               format_func=lambda c: {None: "none", 0: "first (0)"}.get(c, f"last ({c})"),
+                               help="A model with one output more than the classes, meaning void (a 12-class CamVid "
+                                    "model's Unlabelled): where that output wins, the pixel gets no class")
     name, problem = _name_box(config, upload, "model")
     if st.button("Add to the runs", key="mu_add", icon=":material/add:",
                  disabled=not upload or not name or problem is not None):
         def imported() -> tuple[str, str, tuple]:
             run = import_uploaded_model(upload.getvalue(), upload.name, config.models_dir, name, schema=schema,
-                                        preprocess=preprocess)
+                                        preprocess=preprocess, void=void)
             return run.name, f"Added {upload.name} as run **{run.name}**, chosen on these pages:", ("Side by Side",
                                                                                                    "Evaluation")
         _add(upload, imported)

@@ -89,7 +89,7 @@ def _scored_prediction(run_path: str, stamp: tuple, tta: str | None, digest: str
     predictor = _predictor(run_path, stamp, tta)
     result = predictor.predict(_image, keep_scores=True)
     probabilities = predictor.probabilities(result.scores)
-    maps = confidence_maps(probabilities, _image.shape[:2])
+    maps = confidence_maps(probabilities, _image.shape[:2], void=predictor.no_class is not None)
     doubts = None if _truth is None else mask_doubts(probabilities, _truth[1], _truth[0], predictor.schema)
     return (dataclasses.replace(result, scores=None),
             ConfidenceMaps(maps.confidence.astype(np.float16), maps.entropy.astype(np.float16)), doubts)

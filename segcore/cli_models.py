@@ -6,9 +6,9 @@ def cmd_import(args) -> int:
     if args.predictions:
         from segcore import runs
         from segcore.importing_predictions import import_predictions, no_class_note
-        if args.preprocess or args.input_size:
-            raise ValueError("--preprocess and --input-size describe a model's input; a prediction folder has "
-                             "neither: leave them out")
+        if args.preprocess or args.input_size or args.void_channel is not None:
+            raise ValueError("--preprocess, --input-size and --void-channel describe a model; a prediction folder "
+                             "has none of them (its void pixels are read as no class): leave them out")
         out, count = import_predictions(args.model, args.out, schema=args.schema, name=args.name,
                                         label_ids=args.label_ids)
         print(f"imported {count} prediction{'' if count == 1 else 's'} from {args.model} as run {out}")
@@ -24,7 +24,7 @@ def cmd_import(args) -> int:
         from segcore.cli import import_tensorflow_quietly
         import_tensorflow_quietly()
     out = import_model(args.model, args.out, schema=args.schema, preprocess=args.preprocess,
-                       input_size=args.input_size, name=args.name)
+                       input_size=args.input_size, name=args.name, void=args.void_channel)
     print(f"imported {args.model} as run {out}")
     return 0
 
@@ -59,6 +59,10 @@ def add_import_export(sub, size_type) -> None:
                             "file's metadata, else raw)")
     model.add_argument("--input-size", type=size_type, default=None,
                        help="HxW input for models with free spatial sides, e.g. 512x1024 (default: as declared)")
+    model.add_argument("--void-channel", type=int, default=None, metavar="N",
+                       help="the model outputs one channel more than the schema has classes, and channel N of them "
+                            "means void (e.g. 11 for a 12-class CamVid model whose last class is Unlabelled): where it "
+                            "wins, the pixel gets no class, scored as a miss of its true class")
     model.add_argument("--name", default=None,
                        help="what the model is, shown as its architecture on Home (default: the file's or folder's "
                             "name)")

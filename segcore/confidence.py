@@ -33,11 +33,16 @@ def entropy(probabilities: np.ndarray) -> np.ndarray:
     return (-(probabilities * np.log(safe)).sum(axis=-1) / np.log(classes)).clip(0, 1).astype(np.float32)
 
 
-def confidence_maps(probabilities: np.ndarray, image_size: tuple[int, int]) -> ConfidenceMaps:
-    """Top probability and normalised entropy of (h, w, C) probabilities, at `image_size` (H, W)."""
+def confidence_maps(probabilities: np.ndarray, image_size: tuple[int, int], *, void: bool = False) -> ConfidenceMaps:
+    """Top probability and normalised entropy of (h, w, C) probabilities, at `image_size` (H, W). `void`: the
+    probabilities leave out a model's void channel (Predictor.no_class); what they leave out counts as one more
+    outcome, as the label map counts it."""
     probabilities = np.asarray(probabilities, dtype=np.float32)
     if probabilities.ndim != 3:
         raise ValueError(f"expected (height, width, classes) probabilities, got shape {probabilities.shape}")
+    if void:
+        probabilities = np.concatenate([probabilities, (1 - probabilities.sum(axis=-1, keepdims=True)).clip(0, 1)],
+                                       axis=-1)
     _, top = frames.top_class(probabilities, image_size)
     # A one-channel map resized by the same rule as the class scores (top_class of one class is that class).
     _, spread = frames.top_class(entropy(probabilities)[..., None], image_size)

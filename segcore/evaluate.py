@@ -74,10 +74,11 @@ def _frame_probabilities(predictor, scores, fold=None) -> np.ndarray:
     return probabilities if fold is None else probabilities @ fold
 
 
-def _frame_calibration(probabilities, truth, valid) -> CalibrationCounts:
+def _frame_calibration(probabilities, truth, valid, no_class: int | None = None) -> CalibrationCounts:
     """One frame's calibration bins: top-class probability against the ground truth, at the label's resolution
-    (the probabilities are brought to the label's size by segcore.frames, the path the label map takes)."""
-    labels, confidence = frames.top_class(probabilities, truth.shape)
+    (the probabilities are brought to the label's size by segcore.frames, the path the label map takes); with
+    `no_class`, a pixel whose void channel wins counts with that channel's probability, and as wrong."""
+    labels, confidence = frames.top_class(probabilities, truth.shape, no_class)
     return calibration_counts(confidence, labels == truth, valid)
 
 
@@ -146,7 +147,7 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
             elif calibrated:
                 valid = (finest_truth < scored.num_classes) & (finest_truth != scored.ignore_index)
                 probabilities = _frame_probabilities(predictor, prediction.scores, fold)
-                calibration.add(_frame_calibration(probabilities, finest_truth, valid))
+                calibration.add(_frame_calibration(probabilities, finest_truth, valid, predictor.no_class))
                 doubted, counted = contradicted(probabilities, finest_truth, valid)
                 record["label_quality"] = _round(quality_of(doubted, counted))
             if store is not None:

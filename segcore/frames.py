@@ -70,14 +70,20 @@ def resize_scores(scores: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return resized if resized.ndim == 3 else resized[..., None]     # cv2 drops a single channel's axis
 
 
-def label_map(scores: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
-    """(H, W) uint8 arg-max of (h, w, C) class scores (logits or probabilities) at `image_size` (H, W)."""
-    return top_class(scores, image_size)[0]
+def label_map(scores: np.ndarray, image_size: tuple[int, int], no_class: int | None = None) -> np.ndarray:
+    """(H, W) uint8 arg-max of (h, w, C) class scores (logits or probabilities) at `image_size` (H, W); for
+    `no_class`, see top_class."""
+    return top_class(scores, image_size, no_class)[0]
 
 
-def top_class(scores: np.ndarray, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def top_class(scores: np.ndarray, image_size: tuple[int, int],
+              no_class: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(labels, top score): the (H, W) uint8 arg-max of (h, w, C) class scores at `image_size` (H, W) and the
     float32 score of that class there (evaluation's calibration reads it from probabilities).
+
+    `no_class` (a label outside the classes, the schema's ignore index): the scores are probabilities that may
+    leave some of 1 out, the probability of a model's void channel (segcore.backends.NoClassChannel); a pixel
+    where what is left out beats every class gets that label, and what is left out is its top score.
 
     Each class channel is resized bilinearly on its own against a running maximum (ties go to the lowest class,
     as with np.argmax), so memory is about 10 bytes per output pixel whatever the class count: a 40 MP image
@@ -103,6 +109,7 @@ def top_class(scores: np.ndarray, image_size: tuple[int, int]) -> tuple[np.ndarr
                           interpolation=SCORE_INTERPOLATION)
 
     best = plane(0).copy()
+    total = best.copy() if no_class is not None else None
     labels = np.zeros((height, width), dtype=np.uint8)
     higher = np.empty((height, width), dtype=bool)
     for class_id in range(1, scores.shape[2]):
@@ -110,6 +117,13 @@ def top_class(scores: np.ndarray, image_size: tuple[int, int]) -> tuple[np.ndarr
         np.greater(channel, best, out=higher)       # strictly greater: a tie keeps the lower class
         np.maximum(best, channel, out=best)
         np.putmask(labels, higher, class_id)
+        if total is not None:
+            total += channel
+    if total is not None:
+        left_out = np.subtract(1, total, out=total)
+        np.greater(left_out, best, out=higher)      # a tie keeps the class
+        np.maximum(best, left_out, out=best)
+        np.putmask(labels, higher, no_class)
     return labels, best
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from segcore import files, runs
-from segcore.backends import open_backend
+from segcore.backends import open_backend, void_channel
 from segcore.backends.onnx import METADATA_PREFIX
 from segcore.backends.preprocessing import PREPROCESS_MODES
 from segcore.frames import OUTPUT_KINDS, parse_size
@@ -51,8 +51,10 @@ def onnx_metadata(path: Path) -> dict[str, str]:
 
 
 def import_model(source, out, *, schema: str | None = None, preprocess: str | None = None,
-                 input_size: tuple[int, int] | None = None, name: str | None = None) -> Path:
-    """Copy `source` (.onnx or .keras) into a new run folder `out` with its meta.json; returns `out`."""
+                 input_size: tuple[int, int] | None = None, name: str | None = None,
+                 void: int | None = None) -> Path:
+    """Copy `source` (.onnx or .keras) into a new run folder `out` with its meta.json; returns `out`. `void`: the
+    index of an output channel beyond the schema's classes that means void, no class (meta.json "void_channel")."""
     source, out = Path(source), Path(out)
     kind = MODEL_SUFFIXES.get(source.suffix.lower())
     if kind is None and source.is_dir():
@@ -82,9 +84,19 @@ def import_model(source, out, *, schema: str | None = None, preprocess: str | No
             "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if stored.get("output_kind") in OUTPUT_KINDS:       # written by our export; else the back-end guesses
         meta["output_kind"] = stored["output_kind"]
+    if void is None and stored.get("void_channel", "").isdigit():
+        void = int(stored["void_channel"])
+    if void is not None:
+        meta["void_channel"] = void
     out.mkdir(parents=True)
     try:
         run = runs.Run(out, meta)
+        try:
+            void_channel(run)
+        except runs.RunError as err:
+            raise ValueError(f"{source}: --void-channel {void} is not an output channel of a model of "
+                             f"{label_schema.num_classes} classes and a void channel (0..{label_schema.num_classes})"
+                             ) from err
         shutil.copyfile(source, run.model_path)
         try:
             backend = open_backend(run)
@@ -152,6 +164,8 @@ def _write_metadata(path: Path, run: runs.Run, input_size: tuple[int, int], outp
     values = {"schema": json.dumps(run.schema.to_dict()), "preprocess": run.meta.get("preprocess", "raw"),
               "input_size": f"{input_size[0]}x{input_size[1]}", "arch": run.meta["arch"], "run": run.name,
               "output_kind": output_kind}
+    if run.meta.get("void_channel") is not None:
+        values["void_channel"] = str(run.meta["void_channel"])
     for key, value in values.items():
         model.metadata_props.add(key=METADATA_PREFIX + key, value=value)
     onnx.save(model, str(path))

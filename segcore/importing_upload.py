@@ -68,16 +68,18 @@ def export_summary(data: bytes) -> str | None:
     except (KeyError, ValueError, TypeError):       # no schema, or one its import would refuse
         return None
     input_size = said.get("input_size", "its declared size")
-    return (f"{said.get('arch', 'model')[:40]}: classes {schema.name[:40]} ({schema.num_classes}), input "
+    void = f", void channel {said['void_channel'][:4]}" if said.get("void_channel") else ""
+    return (f"{said.get('arch', 'model')[:40]}: classes {schema.name[:40]} ({schema.num_classes}){void}, input "
             f"{said.get('preprocess', 'raw')[:20]}, {input_size[:20]}")
 
 
 def import_uploaded_model(data: bytes, filename: str, models_dir, name: str, *, schema: str | None,
-                          preprocess: str | None) -> Path:
+                          preprocess: str | None, void: int | None = None) -> Path:
     """Import the model file `data` (named `filename`, .onnx or .keras) as run `name` in `models_dir`, predicting
     the classes of the built-in `schema` from input preprocessed by `preprocess`; returns the run folder. None for
-    both: as the file says (`segcore export` writes them into an ONNX file). A one-line ValueError (or RunError)
-    where the name, the file or the model can't be used."""
+    both: as the file says (`segcore export` writes them into an ONNX file). `void`: the output channel that means
+    void, where the model has one beyond the schema's classes. A one-line ValueError (or RunError) where the name,
+    the file or the model can't be used."""
     suffix = Path(filename).suffix.lower()
     if suffix not in MODEL_SUFFIXES:
         raise ValueError(f"{filename}: not a model file this can import; give a .onnx or .keras file")
@@ -85,7 +87,7 @@ def import_uploaded_model(data: bytes, filename: str, models_dir, name: str, *, 
         # Named as uploaded (other characters as '-'), so the import's messages name the user's file.
         source = scratch / (re.sub(r"[^\w .()-]+", "-", Path(filename).stem)[:100] + suffix)
         source.write_bytes(data)
-        _import_in_child(source, built, schema, preprocess, filename)
+        _import_in_child(source, built, schema, preprocess, filename, void)
     return Path(models_dir) / name
 
 
@@ -118,10 +120,12 @@ def _remove_abandoned_scratch(models_dir: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)    # another process may be removing it too
 
 
-def _import_in_child(source: Path, out: Path, schema: str | None, preprocess: str | None, filename: str) -> None:
+def _import_in_child(source: Path, out: Path, schema: str | None, preprocess: str | None, filename: str,
+                     void: int | None = None) -> None:
     package_root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
-    told = [*(["--schema", schema] if schema else []), *(["--preprocess", preprocess] if preprocess else [])]
+    told = [*(["--schema", schema] if schema else []), *(["--preprocess", preprocess] if preprocess else []),
+            *(["--void-channel", str(void)] if void is not None else [])]
     # No --name: the architecture is the one a SegLab export names, else the file's name (`source` is named so).
     command = [sys.executable, "-m", "segcore", "import", str(source), *told, "--out", str(out)]
     try:
@@ -134,6 +138,9 @@ def _import_in_child(source: Path, out: Path, schema: str | None, preprocess: st
         if NO_SCHEMA_SAID in reason:     # the CLI's advice (--schema) means nothing in the browser
             reason = (f"{filename}: the file {NO_SCHEMA_SAID} (SegLab's own ONNX exports do); turn off \"as the "
                       "file says\" and choose its classes and input")
+        if "--void-channel (" in reason:       # the CLI's advice, in the form's words
+            reason = reason.split("; if one of its channels")[0] + ("; if one of its channels means void, choose it "
+                                                                   "under \"Void channel\", else choose its classes")
         raise runs.RunError(reason.replace(str(source), source.name))
 
 

@@ -92,6 +92,12 @@ class Predictor:
         return frames.PROBABILITIES if self.tta != "none" else self.backend.output_kind
 
     @property
+    def no_class(self) -> int | None:
+        """The label of pixels the model leaves without a class (its void channel wins there; the schema's ignore
+        index), or None for a model that always picks a class."""
+        return self.schema.ignore_index if getattr(self.backend, "void_channel", None) is not None else None
+
+    @property
     def serves_stored_labels(self) -> bool:
         """True for a run of stored predictions: it labels only the frames it has (by name), with no scores."""
         return callable(getattr(self.backend, "label_map_for", None))
@@ -115,7 +121,7 @@ class Predictor:
             model_ms = (time.perf_counter() - forward) * 1000
         else:
             scores, model_ms = self._augmented(image)
-        labels = frames.label_map(scores, image.shape[:2])
+        labels = frames.label_map(scores, image.shape[:2], self.no_class)
         return Prediction(labels, model_ms, (time.perf_counter() - start) * 1000,
                           scores if keep_scores else None)
 

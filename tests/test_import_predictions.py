@@ -369,7 +369,10 @@ def test_model_options_and_a_missing_schema_are_refused_for_prediction_folders(t
     save_png(tmp_path / "preds" / "f000.png", np.zeros((4, 4), np.uint8), "L")
     err = one_error_line(capsys, ["import", tmp_path / "preds", "--predictions", "--schema", "camvid11",
                                   "--preprocess", "torch", "--out", tmp_path / "r"])
-    assert "--preprocess and --input-size describe a model's input" in err
+    assert "--preprocess, --input-size and --void-channel describe a model" in err
+    err = one_error_line(capsys, ["import", tmp_path / "preds", "--predictions", "--schema", "camvid11",
+                                  "--void-channel", "11", "--out", tmp_path / "r"])
+    assert "its void pixels are read as no class" in err
     err = one_error_line(capsys, ["import", tmp_path / "preds", "--predictions", "--out", tmp_path / "r"])
     assert "pass --schema" in err
     err = one_error_line(capsys, ["import", tmp_path / "preds", "--schema", "camvid11", "--out", tmp_path / "r"])

@@ -271,3 +271,22 @@ def test_a_brought_model_is_chosen_once_on_side_by_side(tmp_path, monkeypatch, o
     side.multiselect(key="sbs_runs").set_value([])
     side.run()
     assert side.multiselect(key="sbs_runs").value == []                 # taken out again, it stays out
+
+
+def test_home_imports_a_model_with_a_void_channel_chosen_in_the_form(tmp_path, monkeypatch):
+    twelve = foreign_onnx(tmp_path / "segnet12.onnx", classes=12).read_bytes()
+    at = _home(tmp_path, monkeypatch)
+    labelled(at.file_uploader, "Model file").set_value(("segnet12.onnx", twelve, "application/octet-stream"))
+    at.run()
+    labelled(at.button, "Add to the runs").click()
+    at.run()
+    error = texts(at, "error")                  # the CLI's advice, in the form's words
+    assert error == ("segnet12.onnx: model outputs 12 classes but schema camvid11 has 11; if one of its channels "
+                     "means void, choose it under \"Void channel\", else choose its classes"), error
+    void = labelled(at.selectbox, "Void channel")
+    assert void.options == ["none", "last (11)", "first (0)"]
+    void.select(11)
+    labelled(at.button, "Add to the runs").click()
+    at.run()
+    assert not at.exception and not texts(at, "error"), texts(at, "error")
+    assert runs.open_run(tmp_path / "models" / "segnet12").meta["void_channel"] == 11

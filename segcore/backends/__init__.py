@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from segcore import runs
+from segcore import frames, runs
 from segcore.labels import LabelSchema
 
 # kind -> module holding `open(run) -> Backend`; modules are imported only when a run of that kind is opened
@@ -71,9 +71,55 @@ def open_backend(run: runs.Run, *, keras_via_onnx: bool = False, write_cache: bo
     if not (isinstance(kind, str) and kind in BACKENDS):
         raise runs.RunError(f"{run.name}: runs of kind {str(kind)[:40]!r} can't be opened here (known kinds: "
                             f"{', '.join(BACKENDS)}); check 'kind' in its meta.json")
+    channel = void_channel(run)
     if kind == "keras" and keras_via_onnx:
-        return importlib.import_module(KERAS_VIA_ONNX).open(run, write_cache=write_cache)
-    return importlib.import_module(BACKENDS[kind]).open(run)
+        backend = importlib.import_module(KERAS_VIA_ONNX).open(run, write_cache=write_cache)
+    else:
+        backend = importlib.import_module(BACKENDS[kind]).open(run)
+    return backend if channel is None else NoClassChannel(backend, channel)
+
+
+def void_channel(run: runs.Run) -> int | None:
+    """meta.json's "void_channel": the model output channel that means void (no class), one beyond the schema's
+    classes; None where the model outputs one channel per class. RunError for a value that is no such channel."""
+    channel = run.meta.get("void_channel")
+    if channel is None or run.kind == "predictions":
+        return None
+    count = run.schema.num_classes
+    if not (isinstance(channel, int) and not isinstance(channel, bool) and 0 <= channel <= count):
+        raise runs.RunError(f"{run.name}: meta.json's void_channel {str(channel)[:20]!r} is not one of the model's "
+                            f"{count + 1} output channels (0..{count}); set it to the void channel's index or remove "
+                            "it")
+    return channel
+
+
+def output_channels(run: runs.Run) -> int:
+    """How many channels the run's model outputs: one per class, and its void channel where it has one."""
+    return run.schema.num_classes + (void_channel(run) is not None)
+
+
+class NoClassChannel:
+    """A back-end whose model outputs one channel more than its schema has classes, meaning void: no class (the
+    SegNet tutorial's CamVid models output 11 classes and Unlabelled). It serves the classes' probabilities without
+    that channel, so what they leave out of 1 is the void channel's probability: the Predictor labels a pixel no
+    class where that beats every class (segcore.frames.top_class's `no_class`), and evaluation scores it as a
+    miss of its true class, as the Cityscapes benchmark does. Everything else is the wrapped back-end's."""
+
+    output_kind = frames.PROBABILITIES
+
+    def __init__(self, inner: Backend, channel: int):
+        self.inner, self.void_channel = inner, channel
+        if callable(getattr(inner, "at_input_size", None)):     # multi-scale prediction, where the model allows it
+            self.at_input_size = lambda size: NoClassChannel(inner.at_input_size(size), channel)
+
+    def __getattr__(self, name: str):
+        if name == "inner":             # not set yet (copy, pickle): no recursion through __getattr__
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        every = frames.probabilities(self.inner.forward(batch), self.inner.output_kind)
+        return np.delete(every, self.void_channel, axis=-1)
 
 
 def check_input_size(name: str, height: int, width: int) -> tuple[int, int]:
@@ -85,11 +131,22 @@ def check_input_size(name: str, height: int, width: int) -> tuple[int, int]:
     return height, width
 
 
-def check_output_shape(name: str, shape, schema: LabelSchema) -> None:
-    """The model must output (batch, H, W, C) scores with C == the schema's class count."""
+def check_output_shape(name: str, shape, schema: LabelSchema, channels: int | None = None) -> None:
+    """The model must output (batch, H, W, C) scores with C == `channels` (default: the schema's class count)."""
+    channels = schema.num_classes if channels is None else channels
     if not (isinstance(shape, tuple) and len(shape) == 4):
         raise runs.RunError(f"{name}: the model outputs {shape}; expected one (batch, height, width, "
-                            f"{schema.num_classes}) map of class scores for its schema {schema.name}")
-    if shape[3] != schema.num_classes:
+                            f"{channels}) map of class scores for its schema {schema.name}")
+    if shape[3] != channels:
         raise runs.RunError(f"{name}: the model outputs {shape[3]} classes but its schema {schema.name} has "
-                            f"{schema.num_classes}; fix the schema in meta.json or use the matching model")
+                            f"{schema.num_classes}{' and a void channel' if channels > schema.num_classes else ''}"
+                            f"; {void_advice(shape[3], schema)}")
+
+
+def void_advice(found, schema: LabelSchema) -> str:
+    """What to do about a model whose class count isn't its schema's (one line's end)."""
+    if found == schema.num_classes + 1:
+        return (f"if one of its channels means void (as the SegNet tutorial's 12th, Unlabelled), import it with "
+                f"--void-channel ({schema.num_classes} for the last), else with the schema it was trained on "
+                "(--schema)")
+    return "import it with the schema it was trained on (--schema)"

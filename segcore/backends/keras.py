@@ -6,7 +6,7 @@ import threading
 import numpy as np
 
 from segcore import runs
-from segcore.backends import check_input_size, check_output_shape
+from segcore.backends import check_input_size, check_output_shape, output_channels
 from segcore.backends.preprocessing import check_mode, preprocess
 from segcore.models import output_kind
 
@@ -25,7 +25,7 @@ class KerasBackend:
         self.preprocess = check_mode(run.name, run.meta.get("preprocess", "raw"))   # imported models may scale
         self.model = runs.load_model(run) if model is None else model
         self.input_size = input_size or model_input_size(self.model, run)
-        check_output_shape(run.name, self.model.output_shape, self.schema)
+        check_output_shape(run.name, self.model.output_shape, self.schema, output_channels(run))
         self.output_kind = output_kind(self.model)     # from the graph: a softmax at the end means probabilities
         self._lock = threading.Lock()
         # The first call traces the graph (slow); do it here so reported latencies are the steady state.

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from segcore import runs
-from segcore.backends import check_input_size
+from segcore.backends import check_input_size, output_channels, void_advice
 from segcore.backends.preprocessing import check_mode, preprocess
 from segcore.frames import LOGITS, OUTPUT_KINDS, PROBABILITIES
 
@@ -119,7 +119,7 @@ class OnnxBackend:
         self.class_axis = None
         sample = np.full((1, *self.input_size, 3), 128, dtype=np.float32)
         scores = self._run(sample)                         # warm-up, and the output's layout
-        self.class_axis = class_axis(run.name, scores.shape, self.schema)
+        self.class_axis = class_axis(run.name, scores.shape, self.schema, output_channels(run))
         stated = run.meta.get("output_kind") or our_metadata(self.session).get("output_kind")
         self.output_kind = stated if stated in OUTPUT_KINDS else guess_output_kind(self._channels_last(scores))
 
@@ -159,19 +159,21 @@ class OnnxBackend:
         return resized
 
 
-def class_axis(name: str, shape, schema) -> int:
-    """1 (NCHW) or 3 (NHWC): the axis of (batch, ., ., .) scores whose length is the schema's class count."""
+def class_axis(name: str, shape, schema, channels: int | None = None) -> int:
+    """1 (NCHW) or 3 (NHWC): the axis of (batch, ., ., .) scores whose length is `channels` (default: the schema's
+    class count)."""
     if len(shape) != 4:
         raise runs.RunError(f"{name}: the model outputs {tuple(shape)}; expected one (batch, classes, height, width) "
                             "or (batch, height, width, classes) map of class scores")
-    count = schema.num_classes
+    count = schema.num_classes if channels is None else channels
     if shape[3] == count:
         return 3
     if shape[1] == count:
         return 1
     found = shape[1] if shape[1] < shape[3] else shape[3]   # classes are the short axis of a score map
-    raise runs.RunError(f"{name}: model outputs {found} classes but schema {schema.name} has {count}; "
-                        "import it with the schema it was trained on (--schema)")
+    void = " and a void channel" if count > schema.num_classes else ""
+    raise runs.RunError(f"{name}: model outputs {found} classes but schema {schema.name} has "
+                        f"{schema.num_classes}{void}; {void_advice(found, schema)}")
 
 
 def guess_output_kind(scores: np.ndarray) -> str:
