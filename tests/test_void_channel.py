@@ -186,3 +186,33 @@ def test_evaluation_scores_void_pixels_as_misses_and_calibration_as_wrong(twelve
     assert sum(stored["count"]) == calibration.count.sum()
     assert sum(stored["correct"]) == calibration.correct.sum()
     np.testing.assert_allclose(sum(stored["confidence_sum"]), calibration.confidence_units.sum() / CONFIDENCE_UNITS, rtol=1e-4)
+
+
+def test_a_keras_model_with_a_void_channel_predicts_no_class_where_it_wins(tmp_path):
+    import keras
+
+    from segcore.models import build
+    keras.utils.set_random_seed(2)          # initial weights under which void and several classes win
+    model = build("unet", 12, (32, 48), base_filters=4, depth=2, stem_filters=4)
+    model.save(tmp_path / "twelve.keras")
+    assert main(["import", str(tmp_path / "twelve.keras"), "--schema", "camvid11", "--void-channel", "11",
+                 "--out", str(tmp_path / "run")]) == 0
+    predictor = Predictor(tmp_path / "run")
+    image = np.random.default_rng(3).integers(0, 256, (32, 48, 3), dtype=np.uint8)
+    scores = model.predict_on_batch(image[None].astype(np.float32))[0]
+    expected = expected_labels(scores, 11)
+    assert (expected == VOID).any() and len(np.unique(expected)) > 2
+    sure = np.diff(np.sort(scores, axis=-1)[..., -2:], axis=-1)[..., 0] > 1e-4
+    labels = predictor.predict(image).labels
+    np.testing.assert_array_equal(labels[sure], expected[sure])       # near-ties may fall either way on another CPU
+    assert predictor.no_class == VOID
+
+
+def test_an_export_of_a_run_with_a_void_channel_says_it_in_its_metadata(twelve, tmp_path):
+    from segcore.importing import _write_metadata
+    run = runs.Run(tmp_path, {"arch": "segnet", "schema": CAMVID11.to_dict(), "void_channel": 11})
+    copy = tmp_path / "copy.onnx"
+    copy.write_bytes(twelve.read_bytes())
+    _write_metadata(copy, run, SIZE, "logits")
+    said = {item.key: item.value for item in onnx.load(str(copy)).metadata_props}
+    assert said[METADATA_PREFIX + "void_channel"] == "11"
