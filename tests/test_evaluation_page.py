@@ -195,3 +195,25 @@ def test_the_page_never_imports_tensorflow(fmt, data, format3, format2):
                             env=env, cwd=ROOT, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "loaded: []" in result.stdout, result.stdout
+
+
+def test_stored_trimap_counts_draw_the_curves_near_the_edges(monkeypatch, data, format3, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from segcore.trimap import TrimapCounts
+    assert "Near the edges (trimap)" not in texts(open_page(monkeypatch, data, format3), "subheader")
+    models = Path(shutil.copytree(format3, tmp_path / "models", symlinks=True))
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 11, (20, 30)).astype(np.uint8)
+    for run in RUNS:
+        counts = TrimapCounts(11, 11)
+        counts.add(truth, np.where(rng.random(truth.shape) < 0.7, truth, 0).astype(np.uint8))
+        result = load(models, run)
+        result["class_level"]["trimap"] = counts.to_json()
+        eval_json(models, run).write_text(json.dumps(result))
+    at = open_page(monkeypatch, data, models)
+    assert "Near the edges (trimap)" in texts(at, "subheader")
+    titles = [spec["layout"].get("xaxis", {}).get("title", {}).get("text", "") for spec in charts(at)]
+    assert any("from a ground-truth edge" in title for title in titles), titles
