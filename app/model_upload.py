@@ -72,16 +72,16 @@ def _model_form(config: Settings) -> None:
                                "size and preprocessing")
     schema = preprocess = void = None   # None: as the file says
     if not from_file:                   # hidden when on: greyed boxes would show values the file may contradict
-        left, middle, right = st.columns(3)
+        left, right = st.columns(2)
         schema = left.selectbox("Classes it predicts", list(SCHEMAS), key="mu_schema",
                                 help="The label schema it was trained on; its number of classes must match")
-        preprocess = middle.selectbox("Input it expects", PREPROCESS_MODES, key="mu_preprocess",
-                                      format_func=PREPROCESS_IN_WORDS.get)
+        preprocess = right.selectbox("Input it expects", PREPROCESS_MODES, key="mu_preprocess",
+                                     format_func=PREPROCESS_IN_WORDS.get)
         classes = SCHEMAS[schema].num_classes
-        void = right.selectbox("Void channel", [None, classes, 0], key=f"mu_void_{schema}",
-                               format_func=lambda c: {None: "none", 0: "first (0)"}.get(c, f"last ({c})"),
-                               help="A model with one output more than the classes, meaning void (a 12-class CamVid "
-                                    "model's Unlabelled): where that output wins, the pixel gets no class")
+        channels = {"none": None, f"last ({classes})": classes, "first (0)": 0}
+        void = channels[st.radio("Void channel", list(channels), horizontal=True, key=f"mu_void_{schema}",
+                                 help="A model with one output more than the classes, meaning void (a 12-class "
+                                      "CamVid model's Unlabelled): where that output wins, the pixel gets no class")]
     name, problem = _name_box(config, upload, "model")
     if st.button("Add to the runs", key="mu_add", icon=":material/add:",
                  disabled=not upload or not name or problem is not None):

@@ -283,9 +283,9 @@ def test_home_imports_a_model_with_a_void_channel_chosen_in_the_form(tmp_path, m
     error = texts(at, "error")                  # the CLI's advice, in the form's words
     assert error == ("segnet12.onnx: model outputs 12 classes but schema camvid11 has 11; if one of its channels "
                      "means void, choose it under \"Void channel\", else choose its classes"), error
-    void = labelled(at.selectbox, "Void channel")
+    void = labelled(at.radio, "Void channel")
     assert void.options == ["none", "last (11)", "first (0)"]
-    void.select(11)
+    void.set_value("last (11)")
     labelled(at.button, "Add to the runs").click()
     at.run()
     assert not at.exception and not texts(at, "error"), texts(at, "error")
