@@ -132,7 +132,7 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
             "run": run.name,
             "kind": run.kind,       # keras (trained here or imported), onnx or predictions (a folder of PNGs)
             "architecture": meta["arch"],
-            "schema": meta["schema"].get("name"),
+            "schema": _schema_words(meta),
             INPUT_SIZE: f"{height}x{width}",
             "parameters": meta.get("parameters"),
             "epochs completed": meta.get("epochs_completed"),
@@ -152,6 +152,13 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
         table[column] = table[column].astype(float)
     table.attrs["notes"] = notes
     return table, broken
+
+
+def _schema_words(meta: dict) -> str | None:
+    """The run's schema by name, and its model's void channel where it has one (segcore.backends.NoClassChannel)."""
+    name = meta["schema"].get("name")
+    void = meta.get("void_channel")
+    return name if void is None else f"{name} + void channel {void}"
 
 
 def _percent(value: float | None) -> float:

@@ -216,3 +216,13 @@ def test_an_export_of_a_run_with_a_void_channel_says_it_in_its_metadata(twelve, 
     _write_metadata(copy, run, SIZE, "logits")
     said = {item.key: item.value for item in onnx.load(str(copy)).metadata_props}
     assert said[METADATA_PREFIX + "void_channel"] == "11"
+
+
+def test_home_says_a_run_has_a_void_channel(twelve, tmp_path):
+    from app.settings import describe_models_dir
+    imported(twelve, tmp_path / "models" / "segnet12", 11)
+    assert main(["import", str(foreign_onnx(tmp_path / "eleven.onnx")), "--schema", "camvid11",
+                 "--out", str(tmp_path / "models" / "x")]) == 0
+    table, broken = describe_models_dir(tmp_path / "models")
+    assert not broken
+    assert table.set_index("run")["schema"].to_dict() == {"segnet12": "camvid11 + void channel 11", "x": "camvid11"}
