@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from segcore import runs
+from segcore.backends import VOID_ADVICE
 from segcore.backends.onnx import our_keys
 from segcore.importing import MODEL_SUFFIXES, NO_SCHEMA_SAID
 from segcore.importing_predictions import MAX_FOLDER_DEPTH, MAX_PREDICTION_FILES, import_predictions
@@ -138,9 +139,9 @@ def _import_in_child(source: Path, out: Path, schema: str | None, preprocess: st
         if NO_SCHEMA_SAID in reason:     # the CLI's advice (--schema) means nothing in the browser
             reason = (f"{filename}: the file {NO_SCHEMA_SAID} (SegLab's own ONNX exports do); turn off \"as the "
                       "file says\" and choose its classes and input")
-        if "--void-channel (" in reason:       # the CLI's advice, in the form's words
-            reason = reason.split("; if one of its channels")[0] + ("; if one of its channels means void, choose it "
-                                                                   "under \"Void channel\", else choose its classes")
+        if VOID_ADVICE in reason:               # the CLI's advice, in the form's words
+            reason = reason.split(f"; {VOID_ADVICE}")[0] + (f"; {VOID_ADVICE}, choose it under \"Void channel\", "
+                                                           "else choose its classes")
         raise runs.RunError(reason.replace(str(source), source.name))
 
 

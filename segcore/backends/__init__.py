@@ -143,10 +143,13 @@ def check_output_shape(name: str, shape, schema: LabelSchema, channels: int | No
                             f"; {void_advice(shape[3], schema)}")
 
 
+VOID_ADVICE = "if one of its channels means void"     # the upload form words this advice its own way
+
+
 def void_advice(found, schema: LabelSchema) -> str:
     """What to do about a model whose class count isn't its schema's (one line's end)."""
     if found == schema.num_classes + 1:
-        return (f"if one of its channels means void (as the SegNet tutorial's 12th, Unlabelled), import it with "
+        return (f"{VOID_ADVICE} (as the SegNet tutorial's 12th, Unlabelled), import it with "
                 f"--void-channel ({schema.num_classes} for the last), else with the schema it was trained on "
                 "(--schema)")
     return "import it with the schema it was trained on (--schema)"
