@@ -21,8 +21,10 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 # Evaluation page's CamVid-val note comes before its charts (until 2026-11-26 this measured that note).
 NOTHING = "[data-testid='stAlertContentInfo']:has-text('{}')"
 DRAWN = {"": "h1",
-         "evaluation": f".heatmaplayer, {NOTHING.format('share no stored evaluation')}",
-         "frames": f"[data-testid='stImage'] img, {NOTHING.format('share no')}, {NOTHING.format('No frame passes')}"}
+         "evaluation": f".heatmaplayer, {NOTHING.format('share no stored evaluation')}, "
+                       f"{NOTHING.format('No usable runs')}",
+         "frames": f"[data-testid='stImage'] img, {NOTHING.format('share no')}, {NOTHING.format('No frame passes')}, "
+                   f"{NOTHING.format('No usable runs')}"}
 
 
 def visit(browser, url: str, page_name: str) -> float:
