@@ -69,16 +69,21 @@ def _arch_options(items) -> dict:
     return options
 
 
+def train_config(args):
+    """The `TrainConfig` that `segcore train` arguments ask for (checked by it)."""
+    from segcore.train_config import TrainConfig
+    return TrainConfig(arch=args.arch, data=args.data, out=args.out, schema=args.schema, size=args.size,
+                       epochs=args.epochs, batch=args.batch, augment=args.augment,
+                       class_weights=args.class_weights, learning_rate=args.lr, strategy=args.strategy,
+                       loader=args.loader, seed=args.seed, arch_options=_arch_options(args.option),
+                       steps_per_epoch=args.steps_per_epoch, init_from=args.init_from, loss=args.loss,
+                       warmup_epochs=args.warmup_epochs, holdout_sequence=args.holdout_sequence,
+                       train_split=args.train_split)
+
+
 def cmd_train(args) -> int:
-    from segcore.train import TrainConfig, train
-    config = TrainConfig(arch=args.arch, data=args.data, out=args.out, schema=args.schema, size=args.size,
-                         epochs=args.epochs, batch=args.batch, augment=args.augment,
-                         class_weights=args.class_weights, learning_rate=args.lr, strategy=args.strategy,
-                         loader=args.loader, seed=args.seed, arch_options=_arch_options(args.option),
-                         steps_per_epoch=args.steps_per_epoch, init_from=args.init_from, loss=args.loss,
-                         warmup_epochs=args.warmup_epochs, holdout_sequence=args.holdout_sequence,
-                         train_split=args.train_split)
-    out = train(config, resume=args.resume)
+    from segcore.train import train
+    out = train(train_config(args), resume=args.resume)
     print(f"run saved in {out}")
     return 0
 
