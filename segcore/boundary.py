@@ -44,13 +44,13 @@ def boundary_counts(truth: np.ndarray, pred: np.ndarray, num_classes: int, ignor
         raise ValueError(f"boundary IoU needs two label maps of one (height, width) shape, got {truth.shape} "
                          f"and {pred.shape}")
     width = boundary_width(truth.shape) if width is None else int(width)
-    valid = truth < num_classes
+    valid = (truth >= 0) & (truth < num_classes)
     if ignore_index is not None:
         valid &= truth != ignore_index
     intersection = np.zeros(num_classes, dtype=np.int64)
     union = np.zeros(num_classes, dtype=np.int64)
     present = (np.bincount(truth[valid].ravel(), minlength=num_classes)[:num_classes] > 0) | \
-              (np.bincount(pred.ravel(), minlength=num_classes)[:num_classes] > 0)
+              (np.bincount(pred[(pred >= 0) & (pred < num_classes)], minlength=num_classes)[:num_classes] > 0)
     for class_id in np.flatnonzero(present):
         truth_band = mask_boundary(truth == class_id, width)
         pred_band = mask_boundary(pred == class_id, width)

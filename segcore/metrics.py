@@ -55,7 +55,7 @@ class ConfusionMatrix:
             bad = np.unique(pred[outside])
             raise ValueError(f"the prediction holds class ids {bad.tolist()[:10]} outside the schema's "
                              f"0..{num_classes - 1}; the model's classes don't match the label schema")
-        keep = truth < num_classes
+        keep = (truth >= 0) & (truth < num_classes)        # e.g. -1, another tool's "ignore", counts nowhere
         if ignore_index is not None:
             keep &= truth != ignore_index
         columns = num_classes + 1

@@ -126,3 +126,20 @@ def test_malformed_unpredicted_counts_are_named():
     summary = ConfusionMatrix(2, counts=[[1, 0], [0, 1]]).summary(["a", "b"])
     result = {"class_level": {**summary, "unpredicted": [1]}, "category_level": summary, "per_image": []}
     assert evaluation_problem(result) == "'class_level.unpredicted' is not 2 pixel counts"
+
+
+def test_negative_truth_ids_count_nowhere_like_void_in_every_score():
+    """Another tool's -1 "ignore" in a signed label map is left out, as the schema's void is, not a crash."""
+    from segcore.boundary import boundary_counts
+    from segcore.trimap import TrimapCounts
+    truth = np.array([[0, -1, 1], [1, 1, -1]])
+    pred = np.array([[0, 0, 1], [1, 0, 1]])
+    as_void = np.where(truth < 0, 255, truth)
+    counts = ConfusionMatrix.pair_counts(truth, pred, 2, 255)
+    assert counts.tolist() == ConfusionMatrix.pair_counts(as_void, pred, 2, 255).tolist() == [[1, 0, 0], [1, 2, 0]]
+    assert [c.tolist() for c in boundary_counts(truth, pred, 2, 255, width=1)] == \
+        [c.tolist() for c in boundary_counts(as_void, pred, 2, 255, width=1)]
+    signed, void = TrimapCounts(2, 255, widths=(1,)), TrimapCounts(2, 255, widths=(1,))
+    signed.add(truth, pred)
+    void.add(as_void, pred)
+    assert signed.counts.tolist() == void.counts.tolist()
