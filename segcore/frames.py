@@ -54,11 +54,16 @@ def model_input(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def resize_label(label: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A label map resized to `size` (height, width), nearest: a label is never interpolated into another class."""
+    """A label map resized to `size` (height, width), nearest: a label is never interpolated into another class.
+
+    Pixel-centre aligned like the image's resize: cv2's INTER_NEAREST takes source pixel floor(j * scale), which
+    put every 240x320 training label a third of a pixel down and right of its image; INTER_NEAREST_EXACT takes the
+    source pixel under the output pixel's centre (as PIL's nearest does).
+    """
     label = np.asarray(label)
     if label.shape[:2] == tuple(size):
         return label
-    return cv2.resize(label, _dsize(size), interpolation=cv2.INTER_NEAREST)
+    return cv2.resize(label, _dsize(size), interpolation=cv2.INTER_NEAREST_EXACT)
 
 
 def resize_scores(scores: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -91,6 +91,15 @@ def test_resize_label_keeps_labels_discrete():
     assert set(np.unique(out)) <= set(np.unique(label))
 
 
+def test_a_resized_label_takes_the_source_pixel_under_each_output_pixels_centre():
+    """As the image's resize is centre-aligned, so is the label's: no fraction-of-a-pixel shift between them."""
+    columns = np.tile(np.arange(48, dtype=np.uint8), (36, 1))          # each pixel holds its column index
+    for width in (32, 24, 96):                                         # 1.5x and 2x smaller, 2x larger
+        out = frames.resize_label(columns, (36, width))[0]
+        scale = 48 / width
+        assert out.tolist() == [int((j + 0.5) * scale) for j in range(width)]
+
+
 def test_at_the_scores_own_size_ties_and_top_scores_match_numpy_in_either_memory_layout():
     scores = np.random.default_rng(1).integers(0, 3, (12, 16, 6)).astype(np.float32)     # many exact ties
     for layout in (scores, np.moveaxis(np.moveaxis(scores, -1, 0).copy(), 0, -1)):      # (H, W, C) or planes
