@@ -71,12 +71,14 @@ class SampleLoader:
 class SegmentationSequence(keras.utils.PyDataset):
     """Batches read from disk on demand; each epoch has its own order, fixed by (seed, epoch).
 
-    `epoch` is the epoch being served; Keras' `on_epoch_end` advances it. A resumed run sets it to the
-    first epoch it trains.
+    `epoch` is the epoch being served. Under `fit`, pass `epoch_callback()` among the callbacks: it sets the epoch
+    from Keras' own count as each epoch begins. Keras' `on_epoch_end` alone can't be trusted to count: `fit` also
+    calls it once before the first epoch (Keras 3.15), so a sequence advanced only by it serves epoch e + 1's order
+    and augmentation in epoch e. `steps` cuts each epoch to its first `steps` batches (as tf_dataset's does).
     """
 
     def __init__(self, samples: list[Sample], loader: SampleLoader, batch_size: int, *, shuffle: bool = True,
-                 seed: int = 0, epoch: int = 0, **kwargs):
+                 seed: int = 0, epoch: int = 0, steps: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if not samples:
             raise ValueError("no samples to batch")
@@ -86,7 +88,18 @@ class SegmentationSequence(keras.utils.PyDataset):
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = epoch
+        self.steps = steps
         self._orders: dict[int, np.ndarray] = {}
+
+    def epoch_callback(self) -> keras.callbacks.Callback:
+        """A callback that makes this sequence serve the epoch Keras is about to train."""
+        sequence = self
+
+        class ServeKerasEpoch(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):     # before the epoch's loader threads start
+                sequence.epoch = epoch
+
+        return ServeKerasEpoch()
 
     @property
     def order(self) -> np.ndarray:
@@ -97,7 +110,8 @@ class SegmentationSequence(keras.utils.PyDataset):
         return self._orders[epoch]
 
     def __len__(self) -> int:
-        return -(-len(self.samples) // self.batch_size)
+        batches = -(-len(self.samples) // self.batch_size)
+        return min(batches, self.steps) if self.steps else batches
 
     def __getitem__(self, index: int):
         if not 0 <= index < len(self):
@@ -109,7 +123,7 @@ class SegmentationSequence(keras.utils.PyDataset):
         return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
     def on_epoch_end(self):
-        self.epoch += 1
+        self.epoch += 1         # for a loop of its own; under fit, epoch_callback sets the epoch
 
 
 def tf_dataset(samples: list[Sample], loader: SampleLoader, batch_size: int, *, shuffle: bool = True,

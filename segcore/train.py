@@ -258,10 +258,11 @@ def _datasets(config, strategy, train_samples, val_samples, train_loader, val_lo
         return train_data, val_data, steps, steps
     # Loader threads: up to one per core (a GPU machine's 16 would otherwise wait on 2); batches don't depend on it.
     train_data = SegmentationSequence(train_samples, train_loader, config.batch, seed=config.seed,
-                                      epoch=first_epoch, workers=min(8, max(2, os.cpu_count() or 2)),
+                                      epoch=first_epoch, steps=steps, workers=min(8, max(2, os.cpu_count() or 2)),
                                       use_multiprocessing=False)
     val_data = SegmentationSequence(val_samples, val_loader, config.batch, shuffle=False)
-    return train_data, val_data, config.steps_per_epoch, steps
+    # The sequence cuts its epochs itself: given steps_per_epoch, Keras would carry one iterator across epochs.
+    return train_data, val_data, None, steps
 
 
 def _start_from_run(model, config) -> dict:
@@ -360,6 +361,7 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
         return round(meta.get("wall_time_before_s", 0) + time.time() - started, 1)
 
     callbacks = [
+        *([train_data.epoch_callback()] if hasattr(train_data, "epoch_callback") else []),   # the PyDataset path
         history_logger(out / runs.HISTORY_FILE, training_seconds),
         RunCheckpoint.make(out, meta, training_seconds),
     ]

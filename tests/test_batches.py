@@ -129,3 +129,33 @@ def test_tf_dataset_over_epochs_matches_the_sequence_batch_for_batch(camvid_like
     for (tf_images, tf_labels), (images, labels) in zip(batches, expected):
         np.testing.assert_array_equal(tf_images, images)
         np.testing.assert_array_equal(tf_labels, labels)
+
+
+@pytest.mark.parametrize("initial_epoch", [0, 2])
+def test_under_fit_each_keras_epoch_is_served_its_own_order_and_draws(camvid_like, initial_epoch):
+    """Keras' fit calls on_epoch_end once before the first epoch too: the epoch comes from Keras' own count."""
+    import keras
+    samples = list_pairs(camvid_like, "train")
+    keras_epoch, served = [None], []
+
+    class RecordingLoader(SampleLoader):
+        def __call__(self, image_path, label_path, **where):
+            served.append((keras_epoch[0], where["epoch"], where["index"]))
+            return super().__call__(image_path, label_path, **where)
+
+    class KerasEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            keras_epoch[0] = epoch
+
+    sequence = SegmentationSequence(samples, RecordingLoader(CAMVID11, (16, 24)), batch_size=2, seed=5,
+                                    epoch=initial_epoch, steps=1)
+    assert len(sequence) == 1 < len(samples) // 2
+    model = keras.Sequential([keras.Input((16, 24, 3)), keras.layers.Conv2D(12, 1)])
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(sequence, epochs=initial_epoch + 3, initial_epoch=initial_epoch, verbose=0,
+              callbacks=[sequence.epoch_callback(), KerasEpoch()])
+    epochs = range(initial_epoch, initial_epoch + 3)
+    served = [read for read in served if read[0] is not None]   # Keras peeks at one batch for its shapes first
+    assert [(keras_at, drawn_for) for keras_at, drawn_for, _ in served] == [(e, e) for e in epochs for _ in range(2)]
+    for e in epochs:       # each epoch's one batch is the first two samples of that epoch's own order
+        assert [index for at, _, index in served if at == e] == epoch_order(len(samples), 5, e)[:2].tolist()
