@@ -128,14 +128,21 @@ def read_mask(source, schema: LabelSchema, *, size: tuple[int, int] | None = Non
     """A label PNG -> (H, W) uint8 train ids.
 
     Index masks (grey or palette) hold raw ids mapped by the schema; colour masks (RGB) are converted
-    through the schema's palette. `size` = (H, W) of the matching image, checked.
+    through the schema's palette. An RGB mask whose three channels are equal is a colour mask if every grey in it
+    is a palette colour (CamVid's Sky and void are grey: an all-void colour mask is not a mask of class 0), else
+    ids written three times. `size` = (H, W) of the matching image, checked.
     """
     name = _label(source)
     img = _load(_open(source, max_bytes=max_bytes, max_pixels=max_pixels), name)
     if img.mode in ("RGB", "RGBA"):
         arr = np.asarray(img.convert("RGB"))
         if (arr[..., 0] == arr[..., 1]).all() and (arr[..., 1] == arr[..., 2]).all():
-            raw = arr[..., 0]
+            try:
+                labels = schema.decode_color(arr)
+            except ValueError:
+                raw = arr[..., 0]
+            else:
+                return _check_size(labels, size, name)
         else:
             try:
                 labels = schema.decode_color(arr)

@@ -86,6 +86,16 @@ def test_mask_index_colour_and_errors():
         read_mask(png_bytes(odd), CAMVID11)
 
 
+def test_an_rgb_mask_of_greys_is_a_colour_mask_where_every_grey_is_a_palette_colour_else_ids():
+    sky, void = CAMVID11.names.index("Sky"), CAMVID11.ignore_index
+    all_void = CAMVID11.colorize(np.full((2, 3), void, dtype=np.uint8))          # (0, 0, 0) everywhere
+    assert (read_mask(png_bytes(all_void), CAMVID11) == void).all()             # not class 0 (Sky) everywhere
+    sky_and_void = CAMVID11.colorize(np.array([[sky, void, sky]], dtype=np.uint8))
+    assert read_mask(png_bytes(sky_and_void), CAMVID11).tolist() == [[sky, void, sky]]
+    ids = np.array([[0, 3, 11]], dtype=np.uint8)                                # ids written in three channels
+    assert read_mask(png_bytes(np.repeat(ids[..., None], 3, axis=2)), CAMVID11).tolist() == ids.tolist()
+
+
 def test_png_encoding_is_deterministic_and_writes_are_atomic(tmp_path):
     array = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
     assert encode_png(array) == encode_png(array)
