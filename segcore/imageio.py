@@ -108,7 +108,9 @@ def read_image(source, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXE
     img = _load(_open(source, max_bytes=max_bytes, max_pixels=max_pixels), name)
     img = ImageOps.exif_transpose(img)
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "I;16N"):
-        # 16-bit grey: scale the full range to 8 bits rather than clipping.
+        # 16-bit grey: scale the full range to 8 bits rather than clipping. A file whose values all fit 0..255 is
+        # taken as 8-bit values in a 16-bit container (some tools write them so); as 16-bit light it would be
+        # black (under 0.4 % of full scale), so nothing a camera frame needs is lost by the guess.
         arr = np.asarray(img, dtype=np.float64)
         top = 65535.0 if arr.max() > 255 else 255.0
         return np.repeat((arr / top * 255.0).round().clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
