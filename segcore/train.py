@@ -37,6 +37,10 @@ from segcore.train_history import fill_clock, fill_learning_rate, history_logger
 def median_frequency_weights(samples, schema: LabelSchema, damping: float = 0.5) -> list[float]:
     """SegNet's median-frequency balancing: w_c = median(f) / f_c, f_c over images containing c.
 
+    f_c = pixels of c / labelled pixels of the images that contain c: void pixels count in neither (they are never
+    trained on), so an image's share of void (Cityscapes' ego vehicle, say) does not lower its classes' frequency.
+    The shipped runs' weights (in their meta.json) were computed so; a resumed run recomputes them the same way.
+
     `damping` raises the weights to a power (0.5 = square root) so the rarest classes don't swamp
     the loss; 1.0 is the paper's plain form.
     """
