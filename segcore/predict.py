@@ -128,8 +128,9 @@ class Predictor:
     def _augmented(self, image: np.ndarray) -> tuple[np.ndarray, float]:
         """Mean probabilities over the frame and its mirror (at every scale for multiscale), at the output size
         of the model's own input size; and the time spent in forward passes."""
-        kind, total, model_ms = self.backend.output_kind, None, 0.0
+        total, model_ms = None, 0.0
         for backend in self._passes:
+            kind = backend.output_kind      # per pass: a rebuilt model ends in logits, the 240x320 runs in a softmax
             batch = frames.model_input(image, backend.input_size)[None]
             forward = time.perf_counter()
             scores = backend.forward(np.concatenate([batch, batch[:, :, ::-1]]))
@@ -147,8 +148,9 @@ class Predictor:
                                  f"sizes (a Keras run of a segcore architecture, or free input sides); "
                                  f"{self.backend.engine} runs at one size: use --tta flip")
         height, width = self.input_size
-        sizes = [(round(height * s / SCALE_STEP) * SCALE_STEP, round(width * s / SCALE_STEP) * SCALE_STEP)
-                 for s in MULTISCALE_SCALES]
+        sizes = [self.input_size if s == 1 else
+                 (round(height * s / SCALE_STEP) * SCALE_STEP, round(width * s / SCALE_STEP) * SCALE_STEP)
+                 for s in MULTISCALE_SCALES]        # the model's own size exactly, whatever its rounding
         try:
             return [self.backend if size == self.input_size else resize(size) for size in sizes]
         except runs.RunError as err:        # a back-end that can't take another size: the model itself is fine

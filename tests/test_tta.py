@@ -153,6 +153,33 @@ def test_multiscale_averages_frame_and_mirror_at_every_scale_at_the_models_own_o
     assert np.mean(flipped.predict(frame).labels != result.labels) > 0.05     # the scales changed the answer
 
 
+class SoftmaxShiftingBackend(ScalableShiftingBackend):
+    """As the 240x320 shipped runs: the loaded model ends in a softmax, the ones rebuilt at other sizes in logits."""
+
+    output_kind = frames.PROBABILITIES
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        return frames.probabilities(super().forward(batch), frames.LOGITS)
+
+
+def test_multiscale_turns_each_pass_into_probabilities_by_its_own_output_kind(tmp_path):
+    meta = {"schema": CAMVID11.to_dict(), "input_size": [32, 48]}
+    frame = np.random.default_rng(4).integers(0, 256, (30, 50, 3), dtype=np.uint8)
+    mixed = Predictor(runs.Run(tmp_path, meta), backend=SoftmaxShiftingBackend((32, 48)), tta="multiscale")
+    assert [backend.output_kind for backend in mixed._passes] == ["probabilities", "logits", "logits", "logits"]
+    all_logits = Predictor(runs.Run(tmp_path, meta), backend=ScalableShiftingBackend((32, 48)), tta="multiscale")
+    scores = mixed.predict(frame, keep_scores=True).scores
+    np.testing.assert_allclose(scores, all_logits.predict(frame, keep_scores=True).scores, atol=1e-6)
+    assert scores.min() >= 0 and np.allclose(scores.sum(-1), 1, atol=1e-5)
+
+
+def test_multiscale_runs_the_models_own_size_once_whatever_its_rounding(tmp_path):
+    meta = {"schema": CAMVID11.to_dict(), "input_size": [30, 44]}      # not multiples of 8
+    served = Predictor(runs.Run(tmp_path, meta), backend=ScalableShiftingBackend((30, 44)), tta="multiscale")
+    assert [backend.input_size for backend in served.scaled_backends] == [(24, 32), (30, 44), (40, 56), (48, 64)]
+    assert len(served._passes) == 4 and served._passes[0] is served.backend
+
+
 def test_a_keras_run_rebuilt_at_its_own_size_scores_like_the_loaded_model_and_multiscale_runs(tmp_path):
     from test_hardening import make_run, tiny_model
     from segcore.backends.keras import KerasBackend
