@@ -28,18 +28,18 @@ def conv_weights(classes: int) -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(size=(classes, 3)).astype(np.float32), rng.normal(size=classes).astype(np.float32)
 
 
-def foreign_onnx(path: Path, classes: int = 11, inputs: int = 1) -> Path:
+def foreign_onnx(path: Path, classes: int = 11, inputs: int = 1, size=SIZE) -> Path:
     """A PyTorch-style model: NCHW float input of fixed size, one 1x1 convolution, (N, classes, H, W) logits."""
     import onnx
     from onnx import TensorProto, helper
     weight, bias = conv_weights(classes)
     names = ["image", "depth"][:inputs]
-    graph_inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 3, *SIZE]) for n in names]
+    graph_inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 3, *size]) for n in names]
     nodes = [helper.make_node("Conv", ["image", "W", "B"], ["conv"], kernel_shape=[1, 1])]
     if inputs == 2:
         nodes.append(helper.make_node("Add", ["conv", "depth"], ["sum"]))   # broadcasts only if classes == 3
     output = helper.make_tensor_value_info("scores" if inputs == 1 else "sum", TensorProto.FLOAT,
-                                           ["N", classes, *SIZE])
+                                           ["N", classes, *size])
     if inputs == 1:
         nodes.append(helper.make_node("Identity", ["conv"], ["scores"]))
     initializers = [helper.make_tensor("W", TensorProto.FLOAT, [classes, 3, 1, 1], weight.ravel().tolist()),
@@ -119,6 +119,16 @@ def test_a_foreign_nchw_torch_model_predicts_what_numpy_computes(tmp_path, capsy
         top2 = np.sort(logits, axis=-1)[..., -2:]
         assert (top2[..., 1] - top2[..., 0]).min() > 1e-4      # no near-ties: float order can't flip a label
         np.testing.assert_array_equal(np.asarray(Image.open(path)), logits.argmax(-1))
+
+
+def test_an_nchw_model_whose_width_equals_the_class_count_is_read_on_its_class_axis(tmp_path):
+    """(N, 11, 16, 11) scores: both axis 1 and axis 3 are 11 long; the input's layout (NCHW) says which is which."""
+    from segcore.predict import Predictor
+    model = foreign_onnx(tmp_path / "narrow.onnx", size=(16, 11))
+    assert main(["import", str(model), "--schema", "camvid11", "--preprocess", "torch",
+                 "--out", str(tmp_path / "narrow")]) == 0
+    image = sample_image(3, size=(16, 11))
+    np.testing.assert_array_equal(Predictor(tmp_path / "narrow").predict(image).labels, numpy_logits(image).argmax(-1))
 
 
 def test_a_model_for_another_schema_is_refused_naming_both_counts(tmp_path, capsys):

@@ -119,7 +119,7 @@ class OnnxBackend:
         self.class_axis = None
         sample = np.full((1, *self.input_size, 3), 128, dtype=np.float32)
         scores = self._run(sample)                         # warm-up, and the output's layout
-        self.class_axis = class_axis(run.name, scores.shape, self.schema, output_channels(run))
+        self.class_axis = class_axis(run.name, scores.shape, self.schema, output_channels(run), self.layout)
         stated = run.meta.get("output_kind") or our_metadata(self.session).get("output_kind")
         self.output_kind = stated if stated in OUTPUT_KINDS else guess_output_kind(self._channels_last(scores))
 
@@ -159,13 +159,16 @@ class OnnxBackend:
         return resized
 
 
-def class_axis(name: str, shape, schema, channels: int | None = None) -> int:
+def class_axis(name: str, shape, schema, channels: int | None = None, input_layout: str | None = None) -> int:
     """1 (NCHW) or 3 (NHWC): the axis of (batch, ., ., .) scores whose length is `channels` (default: the schema's
-    class count)."""
+    class count). Where both are that long (a stride-8 NCHW model 88 pixels wide has 11 columns), the output is
+    taken to share the input's layout."""
     if len(shape) != 4:
         raise runs.RunError(f"{name}: the model outputs {tuple(shape)}; expected one (batch, classes, height, width) "
                             "or (batch, height, width, classes) map of class scores")
     count = schema.num_classes if channels is None else channels
+    if shape[1] == count and shape[3] == count:
+        return 1 if input_layout == "NCHW" else 3
     if shape[3] == count:
         return 3
     if shape[1] == count:
