@@ -28,18 +28,18 @@ def conv_weights(classes: int) -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(size=(classes, 3)).astype(np.float32), rng.normal(size=classes).astype(np.float32)
 
 
-def foreign_onnx(path: Path, classes: int = 11, inputs: int = 1, size=SIZE) -> Path:
+def foreign_onnx(path: Path, classes: int = 11, inputs: int = 1, size=SIZE, batch="N") -> Path:
     """A PyTorch-style model: NCHW float input of fixed size, one 1x1 convolution, (N, classes, H, W) logits."""
     import onnx
     from onnx import TensorProto, helper
     weight, bias = conv_weights(classes)
     names = ["image", "depth"][:inputs]
-    graph_inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 3, *size]) for n in names]
+    graph_inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [batch, 3, *size]) for n in names]
     nodes = [helper.make_node("Conv", ["image", "W", "B"], ["conv"], kernel_shape=[1, 1])]
     if inputs == 2:
         nodes.append(helper.make_node("Add", ["conv", "depth"], ["sum"]))   # broadcasts only if classes == 3
     output = helper.make_tensor_value_info("scores" if inputs == 1 else "sum", TensorProto.FLOAT,
-                                           ["N", classes, *size])
+                                           [batch, classes, *size])
     if inputs == 1:
         nodes.append(helper.make_node("Identity", ["conv"], ["scores"]))
     initializers = [helper.make_tensor("W", TensorProto.FLOAT, [classes, 3, 1, 1], weight.ravel().tolist()),
@@ -129,6 +129,20 @@ def test_an_nchw_model_whose_width_equals_the_class_count_is_read_on_its_class_a
                  "--out", str(tmp_path / "narrow")]) == 0
     image = sample_image(3, size=(16, 11))
     np.testing.assert_array_equal(Predictor(tmp_path / "narrow").predict(image).labels, numpy_logits(image).argmax(-1))
+
+
+def test_a_model_with_a_fixed_batch_of_two_predicts_one_frame_and_three(tmp_path):
+    from segcore.predict import Predictor
+    assert main(["import", str(foreign_onnx(tmp_path / "pairs.onnx", batch=2)), "--schema", "camvid11",
+                 "--preprocess", "torch", "--out", str(tmp_path / "pairs")]) == 0
+    predictor = Predictor(tmp_path / "pairs", tta="flip")          # flip runs frame and mirror as one batch
+    images = [sample_image(seed) for seed in range(3)]
+    np.testing.assert_array_equal(Predictor(tmp_path / "pairs").predict(images[0]).labels,
+                                  numpy_logits(images[0]).argmax(-1))
+    scores = predictor.backend.forward(np.stack(images).astype(np.float32))
+    assert scores.shape == (3, *SIZE, 11)
+    np.testing.assert_allclose(scores, np.stack([numpy_logits(image) for image in images]), atol=1e-4)
+    assert predictor.predict(images[1]).labels.shape == SIZE
 
 
 def test_a_model_for_another_schema_is_refused_naming_both_counts(tmp_path, capsys):

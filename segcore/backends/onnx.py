@@ -133,8 +133,13 @@ class OnnxBackend:
     def _session_run(self, x: np.ndarray) -> np.ndarray:
         if self.batch_size is None:
             return np.asarray(self.session.run(None, {self.input_name: x})[0])
-        return np.concatenate([self.session.run(None, {self.input_name: x[i:i + self.batch_size]})[0]
-                               for i in range(0, len(x), self.batch_size)])
+        parts = []
+        for start in range(0, len(x), self.batch_size):
+            chunk = x[start:start + self.batch_size]
+            short = self.batch_size - len(chunk)        # a fixed batch of 2 or more: pad the last chunk, drop its tail
+            padded = np.concatenate([chunk, np.repeat(chunk[-1:], short, axis=0)]) if short else chunk
+            parts.append(np.asarray(self.session.run(None, {self.input_name: padded})[0])[:len(chunk)])
+        return np.concatenate(parts)
 
     def _channels_last(self, scores: np.ndarray) -> np.ndarray:
         return scores.transpose(0, 2, 3, 1) if self.class_axis == 1 else scores
