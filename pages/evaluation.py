@@ -139,7 +139,7 @@ views.frames_button("Browse all frames", key, list(evaluations), level_name, wid
 if any("label_quality" in record for result in evaluations.values() for record in result.get("per_image", [])):
     views.frames_button("Review likely label errors", key, list(evaluations), level_name, container=doubts,
                         lowest_first="label_quality", widget_key="ev_open_doubts")
-table = compare.per_image_table(evaluations)
+table = compare.per_image_table(evaluations, level)
 st.dataframe(table, placeholder="–")
 name = st.selectbox("Show frame", list(table.index), key="ev_frame")
 records = [(by_name[run], compare.find_record(result, name)) for run, result in evaluations.items()]

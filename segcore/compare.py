@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from segcore import class_colours, figures
+from segcore.eval_records import frame_scores, level_key
 from segcore.labels import LabelSchema, category_schema
 from segcore.metrics import NO_CLASS, top_confusions
 
@@ -174,15 +175,19 @@ def comparison_pictures(image: np.ndarray, truth: np.ndarray, preds: dict[str, n
     return pictures
 
 
-def per_image_table(evaluations: dict[str, dict]) -> pd.DataFrame:
+def per_image_table(evaluations: dict[str, dict], level: str = "class") -> pd.DataFrame:
     """One row per image (index "frame", as the page names data-set images), each run's mIoU and pixel accuracy
-    in %, worst image (lowest mean mIoU) first.
+    in % at `level`, worst image (lowest mean mIoU) first.
 
     Images are matched by name; an image one run has not scored stays blank for it.
     """
     columns = {}
     for run, result in evaluations.items():
-        scores = figures.worst_images(result.get("per_image", [])).set_index("name")
+        records = [r for r in result.get("per_image", []) if isinstance(r, dict) and r.get("name") is not None]
+        classes = len(result.get(level_key(level), {}).get("names") or [])
+        scores = pd.DataFrame([frame_scores(record, level, classes) for record in records],
+                              index=[record["name"] for record in records], columns=["mean_iou", "pixel_accuracy"],
+                              dtype=float)
         columns[f"{run} mIoU %"] = scores["mean_iou"]
         columns[f"{run} pixel acc %"] = scores["pixel_accuracy"]
     table = (100 * pd.DataFrame(columns)).round(1)

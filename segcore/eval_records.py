@@ -102,6 +102,21 @@ def frame_matrix(record: dict, level: str, num_classes: int):
     return ConfusionMatrix(num_classes, None, frame_confusion(record, level, num_classes), unpredicted)
 
 
+def frame_scores(record: dict, level: str, num_classes: int) -> tuple[float, float]:
+    """A frame's (mIoU, pixel accuracy) at `level`, 0..1: as stored at class level; at category level from the
+    frame's category matrix (NaN where only its largest confusions are stored, format 2, or none at all)."""
+    if level_key(level) == "class_level":
+        return tuple(float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan
+                     for v in (record.get("mean_iou"), record.get("pixel_accuracy")))
+    try:
+        if confusion_is_partial(record, level):
+            return np.nan, np.nan
+        matrix = frame_matrix(record, level, num_classes)
+    except ValueError:
+        return np.nan, np.nan
+    return matrix.mean_iou(), matrix.pixel_accuracy()
+
+
 def boundary_scores(summary) -> list[float | None] | None:
     """Per-class boundary IoU of a level summary (None where neither band has a pixel), or None where the
     evaluation stored no boundary counts (format 2) or they are malformed."""

@@ -313,13 +313,3 @@ def images_for_confusion(per_image: list[dict], true_id: int, pred_id: int, leve
             found.append({**record, "pixels": pixels})
     found.sort(key=lambda r: r["pixels"], reverse=True)  # stable: ties keep data-set order
     return found if k is None else found[:k]
-
-
-def worst_images(per_image: list[dict], k: int | None = None) -> pd.DataFrame:
-    """name, mean_iou, pixel_accuracy (0..1) by ascending mean IoU; the index is the record's position in per_image."""
-    frame = pd.DataFrame([{"name": r.get("name"), "mean_iou": r.get("mean_iou"),
-                           "pixel_accuracy": r.get("pixel_accuracy")} for r in per_image],
-                         columns=["name", "mean_iou", "pixel_accuracy"])
-    frame[["mean_iou", "pixel_accuracy"]] = frame[["mean_iou", "pixel_accuracy"]].astype(float)
-    frame = frame.sort_values("mean_iou", na_position="last", kind="stable")
-    return frame if k is None else frame.head(k)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from segcore.eval_records import confusion_is_partial, frame_matrix
+from segcore.eval_records import confusion_is_partial, frame_matrix, frame_scores
 from segcore.metrics import NO_CLASS
 
 
@@ -98,6 +98,10 @@ def build_index(evaluations: dict[str, dict], level: str = "class") -> FrameInde
         chosen = [records[name] for name in frame_names]
         for metric in METRICS:
             columns[(metric, run)] = [_score(record.get(metric)) for record in chosen]
+        if level == "category":             # stored per-frame scores are class level: these come from the matrices
+            at_level = [frame_scores(record, level, len(class_names)) for record in chosen]
+            columns[("mean_iou", run)] = [miou for miou, _ in at_level]
+            columns[("pixel_accuracy", run)] = [accuracy for _, accuracy in at_level]
         stacked = np.zeros((len(chosen), len(class_names), len(class_names) + 1), dtype=np.int64)
         partial[run] = False
         for row, record in enumerate(chosen):

@@ -313,7 +313,7 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
                   figure_html(figures.coverage_curves({run: bins for run, bins in calibrated.items() if bins})),
                   '<p class="note">Keeping the pixels whose top-class probability is above a threshold (each point): '
                   "the share kept and how many of them are right.</p>"]
-    frames = compare.per_image_table(evaluations)
+    frames = compare.per_image_table(evaluations, picture_level(evaluations))
     if len(frames):
         parts += [f"<h2>The {min(worst, len(frames))} worst of {len(frames)} frames (by mean mIoU)</h2>",
                   _table(frames.head(worst))]

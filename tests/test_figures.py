@@ -218,19 +218,6 @@ def test_images_for_confusion_order_and_k():
     assert figures.images_for_confusion(per_image, 2, 2) == []
 
 
-def test_worst_images_ascending_by_mean_iou():
-    per_image = [{"name": "a", "mean_iou": 0.8, "pixel_accuracy": 0.9},
-                 {"name": "b", "mean_iou": 0.2, "pixel_accuracy": 0.5},
-                 {"name": "c", "mean_iou": None, "pixel_accuracy": None},
-                 {"name": "d", "mean_iou": 0.5, "pixel_accuracy": 0.7}]
-    worst = figures.worst_images(per_image)
-    assert worst["name"].tolist() == ["b", "d", "a", "c"]     # no score goes last
-    assert worst.index.tolist() == [1, 3, 0, 2]               # positions in per_image
-    assert list(worst.columns) == ["name", "mean_iou", "pixel_accuracy"]
-    assert figures.worst_images(per_image, k=2)["name"].tolist() == ["b", "d"]
-    assert figures.worst_images([]).empty
-
-
 def test_works_on_a_real_schema():
     labels = np.array([[0, 10, 11]], dtype=np.uint8)
     assert figures.class_shares(labels, CAMVID11)["class"].tolist() == ["Sky", "Bicyclist", "void"]

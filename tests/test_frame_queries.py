@@ -27,6 +27,27 @@ def stored(tmp_path_factory):
 
 # ------------------------------------------------------------------------------------------------ index
 
+def test_at_category_level_the_frames_scores_are_the_category_matrices_not_the_stored_class_ones(stored):
+    from segcore import compare, reports
+    from segcore.metrics import ConfusionMatrix
+    index = fq.build_index(stored[3], "category")
+    table = compare.per_image_table(stored[3], "category")
+    differs = 0
+    for run, result in stored[3].items():
+        for row, record in enumerate(result["per_image"]):
+            matrix = index.confusions[run][row]
+            expected = ConfusionMatrix(7, None, matrix[:, :-1], matrix[:, -1])
+            assert index.scores.at[record["name"], ("mean_iou", run)] == pytest.approx(expected.mean_iou())
+            assert index.scores.at[record["name"], ("pixel_accuracy", run)] == \
+                pytest.approx(expected.pixel_accuracy())
+            assert table.at[record["name"], f"{run} mIoU %"] == pytest.approx(100 * expected.mean_iou(), abs=0.05)
+            differs += abs(expected.mean_iou() - record["mean_iou"]) > 1e-3
+        assert index.scores[("mean_iou", run)].mean() == pytest.approx(reports.frame_mean_iou(result, "category"))
+    assert differs         # the stored (class level) scores would not have passed
+    partial = fq.build_index(stored[2], "category")        # format 2 keeps only each frame's largest confusions
+    assert partial.scores[("mean_iou", "unet-a")].isna().all()
+
+
 def test_index_holds_every_frame_with_each_runs_scores(stored):
     index = fq.build_index(stored[3], "class")
     assert index.names == FRAMES and index.runs == ["unet-a", "segnet-b"]
