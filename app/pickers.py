@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import loaders
-from app.settings import EVAL_MIOU, EVALUATED_ON, Settings
+from app.settings import EVAL_MIOU, EVALUATED_ON, TRAINED_ON, Settings
 from segcore import runs
 from segcore.labels import CATEGORIES
 
@@ -42,9 +42,11 @@ def default_runs(names: list[str], scores: dict[str, float] | None = None) -> li
 
 def evaluated_scores(models_dir: Path) -> dict[str, float]:
     """Each run's stored val mIoU on the data set most runs were evaluated on: scores on different data sets don't
-    rank models, so runs evaluated elsewhere count as unscored."""
+    rank models, so runs evaluated elsewhere count as unscored; so do final models scored on frames they trained
+    on, however many there are."""
     table, _ = loaders.runs_overview(models_dir)
     scored = table.dropna(subset=[EVAL_MIOU])
+    scored = scored[~scored[EVALUATED_ON].str.contains(TRAINED_ON, regex=False)]
     if scored.empty:
         return {}
     common = scored[EVALUATED_ON].mode().iloc[0]

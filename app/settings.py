@@ -27,6 +27,7 @@ READ_ONLY_ENV = "SEGLAB_READ_ONLY"
 CLASS_COLOURS_ENV = "SEGLAB_CLASS_COLOURS"
 EVAL_MIOU = "mIoU % (evaluation)"
 EVALUATED_ON = "evaluated on"
+TRAINED_ON = " (trained on it)"     # in EVALUATED_ON: a final model scored on frames it trained on
 LOG_MIOU = "val mIoU % (training log)"
 EVAL_TTA = "test-time augmentation"            # of the evaluation: how the run predicts as served
 INPUT_SIZE = "input size (height x width)"
@@ -180,8 +181,8 @@ def _evaluated_miou(run: runs.Run) -> tuple[float | None, str | None, str | None
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             passes = evaluations.tta_in_words(result)
             # A final model's score on frames it trained on is named so, which also keeps it out of the ranking
-            # that picks the pages' default runs (app.pickers.evaluated_scores groups by this text).
-            seen = " (trained on it)" if evaluations.trained_on(result) else ""
+            # that picks the pages' default runs (app.pickers.evaluated_scores).
+            seen = TRAINED_ON if evaluations.trained_on(result) else ""
             return float(value), f"{evaluations.label(result)}{seen}, label resolution", passes, \
                 evaluations.optimism_note(result)
     return None, None, None, None

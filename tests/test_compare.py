@@ -45,6 +45,11 @@ def test_evaluated_scores_rank_runs_on_the_data_set_most_runs_were_evaluated_on(
     final = table.assign(**{EVALUATED_ON: ["camvid val (trained on it)", *table[EVALUATED_ON][1:]]})
     monkeypatch.setattr(pickers.loaders, "runs_overview", lambda models_dir: (final, []))
     assert pickers.evaluated_scores("models") == {"s1": 55.0, "s2": 50.0}
+    # However many final models there are: three of them beside two runs scored on held-out val frames.
+    finals = pd.DataFrame({"run": ["u1", "s1", "u-final", "s-final", "x-final"], EVAL_MIOU: [60.0, 55.0, 88, 85, 80],
+                           EVALUATED_ON: ["camvid val"] * 2 + ["camvid val (trained on it)"] * 3})
+    monkeypatch.setattr(pickers.loaders, "runs_overview", lambda models_dir: (finals, []))
+    assert pickers.evaluated_scores("models") == {"u1": 60.0, "s1": 55.0}
 
 
 def test_the_shipped_runs_open_on_the_best_evaluated_unet_and_segnet():
