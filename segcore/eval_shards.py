@@ -197,7 +197,10 @@ def merge_evaluations(parts) -> dict:
 
 def merge_files(paths, out) -> tuple[dict, Path]:
     """merge_evaluations over shard JSON files, written atomically to `out`."""
+    from segcore.unlike_train import carry_distances
     parts = [(str(path), runs.read_json(Path(path))) for path in paths]
     result = merge_evaluations(parts)
+    if Path(out).exists():          # a merge over a stored evaluation keeps its frames' distances to train
+        carry_distances(out, result)
     evaluations.write_evaluation(Path(out), result)
     return result, Path(out)

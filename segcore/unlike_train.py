@@ -143,7 +143,8 @@ def carry_distances(previous_path, result: dict) -> None:
         previous = read_json(previous_path)
     except (OSError, ValueError):
         return              # an unreadable old file is being replaced anyway: it has nothing to carry
-    if "unlike_train" not in previous:
+    same_frames = (previous.get("dataset") or {}).get("fingerprint") == (result.get("dataset") or {}).get("fingerprint")
+    if "unlike_train" not in previous or not same_frames:
         return
     distances = {r.get("name"): r for r in previous.get("per_image", []) if "train_distance" in r}
     records = result.get("per_image", [])

@@ -95,3 +95,23 @@ def test_a_shard_is_not_shown_as_an_evaluation(camvid_run, tmp_path):
     part = json.loads(shards(camvid_run, data, tmp_path, count=2)[0].read_text())
     assert "segcore evaluate --merge" in evaluation_problem(part)
     assert evaluation_problem(part, shard_ok=True) is None
+
+
+def test_a_merge_over_a_stored_evaluation_keeps_its_distances_to_train_for_the_same_frames_only(camvid_run, tmp_path):
+    data = make_camvid_like(tmp_path / "data", splits=(("val", 5),))
+    stored = tmp_path / "stored.json"
+    evaluate("--run", camvid_run, "--data", data, "--split", "val", "--out", stored)
+    result = json.loads(stored.read_text())          # as `segcore unlike-train --store` leaves it
+    result["unlike_train"] = {"train_split": "train", "train_frames": 9}
+    for number, record in enumerate(result["per_image"]):
+        record["train_distance"], record["nearest_train_frame"] = 0.1 * number, "t001"
+    stored.write_text(json.dumps(result))
+    other = tmp_path / "other.json"                  # the same names, but another data set's fingerprint
+    other.write_text(json.dumps({**result, "dataset": {**result["dataset"], "fingerprint": "00000000"}}))
+    parts = shards(camvid_run, data, tmp_path)
+    evaluate("--merge", *parts, "--out", stored)
+    merged = json.loads(stored.read_text())
+    assert merged["unlike_train"] == result["unlike_train"]
+    assert [r["train_distance"] for r in merged["per_image"]] == [r["train_distance"] for r in result["per_image"]]
+    evaluate("--merge", *parts, "--out", other)
+    assert "unlike_train" not in json.loads(other.read_text())
