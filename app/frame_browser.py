@@ -48,7 +48,7 @@ def apply_pending(index: FrameIndex) -> None:
         if request.lowest_first in queries.METRICS:
             st.session_state.update({"fr_present": ANY, "fr_missed": ANY, "fr_truth": ANY, "fr_pred": ANY,
                                      "fr_model": ANY, "fr_miou": (0, 100), "fr_sort": request.lowest_first,
-                                     "fr_sort_run": "mean of the runs", "fr_worst_first": True})
+                                     "fr_sort_run": "mean of the runs", "fr_worst_first": True, "fr_one_per": 1})
         return
     names, predicted = index.class_names, index.predicted_names
     if not (0 <= request.confusion[0] < len(names) and 0 <= request.confusion[1] < len(predicted)):
@@ -58,7 +58,8 @@ def apply_pending(index: FrameIndex) -> None:
         st.session_state[widget] = ANY
     st.session_state.update({"fr_truth": names[request.confusion[0]], "fr_pred": predicted[request.confusion[1]],
                              "fr_min_px": request.min_pixels, "fr_model": ANY, "fr_miou": (0, 100),
-                             "fr_sort": queries.CONFUSED, "fr_worst_first": False})
+                             "fr_sort": queries.CONFUSED, "fr_worst_first": False,
+                             "fr_one_per": 1})     # every frame the button counted, near-identical neighbours too
 
 
 # ------------------------------------------------------------------------------------------------ evaluations

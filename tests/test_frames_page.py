@@ -155,9 +155,10 @@ def test_opening_a_frame_shows_its_layers_toggles_and_back(folders):
 def test_a_request_from_another_page_opens_the_confusion(folders):
     at = AppTest.from_file(FRAMES_PAGE, default_timeout=60)
     key = next((folders[1] / "unet-a" / "eval").glob("*.json")).stem
+    at.session_state["fr_one_per"] = 3                  # thinning left from an earlier visit: every frame counted shows
     at.session_state[frame_links.REQUEST_KEY] = frame_links.FramesRequest(key, ("unet-a",), "class", (1, 0), 1)
     run(at)
-    assert at.multiselect(key="fr_runs").value == ["unet-a"]
+    assert at.multiselect(key="fr_runs").value == ["unet-a"] and at.number_input(key="fr_one_per").value == 1
     assert at.selectbox(key="fr_truth").value == "Building" and at.selectbox(key="fr_sort").value == "confused_pixels"
     assert sorted(grid_names(at)) == [name for i, name in enumerate(FRAMES) if i % 4 == 0]
 
@@ -165,12 +166,13 @@ def test_a_request_from_another_page_opens_the_confusion(folders):
 def test_a_request_to_review_label_doubts_opens_every_frame_lowest_label_quality_first(folders):
     at = AppTest.from_file(FRAMES_PAGE, default_timeout=60)
     key = next((folders[1] / "unet-a" / "eval").glob("*.json")).stem
-    at.session_state["fr_truth"] = "Building"            # a filter left from an earlier visit: cleared
+    at.session_state["fr_truth"] = "Building"            # filters left from an earlier visit: cleared
+    at.session_state["fr_one_per"] = 3
     at.session_state[frame_links.REQUEST_KEY] = frame_links.FramesRequest(key, ("unet-a", "segnet-b"), "class",
                                                                           lowest_first="label_quality")
     run(at)
     assert at.selectbox(key="fr_sort").value == "label_quality" and at.toggle(key="fr_worst_first").value
-    assert at.selectbox(key="fr_truth").value == "any"
+    assert at.selectbox(key="fr_truth").value == "any" and at.number_input(key="fr_one_per").value == 1
     assert grid_names(at) == list(reversed(FRAMES))[:len(grid_names(at))]     # the fixture's quality falls
 
 
