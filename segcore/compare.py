@@ -126,11 +126,13 @@ def shared_levels(evaluations: dict[str, dict]) -> list[str]:
 
 def evaluation_keys(available: dict[str, list[str]]) -> tuple[list[str], str | None]:
     """{run: its evaluation keys} -> (the keys every run has, sorted; the default: a CamVid val evaluation
-    ('camvid-<fingerprint>-val', or the older 'camvid-val'), else the first)."""
+    ('camvid-<fingerprint>-val', or the older 'camvid-val'), else another data set's val split, else the first:
+    never a train split where a val split is there, the frames the runs trained on)."""
     sets = [set(keys) for keys in available.values()]
     shared = sorted(set.intersection(*sets)) if sets else []
     camvid_val = [key for key in shared if key == DEFAULT_EVALUATION or re.fullmatch(r"camvid-[0-9a-f]+-val", key)]
-    default = camvid_val[0] if camvid_val else (shared[0] if shared else None)
+    any_val = [key for key in shared if key.endswith("-val")]
+    default = next(iter(camvid_val + any_val + shared), None)
     return shared, default
 
 

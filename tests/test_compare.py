@@ -161,7 +161,8 @@ def test_evaluation_keys_and_default():
                                                "b": ["camvid-val", "camvid-test"]})
     assert shared == ["camvid-test", "camvid-val"] and default == "camvid-val"
     assert compare.evaluation_keys({"a": ["data-val", "data-train"], "b": ["data-train", "data-val"]}) == \
-           (["data-train", "data-val"], "data-train")
+           (["data-train", "data-val"], "data-val")            # held-out frames first, not the trained-on ones
+    assert compare.evaluation_keys({"a": ["data-train", "data-test"]}) == (["data-test", "data-train"], "data-test")
     assert compare.evaluation_keys({"a": ["x"], "b": []}) == ([], None)
     assert compare.evaluation_keys({}) == ([], None)
 
