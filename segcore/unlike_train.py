@@ -21,6 +21,7 @@ from segcore.metrics import ConfusionMatrix
 
 THUMBNAIL = (60, 80)        # height, width: a scene's layout and colours, not its texture or noise
 STORED_SHARE = 0.25         # the share views score from distances stored in an evaluation
+DISTANCE_DECIMALS = 5       # as evaluations store a frame's distance
 MEASURE = ("mean absolute difference of 60x80 colour thumbnails, each normalised to zero mean and unit spread, "
            "to the most alike training frame")
 
@@ -66,8 +67,9 @@ def novelty(samples, train_samples) -> list[FrameNovelty]:
     for sample in samples:
         distances = np.abs(train - appearance(sample.image)).mean(axis=1)
         nearest = int(distances.argmin())
-        ranked.append(FrameNovelty(sample.name, float(distances[nearest]), train_samples[nearest].name,
-                                   gaps[sample.name]))
+        # Rounded as evaluations store it, so the CLI and the stored distances rank ties alike.
+        ranked.append(FrameNovelty(sample.name, round(float(distances[nearest]), DISTANCE_DECIMALS),
+                                   train_samples[nearest].name, gaps[sample.name]))
     return sorted(ranked, key=lambda frame: (-frame.distance, frame.name))
 
 
@@ -130,7 +132,8 @@ def store_distances(run, identity: dict, ranked: list[FrameNovelty], train_split
                          f"{identity['split']} has now: re-run `segcore evaluate --overwrite` first")
     for record in records:
         frame = by_name[record["name"]]
-        record["train_distance"], record["nearest_train_frame"] = round(frame.distance, 5), frame.nearest
+        record["train_distance"], record["nearest_train_frame"] = round(frame.distance, DISTANCE_DECIMALS), \
+            frame.nearest
     result["unlike_train"] = {"train_split": train_split, "train_frames": train_frames, "measure": MEASURE}
     return write_evaluation(evaluation_file(run, identity), result)
 
