@@ -35,7 +35,10 @@ RECOMPUTED = ("shard", "frames", "split_images", "class_level", "category_level"
 def _shared_value(part: dict, field: str):
     """part[field]; 'class_level.names' reaches into the level (absent level: None)."""
     level, _, key = field.partition(".")
-    return (part.get(level) or {}).get(key) if key else part.get(field)
+    value = (part.get(level) or {}).get(key) if key else part.get(field)
+    if field == "dataset" and isinstance(value, dict):     # one data set read from another mount point is the same
+        value = {name: item for name, item in value.items() if name != "path"}
+    return value
 
 
 def check_shard(shard) -> tuple[int, int]:

@@ -115,3 +115,16 @@ def test_a_merge_over_a_stored_evaluation_keeps_its_distances_to_train_for_the_s
     assert [r["train_distance"] for r in merged["per_image"]] == [r["train_distance"] for r in result["per_image"]]
     evaluate("--merge", *parts, "--out", other)
     assert "unlike_train" not in json.loads(other.read_text())
+
+
+def test_shards_of_one_data_set_read_from_two_mount_points_merge_and_other_frames_do_not(camvid_run, tmp_path):
+    data = make_camvid_like(tmp_path / "data", splits=(("val", 4),))
+    parts = shards(camvid_run, data, tmp_path, count=2)
+    moved = json.loads(parts[1].read_text())
+    moved["dataset"]["path"] = "/mnt/worker2/data"             # the second worker mounts the data elsewhere
+    parts[1].write_text(json.dumps(moved))
+    evaluate("--merge", *parts, "--out", tmp_path / "merged.json")
+    assert json.loads((tmp_path / "merged.json").read_text())["images"] == 4
+    moved["dataset"]["fingerprint"] = "00000000"               # other frames: refused
+    parts[1].write_text(json.dumps(moved))
+    assert main([str(a) for a in ("evaluate", "--merge", *parts, "--out", tmp_path / "m2.json")]) != 0
