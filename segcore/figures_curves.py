@@ -88,10 +88,12 @@ def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing:
             if column not in history.columns:
                 continue
             where = _x_values(history, x_axis)
-            timed = np.isfinite(where)              # every row on the epoch axis
+            raw = history[column].to_numpy(dtype=float) * scale
+            # Every row on the epoch axis, less those this column has no value at (a run validating every 5th
+            # epoch): lines join the values logged, as TensorBoard draws them, instead of vanishing between gaps.
+            timed = np.isfinite(where) & np.isfinite(raw)
             if not timed.any():
                 continue
-            raw = history[column].to_numpy(dtype=float) * scale
             y = (smooth(raw, smoothing) if smoothing > 0 else raw)[timed]     # smoothed as on the epoch axis
             raw, epochs = raw[timed], history["epoch"].to_numpy()[timed]
             # Wall time as UTC datetimes, so plotly draws a date axis.
@@ -125,14 +127,15 @@ def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing:
     fig.update_layout(title=axis_title(metric), hovermode="x unified", legend_title_text="run · split",
                       xaxis_title=X_AXES[x_axis][1], yaxis_title=axis_title(metric),
                       yaxis_type="log" if log_y else "linear")
+    values = np.concatenate(drawn_values) if drawn_values else np.array([])
+    span = outlier_range(values, log_y=log_y) if ignore_outliers and drawn_values else None
+    if span:
+        fig.update_yaxes(range=span)
     if log_y and drawn_values:
-        tickvals = log_ticks(np.concatenate(drawn_values))
+        # Ticks over the range shown: with outliers left out of it, ticks over every value left one in view.
+        tickvals = log_ticks(np.power(10.0, span) if span else values)
         if tickvals:
             fig.update_yaxes(tickmode="array", tickvals=tickvals, ticktext=[f"{v:g}" for v in tickvals])
-    if ignore_outliers and drawn_values:
-        span = outlier_range(np.concatenate(drawn_values), log_y=log_y)
-        if span:
-            fig.update_yaxes(range=span)
     return fig
 
 

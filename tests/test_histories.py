@@ -174,7 +174,7 @@ def test_epochs_missing_from_every_column_are_one_short_warning(tmp_path):
     path.write_text("epoch,learning_rate,loss,mean_iou,val_loss\n0,1e-3,1.0,0.5,1.1\n1,1e-3,,,\n2,1e-3,nan,inf,nan\n"
                     "3,1e-3,0.8,0.7,0.9\n")                   # the schedule is written for every epoch
     assert read_history(path).attrs["warnings"] == [
-        "no metric has a value at epoch 1, 2 (rows lost, or NaN/inf throughout); the curves have gaps there"]
+        "no metric has a value at epoch 1, 2 (rows lost, or NaN/inf throughout); the curves join the epochs on either side"]
     single = tmp_path / "single.csv"
     single.write_text("epoch,loss\n0,1.0\n1,\n")                # one column: named as before
     assert read_history(single).attrs["warnings"] == [
@@ -466,3 +466,60 @@ def test_the_hardware_a_run_trained_on_reads_as_words_or_not_at_all(tmp_path, ha
     from segcore.histories.readers import run_context
     (tmp_path / "meta.json").write_text(json.dumps({"hardware": hardware}))
     assert run_context(tmp_path)["hardware"] == said
+
+
+# ------------------------------------------------------------------------------------------ resumed and odd logs
+def test_a_resumed_csv_drops_the_abandoned_epochs_not_only_the_repeated_ones(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_loss\n0,1,1\n1,.9,.9\n2,.8,.5\n3,.7,.4\n1,.95,.95\n")   # resumed from epoch 1
+    history = read_history(path)
+    assert history["epoch"].tolist() == [0, 1] and history.loc[1, "val_loss"] == pytest.approx(0.95)
+    assert best_epoch(history).epoch == 1                       # not epoch 3, whose weights are gone
+
+
+def test_rows_of_bare_separators_and_keras_one_hot_mean_iou_are_read(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_one_hot_mean_io_u\n0,1,0.2\n1,0.5,0.4\n,,\n,,\n")
+    history = read_history(path)
+    assert history["epoch"].tolist() == [0, 1] and list(history.columns) == ["epoch", "loss", "val_mean_iou"]
+    assert best_epoch(history) == BestEpoch(1, "val_mean_iou", pytest.approx(0.4))
+
+
+def test_a_resumed_tensorboard_log_drops_the_steps_the_earlier_session_logged_past_its_restart(tmp_path):
+    logs = tmp_path / "logs"
+    write_events(logs / "train" / "events.out.tfevents.1.host.1.v2",
+                 [(e, "epoch_loss", 1.0 - 0.1 * e, 1000.0 + 100 * e) for e in range(4)])
+    write_events(logs / "train" / "events.out.tfevents.2.host.2.v2", [(1, "epoch_loss", 0.95, 5100.0)])
+    history = read_history(logs)
+    assert history["epoch"].tolist() == [0, 1]
+    np.testing.assert_allclose(history["loss"], [1.0, 0.95], rtol=1e-6)
+    assert history["wall_time"].tolist() == [1000.0, 5100.0]
+
+
+def test_a_zip_from_macos_finder_reads_without_its_appledouble_shadows(tmp_path):
+    import zipfile
+    logs = keras_logs(tmp_path / "logs")
+    archive = tmp_path / "logs.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in logs.rglob("*tfevents*"):
+            zipped.write(path, f"logs/{path.relative_to(logs)}")
+            zipped.writestr(f"__MACOSX/logs/{path.parent.name}/._{path.name}", b"\0\5\26\7 AppleDouble")
+    pd.testing.assert_frame_equal(read_history(("logs.zip", archive.read_bytes())), read_history(logs))
+
+
+def test_a_run_validating_every_fifth_epoch_draws_its_val_curve_through_the_epochs_it_logged():
+    epochs = np.arange(20)
+    val = np.where(epochs % 5 == 4, 0.2 + 0.01 * epochs, np.nan)
+    fig = curves_figure({"r": pd.DataFrame({"epoch": epochs, "mean_iou": 0.3 + 0.01 * epochs, "val_mean_iou": val})},
+                        "mean_iou")
+    val_line = next(t for t in fig.data if t.name == "r · val")
+    assert list(val_line.x) == [4, 9, 14, 19] and np.isfinite(np.asarray(val_line.y, dtype=float)).all()
+
+
+def test_on_a_log_axis_with_outliers_left_out_the_ticks_cover_the_range_shown():
+    loss = np.r_[[10.0, 5.0, 2.0], np.linspace(0.3, 0.2, 97)]
+    fig = curves_figure({"r": pd.DataFrame({"epoch": np.arange(100), "loss": loss})}, "loss", log_y=True,
+                        ignore_outliers=True)
+    low, high = (10 ** v for v in fig.layout.yaxis.range)
+    shown = [tick for tick in fig.layout.yaxis.tickvals if low <= tick <= high]
+    assert len(shown) >= 2 and len(shown) == len(fig.layout.yaxis.tickvals)     # 0.2, 0.3: no tick off the axis

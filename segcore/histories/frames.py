@@ -19,7 +19,8 @@ _ALIASES = {
     "loss": "loss",
     "accuracy": "pixel_accuracy", "acc": "pixel_accuracy", "pixel_accuracy": "pixel_accuracy",
     "sparse_categorical_accuracy": "pixel_accuracy", "categorical_accuracy": "pixel_accuracy",
-    "mean_io_u": "mean_iou", "mean_iou": "mean_iou", "iou": "mean_iou", "iou_score": "mean_iou", "miou": "mean_iou",
+    "mean_io_u": "mean_iou", "one_hot_mean_io_u": "mean_iou", "mean_iou": "mean_iou", "iou": "mean_iou",
+    "iou_score": "mean_iou", "miou": "mean_iou",
     "dice": "dice", "dice_coef": "dice", "f1-score": "dice", "f1_score": "dice",
     "lr": "learning_rate", "learning_rate": "learning_rate",
 }
@@ -95,7 +96,8 @@ def metric_columns(history: pd.DataFrame) -> list[str]:
 
 
 def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] | None = None) -> pd.DataFrame:
-    """Validate epochs, canonicalise and merge metric columns, keep the last row of a repeated epoch."""
+    """Validate epochs, canonicalise and merge metric columns; of a resumed log, the rows training continued from."""
+    frame = frame.dropna(how="all")            # a spreadsheet's trailing rows of bare separators
     if not len(frame):
         raise HistoryError(f"{label}: no rows; {expected}")
     epoch = frame["epoch"]
@@ -110,8 +112,11 @@ def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] |
         merged[key] = merged[key].combine_first(frame[column]) if key in merged else frame[column]
     clocks = {column: frame[column] for column in CLOCK_COLUMNS if column in frame.columns}
     out = pd.DataFrame({"epoch": epoch.astype(int), **clocks, **merged})   # one step: no column-by-column inserts
-    # A resumed run may log an epoch again; the later row is the one training continued from.
-    out = out.drop_duplicates("epoch", keep="last").sort_values("epoch", ignore_index=True)
+    # A resumed run logs again from the epoch it went back to: in file order, a row is kept only if no later row
+    # goes back to its epoch or before (the rows of the abandoned epochs go, not only the repeated ones).
+    later_min = np.minimum.accumulate(out["epoch"].to_numpy()[::-1])[::-1]
+    abandoned = np.append(out["epoch"].to_numpy()[:-1] >= later_min[1:], False)
+    out = out[~abandoned].sort_values("epoch", ignore_index=True)
     values = out.columns[1:]
     out[values] = out[values].astype(float).replace([np.inf, -np.inf], np.nan)
     if "wall_time" in out.columns:             # before 1970 or past 2262: not a time this log could hold
@@ -156,5 +161,5 @@ def _nonfinite_text(columns: str, bad) -> str:
 def _empty_rows_text(bad) -> str:
     """Every metric missing at the same epochs: a lost row (or a diverged one), said once rather than per column."""
     return (f"no metric has a value at epoch {_epochs_text(bad)} (rows lost, or NaN/inf throughout); the curves "
-            "have gaps there")
+            "join the epochs on either side")
 

@@ -37,6 +37,12 @@ def _run_key(parent: PurePosixPath) -> PurePosixPath:
     return parent.parent if parent.name.lower() in _SPLIT_DIRS else parent
 
 
+def _event_file_name(path) -> bool:
+    """An event file's name, not macOS' AppleDouble shadow of one (`__MACOSX/.../._events.out.tfevents.*`, which
+    Finder adds to zips of files with extended attributes)."""
+    return "tfevents" in path.name and not path.name.startswith("._") and "__MACOSX" not in path.parts
+
+
 def _one_run(paths: list[PurePosixPath], label: str) -> None:
     runs = sorted({str(_run_key(p.parent)) for p in paths})
     if len(runs) > 1:
@@ -46,7 +52,7 @@ def _one_run(paths: list[PurePosixPath], label: str) -> None:
 
 def files_in_folder(folder: Path, label: str, max_bytes: int = MAX_BYTES) -> list[EventFile]:
     """Every event file under `folder`; each file's folder (train/, validation/) names its split."""
-    paths = sorted(p for p in folder.rglob("*tfevents*") if p.is_file())
+    paths = sorted(p for p in folder.rglob("*tfevents*") if p.is_file() and _event_file_name(p.relative_to(folder)))
     if not paths:
         raise HistoryError(f"{label}: no events.out.tfevents.* files (nor history.csv); {_EXPECTED_FOLDER}")
     if len(paths) > MAX_EVENT_FILES:
@@ -68,7 +74,8 @@ def files_in_zip(data: bytes, label: str, max_bytes: int = MAX_BYTES) -> list[Ev
     if len(entries) > MAX_ZIP_ENTRIES:
         raise HistoryError(f"{label}: {len(entries):,} entries, over the limit of {MAX_ZIP_ENTRIES:,} for a zipped "
                            "log folder; zip only the run's logs/ folder")
-    events = [e for e in entries if not e.is_dir() and "tfevents" in PurePosixPath(e.filename).name]
+    events = [e for e in entries
+              if not e.is_dir() and _event_file_name(PurePosixPath(e.filename.replace("\\", "/")))]
     if not events:
         raise HistoryError(f"{label}: the zip holds no events.out.tfevents.* files; {_EXPECTED_FOLDER}, zipped")
     if len(events) > MAX_EVENT_FILES:
@@ -154,7 +161,9 @@ def read_event_files(files: list[EventFile], label: str) -> pd.DataFrame:
     steps: set[int] = set()
     starts: list[tuple[float, str]] = []        # (first wall time, split) per file: when a session began
     per_file: list[tuple[str, list[tuple[str, int]], set[tuple[str, int]]]] = []
+    file_points: list[tuple[float, dict[tuple[str, int], tuple[float, float]]]] = []   # (first wall time, points)
     for name, data, split in files:
+        points: dict[tuple[str, int], tuple[float, float]] = {}
         damage: list[tuple[str, int]] = []
         seen: set[tuple[str, int]] = set()
         first_event = math.inf
@@ -180,11 +189,23 @@ def read_event_files(files: list[EventFile], label: str) -> pd.DataFrame:
                         raise too_many_rows(label, len(steps) + 1)
                     steps.add(key[1])
                 seen.add(key)
-                # Resumed runs write a new event file that repeats steps: the later write wins.
-                if key not in latest or event.wall_time >= latest[key][0]:
-                    latest[key] = (event.wall_time, number)
+                if key not in points or event.wall_time >= points[key][0]:     # within a file the later write wins
+                    points[key] = (event.wall_time, number)
         per_file.append((name, damage, seen))
         starts.append((first_event, split))
+        file_points.append((first_event, points))
+    # A resumed run writes a new event file from the step it went back to: as TensorBoard purges, the steps an
+    # earlier session logged from there on were abandoned (their weights are gone), so the later session's replace
+    # them all, not only the steps it has reached.
+    for _, points in sorted(file_points, key=lambda item: item[0]):
+        restart: dict[str, int] = {}                # per series (a file may also hold batch-step series)
+        for column, step in points:
+            restart[column] = min(step, restart.get(column, step))
+        for key in [key for key in latest if key[0] in restart and key[1] >= restart[key[0]]]:
+            del latest[key]
+        for key, (wall, number) in points.items():
+            if key not in latest or wall >= latest[key][0]:
+                latest[key] = (wall, number)
     # Keras logs per-epoch scalars as epoch_*, next to batch_* and *_vs_iterations series whose steps
     # are batches: when epoch_* tags exist, only they are epochs.
     keras = any(tag.lower().startswith(("epoch_", "train/epoch_", "validation/epoch_")) for tag in tags.values())
