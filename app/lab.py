@@ -244,7 +244,7 @@ def cost_table(timings: dict[str, float]) -> pd.DataFrame:
 
 def _step_label(key: str) -> str:
     if key == "pipeline":
-        return "whole pipeline"
+        return f"whole pipeline (mean of {augment.PIPELINE_DRAWS} draws)"
     index, name = key.split(":", 1)
     return f"{int(index) + 1}. {name}"          # the page numbers steps from 1
 

@@ -213,3 +213,26 @@ def test_a_misspelt_transform_in_a_pipeline_file_is_refused_with_the_closest_nam
         aug.steps_from_pipeline(document_text)
     assert "unknown albumentations transform 'GaussianBlurr' in transform.transforms[0] (did you mean GaussianBlur?)" \
         in one_line(err)
+
+
+def test_an_outer_compose_that_does_not_always_run_is_refused_not_run_always(tmp_path):
+    path = tmp_path / "sometimes.json"
+    A.save(A.Compose([A.HorizontalFlip(p=0.5)], p=0.3), str(path))
+    assert A.load(str(path)).p == 0.3                  # albumentations keeps it: training would have run it always
+    for load in (lambda: aug.load_training_pipeline(path, mask_fill=11), lambda: aug.steps_from_pipeline(path)):
+        with pytest.raises(aug.PipelineError, match="outer Compose has p=0.3.*set its p to 1"):
+            load()
+
+
+def test_coarse_dropout_holes_stay_shares_of_the_image_never_pixels():
+    """Albumentations reads hole sizes as pixels once a range reaches 1: a share of 1.0 would erase 1-pixel holes."""
+    import numpy as np
+    ranges = {spec.name: spec.max for spec in aug.CATALOGUE["CoarseDropout"].params if spec.name.startswith("hole")}
+    assert ranges and all(top < 1 for top in ranges.values())
+    step = {"name": "CoarseDropout", "p": 1.0,
+            "params": {"hole_height_range": (0.5, 0.99), "hole_width_range": (0.5, 0.99), "num_holes_range": (1, 1)}}
+    image = np.full((60, 80, 3), 200, np.uint8)
+    erased = [np.mean(aug.draw([step], image, seed=seed)[0] == 0) for seed in range(5)]
+    assert min(erased) > 0.2, erased
+    with pytest.raises(aug.PipelineError, match="hole_height_range"):
+        aug.validate_steps([{**step, "params": {**step["params"], "hole_height_range": (0.5, 1.0)}}])

@@ -95,10 +95,18 @@ def test_draw_seed_separates_epochs_and_samples():
 def test_isolate_runs_one_step_with_its_own_seed(pair):
     image, mask = pair
     only = aug.isolate(STEPS, 3)
-    assert [s["p"] for s in only] == [0.0, 0.0, 0.0, 1.0, 0.0]
+    assert [s["p"] for s in only][:3] == [0.0, 0.0, 0.0] and only[4]["p"] == 0 and 0.999 < only[3]["p"] <= 1
+    fired_in_pipeline = 0
     for seed in range(20):
         record = aug.draw(only, image, mask, seed=seed, mask_fill=IGNORE)[2]
         assert _pattern(record) == "00010"
+        whole = aug.draw(STEPS, image, mask, seed=seed, mask_fill=IGNORE)[2][3]
+        if whole["applied"]:        # the same draw as in the whole pipeline: "this step only" shows what it does
+            fired_in_pipeline += 1
+            assert record[3]["params"] == whole["params"]
+    assert fired_in_pipeline >= 5
+    always = [{**step, "p": 1.0} for step in STEPS]
+    assert aug.isolate(always, 3)[3]["p"] == 1.0              # a step always on draws no coin in either
     with pytest.raises(aug.PipelineError, match="no step 6"):
         aug.isolate(STEPS, 5)
 
@@ -111,3 +119,20 @@ def test_build_pipeline_seed_is_independent_too(pair):
         patterns[_pattern([{"applied": r["applied"]}
                            for r in pipeline(image=image, mask=mask)["replay"]["transforms"]])] += 1
     assert len(patterns) >= 24
+
+
+def test_the_whole_pipelines_cost_is_a_mean_over_draws_not_a_median(pair, monkeypatch):
+    """A step firing in 1 draw of 10: a median of draws says 0 ms, what training pays on average is a tenth of it."""
+    from segcore.augment import build
+    image, mask = pair
+    clock, costs = [0.0], iter([0.0] + [0.010 if i % 10 == 0 else 0.0 for i in range(1000)])   # warm-up first
+
+    def run(pipeline, data):
+        clock[0] += next(costs)
+        return data
+
+    monkeypatch.setattr(build, "_run", run)
+    monkeypatch.setattr(build.time, "perf_counter", lambda: clock[0])
+    steps = [{**aug.default_step("GaussianBlur"), "p": 0.1}]
+    timings = aug.time_steps(steps, image, mask, repeats=5, draws=100)
+    assert timings["pipeline"] == pytest.approx(1.0)        # ms: 10 ms in a tenth of the draws

@@ -93,7 +93,8 @@ def test_tables():
     assert list(table["step"]) == ["1", "2"] and list(table["applied"]) == [True, False]
     assert table["sampled parameters"].iloc[1] == ""
     costs = lab.cost_table({"0:HorizontalFlip": 0.1234, "1:GaussianBlur": 2.0, "pipeline": 0.2})
-    assert list(costs.index) == ["1. HorizontalFlip", "2. GaussianBlur", "whole pipeline"]
+    assert list(costs.index) == ["1. HorizontalFlip", "2. GaussianBlur",
+                                 f"whole pipeline (mean of {augment.PIPELINE_DRAWS} draws)"]
     assert costs["ms per image"].iloc[0] == 0.12
 
 
@@ -104,7 +105,8 @@ def test_shown_steps_isolate_one_step_by_uid():
     assert lab.shown_steps(items, None) == lab.steps_of(items)
     assert lab.isolated_index(items, items[1]["uid"]) == 1
     shown = lab.shown_steps(items, items[1]["uid"])
-    assert [s["p"] for s in shown] == [0.0, 1.0, 0.0] and [s["name"] for s in shown] == [i["name"] for i in items]
+    assert [s["p"] for s in shown] == [0.0, pytest.approx(1.0), 0.0]          # on (just under 1: segcore.augment.isolate)
+    assert [s["name"] for s in shown] == [i["name"] for i in items]
     assert lab.shown_steps(lab.removed(items, 1), items[1]["uid"]) == lab.steps_of(lab.removed(items, 1))
 
 

@@ -12,7 +12,7 @@
   limits, and `load_training_pipeline` (the Lab's checks, for `train --augment`).
 - stats: how often steps fire, their on/off combinations and class shares over many draws.
 """
-from segcore.augment.build import (SeededAugmenter, apply, apply_seeded, build_pipeline, draw, draw_grid,
+from segcore.augment.build import (PIPELINE_DRAWS, SeededAugmenter, apply, apply_seeded, build_pipeline, draw, draw_grid,
                                    draw_seed, isolate, managed_arguments, pipeline_code, readable_params,
                                    seed_pipeline, time_steps)
 from segcore.augment.catalogue import CATALOGUE, COMPOSES, GROUPS, KINDS, ParamSpec, PipelineError, TransformSpec
@@ -28,7 +28,7 @@ __all__ = [
     "COMPOSES", "COST_THRESHOLDS", "cost_label", "cost_of", "count_transforms", "light_weather",
     "managed_arguments", "measured_costs", "readable_params",
     "CATALOGUE", "GROUPS", "KINDS", "MAX_NESTING", "MAX_PIPELINE_BYTES", "MAX_STEPS", "DatasetFrames",
-    "ParamSpec", "PipelineError", "SeededAugmenter", "TransformSpec", "apply", "apply_seeded",
+    "PIPELINE_DRAWS", "ParamSpec", "PipelineError", "SeededAugmenter", "TransformSpec", "apply", "apply_seeded",
     "augmentation_stats", "build_pipeline", "default_step", "draw", "draw_grid", "draw_seed", "dumps_pipeline",
     "format_stats", "isolate", "load_pipeline", "load_pipeline_file", "load_training_pipeline",
     "parse_pipeline_text", "pipeline_code", "read_pipeline_file", "save_pipeline", "seed_pipeline",

@@ -133,9 +133,9 @@ PIXEL_TRANSFORMS: tuple[TransformSpec, ...] = (
         params=(
             ParamSpec(name="num_holes_range", kind="int_range", default=(1, 4), min=1, max=50, step=1,
                       help="Number of holes."),
-            ParamSpec(name="hole_height_range", kind="float_range", default=(0.05, 0.15), min=0.01, max=1.0,
+            ParamSpec(name="hole_height_range", kind="float_range", default=(0.05, 0.15), min=0.01, max=0.99,
                       step=0.01, help="Hole height, share of the image height."),
-            ParamSpec(name="hole_width_range", kind="float_range", default=(0.05, 0.15), min=0.01, max=1.0,
+            ParamSpec(name="hole_width_range", kind="float_range", default=(0.05, 0.15), min=0.01, max=0.99,
                       step=0.01, help="Hole width, share of the image width."),
             ParamSpec(name="fill", kind="rgb", default=(0, 0, 0), help="Colour of the holes."),
         )),

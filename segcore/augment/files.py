@@ -281,7 +281,11 @@ def steps_from_pipeline(source) -> list[dict]:
         named = ", ".join(f"{name}{did_you_mean(name)}" for name in unknown)
         raise PipelineError(f"transform(s) not in the catalogue: {named}; the Lab and training use only: "
                             f"{', '.join(CATALOGUE)}, in {' or '.join(COMPOSES)} groups")
-    children = A.to_dict(load_pipeline(data))["transform"]["transforms"]  # albumentations' checks, defaults
+    loaded = A.to_dict(load_pipeline(data))["transform"]                  # albumentations' checks, defaults
+    if loaded.get("p", 1) != 1:         # the Lab and training run the outer Compose on every sample
+        raise PipelineError(f"the pipeline's outer Compose has p={loaded['p']}; the Lab and training apply it to "
+                            "every sample: set its p to 1 and give each step its own p")
+    children = loaded["transforms"]
     steps = validate_steps(_steps_from_children(children, "", in_group=False))
     _check_unexposed(children, steps, "")
     return steps
