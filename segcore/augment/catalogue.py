@@ -134,7 +134,8 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
             ParamSpec(name="limit", kind="float_range", default=(-10.0, 10.0), min=-180, max=180, step=1,
                       help="Angle, degrees."),
             ParamSpec(name="crop_border", kind="bool", default=False,
-                      help="Crop to the largest rectangle with no uncovered corner (then resized back)."),
+                      help="Crop to the largest rectangle with no uncovered corner: the frame comes out smaller "
+                           "(training then resizes it to the model's input, stretching it a little)."),
             ParamSpec(name="fill", kind="rgb", default=(0, 0, 0), help="Colour of uncovered corners."),
         )),
     TransformSpec(
