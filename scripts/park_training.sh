@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Keep an unfinished CPU training across sessions whose machines start fresh (folders outside the repository are
 # lost; only git history survives). Parking commits the run's resume state (its newest complete backup, meta.json,
-# history.csv, augment.json: about 12 MB for the U-Net; not its TensorBoard logs) as models/.parked/NAME.tar, then
+# history.csv, augment.json: about 12 MB for the U-Net; not its TensorBoard logs; its model.keras, the best epoch's
+# weights, unless it trains on its val split and so rewrites it every epoch) as models/.parked/NAME.tar, then
 # its removal, so the history holds it and the tree stays light (a lent GPU machine takes the tree in 64 MiB).
 # Commits only that file.
 #   bash scripts/park_training.sh park RUN_DIR          commit RUN_DIR's state (it must have backup/)
@@ -20,6 +21,7 @@ case $1 in
     name=$(basename "$run")
     [ -d "$run/backup" ] || fail "$run has no backup/ folder: only an unfinished training is parked"
     cd "$(dirname "$0")/.."
+    git symbolic-ref -q HEAD > /dev/null || fail "HEAD is detached: check out a branch first (a commit made here is lost)"
     # "EPOCHS OLDER_SLOT": the newest complete backup is what a resume reads; the other slot is left out.
     said=$("${PYTHON:-.venv/bin/python}" - "$run" <<'EOF'
 import sys
@@ -27,6 +29,7 @@ import sys
 from segcore.run_lock import live_holder
 from segcore.runs import META_FILE, read_json
 from segcore.train_backup import BACKUP_DIR, SLOTS, complete_backups
+from segcore.train_config import trains_on_val
 
 run = sys.argv[1]
 if live_holder(run):
@@ -35,13 +38,18 @@ backups = complete_backups(f"{run}/{BACKUP_DIR}")
 if not backups:
     sys.exit(f"park_training: {run}/{BACKUP_DIR} holds no complete backup to resume from")
 meta = read_json(f"{run}/{META_FILE}")
-print(f"{backups[0].epoch}/{meta.get('epochs', '?')}", next(s for s in SLOTS if s != backups[0].slot.name))
+# A run choosing its best epoch on val keeps that epoch's weights only in model.keras: a resumed run saves it
+# again only if a later epoch beats the best, so it travels with the backup. A final run rewrites it every epoch.
+model = "rewritten" if trains_on_val(meta.get("config") or {}) else "kept"
+print(f"{backups[0].epoch}/{meta.get('epochs', '?')}", next(s for s in SLOTS if s != backups[0].slot.name), model)
 EOF
 )
-    read -r epochs older <<< "$said"
+    read -r epochs older model <<< "$said"
     parked=models/.parked/$name.tar
     mkdir -p models/.parked
-    tar -C "$(dirname "$run")" -cf "$parked" --exclude "$name/.lock" --exclude "$name/model.keras" \
+    skip_model=()
+    [ "$model" = kept ] || skip_model=(--exclude "$name/model.keras")
+    tar -C "$(dirname "$run")" -cf "$parked" --exclude "$name/.lock" "${skip_model[@]}" \
         --exclude "$name/logs" --exclude "$name/backup/$older" "$name"
     git add -f "$parked"
     git commit -q -m "Park the training $name at epoch $epochs (back: scripts/park_training.sh unpark $name DEST)" \

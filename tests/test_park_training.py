@@ -48,12 +48,13 @@ def backup_slot(slot: Path, epoch: int) -> None:
                                                  "weights_sha256": hashlib.sha256(weights).hexdigest()}))
 
 
-def unfinished_run(folder: Path) -> Path:
+def unfinished_run(folder: Path, train_split: str = "train+val") -> Path:
     backup_slot(folder / "backup" / "slot-1", 3)           # the newest: what a resume reads
     backup_slot(folder / "backup" / "slot-0", 2)
-    (folder / "meta.json").write_text(json.dumps({"arch": "unet", "epochs": 150, "epochs_completed": 3}))
+    (folder / "meta.json").write_text(json.dumps({"arch": "unet", "epochs": 150, "epochs_completed": 3,
+                                                  "config": {"train_split": train_split, "val_split": "val"}}))
     (folder / "history.csv").write_text("epoch,loss\n0,2.3\n1,1.9\n2,1.7\n")
-    (folder / "model.keras").write_bytes(b"rewritten at the next epoch's end")
+    (folder / "model.keras").write_bytes(b"the best epoch's weights (a final run: the last epoch's)")
     (folder / "logs" / "train").mkdir(parents=True)
     (folder / "logs" / "train" / "events.out.tfevents.1").write_bytes(b"TensorBoard's")
     return folder
@@ -79,11 +80,26 @@ def test_a_parked_training_comes_back_from_history_alone(repo, tmp_path):
     for name in ("meta.json", "history.csv", "backup/slot-1/state.weights.h5", "backup/slot-1/state.json"):
         assert (restored / name).read_bytes() == (run / name).read_bytes(), name
     assert not (restored / "backup" / "slot-0").exists()     # the older backup: 12 MB a resume never reads
-    assert not (restored / "model.keras").exists()             # resume needs only the backup; it is 12 MB more
+    assert not (restored / "model.keras").exists()             # a final run writes it again at its next epoch
     assert not (restored / "logs").exists()                    # no event logs in the repository
 
     again = park(repo, "unpark", "unet-final", tmp_path / "fresh")
     assert again.returncode == 2 and again.stderr.count("\n") == 1 and "exists" in again.stderr
+
+
+def test_a_run_choosing_its_best_epoch_on_val_is_parked_with_that_epochs_model(repo, tmp_path):
+    """Its best weights live only in model.keras: a resumed run rewrites it only if a later epoch beats the best."""
+    run = unfinished_run(tmp_path / "runs" / "unet-150", train_split="train")
+    assert park(repo, "park", run).returncode == 0
+    assert park(repo, "unpark", "unet-150", tmp_path / "fresh").returncode == 0
+    assert (tmp_path / "fresh" / "unet-150" / "model.keras").read_bytes() == (run / "model.keras").read_bytes()
+
+
+def test_parking_on_a_detached_head_is_refused_before_committing(repo, tmp_path):
+    git(repo, "checkout", "-q", "--detach")
+    refused = park(repo, "park", unfinished_run(tmp_path / "runs" / "unet-final"))
+    assert refused.returncode == 2 and "detached" in refused.stderr and refused.stderr.count("\n") == 1
+    assert git(repo, "log", "--format=%s").splitlines() == ["start"]
 
 
 def test_finished_running_and_unknown_trainings_are_refused_in_one_line(repo, tmp_path):
