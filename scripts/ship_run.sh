@@ -15,6 +15,18 @@ dest=$models/$name
 [ -f "$run/model.keras" ] && [ -f "$run/meta.json" ] || \
   fail "$run holds no finished run (model.keras and meta.json): give the folder segcore train wrote"
 [ ! -d "$run/backup" ] || fail "$run is still training or was interrupted (it has backup/): finish it with --resume"
+# A lease packs runs without their backup/, finished or not: meta.json says whether training ran to its end.
+"$python" - "$run/meta.json" <<'EOF' || exit 2
+import sys
+
+from segcore.runs import read_json
+
+meta = read_json(sys.argv[1])
+done, planned = meta.get("epochs_completed"), meta.get("epochs")
+if "finished" not in meta or done != planned:
+    sys.exit(f"ship_run: {sys.argv[1]} says {done} of {planned} epochs and no end of training: finish the run "
+             "(segcore train ... --resume) before shipping it")
+EOF
 [ -d "$data" ] || fail "$data: no such data set folder"
 [ ! -e "$dest" ] || fail "$dest exists: remove it or choose another NAME"
 

@@ -2,6 +2,7 @@
 with the frames' distances to train); unfinished runs and taken names are refused in one line."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +56,14 @@ def test_an_unfinished_run_a_taken_name_and_a_missing_folder_are_refused_in_one_
     (unfinished / "backup").mkdir(parents=True)
     for name in ("model.keras", "meta.json"):
         (unfinished / name).write_text((run / name).read_text(errors="replace"))
+    packed = tmp_path / "packed"                 # what a GPU lease brings back mid-training: no backup/ either
+    packed.mkdir()
+    shutil.copy(run / "model.keras", packed)
+    meta = json.loads((run / "meta.json").read_text())
+    del meta["finished"]
+    (packed / "meta.json").write_text(json.dumps({**meta, "epochs": 150}))
     for args, expected in [((unfinished, "new", data), "is still training or was interrupted (it has backup/)"),
+                           ((packed, "new", data), "says 1 of 150 epochs and no end of training"),
                            ((run, "taken", data), "exists: remove it or choose another NAME"),
                            ((tmp_path / "nothing", "new", data), "holds no finished run"),
                            ((run, "new", tmp_path / "no-data"), "no such data set folder")]:
