@@ -302,6 +302,10 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
 
     resuming = bool(meta)
     first_epoch = backup.epoch if backup else 0
+    if backup is not None and first_epoch >= config.epochs:
+        # Stopped after its last epoch's backup, before the wrap-up: every epoch is trained and saved.
+        _wrap_up(out, meta)
+        return run_folder
     if resuming:
         meta["wall_time_before_s"] = backup.state.get("wall_time_s", 0) if backup else 0
         meta["epochs_completed"] = first_epoch
@@ -382,10 +386,15 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
         warnings.filterwarnings("ignore", message="Explicitly requested dtype int64", category=UserWarning)
         model.fit(train_data, validation_data=val_data, epochs=config.epochs, initial_epoch=first_epoch,
                   callbacks=[*callbacks, *extra_callbacks], verbose=verbose, steps_per_epoch=fit_steps, shuffle=False)
+    _wrap_up(out, meta)
+    return run_folder
+
+
+def _wrap_up(out: Path, meta: dict) -> None:
+    """What ends a run once its last epoch is trained: no backup, "finished" in meta.json, a lighter model file."""
     train_backup.remove(out / train_backup.BACKUP_DIR)
     meta.pop("wall_time_before_s", None)
     meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     runs.write_json(out / runs.META_FILE, meta)
     if (out / runs.MODEL_FILE).exists():
         runs.drop_optimizer_state(out)          # a finished run resumes no more: a third of the file size
-    return run_folder

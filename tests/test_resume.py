@@ -240,3 +240,28 @@ def test_kill_mid_epoch_and_resume_matches_an_uninterrupted_run(tmp_path):
     relative = [float(row["relative_time"]) for row in resumed_rows]
     assert relative == sorted(relative) and relative[-1] == pytest.approx(killed_meta["wall_time_s"], abs=1.0)
     assert not backup.exists() and not (Path(config.out) / ".lock").exists()
+
+
+@pytest.mark.slow
+def test_a_run_stopped_after_its_last_epochs_backup_resumes_to_its_wrap_up(tmp_path):
+    """A kill between the last epoch's backup and the end of fit left a complete backup at epoch N of N: resuming
+    it refused to build an empty epoch range; it only has to finish."""
+    import keras
+
+    class StopAfterTheBackup(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):       # after the run's own callbacks, its backup among them
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    data = make_camvid_like(tmp_path / "data")
+    config = TrainConfig(arch="unet", data=str(data), out=str(tmp_path / "run"), size=(32, 48), epochs=2, batch=2,
+                         arch_options=TINY_OPTIONS)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, verbose=0, callbacks=[StopAfterTheBackup()])
+    run = Path(config.out)
+    assert train_backup.complete_backups(run / train_backup.BACKUP_DIR)[0].epoch == 2
+    train(config, resume=True, verbose=0)
+    meta = json.loads((run / "meta.json").read_text())
+    assert "finished" in meta and meta["epochs_completed"] == 2 and "wall_time_before_s" not in meta
+    assert not (run / "backup").exists() and (run / "model.keras").exists()
+    assert [row["epoch"] for row in history(run)] == ["0", "1"]
