@@ -22,7 +22,7 @@ for name in "$@"; do
 done
 running() { [ -f "$RUNS_DIR/$1.pid" ] && kill -0 "$(cat "$RUNS_DIR/$1.pid")" 2>/dev/null; }
 names=()
-while read -r name options; do
+while read -r name options || [ -n "$name" ]; do      # the last line may lack its newline
   [ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
   names+=("$name"); run="$RUNS_DIR/$name"
   if [ -f "$run.stopped" ] || [ -f "$run/finished" ] || running "$name"; then continue; fi
