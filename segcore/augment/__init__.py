@@ -12,8 +12,8 @@
   limits, and `load_training_pipeline` (the Lab's checks, for `train --augment`).
 - stats: how often steps fire, their on/off combinations and class shares over many draws.
 """
-from segcore.augment.build import (PIPELINE_DRAWS, SeededAugmenter, apply, apply_seeded, build_pipeline, draw, draw_grid,
-                                   draw_seed, isolate, managed_arguments, pipeline_code, readable_params,
+from segcore.augment.build import (PIPELINE_DRAWS, SeededAugmenter, apply, apply_seeded, build_pipeline, draw,
+                                   draw_grid, draw_seed, isolate, managed_arguments, pipeline_code, readable_params,
                                    seed_pipeline, time_steps)
 from segcore.augment.catalogue import CATALOGUE, COMPOSES, GROUPS, KINDS, ParamSpec, PipelineError, TransformSpec
 from segcore.augment.costs import COST_THRESHOLDS, cost_label, cost_of, measured_costs
