@@ -174,7 +174,8 @@ def test_epochs_missing_from_every_column_are_one_short_warning(tmp_path):
     path.write_text("epoch,learning_rate,loss,mean_iou,val_loss\n0,1e-3,1.0,0.5,1.1\n1,1e-3,,,\n2,1e-3,nan,inf,nan\n"
                     "3,1e-3,0.8,0.7,0.9\n")                   # the schedule is written for every epoch
     assert read_history(path).attrs["warnings"] == [
-        "no metric has a value at epoch 1, 2 (rows lost, or NaN/inf throughout); the curves join the epochs on either side"]
+        "no metric has a value at epoch 1, 2 (rows lost, or NaN/inf throughout); the curves join the epochs on "
+        "either side"]
     single = tmp_path / "single.csv"
     single.write_text("epoch,loss\n0,1.0\n1,\n")                # one column: named as before
     assert read_history(single).attrs["warnings"] == [

@@ -105,7 +105,7 @@ def test_shown_steps_isolate_one_step_by_uid():
     assert lab.shown_steps(items, None) == lab.steps_of(items)
     assert lab.isolated_index(items, items[1]["uid"]) == 1
     shown = lab.shown_steps(items, items[1]["uid"])
-    assert [s["p"] for s in shown] == [0.0, pytest.approx(1.0), 0.0]          # on (just under 1: segcore.augment.isolate)
+    assert [s["p"] for s in shown] == [0.0, pytest.approx(1.0), 0.0]      # on: just under 1 (augment.isolate)
     assert [s["name"] for s in shown] == [i["name"] for i in items]
     assert lab.shown_steps(lab.removed(items, 1), items[1]["uid"]) == lab.steps_of(lab.removed(items, 1))
 
