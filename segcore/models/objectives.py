@@ -20,8 +20,12 @@ def _flatten(y_true, y_pred, num_classes: int, ignore_index: int):
 class MaskedSparseCrossEntropy(keras.losses.Loss):
     """Pixel cross-entropy from logits (a stable log-softmax); void pixels ignored; optional per-class weights.
 
-    Each image's loss is the weighted sum over its valid pixels divided by its number of valid pixels
-    (the SegNet/Caffe convention), so weighting shifts emphasis without changing the loss scale much.
+    Each image's loss is the weighted sum over its valid pixels divided by its number of valid pixels, and Keras
+    averages the images: so weighting shifts emphasis without changing the loss scale much, and an image with few
+    labelled pixels weighs as much as a fully labelled one (an all-void image adds 0 and still counts in the mean).
+    Caffe's SoftmaxWithLoss (SegNet's) divides by the valid pixels of the whole batch instead; on CamVid, a few per
+    cent void spread over every frame, the two differ little. Kept so that every shipped run and a resumed one train
+    with the same loss.
 
     `from_logits=False` is for models that end in a softmax: runs saved before models output logits, whose
     stored loss config has no `from_logits` and so loads as False. Probabilities are clipped at 1e-7, which
