@@ -53,6 +53,9 @@ def evaluate_runs(chosen: list[Run], data: Path, split: str, *, models_dir: Path
                                           f"{run.schema.name} classes but {data.name} is labelled in another schema."))
         except ValueError as err:   # RunError, DatasetError, ImageError and schema mismatches are all ValueErrors
             messages.append(("error", f"{run.name} was not evaluated: {err}"))
+        except OSError as err:      # its evaluation folder: full, read-only
+            messages.append(("error", f"{run.name} was not evaluated: its evaluation could not be written "
+                                      f"({err.strerror or err}); check the models folder's space and permissions"))
     if written:
         loaders.clear_evaluations()
         messages.insert(0, ("success", f"Evaluated {', '.join(written)} on {data.name}/{split}."))

@@ -131,6 +131,10 @@ def _add(upload, do_import) -> None:
         except ValueError as err:       # RunError is a ValueError: name, file or model unusable
             st.error(f"{err}", icon=":material/error:")
             return
+        except OSError as err:          # the models folder: full, read-only, a name the file system refuses
+            st.error(f"{upload.name} could not be written into the models folder ({err.strerror or err}); "
+                     "check its space and permissions, or set SEGLAB_READ_ONLY=1", icon=":material/error:")
+            return
     st.session_state[DONE] = said, pages
     st.session_state[BROUGHT] = [*st.session_state.get(BROUGHT, []), name]
     st.session_state[ROUND] = st.session_state.get(ROUND, 0) + 1

@@ -193,7 +193,11 @@ def _unpack_pngs(data: bytes, filename: str, folder: Path) -> None:
             raise ValueError(f"{filename}: {entry.filename!r} unzips to {entry.file_size:,} bytes, too large for a "
                              "label PNG"[:300])
         target = folder.joinpath(*path.parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:     # e.g. "a.png" and "a.png/b.png": a file where a folder must go
+            raise ValueError(f"{filename}: entry {entry.filename!r} needs a folder where the zip holds a file; zip "
+                             "the prediction folder itself"[:300]) from None
         try:
             with archive.open(entry) as stream:
                 content = stream.read(MAX_UNZIPPED_BYTES_PER_FILE + 1)   # a lying size header can't make it read more
@@ -202,4 +206,8 @@ def _unpack_pngs(data: bytes, filename: str, folder: Path) -> None:
         written += len(content)
         if len(content) > MAX_UNZIPPED_BYTES_PER_FILE or written > MAX_UNZIPPED_BYTES:
             raise ValueError(f"{filename}: {entry.filename!r} unzips to more than its header says; zip it again"[:300])
-        target.write_bytes(content)
+        try:
+            target.write_bytes(content)
+        except IsADirectoryError:
+            raise ValueError(f"{filename}: entry {entry.filename!r} is a file where the zip also holds a folder; zip "
+                             "the prediction folder itself"[:300]) from None

@@ -208,6 +208,8 @@ def test_a_zip_of_masks_in_city_folders_becomes_a_predictions_run(tmp_path):
     ({"f001.png": _png([[3, 12]])}, "results.zip/f001.png: label values [12] are not in the camvid11 schema; "
                                     "predictions must hold the schema's train ids 0..10: check the classes chosen"),
     ({"f001.png": b"not a png"}, "f001.png"),
+    ({"a.png": _png([[3]]), "a.png/b.png": _png([[3]])}, "entry 'a.png/b.png' needs a folder where the zip holds"),
+    ({"a.png/b.png": _png([[3]]), "a.png": _png([[3]])}, "entry 'a.png' is a file where the zip also holds a folder"),
 ])
 def test_a_zip_that_cant_be_used_is_one_line_and_leaves_nothing(tmp_path, entries, words):
     from segcore.importing_upload import import_uploaded_predictions
