@@ -197,6 +197,7 @@ class LabelSchema:
         name = data["name"]
         if not isinstance(name, str) or not name.strip():
             raise ValueError("not a label schema: 'name' must be a non-empty string")
+        _plain_name(name, "its name")
         rows = data["classes"]
         if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_SCHEMA_CLASSES:
             raise ValueError(f"not a label schema: 'classes' must be a list of 1 to {MAX_SCHEMA_CLASSES} classes")
@@ -213,8 +214,10 @@ class LabelSchema:
                 raise ValueError(f"not a label schema: {where} needs a unique non-empty name, "
                                  f"got {class_name!r}"[:200])
             seen.add(class_name)
+            _plain_name(class_name, where)
             if not isinstance(row["category"], str):
                 raise ValueError(f"not a label schema: {where} ({class_name}) category must be a string")
+            _plain_name(row["category"], f"{where}'s category")
             classes.append(ClassInfo(_int(row["id"], f"{where} ({class_name}) id", 0, 255), class_name,
                                      _color(row["color"], f"{where} ({class_name}) color"), row["category"]))
         void_color = _color(data.get("void_color", [0, 0, 0]), "void_color")
@@ -250,6 +253,18 @@ class LabelSchema:
 
 
 MAX_SCHEMA_CLASSES = 255          # label maps are uint8 and need one value left for the ignore index
+
+
+MAX_NAME_LENGTH = 64
+# Names are shown in pages (markdown, widget labels) and review pages: no markup that could link or load anything.
+_MARKUP = set("[]<>`*|\\")
+
+
+def _plain_name(text: str, where: str) -> None:
+    """ValueError unless `text` is a plain name: printable, one line, at most MAX_NAME_LENGTH, no markup."""
+    if len(text) > MAX_NAME_LENGTH or not text.isprintable() or _MARKUP & set(text):
+        raise ValueError(f"not a label schema: {where} must be a plain name of at most {MAX_NAME_LENGTH} "
+                         f"characters without any of [ ] < > ` * | \\, got {text[:80]!r}")
 
 
 def _int(value, what: str, low: int, high: int) -> int:

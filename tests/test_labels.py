@@ -71,3 +71,20 @@ def test_schema_validation():
         get_schema("nope")
     with pytest.raises(ValueError, match="collides"):
         LabelSchema("bad", CAMVID11.classes, ignore_index=3)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("class", "![x](https://attacker.example/beacon.png)"), ("class", "<img src=x>"), ("class", "two\nlines"),
+    ("class", "x" * 65), ("schema", "[log in](https://attacker.example)"), ("category", "`code`")])
+def test_a_schema_whose_names_carry_markup_is_refused(field, value):
+    """Names reach markdown and widget labels on every visitor's page: a model's file must not plant links there."""
+    data = CAMVID11.to_dict()
+    if field == "schema":
+        data["name"] = value
+    else:
+        data["classes"][8] = {**data["classes"][8], "name" if field == "class" else "category": value}
+    with pytest.raises(ValueError, match="must be a plain name of at most 64 characters"):
+        LabelSchema.from_dict(data)
+    kept = CAMVID11.to_dict()
+    kept["classes"][8] = {**kept["classes"][8], "name": "Car (parked), van/bus & truck: 3-axle"}
+    assert LabelSchema.from_dict(kept).names[8].startswith("Car (parked)")
