@@ -23,6 +23,7 @@ from segcore.limits import MAX_IMAGE_PIXELS as MAX_PIXELS  # refused from the he
 from segcore.limits import MAX_UPLOAD_BYTES as MAX_BYTES   # larger files are refused before reading
 
 MIN_SIDE = 1
+MAX_ASPECT = 64         # longer side over shorter: a page can't draw a 4000x1 strip (its preview has no height)
 
 
 class ImageError(ValueError):
@@ -79,6 +80,9 @@ def _open(source, *, max_bytes: int, max_pixels: int) -> Image.Image:
                          f"{max_pixels / 1e6:.0f} MP limit; downscale it first")
     if min(width, height) < MIN_SIDE:
         raise ImageError(f"{name}: image has no pixels ({width}x{height})")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageError(f"{name}: image is {width}x{height}, more than {MAX_ASPECT} times longer than it is wide; "
+                         "crop it to a frame")
     return img
 
 

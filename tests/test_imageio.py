@@ -111,3 +111,12 @@ def test_files_over_the_byte_limit_are_refused_before_reading(tmp_path):
         read_image(path, max_bytes=1000)
     with pytest.raises(ImageError, match="limit"):
         read_image(path.read_bytes(), max_bytes=1000)
+
+
+def test_a_strip_far_longer_than_wide_is_refused_in_one_line():
+    """A 4000x1 image decodes, but a page's preview of it has no height (Pillow refuses to draw it)."""
+    with pytest.raises(ImageError, match="4000x1, more than 64 times longer than it is wide; crop it"):
+        read_image(png_bytes(np.zeros((1, 4000, 3), np.uint8)))
+    with pytest.raises(ImageError, match="1x4000"):
+        read_mask(png_bytes(np.zeros((4000, 1), np.uint8), "L"), CAMVID11)
+    assert read_image(png_bytes(np.zeros((10, 640, 3), np.uint8))).shape == (10, 640, 3)
