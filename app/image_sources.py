@@ -10,12 +10,15 @@ import streamlit as st
 from app import loaders, pickers, uploads
 from app.settings import Settings
 from segcore.datasets import DatasetError, schema_for
-from segcore.imageio import ImageError
+from segcore.imageio import MAX_PIXELS, ImageError
 from segcore.labels import SCHEMAS, LabelSchema
 from segcore.pairing import pair_by_name
 
 Truth = tuple[LabelSchema, np.ndarray]
 Shown = tuple[str, np.ndarray, Truth | None]
+# Uploads shown at once, in pixels: every model runs on each at its own size (a 40 MP frame takes about 2 GB to
+# predict, overlay and score), so a few small files of huge frames must not exhaust the server.
+MAX_SHOWN_PIXELS = MAX_PIXELS
 
 
 def mask_schema(schemas: dict[str, LabelSchema]) -> LabelSchema:
@@ -46,13 +49,19 @@ def uploaded_images(schemas: dict[str, LabelSchema]) -> list[Shown]:
     pairing = pair_by_name(list(named_files), list(named_masks))
     for line in pairing.problems() if files else ():
         st.warning(line, icon=":material/link_off:")
-    images = []
+    images, pixels = [], 0
     for name, file in named_files.items():
         try:
             image = uploads.decode_image(file.getvalue(), file.name)
         except ImageError as err:
             st.error(f"Skipped {file.name}: {err}", icon=":material/broken_image:")
             continue
+        pixels += image.shape[0] * image.shape[1]
+        if images and pixels > MAX_SHOWN_PIXELS:
+            st.warning(f"Not shown: {file.name} and the uploads after it; the page runs the models on at most "
+                       f"{MAX_SHOWN_PIXELS / 1e6:.0f} megapixels of images at once: remove some to see the others.",
+                       icon=":material/photo_size_select_large:")
+            break
         truth, mask_name = None, pairing.mask_for(name)
         if mask_name is not None:
             mask = named_masks[mask_name]

@@ -240,3 +240,13 @@ def test_a_colour_picked_in_the_sidebar_draws_every_models_legend(models):
     at = run(at)
     assert at.session_state["class_colours"] == {"camvid11": {shown[0]: (255, 0, 255)}}
     assert all("#ff00ff" in str(block.proto.body) for block in at.main.get("html"))
+
+
+def test_uploads_past_the_pixel_budget_are_named_and_not_run(models, monkeypatch):
+    """A few small files of huge frames would each take gigabytes to predict: the page runs a budget of pixels."""
+    from app import image_sources
+    monkeypatch.setattr(image_sources, "MAX_SHOWN_PIXELS", 2 * SIZE[0] * SIZE[1])     # two frames' worth
+    at = upload(page(), "Images", [png(f"f{i}.png", sample_image(i, SIZE)) for i in range(4)])
+    shown = [e.value for e in at.subheader]
+    assert shown == ["f0.png", "f1.png"], shown
+    assert "Not shown: f2.png and the uploads after it" in texts(at, "warning")
