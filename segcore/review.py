@@ -12,6 +12,7 @@ import html
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from segcore import class_colours, compare, figures, reports
@@ -197,8 +198,9 @@ def _frame_pictures(name: str, evaluations: dict[str, dict], metas: dict[str, di
             prediction = eval_records.prediction_path(path, record)
             if prediction is not None:
                 labels, shown = compare.at_level(read_label_map(prediction), schema, level)
-                miou = record.get("mean_iou")
-                score = f", mIoU {100 * miou:.1f} %" if isinstance(miou, (int, float)) else ""
+                names = (result.get(eval_records.level_key(level)) or {}).get("names") or []
+                miou = eval_records.frame_scores(record, level, len(names))[0]    # at the level drawn
+                score = f", mIoU {100 * miou:.1f} %" if np.isfinite(miou) else ""
                 drawn = class_colours.apply(shown, colours or {}).colorize(labels)
                 pictures.append(_picture(fit(drawn, PICTURE_SIDE), f"{run}{score}"))
         except (ImageError, ValueError, OSError) as err:         # a damaged stored file: said, and drawn without
@@ -315,7 +317,8 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
                   "the share kept and how many of them are right.</p>"]
     frames = compare.per_image_table(evaluations, picture_level(evaluations))
     if len(frames):
-        parts += [f"<h2>The {min(worst, len(frames))} worst of {len(frames)} frames (by mean mIoU)</h2>",
+        at = {"class": "", "category": " at category level"}[picture_level(evaluations)]
+        parts += [f"<h2>The {min(worst, len(frames))} worst of {len(frames)} frames (by mean mIoU{at})</h2>",
                   _table(frames.head(worst))]
         drawn = [_frame_pictures(name, evaluations, metas or {}, eval_paths or {}, data_root, colours)
                  for name in frames.index[:FRAMES_DRAWN]]

@@ -18,7 +18,7 @@ import pytest
 from evaluation_fixtures import FRAMES, RUNS, eval_json, make_data, make_models
 from PIL import Image
 
-from segcore import compare, figures, reports, review, runs
+from segcore import compare, eval_records, figures, reports, review, runs
 from segcore import evaluations as stored
 from segcore.cli import main
 from segcore.frame_views import read_thumbnail
@@ -277,3 +277,9 @@ def test_a_category_only_evaluation_is_drawn_at_category_level(models, tmp_path)
         stored_labels = np.asarray(Image.open(path.parent / record["prediction"]))
         caption, picture = next(p for p in pictures if p[0].startswith(RUNS[0]))
         assert np.array_equal(picture, category_schema().colorize(CAMVID11.to_categories(stored_labels)))
+        other = json.loads(eval_json(copy, RUNS[1]).read_text())      # same schema as the data: class scores stored
+        other_record = compare.find_record(other, frame)
+        at_categories = eval_records.frame_scores(other_record, "category", 7)[0]
+        other_caption = next(p[0] for p in pictures if p[0].startswith(RUNS[1]))
+        assert other_caption.endswith(f"mIoU {100 * at_categories:.1f} %"), other_caption    # the level drawn
+    assert "(by mean mIoU at category level)" in text
