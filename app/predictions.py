@@ -61,18 +61,19 @@ def prediction(run: runs.Run, image: np.ndarray, tta: str | None = None):
 
 
 def predict_all(chosen: list[runs.Run], shown: list[tuple[np.ndarray, tuple | None]], *,
-                with_confidence: bool = False, tta: str | None = None) -> list[dict[str, object]]:
+                with_confidence: bool = False, tta: str | None = None, level: str = "class") -> list[dict[str, object]]:
     """Per (image, ground truth or None), each run's Prediction (or the RunError that stopped it), all computed before
     a page draws any of them: the browser, busy laying out what a rerun sends, slowed forward passes that ran
     meanwhile by a third on 2 cores (docs/BENCHMARKS.md, "Side by Side speed goals"). `with_confidence`: the same
     forward pass also gives the confidence maps and, where a ground truth (its schema, mask) is given, the mask's
-    label doubts that `confidence` returns. `tta`: every run with that test-time augmentation (None: each its own)."""
+    label doubts that `confidence` returns, at `level` (class or category). `tta`: every run with that test-time
+    augmentation (None: each its own)."""
     outcomes = []
     for image, truth in shown:
         outcome = {}
         for run in chosen:
             try:
-                outcome[run.name] = (_scored(run, image, truth, tta)[0] if with_confidence
+                outcome[run.name] = (_scored(run, image, truth, tta, level)[0] if with_confidence
                                      else prediction(run, image, tta))
             except runs.RunError as err:
                 outcome[run.name] = err
@@ -83,28 +84,33 @@ def predict_all(chosen: list[runs.Run], shown: list[tuple[np.ndarray, tuple | No
 # One label map's worth of bytes keeps the caches within cache_budget.CACHES_BYTES; float16 maps and a bool doubts mask
 # (5 bytes a pixel) fit a few 2 MP images, which is what a visitor looks at, at a time.
 @st.cache_data(show_spinner=False, max_entries=16, max_size=budget.CONFIDENCE_BYTES)
-def _scored_prediction(run_path: str, stamp: tuple, tta: str | None, digest: str, truth_digest: str,
+def _scored_prediction(run_path: str, stamp: tuple, tta: str | None, digest: str, truth_digest: str, level: str,
                        _image: np.ndarray, _truth: tuple | None):
-    """(Prediction without its scores, ConfidenceMaps, MaskDoubts or None) from one forward pass."""
+    """(Prediction without its scores, ConfidenceMaps, MaskDoubts or None) from one forward pass; the maps and
+    doubts at `level`: at category level a pixel's confidence is that of the category drawn there (its classes'
+    probabilities summed), not of its top class."""
     predictor = _predictor(run_path, stamp, tta)
     result = predictor.predict(_image, keep_scores=True)
     probabilities = predictor.probabilities(result.scores)
-    maps = confidence_maps(probabilities, _image.shape[:2], void=predictor.no_class is not None)
-    doubts = None if _truth is None else mask_doubts(probabilities, _truth[1], _truth[0], predictor.schema)
+    at_level = probabilities @ predictor.schema.category_fold() if level == "category" else probabilities
+    maps = confidence_maps(at_level, _image.shape[:2], void=predictor.no_class is not None)
+    doubts = None if _truth is None else mask_doubts(probabilities, _truth[1], _truth[0], predictor.schema,
+                                                     level=level)
     return (dataclasses.replace(result, scores=None),
             ConfidenceMaps(maps.confidence.astype(np.float16), maps.entropy.astype(np.float16)), doubts)
 
 
-def _scored(run: runs.Run, image: np.ndarray, truth: tuple | None, tta: str | None):
+def _scored(run: runs.Run, image: np.ndarray, truth: tuple | None, tta: str | None, level: str = "class"):
     truth_digest = "" if truth is None else truth[0].name + _digest(truth[1])
-    return _scored_prediction(str(run.path), run_stamp(run), _asked(run, tta), _digest(image), truth_digest, image,
-                              truth)
+    return _scored_prediction(str(run.path), run_stamp(run), _asked(run, tta), _digest(image), truth_digest, level,
+                              image, truth)
 
 
-def confidence(run: runs.Run, image: np.ndarray, truth: tuple | None = None, tta: str | None = None):
+def confidence(run: runs.Run, image: np.ndarray, truth: tuple | None = None, tta: str | None = None,
+               level: str = "class"):
     """(ConfidenceMaps, MaskDoubts or None) of the run for `image` (and its ground truth (schema, mask)), at the
-    image's resolution; computed once, in the forward pass predict_all(with_confidence=True) made."""
-    return _scored(run, image, truth, tta)[1:]
+    image's resolution and at `level`; computed once, in the forward pass predict_all(with_confidence=True) made."""
+    return _scored(run, image, truth, tta, level)[1:]
 
 
 def _digest(image: np.ndarray) -> str:

@@ -67,7 +67,7 @@ def show_model(run, image, truth, index: int, stem: str, prediction):
             score_view(view, image, shown_truth)
     overlay, doubts = view.overlay, None
     if sure:
-        maps, doubts = predictions.confidence(run, image, truth, tta)
+        maps, doubts = predictions.confidence(run, image, truth, tta, level)
         low = confidence.unsure(maps.confidence, threshold)
         overlay = confidence.grey_out(overlay, image, low) if threshold > 0 else overlay
     st.image(overlay, caption=run.name, width="stretch")
@@ -145,6 +145,6 @@ def show_image(index: int, name: str, image, truth, outcomes: dict):
 shown = image_sources.uploaded_images(schemas) if source == "Upload" else image_sources.folder_images(config)
 class_colours.runs_editor(chosen, [level])
 outcomes = predictions.predict_all(chosen, [(image, truth) for _, image, truth in shown], with_confidence=sure,
-                                   tta=tta)
+                                   tta=tta, level=level)
 for index, ((name, image, truth), outcome) in enumerate(zip(shown, outcomes)):
     show_image(index, name, image, truth, outcome)

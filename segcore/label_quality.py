@@ -76,11 +76,11 @@ class MaskDoubts:
 
 
 def mask_doubts(probabilities: np.ndarray, mask: np.ndarray, mask_schema: LabelSchema,
-                run_schema: LabelSchema) -> MaskDoubts:
+                run_schema: LabelSchema, level: str = "class") -> MaskDoubts:
     """A mask (ids of `mask_schema`) checked by a model's (h, w, C) class probabilities (C of `run_schema`) at the
     finest level both share, as segcore.evaluate does: classes when the schemas agree, else the 7 categories (the
-    probabilities summed per category)."""
-    if mask_schema.name == run_schema.name:
+    probabilities summed per category); at `level` "category", the categories whatever the schemas."""
+    if mask_schema.name == run_schema.name and level == "class":
         truth, ignore, level = np.asarray(mask), run_schema.ignore_index, "class"
     else:
         truth, ignore, level = mask_schema.to_categories(mask), category_schema().ignore_index, "category"

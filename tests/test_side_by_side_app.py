@@ -148,6 +148,29 @@ def test_with_confidence_a_masks_label_doubts_and_quality_show_per_model_and_for
                for c in captions(at))
     shared = next(c for c in captions(at) if c.startswith("label doubts of every model"))
     assert f"{expected.contradicted.mean():.2%} of the image" in shared
+    # At the 7 categories the doubts, the quality beside the category mIoU and the confidence are the categories'.
+    by_category = mask_doubts(predictor.probabilities(result.scores), mask, CAMVID11, CAMVID11, level="category")
+    at.radio(key="sbs_level").set_value("category")
+    run(at)
+    assert at.dataframe[0].value.loc["onnx-a", "label quality %"] == pytest.approx(100 * by_category.quality,
+                                                                                   abs=0.02)
+    assert any(c.startswith("onnx-a label doubts: the mask's pixels it confidently rejects, by category")
+               for c in captions(at))
+
+
+def test_at_category_level_a_pixels_confidence_is_its_categorys_probability(models):
+    from app import predictions
+    from segcore.confidence import confidence_maps
+    from segcore.predict import Predictor
+    from segcore.runs import open_run
+    predictor, run_ = Predictor(models / "onnx-a"), open_run(models / "onnx-a")
+    image = sample_image(9, SIZE)
+    probabilities = predictor.probabilities(predictor.predict(image, keep_scores=True).scores)
+    by_class = predictions.confidence(run_, image)[0].confidence.astype(np.float32)
+    by_category = predictions.confidence(run_, image, level="category")[0].confidence.astype(np.float32)
+    expected = confidence_maps(probabilities @ CAMVID11.category_fold(), SIZE).confidence
+    np.testing.assert_allclose(by_category, expected, atol=2e-3)                # float16 maps
+    assert (by_category >= by_class - 2e-3).all() and (by_category > by_class + 0.01).any()
 
 
 def test_test_time_augmentation_is_chosen_for_every_model_and_named_beside_its_timing(models):
