@@ -12,7 +12,8 @@ from app.settings import Settings
 from segcore.datasets import DatasetError, schema_for
 from segcore.imageio import MAX_PIXELS, ImageError
 from segcore.labels import SCHEMAS, LabelSchema
-from segcore.pairing import pair_by_name
+from segcore.backends.stored import train_id_schema
+from segcore.pairing import holds_train_ids, pair_by_name
 
 Truth = tuple[LabelSchema, np.ndarray]
 Shown = tuple[str, np.ndarray, Truth | None]
@@ -65,8 +66,9 @@ def uploaded_images(schemas: dict[str, LabelSchema]) -> list[Shown]:
         truth, mask_name = None, pairing.mask_for(name)
         if mask_name is not None:
             mask = named_masks[mask_name]
+            read_as = train_id_schema(schema) if holds_train_ids(mask_name) else schema
             try:
-                truth = schema, uploads.decode_mask(mask.getvalue(), mask.name, schema.to_json(), image.shape[:2])
+                truth = schema, uploads.decode_mask(mask.getvalue(), mask.name, read_as.to_json(), image.shape[:2])
             except ImageError as err:
                 st.error(f"Ground truth not used ({schema.name} schema): {err}", icon=":material/broken_image:")
         images.append((name, image, truth))

@@ -2,9 +2,10 @@
 
 An image and a mask pair when their names agree once the usual suffixes are set aside: the mask's stem may add
 `_mask`, `_label(s)`, `_L` (CamVid), `_gt`, `_seg`, `_labelIds`, `_trainIds`, `_color`, Cityscapes'
-`_gtFine_labelIds` (or `_gtFine_color`, `_gtFine_trainIds`), and the image's stem may add Cityscapes'
-`_leftImg8bit`. Names compare without folders, extension or letter case. A lone image and a lone mask pair
-whatever their names (one of each can only mean each other).
+`_gtFine_labelIds` (or `_gtFine_color`, `_gtFine_trainIds`, `_gtFine_labelTrainIds`), and the image's stem may add
+Cityscapes' `_leftImg8bit`. Names compare without folders, extension or letter case. A lone image and a lone mask
+pair whatever their names (one of each can only mean each other). A mask named as train ids holds the schema's
+train ids, not its raw label ids (holds_train_ids).
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from dataclasses import dataclass, field
 
 IMAGE_SUFFIXES = ("_leftImg8bit", "_image", "_img", "_rgb")
 # Longest first, so "_gtFine_labelIds" is removed whole before "_labelIds" could match its tail.
-MASK_SUFFIXES = tuple(sorted(("_gtFine_labelIds", "_gtFine_trainIds", "_gtFine_color", "_gtFine_instanceIds",
-                              "_labelIds", "_trainIds", "_color", "_mask", "_masks", "_label", "_labels", "_L",
-                              "_gt", "_seg", "_segmentation", "_annotation"), key=len, reverse=True))
+MASK_SUFFIXES = tuple(sorted(("_gtFine_labelIds", "_gtFine_trainIds", "_gtFine_labelTrainIds", "_gtFine_color",
+                              "_gtFine_instanceIds", "_labelIds", "_trainIds", "_labelTrainIds", "_color", "_mask",
+                              "_masks", "_label", "_labels", "_L", "_gt", "_seg", "_segmentation", "_annotation"),
+                             key=len, reverse=True))
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 
@@ -24,6 +26,7 @@ class Pairing:
     lone_images: list[str] = field(default_factory=list)            # images no mask is named after
     lone_masks: list[str] = field(default_factory=list)             # masks named after no image
     clashes: dict[str, list[str]] = field(default_factory=dict)     # image -> the several masks named after it
+    same_names: list[list[str]] = field(default_factory=list)       # images whose names pair alike (A.png, a.jpg)
 
     def mask_for(self, image: str) -> str | None:
         return next((mask for name, mask in self.pairs if name == image), None)
@@ -32,6 +35,8 @@ class Pairing:
         """One line per thing left unscored, saying what to do."""
         lines = [f"{image}: several masks are named after it ({', '.join(masks)}); keep one"
                  for image, masks in self.clashes.items()]
+        lines += [f"{' and '.join(images)} pair under one name: a mask named after it goes to the first; rename one"
+                  for images in self.same_names]
         if self.lone_masks:
             lines.append(f"No image for mask(s) {', '.join(self.lone_masks)}: name a mask like its image "
                          "(X.png with X.png, X_mask.png, X_L.png or X_gtFine_labelIds.png)")
@@ -64,6 +69,12 @@ def mask_keys(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((stem.lower(), _without(stem, MASK_SUFFIXES).lower())))
 
 
+def holds_train_ids(mask: str) -> bool:
+    """A mask named as train ids (`_trainIds`, Cityscapes' `_gtFine_labelTrainIds`): its values are the schema's
+    train ids, which a schema with raw label ids (Cityscapes) would otherwise read as label ids."""
+    return "trainids" in _stem(mask).lower()
+
+
 def pair_by_name(images: list[str], masks: list[str]) -> Pairing:
     """Pair each image with the one mask named after it (see the module's rules)."""
     if len(images) == 1 and len(masks) == 1:
@@ -91,4 +102,8 @@ def pair_by_name(images: list[str], masks: list[str]) -> Pairing:
             result.lone_images.append(image)
     used = {mask for masks_found in found.values() for mask in masks_found}
     result.lone_masks = [mask for mask in masks if mask not in used]
+    by_key: dict[str, list[str]] = {}
+    for image in images:
+        by_key.setdefault(image_key(image), []).append(image)
+    result.same_names = [alike for alike in by_key.values() if len(alike) > 1 and masks]
     return result

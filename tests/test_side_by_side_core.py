@@ -55,6 +55,28 @@ def test_unpaired_masks_are_said_with_what_to_do():
     assert len(problems) == 1 and "other.png" in problems[0] and "name a mask like its image" in problems[0]
 
 
+def test_images_pairing_under_one_name_are_said():
+    pairing = pair_by_name(["A.png", "a.jpg", "b.png"], ["a_mask.png"])
+    assert pairing.pairs == [("A.png", "a_mask.png")]
+    assert any("A.png and a.jpg pair under one name" in line and "rename one" in line for line in pairing.problems())
+    assert not pair_by_name(["A.png", "a.jpg"], []).problems()           # no mask: nothing goes astray
+
+
+def test_masks_named_as_train_ids_pair_and_are_read_as_train_ids():
+    from segcore.backends.stored import train_id_schema
+    from segcore.imageio import read_mask
+    from segcore.labels import CITYSCAPES
+    from segcore.pairing import holds_train_ids
+    from test_imageio import png_bytes
+    image, mask = "aachen_000000_000019_leftImg8bit.png", "aachen_000000_000019_gtFine_labelTrainIds.png"
+    assert pair_by_name([image, "other.png"], [mask, "x_mask.png"]).pairs == [(image, mask)]
+    assert holds_train_ids(mask) and holds_train_ids("f1_trainIds.png") and not holds_train_ids("f1_labelIds.png")
+    train_ids = np.array([[0, 13, 8, 255]], dtype=np.uint8)                # road, car, vegetation, void
+    as_train_ids = read_mask(png_bytes(train_ids, "L"), train_id_schema(CITYSCAPES))
+    assert as_train_ids.tolist() == train_ids.tolist()
+    assert read_mask(png_bytes(train_ids[:, :3], "L"), CITYSCAPES).tolist() != [[0, 13, 8]]   # as label ids: wrong
+
+
 def test_keys():
     assert image_key("x/aachen_1_2_leftImg8bit.png") == "aachen_1_2"
     assert mask_keys("aachen_1_2_gtFine_labelIds.png") == ("aachen_1_2_gtfine_labelids", "aachen_1_2")
