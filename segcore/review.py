@@ -208,6 +208,12 @@ def _frame_pictures(name: str, evaluations: dict[str, dict], metas: dict[str, di
     return f"<h4>{html.escape(name)}</h4>" + _grid(photo + pictures) if pictures else ""
 
 
+def _leaves_void(evaluations: dict[str, dict]) -> bool:
+    """Whether some stored prediction leaves pixels without a class (drawn in the void colour)."""
+    return any(any((result.get(key) or {}).get("unpredicted") or []) for result in evaluations.values()
+               for key in ("class_level", "category_level"))
+
+
 def _legends(metas: dict[str, dict], evaluations: dict[str, dict], void: bool = False,
              colours: dict | None = None) -> list[str]:
     """A colour legend per schema the pictures are drawn in (one where the runs share it); `void`: with the colour
@@ -329,7 +335,8 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
                        "folder (`segcore review --data DIR`, or a data folder of the dashboard) to draw it.")
             parts += [f"<h3>The {min(FRAMES_DRAWN, len(frames))} worst, as the evaluations stored them</h3>",
                       f'<p class="note">At {level}: {truth}each run\'s stored prediction.{missing}</p>',
-                      *_legends(metas or {}, evaluations, void=data_root is not None, colours=colours),
+                      *_legends(metas or {}, evaluations, void=data_root is not None or _leaves_void(evaluations),
+                                colours=colours),
                       *filter(None, drawn)]
     if histories is not None:
         parts += _training_section(*histories, figure_html)

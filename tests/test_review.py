@@ -283,3 +283,17 @@ def test_a_category_only_evaluation_is_drawn_at_category_level(models, tmp_path)
         other_caption = next(p[0] for p in pictures if p[0].startswith(RUNS[1]))
         assert other_caption.endswith(f"mIoU {100 * at_categories:.1f} %"), other_caption    # the level drawn
     assert "(by mean mIoU at category level)" in text
+
+
+def test_without_the_data_folder_the_legend_names_void_where_a_prediction_leaves_pixels_without_a_class(
+        models, tmp_path):
+    copy = shutil.copytree(models, tmp_path / "models")
+    with_void = figures.legend_html(CAMVID11, [*range(CAMVID11.num_classes), CAMVID11.ignore_index])
+    text = review.write_review(opened(copy), tmp_path / "plain.html")[0].read_text(encoding="utf-8")
+    assert with_void not in text
+    path = eval_json(copy, RUNS[0])
+    result = json.loads(path.read_text())
+    result["class_level"]["unpredicted"] = [7] + [0] * (CAMVID11.num_classes - 1)   # a model with a void output
+    path.write_text(json.dumps(result))
+    text = review.write_review(opened(copy), tmp_path / "void.html")[0].read_text(encoding="utf-8")
+    assert with_void in text
