@@ -22,14 +22,22 @@ from segcore.evaluations import read_evaluation
 from segcore.files import changed_stamp
 from segcore.imageio import read_pair
 from segcore.labels import LabelSchema
+from segcore.run_lock import LOCK_FILE, live_holder
+from segcore.train_backup import BACKUP_DIR
 
 # ---------------------------------------------------------------------------------------------- fingerprints
 
 
 def _models_fingerprint(models_dir: Path) -> tuple:
-    patterns = (f"*/{runs.META_FILE}", f"*/{runs.MODEL_FILE}", f"*/{runs.HISTORY_FILE}", f"*/{runs.EVAL_DIR}/*.json")
-    return changed_stamp([models_dir, *(p for pattern in patterns for p in models_dir.glob(pattern))]) \
-        if models_dir.is_dir() else ()
+    """What the runs overview depends on: each run's files (any kind of model), its backup and lock, and whether
+    the trainer holding a lock still lives (a killed one leaves its .lock unchanged)."""
+    if not models_dir.is_dir():
+        return ()
+    patterns = (f"*/{runs.META_FILE}", *(f"*/{name}" for name in runs.MODEL_FILES.values()), f"*/{runs.HISTORY_FILE}",
+                f"*/{runs.EVAL_DIR}/*.json", f"*/{BACKUP_DIR}", f"*/{LOCK_FILE}")
+    files = [models_dir, *(p for pattern in patterns for p in models_dir.glob(pattern))]
+    live = tuple((lock.parent.name, live_holder(lock.parent) is not None) for lock in models_dir.glob(f"*/{LOCK_FILE}"))
+    return changed_stamp(files), live
 
 
 def _folders_fingerprint(root: Path, depth: int = 3) -> tuple:
@@ -124,8 +132,10 @@ def _history(path: str, name: str, stamp: tuple) -> pd.DataFrame:
 
 def history(path: Path, name: str) -> pd.DataFrame:
     """A run's history table (attrs: name, source, warnings); HistoryError for malformed files."""
-    # A TensorBoard logs/ folder changes through the event files inside it, not its own mtime.
+    # A TensorBoard logs/ folder changes through the event files inside it, not its own mtime; the run's meta.json
+    # gives the table's best-epoch rule and what it trained on.
     watched = [path, *(p for p in path.rglob("*") if p.is_file())] if path.is_dir() else [path]
+    watched += [folder / runs.META_FILE for folder in (path, path.parent) if (folder / runs.META_FILE).is_file()]
     return _history(str(path), name, changed_stamp(watched))      # cache_data pickles the table; attrs survive that
 
 

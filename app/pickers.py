@@ -63,8 +63,10 @@ def pick_runs(models_dir: Path, key: str, models_only: bool = False) -> list[run
     usable = {run.name: run for run in found if run.ok and run.name not in stored}
     broken = [run for run in found if not run.ok]
     # Keep the user's choice across reruns, minus runs that have since gone or broken; a run just brought in on
-    # Home joins it once (the user may then take it out again).
-    previous = st.session_state.get(key)
+    # Home joins it once (the user may then take it out again). Streamlit drops a widget's state when a page without
+    # it runs: the choice is also kept under a key of its own, so it survives a visit to another page.
+    kept = f"{key}_kept"
+    previous = st.session_state.get(key, st.session_state.get(kept))
     chosen_before = (default_runs(list(usable), evaluated_scores(models_dir)) if previous is None
                      else [n for n in previous if n in usable])
     joined = st.session_state.setdefault(f"{key}_{BROUGHT}", set())
@@ -77,6 +79,7 @@ def pick_runs(models_dir: Path, key: str, models_only: bool = False) -> list[run
             with st.expander(f"{len(broken)} run(s) can't be used"):
                 for run in broken:
                     st.markdown(f"**{run.name}**: {run.error}")
+    st.session_state[kept] = chosen
     if stored:
         st.info(f"Not offered here: {', '.join(stored)} (stored predictions can't label new images; see them on "
                 "Evaluation).", icon=":material/info:")

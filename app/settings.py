@@ -117,6 +117,9 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """
     rows, broken, notes = [], [], []
     for run in runs.discover_runs(path):
+        if not run.ok and run_lock.live_holder(run.path) is not None:     # its first epoch: no model file yet
+            rows.append({"run": run.name, "status": "training, first epoch"})
+            continue
         if not run.ok:
             rows.append({"run": run.name, "status": f"broken: {run.error}"})
             broken.append((run.name, run.error))
@@ -174,17 +177,17 @@ def _evaluated_miou(run: runs.Run) -> tuple[float | None, str | None, str | None
             continue
         try:
             result = runs.read_json(eval_path)
-        except runs.RunError:
-            continue                  # an unreadable evaluation is skipped; the training log still shows
-        level = result.get("class_level")
-        value = level.get("mean_iou") if isinstance(level, dict) else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            passes = evaluations.tta_in_words(result)
-            # A final model's score on frames it trained on is named so, which also keeps it out of the ranking
-            # that picks the pages' default runs (app.pickers.evaluated_scores).
-            seen = TRAINED_ON if evaluations.trained_on(result) else ""
-            return float(value), f"{evaluations.label(result)}{seen}, label resolution", passes, \
-                evaluations.optimism_note(result)
+            level = result.get("class_level")
+            value = level.get("mean_iou") if isinstance(level, dict) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                passes = evaluations.tta_in_words(result)
+                # A final model's score on frames it trained on is named so, which also keeps it out of the
+                # ranking that picks the pages' default runs (app.pickers.evaluated_scores).
+                seen = TRAINED_ON if evaluations.trained_on(result) else ""
+                return float(value), f"{evaluations.label(result)}{seen}, label resolution", passes, \
+                    evaluations.optimism_note(result)
+        except (runs.RunError, TypeError, AttributeError):
+            continue      # an unreadable or hand-damaged evaluation is skipped; the training log still shows
     return None, None, None, None
 
 

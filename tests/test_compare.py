@@ -227,3 +227,21 @@ def test_shared_levels_drop_the_class_level_when_one_evaluation_lacks_it():
     category_only = {"category_level": {}}
     assert compare.shared_levels({"a": both, "b": both}) == ["class", "category"]
     assert compare.shared_levels({"a": both, "b": category_only}) == ["category"]
+
+
+def test_the_runs_chosen_on_a_page_are_still_chosen_after_a_visit_to_another_page(monkeypatch):
+    """Streamlit drops a widget's state when a page without it runs: the choice is kept apart from the widget."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv("SEGLAB_MODELS_DIR", str(root / "models"))
+    monkeypatch.setenv("SEGLAB_DATA_DIR", str(root / "data" / "sample"))
+    monkeypatch.delenv("SEGLAB_READ_ONLY", raising=False)
+    at = AppTest.from_file(str(root / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/evaluation.py").run()
+    at.multiselect(key="ev_runs").set_value(["unet-camvid"]).run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/evaluation.py").run()
+    assert not at.exception and at.multiselect(key="ev_runs").value == ["unet-camvid"]

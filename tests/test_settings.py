@@ -136,3 +136,39 @@ def test_missing_models_folder_is_an_empty_table(tmp_path):
 def test_the_runs_table_shows_status_and_scores_before_model_details():
     from app.settings import LOG_MIOU, RUN_COLUMNS
     assert RUN_COLUMNS[:6] == ["run", "status", EVAL_MIOU, EVALUATED_ON, EVAL_TTA, LOG_MIOU]
+
+
+def test_a_hand_damaged_evaluation_is_skipped_not_a_crash(tmp_path):
+    """A field of the wrong type ("per_image": null) stopped Home and every page that picks runs."""
+    base = {"arch": "unet", "schema": CAMVID11.to_dict(), "input_size": [360, 480]}
+    _run(tmp_path, "a-damaged", base, evaluation={"camvid-0123abcd-val": json.dumps(
+        {"class_level": {"mean_iou": 0.5}, "per_image": None, "dataset": None})})
+    table, broken = describe_models_dir(tmp_path)
+    assert not broken and table.set_index("run").loc["a-damaged", "status"] == "ok"
+
+
+def test_a_run_in_its_first_epoch_is_training_not_broken_and_a_dead_trainers_lock_is_noticed(tmp_path, monkeypatch):
+    """The runs table is cached on its files: a trainer that dies leaves its .lock unchanged, yet the table moves."""
+    import subprocess
+    import sys
+
+    from app import loaders
+    from segcore.run_lock import RunLock
+    base = {"arch": "unet", "schema": CAMVID11.to_dict(), "input_size": [360, 480], "epochs": 3}
+    folder = tmp_path / "new-run"
+    folder.mkdir()
+    (folder / "meta.json").write_text(json.dumps(base))          # as training writes it before its first model file
+    with RunLock(folder):
+        table, broken = describe_models_dir(tmp_path)
+        assert not broken and table.set_index("run").loc["new-run", "status"] == "training, first epoch"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        from segcore.run_lock import _start_time
+        (folder / "model.keras").write_bytes(b"x")
+        (folder / ".lock").write_text(json.dumps({"pid": sleeper.pid, "host": os.uname().nodename,
+                                                  "started": _start_time(sleeper.pid), "since": "now"}))
+        alive = loaders._models_fingerprint(tmp_path)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert loaders._models_fingerprint(tmp_path) != alive           # same files; the trainer is gone
