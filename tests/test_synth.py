@@ -105,3 +105,16 @@ def test_committed_sample_regenerates_to_the_same_pixels(tmp_path, capsys):
     for rel in (name for name in committed if name.endswith(".png")):
         with Image.open(SAMPLE / rel) as old, Image.open(tmp_path / rel) as new:
             assert old.mode == new.mode and np.array_equal(np.asarray(old), np.asarray(new)), rel
+
+
+def test_a_folder_that_is_not_a_sample_is_left_alone(tmp_path, capsys):
+    """make_sample replaces README.md and removes stale scene files: never in a folder it did not make."""
+    (tmp_path / "README.md").write_text("my precious notes")
+    (tmp_path / "images" / "train").mkdir(parents=True)
+    (tmp_path / "images" / "train" / "scene_0099.png").write_bytes(b"mine")
+    assert cli.main(["sample", "make", "--out", str(tmp_path), "--train", "1", "--val", "0"]) == 2
+    assert "holds files that are not a sample data set" in capsys.readouterr().err
+    assert (tmp_path / "README.md").read_text() == "my precious notes"
+    assert (tmp_path / "images" / "train" / "scene_0099.png").read_bytes() == b"mine"
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        make_sample(tmp_path / "new", n_train=0, n_val=0, seed=-1)

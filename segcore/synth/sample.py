@@ -51,8 +51,15 @@ def make_sample(out_dir, *, n_train: int = 16, n_val: int = 8, seed: int = 0, si
     n_train, n_val, seed = int(n_train), int(n_val), int(seed)
     if n_train < 0 or n_val < 0 or n_train + n_val > SCENES_PER_SEED:
         raise ValueError(f"n_train and n_val must be >= 0 with at most {SCENES_PER_SEED} scenes in all")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     h, w = (int(v) for v in size)
     out = Path(out_dir)
+    readme = out / "README.md"
+    ours = readme.is_file() and readme.read_text(errors="replace").startswith(_README.splitlines()[0])
+    if out.is_dir() and any(out.iterdir()) and not ours:
+        # It replaces README.md and removes scene files: only in an empty folder or a sample it made.
+        raise ValueError(f"{out} holds files that are not a sample data set: give an empty or new folder")
     files, k = [], 0
     for split, count in (("train", n_train), ("val", n_val)):
         names = set()
