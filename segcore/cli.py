@@ -154,9 +154,16 @@ def cmd_review(args) -> int:
     return 0
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse's errors as one line (it prints the whole usage block first); subcommands inherit the class."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="segcore", description="Street-scene segmentation: data, training, "
-                                                              "evaluation and prediction.")
+    top = _OneLineParser(prog="segcore", description="Street-scene segmentation: data, training, evaluation and "
+                                                     "prediction.")
     sub = top.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="data set tools").add_subparsers(dest="data_command", required=True)

@@ -61,6 +61,18 @@ def test_cli_gives_one_line_instead_of_a_tensorflow_traceback(tmp_path, args, ne
     assert not (tmp_path / "run" / "meta.json").exists()
 
 
+@pytest.mark.parametrize("argv, needle", [(["train", "--arch", "unet", "--size", "4x4", "--data", "d", "--out", "o"],
+                                             "segcore train: error: argument --size: size must be at least 8x8"),
+                                            (["evaluate", "--tta", "bad"], "segcore evaluate: error: argument --tta"),
+                                            (["bogus"], "segcore: error: argument command: invalid choice")])
+def test_an_option_argparse_refuses_is_one_line_too_not_the_usage_block(argv, needle, capsys):
+    from segcore.cli import main
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    said = capsys.readouterr().err
+    assert stopped.value.code == 2 and said.startswith(needle) and said.count("\n") == 1, said
+
+
 def interrupted_run(tmp_path, config: TrainConfig, augment: dict | None = None) -> Path:
     """A run folder as a killed training leaves it: meta.json with the config, a backup folder."""
     out = Path(config.out)
