@@ -190,8 +190,8 @@ def read_pair(image_source, mask_source, schema: LabelSchema) -> tuple[np.ndarra
 
 def _check_size(labels: np.ndarray, size, name: str) -> np.ndarray:
     if size is not None and tuple(labels.shape[:2]) != tuple(size):
-        raise ImageError(f"{name}: mask is {labels.shape[1]}x{labels.shape[0]} but the image is "
-                         f"{size[1]}x{size[0]}; a mask must have its image's size")
+        raise ImageError(f"{name}: mask is {labels.shape[0]}x{labels.shape[1]} but the image is "
+                         f"{size[0]}x{size[1]} (height x width); a mask must have its image's size")
     return labels
 
 

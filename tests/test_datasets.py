@@ -56,7 +56,7 @@ def test_broken_folder_names_every_bad_file(camvid_like):
     text = "\n".join(f"{k}: {v}" for k, v in problems.items())
     assert "f000.png: image has no label" in text
     assert "f001.png: label values [200]" in text
-    assert "f002.png: mask is 10x10 but the image is 48x32" in text
+    assert "f002.png: mask is 10x10 but the image is 32x48 (height x width)" in text
     assert "images/val/f000.png: unreadable image" in text
     assert "orphan.png: label has no image" in text
 
