@@ -98,10 +98,23 @@ def list_splits(root, layout: str | None = None) -> list[str]:
     return sorted(names, key=lambda s: (order.get(s, 9), s))
 
 
+def _by_stem(paths) -> tuple[dict, list[tuple[str, str]]]:
+    """{stem: path}, and a problem for each file whose stem another file also has (f.jpg beside f.png: which one
+    is the frame can't be told; the last in name order is used, as before, and the others are named)."""
+    found, problems = {}, []
+    for path in sorted(paths):
+        if path.stem in found:
+            problems.append((str(found[path.stem]), f"has the same name as {path.name}, which is used instead; "
+                                                    "keep one file per frame"))
+        found[path.stem] = path
+    return found, problems
+
+
 def _folder_pairs(image_dir: Path, label_dir: Path) -> tuple[list[Sample], list[tuple[str, str]]]:
-    images = {p.stem: p for p in _images(image_dir)} if image_dir.is_dir() else {}
-    labels = {p.stem: p for p in _images(label_dir)} if label_dir.is_dir() else {}
-    return _match(images, labels, label_dir)
+    images, twin_images = _by_stem(_images(image_dir)) if image_dir.is_dir() else ({}, [])
+    labels, twin_labels = _by_stem(_images(label_dir)) if label_dir.is_dir() else ({}, [])
+    samples, problems = _match(images, labels, label_dir)
+    return samples, twin_images + twin_labels + problems
 
 
 def _match(images: dict, labels: dict, label_dir: Path) -> tuple[list[Sample], list[tuple[str, str]]]:

@@ -111,3 +111,13 @@ def test_mixed_sizes_are_reported_not_refused(tmp_path):
     assert report.ok and report.splits["train"].pairs == 3
     assert dict(report.splits["train"].sizes) == {(32, 48): 2, (40, 64): 1}
     assert "32x48 (2), 40x64 (1)" in format_report(report)     # height x width, as --size takes it
+
+
+def test_two_files_of_one_frame_are_a_problem_that_is_said(camvid_like):
+    from PIL import Image
+    jpeg = camvid_like / "images" / "train" / "f000.jpg"
+    Image.open(camvid_like / "images" / "train" / "f000.png").convert("RGB").save(jpeg)
+    report = check(camvid_like)
+    assert any(path == str(jpeg) and "has the same name as f000.png, which is used instead" in why
+               for path, why in report.problems)
+    assert next(s for s in list_pairs(camvid_like, "train") if s.name == "f000").image.suffix == ".png"
