@@ -92,7 +92,9 @@ def _dataset_identity(data_dir: str, split: str, fingerprint: tuple) -> dict:
 def dataset_identity(data_dir: Path, split: str) -> dict:
     """{name, path, layout, split, fingerprint} of a configured data folder's split (DatasetError if unreadable)."""
     data_dir = settings().data_folder(data_dir)
-    return _dataset_identity(str(data_dir), split, _folders_fingerprint(data_dir))
+    # The fingerprint hashes file sizes: a file rewritten in place changes no folder's mtime, so files are stamped.
+    files = [p for p in data_dir.rglob("*") if p.is_file()] if data_dir.is_dir() else []
+    return _dataset_identity(str(data_dir), split, (_folders_fingerprint(data_dir), changed_stamp(files)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64, max_size=budget.LISTING_BYTES)

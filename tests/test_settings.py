@@ -172,3 +172,17 @@ def test_a_run_in_its_first_epoch_is_training_not_broken_and_a_dead_trainers_loc
         sleeper.kill()
         sleeper.wait()
     assert loaders._models_fingerprint(tmp_path) != alive           # same files; the trainer is gone
+
+
+def test_the_evaluate_forms_data_set_fingerprint_follows_a_label_rewritten_in_place(tmp_path, monkeypatch):
+    """The fingerprint hashes names and sizes; copying over a file keeps every folder's mtime, yet it changes."""
+    import shutil
+
+    from app import loaders
+    data = make_camvid_like(tmp_path / "data")
+    monkeypatch.setenv("SEGLAB_DATA_DIR", str(data))
+    labels = sorted((data / "labels" / "val").glob("*.png"))
+    before = loaders.dataset_identity(data, "val")["fingerprint"]
+    (tmp_path / "bigger.png").write_bytes(labels[0].read_bytes() + b"\0" * 100)     # a PNG ignores trailing bytes
+    shutil.copyfile(tmp_path / "bigger.png", labels[0])
+    assert loaders.dataset_identity(data, "val")["fingerprint"] != before
