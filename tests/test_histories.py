@@ -237,6 +237,12 @@ def test_discover_histories(tmp_path):
         (tmp_path / run).mkdir()
         keras_csv(tmp_path / run / "history.csv")
     (tmp_path / "no-history").mkdir()
+    (tmp_path / ".import-tmp").mkdir()                              # an import being built: not a run
+    keras_csv(tmp_path / ".import-tmp" / "history.csv")
+    outside = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    outside.mkdir()
+    keras_csv(outside / "history.csv")
+    (tmp_path / "linked-in").symlink_to(outside)                   # listed as broken on Home: never read here either
     found = discover_histories(tmp_path)
     assert list(found) == ["a-run", "b-run"] and found["a-run"] == tmp_path / "a-run" / "history.csv"
     assert discover_histories(tmp_path / "missing") == {}

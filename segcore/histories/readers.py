@@ -223,8 +223,11 @@ def discover_histories(models_dir) -> dict[str, Path]:
     root = Path(models_dir)
     if not root.is_dir():
         return {}
-    found = {}
-    for run in sorted(p for p in root.iterdir() if p.is_dir()):
+    found, inside = {}, root.resolve()
+    # As segcore.runs.discover_runs: no hidden folder (an import being built), nothing linked in from outside.
+    for run in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not run.resolve().is_relative_to(inside):
+            continue
         if (run / HISTORY_FILE).is_file():
             found[run.name] = run / HISTORY_FILE
         elif (run / LOGS_DIR).is_dir() and next((run / LOGS_DIR).rglob("*tfevents*"), None):
