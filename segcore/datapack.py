@@ -5,6 +5,7 @@ the images differ by the JPEG error this reports (mean absolute difference per c
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -27,9 +28,26 @@ def pack(root, out, *, splits=("train", "val"), jpeg_quality: int = 88) -> dict:
         raise DatasetError(f"{root}: only CamVid-style folders (images/ + labels/) can be packed")
     if out.exists() and any(out.iterdir()):
         raise DatasetError(f"{out}: not empty; pack into a new folder")
+    splits = list(dict.fromkeys(splits))
+    listed = {split: list_pairs(root, split) for split in splits}      # every split found before a file is written
+    # Written beside `out`, then renamed: a pack that fails half-way leaves nothing that reads as a data set.
+    work = out.parent / f".{out.name}.packing"
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        info = _write(root, work, listed, jpeg_quality)
+        if out.exists():
+            out.rmdir()
+        work.rename(out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return info
+
+
+def _write(root: Path, out: Path, listed: dict, jpeg_quality: int) -> dict:
     frames, total_bytes, errors = 0, 0, []
-    for split in splits:
-        for sample in list_pairs(root, split):
+    for split, samples in listed.items():
+        for sample in samples:
             rgb = read_image(sample.image)
             ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                                     [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
@@ -45,7 +63,7 @@ def pack(root, out, *, splits=("train", "val"), jpeg_quality: int = 88) -> dict:
             files.atomic_write_bytes(out / "images" / split / f"{sample.name}.jpg", jpeg.tobytes())
             files.atomic_write_bytes(out / "labels" / split / f"{sample.name}.png", png.tobytes())
             frames, total_bytes = frames + 1, total_bytes + len(jpeg) + len(png)
-    info = {"source": str(root.resolve()), "splits": list(splits), "frames": frames, "jpeg_quality": jpeg_quality,
+    info = {"source": str(root.resolve()), "splits": list(listed), "frames": frames, "jpeg_quality": jpeg_quality,
             "bytes": total_bytes, "mean_abs_error": round(float(np.mean(errors)), 3) if errors else 0.0}
     files.write_json(out / PACK_INFO, info)
     return info

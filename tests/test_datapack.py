@@ -48,3 +48,16 @@ def test_bad_packs_are_refused_with_one_line(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == f"segcore data: error: {tmp_path / 'nowhere'}: no such folder; point to a data " \
         "set folder (CamVid style: images/ + labels/)"
+
+
+def test_a_pack_that_fails_half_way_leaves_nothing_and_a_split_named_twice_is_packed_once(tmp_path):
+    data = make_camvid_like(tmp_path / "data", splits=(("train", 2), ("val", 1)))
+    with pytest.raises(DatasetError):
+        pack(data, tmp_path / "pack", splits=("train", "test"))          # no test split: found before writing
+    assert not (tmp_path / "pack").exists() and [p.name for p in tmp_path.iterdir()] == ["data"]
+    (data / "labels" / "val" / list_pairs(data, "val")[0].label.name).write_bytes(b"cut short")
+    with pytest.raises(Exception):
+        pack(data, tmp_path / "pack", splits=("train", "val"))            # train written, then val fails
+    assert [p.name for p in tmp_path.iterdir()] == ["data"]
+    info = pack(data, tmp_path / "pack", splits=("train", "train"))
+    assert info["frames"] == 2 and info["splits"] == ["train"]
