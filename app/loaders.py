@@ -34,9 +34,10 @@ def _models_fingerprint(models_dir: Path) -> tuple:
     if not models_dir.is_dir():
         return ()
     patterns = (f"*/{runs.META_FILE}", *(f"*/{name}" for name in runs.MODEL_FILES.values()), f"*/{runs.HISTORY_FILE}",
-                f"*/{runs.EVAL_DIR}/*.json", f"*/{BACKUP_DIR}", f"*/{LOCK_FILE}")
-    files = [models_dir, *(p for pattern in patterns for p in models_dir.glob(pattern))]
-    live = tuple((lock.parent.name, live_holder(lock.parent) is not None) for lock in models_dir.glob(f"*/{LOCK_FILE}"))
+                f"*/{runs.EVAL_DIR}/*.json", f"*/{BACKUP_DIR}")
+    locks = list(models_dir.glob(f"*/{LOCK_FILE}"))
+    files = [models_dir, *locks, *(p for pattern in patterns for p in models_dir.glob(pattern))]
+    live = tuple((lock.parent.name, live_holder(lock.parent) is not None) for lock in locks)
     return changed_stamp(files), live
 
 
