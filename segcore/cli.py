@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 
-from segcore.cli_models import add_import_export
+from segcore.cli_models import add_import_export, add_predict
 from segcore.predict import TTA_MODES
 from segcore.train_config import LOSSES
 
@@ -103,15 +103,6 @@ def cmd_evaluate(args) -> int:
                                     shard=shard, tta=args.tta)
     print(format_evaluation(result))
     print(f"wrote {path}")
-    return 0
-
-
-def cmd_predict(args) -> int:
-    from segcore import class_colours
-    from segcore.outputs import predict_files
-    colours = class_colours.read(args.class_colours) if args.class_colours else None
-    for path in predict_files(args.run, args.images, args.out, fmt=args.format, tta=args.tta, colours=colours):
-        print(path)
     return 0
 
 
@@ -266,17 +257,7 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--tta", default=None, choices=TTA_MODES, help=TTA_HELP)
     evaluate.set_defaults(func=cmd_evaluate)
 
-    predict = sub.add_parser("predict", help="masks at each image's own resolution")
-    predict.add_argument("--run", required=True, help="run folder, e.g. models/unet-camvid")
-    predict.add_argument("images", nargs="+", help="PNG or JPEG images")
-    predict.add_argument("--out", required=True, help="folder for the predicted PNGs")
-    predict.add_argument("--format", default="labels", choices=["labels", "color", "overlay"],
-                         help="labels: class ids; color: the schema's colours; overlay: colours over the image")
-    predict.add_argument("--tta", default=None, choices=TTA_MODES, help=TTA_HELP)
-    predict.add_argument("--class-colours", default=None, metavar="JSON",
-                         help="draw --format overlay in these class colours (a file the dashboard's Class colours "
-                              "saves, e.g. {\"camvid11\": {\"Road\": \"#ff00ff\"}})")
-    predict.set_defaults(func=cmd_predict)
+    add_predict(sub, TTA_HELP)
     add_import_export(sub, _size)
     unlike = sub.add_parser("unlike-train", help="score runs' stored evaluations on only the frames that look least "
                                                  "like any training frame (val shares a drive with train)")

@@ -1,5 +1,18 @@
-"""`segcore import` and `segcore export`: models and predictions made by other tools in, ONNX out."""
+"""`segcore predict`, `segcore import` and `segcore export`: a run's masks out; models and predictions made by other
+tools in, ONNX out."""
 from __future__ import annotations
+
+from segcore.predict import TTA_MODES
+
+
+def cmd_predict(args) -> int:
+    from segcore import class_colours
+    from segcore.outputs import predict_files
+    colours = class_colours.read(args.class_colours) if args.class_colours else None
+    for path in predict_files(args.run, args.images, args.out, fmt=args.format, tta=args.tta, colours=colours,
+                              overwrite=args.overwrite):
+        print(path)
+    return 0
 
 
 def cmd_import(args) -> int:
@@ -34,6 +47,23 @@ def cmd_export(args) -> int:
     path, agreement = export_onnx(args.run, args.out)
     print(f"wrote {path} (onnxruntime's arg-max equals Keras' on {agreement:.2%} of a sample frame's pixels)")
     return 0
+
+
+def add_predict(sub, tta_help: str) -> None:
+    """The predict subcommand on `sub`; `tta_help` is the --tta help evaluate shares."""
+    predict = sub.add_parser("predict", help="masks at each image's own resolution")
+    predict.add_argument("--run", required=True, help="run folder, e.g. models/unet-camvid")
+    predict.add_argument("images", nargs="+", help="PNG or JPEG images")
+    predict.add_argument("--out", required=True, help="folder for the predicted PNGs")
+    predict.add_argument("--format", default="labels", choices=["labels", "color", "overlay"],
+                         help="labels: class ids; color: the schema's colours; overlay: colours over the image")
+    predict.add_argument("--tta", default=None, choices=TTA_MODES, help=tta_help)
+    predict.add_argument("--overwrite", action="store_true",
+                         help="replace earlier outputs of the same names in --out (refused otherwise)")
+    predict.add_argument("--class-colours", default=None, metavar="JSON",
+                         help="draw --format overlay in these class colours (a file the dashboard's Class colours "
+                              "saves, e.g. {\"camvid11\": {\"Road\": \"#ff00ff\"}})")
+    predict.set_defaults(func=cmd_predict)
 
 
 def add_import_export(sub, size_type) -> None:

@@ -1,5 +1,5 @@
-"""Predictor: refuses models that don't fit their schema or declare absurd inputs; predict never overwrites; the
-label maps `segcore predict` writes are the ones `segcore evaluate` scores."""
+"""Predictor: refuses models that don't fit their schema or declare absurd inputs; predict replaces neither an input
+nor (unless asked) an earlier output; the label maps `segcore predict` writes are the ones `segcore evaluate` scores."""
 import json
 
 import numpy as np
@@ -175,3 +175,15 @@ def test_the_label_maps_predict_writes_are_the_ones_evaluate_scores(tmp_path, ca
         assert record["confusions"] == json.loads(json.dumps(top_confusions(counts, 8)))
     assert len(np.unique(written)) > 1, "a constant prediction would prove little"
     assert stored["class_level"]["confusion_matrix"] == total.counts.tolist()
+
+
+def test_an_earlier_prediction_is_kept_unless_overwrite_is_asked_for(tmp_path, capsys):
+    run = make_run(tmp_path / "good", conv_model((16, 16, 3), 11))
+    frame = save_png(tmp_path / "in" / "frame.png", np.zeros((16, 16, 3), dtype=np.uint8))
+    earlier = save_png(tmp_path / "out" / "frame_labels.png", np.full((16, 16), 7, dtype=np.uint8))
+    before = earlier.read_bytes()
+    err = one_error_line(capsys, ["predict", "--run", run, frame, "--out", tmp_path / "out"])
+    assert "frame_labels.png exist already" in err and "--overwrite" in err
+    assert earlier.read_bytes() == before
+    assert main(["predict", "--run", str(run), str(frame), "--out", str(tmp_path / "out"), "--overwrite"]) == 0
+    assert earlier.read_bytes() != before
