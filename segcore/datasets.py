@@ -98,6 +98,31 @@ def list_splits(root, layout: str | None = None) -> list[str]:
     return sorted(names, key=lambda s: (order.get(s, 9), s))
 
 
+def _split_folder(root: Path, layout: str, split: str) -> Path:
+    """Where a split's images are (what a problem with the whole split names)."""
+    return {"camvid": root / "images" / split, "segnet": root / split,
+            "cityscapes": root / "leftImg8bit" / split}[layout]
+
+
+def _half_splits(root: Path, layout: str) -> list[tuple[str, str]]:
+    """Problems for split folders without their other half (labels/test/ but no images/test/; test/ with images
+    but no testannot/): `list_splits` can't see them, so they would be left out without a word."""
+    def folders(parent: Path) -> set[str]:
+        return {d.name for d in parent.iterdir() if d.is_dir() and not d.name.startswith(".")}
+    if layout == "segnet":
+        names = folders(root)
+        annots = {n for n in names if n.endswith("annot")}
+        problems = [(str(root / n), f"annotations without images; expected their images in {root / n[:-5]}")
+                    for n in sorted(annots) if n[:-5] not in names]
+        problems += [(str(root / n), f"images without annotations; expected them in {root / (n + 'annot')}")
+                     for n in sorted(names - annots) if n + "annot" not in names and _images(root / n)]
+        return problems
+    image_root, label_root = (("images", "labels") if layout == "camvid" else ("leftImg8bit", "gtFine"))
+    images, labels = folders(root / image_root), folders(root / label_root)
+    return [(str(root / label_root / n), f"labels without images; expected their images in {root / image_root / n}")
+            for n in sorted(labels - images)]
+
+
 def _by_stem(paths) -> tuple[dict, list[tuple[str, str]]]:
     """{stem: path}, and a problem for each file whose stem another file also has (f.jpg beside f.png: which one
     is the frame can't be told; the last in name order is used, as before, and the others are named)."""
@@ -212,6 +237,7 @@ def check(root, schema: str | LabelSchema | None = None) -> CheckReport:
     layout = detect_layout(root)
     schema = schema_for(root, schema)
     splits, problems = {}, []
+    problems += _half_splits(root, layout)
     if not list_splits(root, layout):
         problems.append((str(root), "no splits found (e.g. images/train/ and labels/train/)"))
     for split in list_splits(root, layout):
@@ -219,7 +245,7 @@ def check(root, schema: str | LabelSchema | None = None) -> CheckReport:
         problems += unpaired
         report = SplitReport(pixel_counts=np.zeros(schema.num_classes + 1, dtype=np.int64))
         if not samples:
-            problems.append((str(root / split), "split has no image/label pairs"))
+            problems.append((str(_split_folder(root, layout, split)), "split has no image/label pairs"))
         for sample in samples:
             try:
                 # The size as the readers see it (EXIF orientation applied), so check agrees with training.

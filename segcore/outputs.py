@@ -51,7 +51,8 @@ def predict_files(run, images: list, out, *, fmt: str = "labels", tta: str | Non
     if colours and fmt != "overlay":
         raise ValueError(f"class colours draw overlays only; a {fmt} file keeps the schema's own colours so that it "
                          "reads back as the same classes: use --format overlay, or leave out --class-colours")
-    targets = output_paths(images, out, fmt, overwrite=overwrite)   # before loading the model: refuse collisions cheaply
+    # Before loading the model: refuse collisions cheaply.
+    targets = output_paths(images, out, fmt, overwrite=overwrite)
     predictor = Predictor(run, tta=tta)
     if colours:
         class_colours.check(colours, [predictor.schema])

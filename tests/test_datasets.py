@@ -121,3 +121,31 @@ def test_two_files_of_one_frame_are_a_problem_that_is_said(camvid_like):
     assert any(path == str(jpeg) and "has the same name as f000.png, which is used instead" in why
                for path, why in report.problems)
     assert next(s for s in list_pairs(camvid_like, "train") if s.name == "f000").image.suffix == ".png"
+
+
+def test_a_split_with_only_its_labels_is_a_problem_that_is_said(camvid_like):
+    save_png(camvid_like / "labels" / "test" / "f000.png", np.zeros((32, 48), dtype=np.uint8), "L")
+    report = check(camvid_like)
+    assert (str(camvid_like / "labels" / "test"),
+            f"labels without images; expected their images in {camvid_like / 'images' / 'test'}") in report.problems
+    assert list(report.splits) == ["train", "val"]
+
+
+def test_segnet_split_folders_without_their_other_half_are_said(tmp_path):
+    image, label = scene(1)
+    save_png(tmp_path / "train" / "a.png", image)
+    save_png(tmp_path / "trainannot" / "a.png", label, "L")
+    save_png(tmp_path / "test" / "a.png", image)            # no testannot/
+    save_png(tmp_path / "valannot" / "a.png", label, "L")   # no val/
+    (tmp_path / "notes").mkdir()                             # a folder without images is not a split
+    problems = dict(check(tmp_path).problems)
+    assert problems == {
+        str(tmp_path / "test"): f"images without annotations; expected them in {tmp_path / 'testannot'}",
+        str(tmp_path / "valannot"): f"annotations without images; expected their images in {tmp_path / 'val'}"}
+
+
+def test_an_empty_split_is_reported_at_its_images_folder(camvid_like):
+    (camvid_like / "images" / "empty").mkdir()
+    (camvid_like / "labels" / "empty").mkdir()
+    problems = dict(check(camvid_like).problems)
+    assert problems == {str(camvid_like / "images" / "empty"): "split has no image/label pairs"}
