@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segcore import runs, train_backup
+from segcore import provenance, runs, train_backup
 from segcore.datasets import dataset_name, frame_names_digest, hold_out_sequence, list_pairs, schema_for
 from segcore.imageio import read_mask
 from segcore.labels import LabelSchema
@@ -58,51 +56,6 @@ def median_frequency_weights(samples, schema: LabelSchema, damping: float = 0.5)
     return [round(float(w), 4) for w in weights]
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _versions() -> dict:
-    import albumentations
-    import keras
-    versions = {"python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(),
-                "numpy": np.__version__, "albumentations": albumentations.__version__}
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-        versions["tensorflow"] = tf.__version__
-    return versions
-
-
-def _hardware() -> dict:
-    """What this process trains on (meta.json "hardware"): a wall time means little without it."""
-    import keras
-    backend = keras.backend.backend()
-    accelerators: list[str] = []
-    if backend == "jax":
-        import jax
-        accelerators = [str(d.device_kind) for d in jax.devices() if d.platform != "cpu"]
-    elif backend == "tensorflow":
-        import tensorflow as tf
-        accelerators = [str(tf.config.experimental.get_device_details(d).get("device_name", d.name))
-                        for d in tf.config.list_physical_devices("GPU")]
-    elif backend == "torch":
-        import torch
-        accelerators = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    return {"backend": backend, "accelerators": accelerators, "cpu_cores": os.cpu_count()}
-
-
-def with_machine(known, machine: dict) -> list:
-    """meta.json's "hardware" once `machine` has trained the run too: every machine, in order, each once (a run
-    resumed elsewhere lists both)."""
-    known = known if isinstance(known, list) else []
-    return known if machine in known else [*known, machine]
-
-
 class RunCheckpoint:
     """Keras callback factory: atomic best-model save on val mean IoU and meta.json upkeep."""
 
@@ -132,8 +85,10 @@ class RunCheckpoint:
                     source = validation_source(meta.get("config") or {})
                     meta["best"] = {"selected_by": "the last epoch (no selection: the val split is trained on)"
                                     if self.keep_last else f"highest {monitor} on {source}",
-                                    monitor: round(float(value), 6), "epoch": epoch,
-                                    **{k: round(float(v), 6) for k, v in logs.items() if k != "learning_rate"}}
+                                    # Unrounded: a resumed run compares against it as an uninterrupted one would.
+                                    monitor: float(value), "epoch": epoch,
+                                    **{k: round(float(v), 6) for k, v in logs.items()
+                                       if k not in ("learning_rate", monitor)}}
                 runs.write_json(out / runs.META_FILE, meta)
 
         return _Callback()
@@ -333,9 +288,10 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
         )
         if strategy is not None:
             build_without_a_batch(model, strategy, config.size)
-        if backup is not None and train_backup.restore(model, backup.slot.parent) is None:
-            raise runs.RunError(f"{run_folder}: no backup of the interrupted training can be loaded; "
-                                "start a new run")
+        # The backup `first_epoch` and meta came from, or a RunError: never an older slot's weights in its place.
+        if backup is not None and train_backup.restore(model, backup.slot.parent) != backup:
+            raise runs.RunError(f"{run_folder}: the backup of the interrupted training changed while it started; "
+                                "resume again")
         if backup is None and config.init_from:
             meta["init_from"] = _start_from_run(model, config)
 
@@ -346,10 +302,11 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
                     "train": len(train_samples), "val": len(val_samples),
                     "val_from": validation_source(config.record()),
                     "frame_names": _frame_name_digests(config)},
-        "class_weights": weights, "epochs": config.epochs, "versions": _versions(), "git_commit": _git_commit(),
+        "class_weights": weights, "epochs": config.epochs, "versions": provenance.versions(),
+        "git_commit": provenance.git_commit(),
     })
     meta.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S"))
-    meta["hardware"] = with_machine(meta.get("hardware"), _hardware())
+    meta["hardware"] = provenance.with_machine(meta.get("hardware"), provenance.hardware())
     out.mkdir(parents=True, exist_ok=True)
     if augment_dict is not None:
         runs.write_json(out / runs.AUGMENT_FILE, augment_dict)

@@ -65,16 +65,25 @@ def complete_backups(folder) -> list[Backup]:
 
 
 def restore(model, folder) -> Backup | None:
-    """Load the newest complete backup that loads into the compiled `model`; None when there is none."""
-    for backup in complete_backups(folder):
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)   # the file holds optimizer variables too
-        try:
-            model.load_weights(backup.weights)
-        except (OSError, ValueError):   # unreadable despite its checksum: try the older slot
-            continue
-        return backup
-    return None
+    """Load the newest complete backup into the compiled `model` and return it; None when there is none.
+
+    One that is complete but won't load (a Keras that reads its file differently, say) is a RunError, not a quiet
+    step back to the older slot: the run's epoch count, history and best score are the newest one's.
+    """
+    backups = complete_backups(folder)
+    if not backups:
+        return None
+    newest = backups[0]
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)   # the file holds optimizer variables too
+    try:
+        model.load_weights(newest.weights)
+    except (OSError, ValueError) as err:
+        older = (f"; to go on from epoch {backups[1].epoch} instead, delete {newest.slot} and resume again"
+                 if len(backups) > 1 else "")
+        raise runs.RunError(f"{newest.weights} (epoch {newest.epoch}) does not load into this model: "
+                            f"{str(err).splitlines()[0] if str(err) else type(err).__name__}{older}") from err
+    return newest
 
 
 def _fsync(path: Path) -> None:

@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import make_camvid_like
-from segcore import train_backup
+from segcore import runs, train_backup
 from segcore.runs import RunError
 from segcore.train import TrainConfig, resume_differences, train
 
@@ -174,6 +175,37 @@ def test_a_kill_during_a_save_leaves_the_other_slot_complete(tmp_path, monkeypat
         train_backup.save(model, tmp_path, 3, {})
     assert [b.epoch for b in train_backup.complete_backups(tmp_path)] == [2]
     assert train_backup.restore(tiny_model(), tmp_path).epoch == 2
+
+
+@pytest.mark.slow   # fits a tiny model for its optimizer state
+def test_a_complete_newest_backup_that_will_not_load_is_said_not_swapped_for_the_older(tmp_path):
+    model = tiny_model()
+    step(model)
+    train_backup.save(model, tmp_path, 1, {})
+    newest = train_backup.save(model, tmp_path, 2, {})
+    weights = newest / train_backup.WEIGHTS_FILE                     # its checksum matches, its bytes don't load
+    weights.write_bytes(b"not an HDF5 file")
+    state = runs.read_json(newest / train_backup.STATE_FILE)
+    runs.write_json(newest / train_backup.STATE_FILE, {**state, "weights_bytes": weights.stat().st_size,
+                                                        "weights_sha256": train_backup._sha256(weights)})
+    assert [b.epoch for b in train_backup.complete_backups(tmp_path)] == [2, 1]
+    with pytest.raises(runs.RunError, match=rf"\(epoch 2\) does not load into this model: .*to go on from epoch 1 "
+                                            rf"instead, delete {re.escape(str(newest))} and resume again"):
+        train_backup.restore(tiny_model(), tmp_path)
+
+
+def test_a_resumed_run_compares_its_epochs_against_the_exact_best_score(tmp_path):
+    from segcore.train import RunCheckpoint
+    meta = {}
+    first = RunCheckpoint.make(tmp_path, meta, lambda: 0.0)
+    first.set_model(tiny_model())
+    first.on_epoch_end(0, {"val_mean_iou": 0.1234564})
+    resumed_meta = runs.read_json(tmp_path / runs.META_FILE)         # what a resume starts from
+    assert resumed_meta["best"]["val_mean_iou"] == 0.1234564
+    resumed = RunCheckpoint.make(tmp_path, resumed_meta, lambda: 0.0)
+    resumed.set_model(tiny_model())
+    resumed.on_epoch_end(1, {"val_mean_iou": 0.1234562})             # below the best, above its 6-decimal rounding
+    assert runs.read_json(tmp_path / runs.META_FILE)["best"]["epoch"] == 0
 
 
 # ------------------------------------------------------------------------------------------ real training

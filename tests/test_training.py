@@ -209,7 +209,7 @@ def test_evaluation_output_stays_inside_the_run_folder(trained, tmp_path):
 
 
 def test_a_run_resumed_on_another_machine_lists_both_in_order():
-    from segcore.train import with_machine
+    from segcore.provenance import with_machine
     cpu = {"backend": "tensorflow", "accelerators": [], "cpu_cores": 2}
     gpu = {"backend": "jax", "accelerators": ["NVIDIA H200"], "cpu_cores": 16}
     assert with_machine(None, cpu) == [cpu]
