@@ -142,9 +142,7 @@ def evaluation_label(run: Run, key: str) -> str:
         result = loaders.evaluation(run, key)
     except RunError:
         return key
-    dataset = stored.dataset_of(result)
-    return f"{dataset['name']} {dataset['split']}" + (f" (data set {dataset['fingerprint']})"
-                                                      if dataset["fingerprint"] else "") + \
+    return stored.label(result, fingerprint=True) + \
         (f", {stored.tta_in_words(result, none='no test-time augmentation')}" if stored.TTA_VARIANT in key else "")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,12 +112,16 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """One row per run folder (RUN_COLUMNS), and (run, reason) for every broken run.
 
     Scores are in % (1 decimal), as every page shows them. "mIoU % (evaluation)" comes from the run's stored
-    evaluation of a val split (class level, at label resolution), "evaluated on" names that data set; the
-    training-log value is the best epoch's Keras val mIoU, measured at the model's input size. table.attrs["notes"]
+    evaluation of a val split (class level, at label resolution): of the data set most runs were evaluated on where
+    it has several, so that the column compares like with like; "evaluated on" names that data set and its
+    fingerprint. The training-log value is the best epoch's Keras val mIoU, measured at the model's input size. table.attrs["notes"]
     holds caveats for the scores shown (CamVid val). A broken run shows only its name and why it is broken.
     """
     rows, broken, notes = [], [], []
-    for run in runs.discover_runs(path):
+    found = runs.discover_runs(path)
+    val_scores = {run.name: _val_evaluations(run) for run in found if run.ok}
+    shared = Counter(key for scores in val_scores.values() for key in scores)
+    for run in found:
         if not run.ok and run_lock.live_holder(run.path) is not None:     # its first epoch: no model file yet
             rows.append({"run": run.name, "status": "training, first epoch"})
             continue
@@ -125,7 +130,9 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
             broken.append((run.name, run.error))
             continue
         meta = run.meta
-        miou, evaluated_on, passes, note = _evaluated_miou(run)
+        scores = val_scores[run.name]
+        miou, evaluated_on, passes, note = (scores[min(scores, key=lambda key: (-shared[key], key))] if scores
+                                            else (None, None, None, None))
         config = meta.get("config")
         trained_on_val = isinstance(config, dict) and trains_on_val(config)
         if trained_on_val:      # its logged "val" scores are on frames it trained on: no validation figure
@@ -169,9 +176,10 @@ def _percent(value: float | None) -> float:
     return round(100 * value, 1) if value is not None else math.nan
 
 
-def _evaluated_miou(run: runs.Run) -> tuple[float | None, str | None, str | None]:
-    """(mIoU 0..1, 'camvid val, label resolution', its test-time augmentation, caveat) from the run's first
-    readable val evaluation."""
+def _val_evaluations(run: runs.Run) -> dict[str, tuple[float, str, str, str | None]]:
+    """{evaluation key: (mIoU 0..1, 'camvid val (data set 8a853e67), label resolution', its test-time augmentation,
+    caveat)} for each readable val evaluation of the run made with its own test-time augmentation."""
+    found = {}
     for key, eval_path in run.evaluations().items():
         if not key.endswith("-val"):
             continue
@@ -184,11 +192,11 @@ def _evaluated_miou(run: runs.Run) -> tuple[float | None, str | None, str | None
                 # A final model's score on frames it trained on is named so, which also keeps it out of the
                 # ranking that picks the pages' default runs (app.pickers.evaluated_scores).
                 seen = TRAINED_ON if evaluations.trained_on(result) else ""
-                return float(value), f"{evaluations.label(result)}{seen}, label resolution", passes, \
-                    evaluations.optimism_note(result)
+                found[key] = (float(value), f"{evaluations.label(result, fingerprint=True)}{seen}, label resolution",
+                              passes, evaluations.optimism_note(result))
         except (runs.RunError, TypeError, AttributeError):
             continue      # an unreadable or hand-damaged evaluation is skipped; the training log still shows
-    return None, None, None, None
+    return found
 
 
 def _logged_miou(meta: dict) -> float | None:

@@ -26,7 +26,7 @@ elif table.empty:
 else:
     # One data set behind every evaluated score: name it in the column header too.
     scored_on = table[EVALUATED_ON].dropna().unique()
-    evaluated = f"mIoU % ({scored_on[0]})" if len(scored_on) == 1 else "mIoU % (evaluation, see evaluated on)"
+    evaluated = f"mIoU %, {scored_on[0]}" if len(scored_on) == 1 else "mIoU % (evaluation, see evaluated on)"
     st.dataframe(table, hide_index=True, placeholder="–", column_config={
         "status": st.column_config.TextColumn(width="medium", help="ok (and whether it is training or was "
                                                                     "interrupted), or why the run can't be used (in "

@@ -136,10 +136,12 @@ def dataset_of(result: dict) -> dict:
             "fingerprint": None}
 
 
-def label(result: dict) -> str:
-    """Readable name of what was evaluated, e.g. 'camvid val'."""
+def label(result: dict, *, fingerprint: bool = False) -> str:
+    """Readable name of what was evaluated, e.g. 'camvid val'; with `fingerprint`, 'camvid val (data set 8a853e67)'
+    where it has one, which tells apart two data sets of one name."""
     dataset = dataset_of(result)
-    return f"{dataset['name']} {dataset['split']}"
+    named = f"{dataset['name']} {dataset['split']}"
+    return f"{named} (data set {dataset['fingerprint']})" if fingerprint and dataset["fingerprint"] else named
 
 
 def levels(result: dict) -> list[str]:

@@ -99,12 +99,28 @@ def test_home_scores_name_their_data_set_and_the_camvid_caveat(setup):
     make_run(models, "unet-camvid-like", evaluation=camvid)
     at = run_page(AppTest.from_file(HOME))
     table = at.dataframe[0].value.set_index("run")
-    assert table.loc["unet-good", "evaluated on"] == "data val, label resolution"
-    assert table.loc["unet-camvid-like", "evaluated on"] == "camvid val, label resolution"
+    assert table.loc["unet-good", "evaluated on"] == "data val (data set ffffffff), label resolution"
+    assert table.loc["unet-camvid-like", "evaluated on"] == "camvid val (data set ffffffff), label resolution"
     assert table.loc["unet-good", "mIoU % (evaluation)"] == pytest.approx(
         round(100 * stored_evaluation()["class_level"]["mean_iou"], 1))
     assert table.loc["unet-good", "val mIoU % (training log)"] == 30.0
     assert "0016E5" in texts(at, "info") and "45.7" in texts(at, "info")
+
+
+def test_home_scores_each_run_on_the_data_set_the_others_share(setup):
+    _, _, _, models = setup        # unet-good: data val, fingerprint ffffffff
+    run = make_run(models, "unet-two-vals", evaluation=stored_evaluation(fingerprint="ffffffff"))
+    elsewhere = stored_evaluation(fingerprint="00000000")    # named first, and the same name: only its frames differ
+    elsewhere["class_level"]["mean_iou"] = 0.123
+    (run / "eval" / "data-00000000-val.json").write_text(json.dumps(elsewhere))
+    alone = make_run(models, "unet-elsewhere-only", evaluation=elsewhere)
+    at = run_page(AppTest.from_file(HOME))
+    table = at.dataframe[0].value.set_index("run")
+    shared = round(100 * stored_evaluation()["class_level"]["mean_iou"], 1)
+    assert table.loc["unet-two-vals", "mIoU % (evaluation)"] == pytest.approx(shared)
+    assert table.loc["unet-two-vals", "evaluated on"] == "data val (data set ffffffff), label resolution"
+    assert table.loc[alone.name, "mIoU % (evaluation)"] == pytest.approx(12.3)
+    assert table.loc[alone.name, "evaluated on"] == "data val (data set 00000000), label resolution"
 
 
 def test_pages_never_read_a_folder_outside_the_configured_ones(setup):
