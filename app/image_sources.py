@@ -12,7 +12,7 @@ from app.settings import Settings
 from segcore.datasets import DatasetError, schema_for
 from segcore.imageio import MAX_PIXELS, ImageError
 from segcore.labels import SCHEMAS, LabelSchema
-from segcore.backends.stored import train_id_schema
+from segcore.labels import train_id_schema
 from segcore.pairing import holds_train_ids, pair_by_name
 
 Truth = tuple[LabelSchema, np.ndarray]

@@ -355,3 +355,8 @@ def labels_schema(name: str | None, model_schema: LabelSchema) -> LabelSchema:
     """The schema an evaluation read its ground truth in (its "data_schema" `name`): the model's own where `name` is
     missing or the model's, else the built-in schema of that name (ValueError for another)."""
     return model_schema if name in (None, model_schema.name) else get_schema(name)
+
+
+def train_id_schema(schema: LabelSchema) -> LabelSchema:
+    """`schema` reading its label files as train ids (0..n-1 and the ignore index), whatever its raw ids are."""
+    return replace(schema, raw_to_train={})      # empty -> identity on train ids (LabelSchema)

@@ -63,7 +63,7 @@ def test_images_pairing_under_one_name_are_said():
 
 
 def test_masks_named_as_train_ids_pair_and_are_read_as_train_ids():
-    from segcore.backends.stored import train_id_schema
+    from segcore.labels import train_id_schema
     from segcore.imageio import read_mask
     from segcore.labels import CITYSCAPES
     from segcore.pairing import holds_train_ids

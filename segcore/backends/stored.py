@@ -8,7 +8,6 @@ Predictor scales to the image, nearest, as FiftyOne does.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ import numpy as np
 from segcore import runs
 from segcore.backends import MissingPrediction, cannot_predict_new_images
 from segcore.imageio import ImageError, read_mask
-from segcore.labels import LabelSchema
+from segcore.labels import LabelSchema, train_id_schema
 
 PREDICTION_SUFFIX = ".png"
 ASPECT_TOLERANCE = 0.01          # a scaled prediction's height/width may differ by 1 % from the image's (rounding)
@@ -81,11 +80,6 @@ def match_prediction(name: str, stems) -> str | None:
                                 "import the folder again")
         candidates = known
     return candidates[0] if candidates else None
-
-
-def train_id_schema(schema: LabelSchema) -> LabelSchema:
-    """`schema` reading its label files as train ids (0..n-1 and the ignore index), whatever its raw ids are."""
-    return dataclasses.replace(schema, raw_to_train={})      # empty -> identity on train ids (LabelSchema)
 
 
 def read_prediction(path, schema: LabelSchema, *, label_ids: bool = False) -> np.ndarray:
