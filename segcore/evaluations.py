@@ -242,11 +242,14 @@ def locate_dataset(result: dict, roots) -> Path | None:
 
 
 def record_sample(record: dict, root: Path) -> Sample:
-    """The image and label files of a per-image record, inside `root` (DatasetError if a path leaves it)."""
+    """The image and label files of a per-image record, inside `root` (DatasetError if a path leaves it).
+
+    Inside by name: links in the data set (a frame linked from a download folder) are followed, as the evaluation
+    that stored the record and every other reader of the folder followed them; a stored path can't climb out."""
     root = Path(root).resolve()
     paths = []
     for key in ("image", "label"):
-        path = (root / str(record.get(key, ""))).resolve()
+        path = Path(os.path.normpath(root / str(record.get(key, ""))))
         if not path.is_relative_to(root) or path == root:
             raise DatasetError(f"{record.get('name')}: stored {key} path {record.get(key)!r} is not inside {root}")
         paths.append(path)

@@ -129,9 +129,21 @@ def test_stored_paths_cannot_leave_the_data_set(tmp_path):
     data = make_camvid_like(tmp_path / "data")
     assert evaluations.record_sample({"name": "f000", "image": "images/val/f000.png",
                                       "label": "labels/val/f000.png"}, data).image == data / "images/val/f000.png"
-    for bad in ("../../etc/passwd", "/etc/passwd", ""):
+    for bad in ("../../etc/passwd", "/etc/passwd", "", "images/../../data2/x.png"):
         with pytest.raises(DatasetError, match="not inside"):
             evaluations.record_sample({"name": "x", "image": bad, "label": "labels/val/f000.png"}, data)
+
+
+def test_a_linked_frame_of_the_data_set_is_shown_as_it_was_evaluated(tmp_path):
+    data = make_camvid_like(tmp_path / "data")
+    frame = data / "images" / "val" / "f000.png"
+    shutil.move(frame, tmp_path / "downloads.png")
+    frame.symlink_to(tmp_path / "downloads.png")         # a data set assembled with links, as many are
+    # The record as `segcore evaluate` stores it: the frame's path in the data set, not where its link leads.
+    record = {"name": "f000", "image": evaluations.relative(frame, data.resolve()), "label": "labels/val/f000.png"}
+    assert record["image"] == "images/val/f000.png"
+    sample = evaluations.record_sample(record, data)
+    assert sample.image == data.resolve() / "images/val/f000.png" and sample.image.read_bytes()
 
 
 # ------------------------------------------------------------------------------------------------ writing
