@@ -226,3 +226,16 @@ def test_home_says_a_run_has_a_void_channel(twelve, tmp_path):
     table, broken = describe_models_dir(tmp_path / "models")
     assert not broken
     assert table.set_index("run")["schema"].to_dict() == {"segnet12": "camvid11 + void channel 11", "x": "camvid11"}
+
+
+def test_a_keras_segcore_model_with_a_void_channel_predicts_at_several_scales(tmp_path):
+    from segcore.models import build
+    from test_hardening import make_run
+    options = {"base_filters": 4, "depth": 1, "stem_filters": 4}
+    folder = make_run(tmp_path / "unet12", build("unet", 12, (16, 16), **options), meta={
+        "arch": "unet", "schema": CAMVID11.to_dict(), "input_size": [16, 16], "void_channel": 11,
+        "config": {"arch_options": options}})
+    served = Predictor(folder, tta="multiscale")
+    assert served.no_class == VOID and len(served.scaled_backends) > 1
+    result = served.predict(sample_image(1)[:16, :16], keep_scores=True)
+    assert result.labels.shape == (16, 16) and result.scores.shape == (16, 16, 11)

@@ -52,7 +52,7 @@ class KerasBackend:
         with self._lock:
             weights = self.model.get_weights()
         try:
-            model = build(arch, self.schema.num_classes, (height, width), **options)
+            model = build(arch, output_channels(self.run), (height, width), **options)   # void channel too
             model.set_weights(weights)
         except (ValueError, TypeError) as err:
             raise runs.RunError(f"{self.name}: its weights don't fit a {arch} rebuilt at {height}x{width} "
