@@ -263,3 +263,60 @@ def test_impossible_clock_values_are_unknown_and_every_x_axis_still_draws():
     assert history["relative_time"].isna().tolist() == [True, False, False]    # 1e308 s is a (silly) duration
     for x_axis in ("epoch", "relative", "wall"):
         assert curves_figure({"clock": history}, "loss", x_axis=x_axis).data, x_axis
+
+
+# ------------------------------------------------------------------------------------------ other tools' logs
+
+def test_a_camelcase_mean_iou_is_the_mean_iou_and_chooses_the_best_epoch():
+    history = read_history(("a.csv", b"epoch,loss,MeanIoU,val_loss,val_MeanIoU\n0,1.0,0.30,1.1,0.40\n"
+                                     b"1,0.8,0.50,0.9,0.50\n2,0.7,0.55,0.95,0.60\n"))
+    assert list(history.columns) == ["epoch", "loss", "mean_iou", "val_loss", "val_mean_iou"]
+    assert histories.best_epoch(history).epoch == 2
+
+
+def test_scores_logged_in_percent_are_read_as_fractions_and_said():
+    history = read_history(("p.csv", b"epoch,loss,accuracy,mean_iou,val_mean_iou\n0,1.0,80.1,40.2,38.5\n"
+                                     b"1,0.8,85.3,50.0,47.5\n"))
+    assert history["val_mean_iou"].tolist() == pytest.approx([0.385, 0.475])
+    assert history["pixel_accuracy"].max() == pytest.approx(0.853) and history["loss"].max() == 1.0
+    assert any(w.startswith("val_mean_iou: logged in percent") for w in history.attrs["warnings"])
+    with pytest.raises(HistoryError, match="mean_iou reaches 250"):
+        read_history(("q.csv", b"epoch,mean_iou\n0,250\n"))
+
+
+def test_an_epochs_train_and_val_rows_of_their_own_are_joined():
+    history = read_history(("lightning.csv", b"epoch,step,train_loss,val_loss\n0,49,0.5,\n0,49,,0.4\n"
+                                             b"1,99,0.3,\n1,99,,0.35\n"))
+    assert history[["epoch", "loss", "val_loss"]].values.tolist() == [[0, 0.5, 0.4], [1, 0.3, 0.35]]
+    assert history.attrs["warnings"] == []
+
+
+def test_a_log_that_restarts_its_epochs_says_which_rows_it_left_out():
+    history = read_history(("appended.csv", b"epoch,loss\n0,1\n1,.9\n2,.8\n0,.7\n1,.6\n"))
+    assert history["loss"].tolist() == pytest.approx([0.7, 0.6])
+    assert history.attrs["warnings"] == ["3 earlier row(s) of epoch 0, 1, 2 left out: the log goes back to an "
+                                         "earlier epoch after them (a run resumed or restarted in the same file); "
+                                         "the later rows are kept"]
+
+
+def test_a_whole_history_objects_epoch_list_numbers_its_rows():
+    history = read_history(("h.json", json.dumps({"epoch": [5, 6, 7], "params": {"epochs": 8},
+                                                  "history": {"loss": [.5, .4, .3], "val_loss": [.6, .5, .55]}}
+                                                 ).encode()))
+    assert history["epoch"].tolist() == [5, 6, 7]
+
+
+@pytest.mark.parametrize("name, text, said", [
+    ("e.json", b'{"loss": [1, 1' + b"0" * 400 + b"]}", "a number too large"),
+    ("f.csv", b"epoch,loss\n0,1\n1e300,0.5\n", "whole numbers from 0 to 2,147,483,647"),
+])
+def test_numbers_too_large_for_a_history_are_one_line(name, text, said):
+    with pytest.raises(HistoryError, match=said):
+        read_history((name, text))
+
+
+def test_a_per_class_metric_column_is_left_out_and_the_curves_read():
+    history = read_history(("v.csv", b'epoch,f1_score,loss,val_loss\n0,"[0.1, 0.2]",1.0,1.1\n1,"[0.3, 0.4]",0.9,1.0\n'))
+    assert list(history.columns) == ["epoch", "loss", "val_loss"]
+    assert history.attrs["warnings"] == ["f1_score: one value per class at each epoch, not drawn (a curve needs one "
+                                         "number per epoch)"]

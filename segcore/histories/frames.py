@@ -24,6 +24,8 @@ _ALIASES = {
     "dice": "dice", "dice_coef": "dice", "f1-score": "dice", "f1_score": "dice",
     "lr": "learning_rate", "learning_rate": "learning_rate",
 }
+# The same names without underscores: "MeanIoU" (a Keras metric's class name as some tools log it) -> "meaniou".
+_FOLDED = {name.replace("_", ""): canonical for name, canonical in _ALIASES.items()}
 CANONICAL = frozenset(_ALIASES.values())
 # Fractions in [0, 1] that the app shows in percent.
 PERCENT_METRICS = frozenset({"mean_iou", "pixel_accuracy", "dice"})
@@ -32,6 +34,7 @@ _LABELS = {"mean_iou": "mIoU", "pixel_accuracy": "pixel accuracy", "dice": "Dice
 # When each epoch ended: "wall_time" in seconds since 1970 (UTC), "relative_time" in seconds of training so far,
 # the pauses between a run's sessions left out (segcore's trainer counts it; tensorboard.training_time for logs).
 CLOCK_COLUMNS = ("wall_time", "relative_time")
+MAX_EPOCH = 2**31 - 1      # beyond, an epoch number is a mistake (and wraps round as an int)
 # Wall times a date axis can draw (pandas' datetime64[ns] ends in 2262); others are read as unknown.
 LATEST_WALL_TIME = 9.2e9
 # Columns some loggers add that are bookkeeping, not metrics.
@@ -49,8 +52,14 @@ def canonical_name(raw: str) -> str:
     for prefix in ("val_", "validation_"):
         if name.startswith(prefix):
             name, is_val = name[len(prefix):], True
+    if not is_val:          # Lightning and others say "train_loss" for what Keras calls "loss"
+        name = name.removeprefix("training_").removeprefix("train_")
     # Keras suffixes a metric's name with _1, _2 when it is instantiated twice ("mean_io_u_1").
-    name = _ALIASES.get(name) or _ALIASES.get(re.sub(r"_\d+$", "", name)) or name
+    for candidate in (name, re.sub(r"_\d+$", "", name)):
+        known = _ALIASES.get(candidate) or _FOLDED.get(candidate.replace("_", ""))
+        if known:
+            name = known
+            break
     return f"val_{name}" if is_val else name
 
 
@@ -95,14 +104,17 @@ def metric_columns(history: pd.DataFrame) -> list[str]:
     return [c for c in history.columns if c != "epoch" and c not in CLOCK_COLUMNS]
 
 
-def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] | None = None) -> pd.DataFrame:
-    """Validate epochs, canonicalise and merge metric columns; of a resumed log, the rows training continued from."""
+def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] | None = None,
+           notes: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Validate epochs, canonicalise and merge metric columns; of a resumed log, the rows training continued from.
+    `warnings`: the reader's own (default: the NaN/inf values found here); `notes`: more, said before them."""
     frame = frame.dropna(how="all")            # a spreadsheet's trailing rows of bare separators
     if not len(frame):
         raise HistoryError(f"{label}: no rows; {expected}")
     epoch = frame["epoch"]
-    if not (np.isfinite(epoch).all() and (epoch == epoch.round()).all() and (epoch >= 0).all()):
-        raise HistoryError(f"{label}: column 'epoch' must hold whole numbers >= 0; {expected}")
+    if not (np.isfinite(epoch).all() and (epoch == epoch.round()).all() and (epoch >= 0).all()
+            and (epoch <= MAX_EPOCH).all()):
+        raise HistoryError(f"{label}: column 'epoch' must hold whole numbers from 0 to {MAX_EPOCH:,}; {expected}")
     metrics = [c for c in frame.columns if is_metric(c)]
     if not metrics:
         raise HistoryError(f"{label}: no metric columns; {expected}")
@@ -111,22 +123,55 @@ def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] |
         key = canonical_name(column)
         merged[key] = merged[key].combine_first(frame[column]) if key in merged else frame[column]
     clocks = {column: frame[column] for column in CLOCK_COLUMNS if column in frame.columns}
-    out = pd.DataFrame({"epoch": epoch.astype(int), **clocks, **merged})   # one step: no column-by-column inserts
+    out = _join_split_rows(pd.DataFrame({"epoch": epoch.astype(int), **clocks, **merged}))   # one step, not inserts
     # A resumed run logs again from the epoch it went back to: in file order, a row is kept only if no later row
     # goes back to its epoch or before (the rows of the abandoned epochs go, not only the repeated ones).
+    notes = list(notes)
     later_min = np.minimum.accumulate(out["epoch"].to_numpy()[::-1])[::-1]
     abandoned = np.append(out["epoch"].to_numpy()[:-1] >= later_min[1:], False)
+    if abandoned.any():
+        dropped = _epochs_text(out["epoch"].to_numpy()[abandoned])
+        notes.append(f"{int(abandoned.sum())} earlier row(s) of epoch {dropped} left out: the log goes back to an "
+                     "earlier epoch after them (a run resumed or restarted in the same file); the later rows are kept")
     out = out[~abandoned].sort_values("epoch", ignore_index=True)
     values = out.columns[1:]
     out[values] = out[values].astype(float).replace([np.inf, -np.inf], np.nan)
+    notes += _percent_scale(out, label, expected)
     if "wall_time" in out.columns:             # before 1970 or past 2262: not a time this log could hold
         out["wall_time"] = out["wall_time"].where((out["wall_time"] > 0) & (out["wall_time"] < LATEST_WALL_TIME))
     if "relative_time" in out.columns:
         out["relative_time"] = out["relative_time"].where(out["relative_time"] >= 0)
     if warnings is None:                       # event readers pass their own (a split may skip epochs)
         warnings = nonfinite_warnings(out, metric_columns(out))
-    out.attrs["warnings"] = warnings
+    out.attrs["warnings"] = [*notes, *warnings]
     return out
+
+
+def _join_split_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Successive rows of one epoch whose values don't overlap, as one row (Lightning's CSVLogger writes an epoch's
+    train and val metrics on rows of their own). Rows that repeat a value are a resumed run's, left as they are."""
+    block = (frame["epoch"] != frame["epoch"].shift()).cumsum()
+    overlapping = frame.drop(columns="epoch").notna().groupby(block).sum().gt(1).any(axis=1)
+    if len(overlapping) == len(frame):
+        return frame
+    key = np.where(block.map(overlapping), -1 - np.arange(len(frame)), block)   # a row of its own, or its block's
+    return frame.groupby(key, sort=False).first().reset_index(drop=True)
+
+
+def _percent_scale(frame: pd.DataFrame, label: str, expected: str) -> list[str]:
+    """Fractions in place of percentages: mIoU, accuracy and Dice logged on a 0-100 scale (many tools do) are
+    divided by 100, and said; beyond 100 they are no such metric."""
+    said = []
+    for column in (c for c in metric_columns(frame) if is_percent(c)):
+        top = np.nanmax(frame[column].to_numpy(dtype=float), initial=-np.inf)
+        if top > 100:
+            raise HistoryError(f"{label}: {column} reaches {top:.4g}, which is neither a fraction (0..1) nor a "
+                               f"percentage (0..100); {expected}")
+        if top > 1:
+            frame[column] = frame[column] / 100
+            said.append(f"{column}: logged in percent (up to {top:.4g}); read as {top / 100:.4g} and shown in % as "
+                        "every score here")
+    return said
 
 
 def nonfinite_warning(column: str, epochs, values) -> str | None:

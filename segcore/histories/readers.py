@@ -168,20 +168,30 @@ def _read_csv(text: str, label: str) -> pd.DataFrame:
         shown = ", ".join(frame.columns[:12]) + (", ..." if len(frame.columns) > 12 else "")
         raise HistoryError(f"{label}: no 'epoch' column (columns: {shown}); {_CSV_EXPECTED}")
     frame = frame.rename(columns={epoch[0]: "epoch"})
-    columns = {}
+    columns, vectors = {}, []
     for position, column in enumerate(frame.columns):
         if column != "epoch" and column not in CLOCK_COLUMNS and not is_metric(column):
             continue
         values = frame.iloc[:, position]
         numbers = pd.to_numeric(values, errors="coerce")     # the C parser already made numbers of most
         bad = values.notna() & numbers.isna()
+        if column != "epoch" and bad.any() and numbers.isna().all() and values[bad].map(_is_vector).all():
+            vectors.append(column)     # CSVLogger writes a per-class metric (F1Score(average=None)) as "[0.1, 0.2]"
+            continue
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise HistoryError(f"{label}: column '{column}' has non-numeric values "
                                f"(e.g. {values.iloc[row]!r} in data row {row + 1}); {_CSV_EXPECTED}")
         columns[column] = numbers.to_numpy(dtype=float)
+    notes = tuple(f"{column}: one value per class at each epoch, not drawn (a curve needs one number per epoch)"
+                  for column in vectors)
     # One frame in one step: inserting columns one by one was quadratic in the column count.
-    return finish(pd.DataFrame(columns), label, _CSV_EXPECTED)
+    return finish(pd.DataFrame(columns), label, _CSV_EXPECTED, notes=notes)
+
+
+def _is_vector(cell) -> bool:
+    text = str(cell).strip().strip('"').strip()
+    return text.startswith("[") and text.endswith("]")
 
 
 def _read_json(text: str, label: str) -> pd.DataFrame:
@@ -192,7 +202,11 @@ def _read_json(text: str, label: str) -> pd.DataFrame:
     except RecursionError:
         raise HistoryError(f"{label}: JSON nested too deeply to be a history; {_JSON_EXPECTED}") from None
     if isinstance(data, dict) and isinstance(data.get("history"), dict):
+        # A whole Keras History object: its "epoch" list numbers the rows (from initial_epoch on a resumed fit).
+        epochs = data.get("epoch")
         data = data["history"]
+        if isinstance(epochs, list) and "epoch" not in data:
+            data = {"epoch": epochs, **data}
     if not isinstance(data, dict) or not data:
         raise HistoryError(f"{label}: JSON holds {type(data).__name__ if data else 'nothing'}, not a history; {_JSON_EXPECTED}")
     if len(data) > MAX_COLUMNS + 1:
@@ -210,8 +224,11 @@ def _read_json(text: str, label: str) -> pd.DataFrame:
     for key, values in data.items():
         if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
             raise HistoryError(f"{label}: {key!r} has non-numeric values; {_JSON_EXPECTED}")
-    frame = pd.DataFrame({str(k): np.array([math.nan if v is None else v for v in values], dtype=float)
-                          for k, values in data.items()})
+    try:
+        frame = pd.DataFrame({str(k): np.array([math.nan if v is None else v for v in values], dtype=float)
+                              for k, values in data.items()})
+    except OverflowError:     # an integer of hundreds of digits: no float holds it
+        raise HistoryError(f"{label}: a number too large for a metric; {_JSON_EXPECTED}") from None
     if "epoch" not in frame.columns:
         frame.insert(0, "epoch", np.arange(len(frame), dtype=float))    # History lists are indexed by epoch
     return finish(frame, label, _JSON_EXPECTED)
