@@ -8,13 +8,21 @@ umask 022), without reading or changing the umask (which is process-wide and rac
 from __future__ import annotations
 
 import json
+import lzma
 import os
 import secrets
 import stat
+import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
 from segcore.limits import MAX_JSON_BYTES  # JSON files (run metadata, evaluations) larger than this are refused
+
+# What reading a zip entry raises when its bytes are damaged: zipfile's own errors, and those of the decompressors
+# it hands the bytes to (a damaged deflate stream is a zlib.error, a damaged LZMA one an LZMAError).
+UNZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError,
+                zlib.error, lzma.LZMAError)
 
 _NEW_FILE_MODE = 0o666  # reduced by the umask, as for any file a program creates
 

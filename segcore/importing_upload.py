@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from segcore import runs
 from segcore.backends import VOID_ADVICE
 from segcore.backends.onnx import our_keys
+from segcore.files import UNZIP_ERRORS
 from segcore.importing import MODEL_SUFFIXES, NO_SCHEMA_SAID
 from segcore.importing_predictions import MAX_FOLDER_DEPTH, MAX_PREDICTION_FILES, import_predictions
 from segcore.labels import LabelSchema
@@ -66,7 +67,7 @@ def export_summary(data: bytes) -> str | None:
     said = our_keys({item.key: item.value for item in model.metadata_props})
     try:
         schema = LabelSchema.from_json(said["schema"])
-    except (KeyError, ValueError, TypeError):       # no schema, or one its import would refuse
+    except (KeyError, ValueError, TypeError, RecursionError):   # no schema, or one its import would refuse
         return None
     input_size = said.get("input_size", "its declared size")
     void = f", void channel {said['void_channel'][:4]}" if said.get("void_channel") else ""
@@ -108,6 +109,9 @@ def _building(models_dir, name: str, filename: str):
         meta = runs.read_json(built / runs.META_FILE)
         meta["source"] = f"uploaded to the dashboard as {filename}"[:300]
         runs.write_json(built / runs.META_FILE, meta)
+        opened = runs.open_run(built)        # never a run the pages would list as broken
+        if not opened.ok:
+            raise ValueError(f"{filename}: the run made of it can't be used ({opened.error}); nothing was added"[:300])
         try:
             os.rename(built, models_dir / name)      # fails rather than replace a (non-empty) run made meanwhile
         except OSError:
@@ -156,7 +160,7 @@ def import_uploaded_predictions(data: bytes, filename: str, models_dir, name: st
         unpacked = scratch / "predictions"
         _unpack_pngs(data, filename, unpacked)
         try:
-            _, count = import_predictions(unpacked, built, schema=schema, name=Path(filename).stem[:64] or name,
+            _, count = import_predictions(unpacked, built, schema=schema, name=Path(filename).stem[:64].strip() or name,
                                           label_ids=label_ids)
         except ValueError as err:       # the CLI's words, said in the upload form's
             said = str(err).replace(str(unpacked), filename).replace("check --schema", "check the classes chosen")
@@ -171,7 +175,7 @@ def _unpack_pngs(data: bytes, filename: str, folder: Path) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = [e for e in archive.infolist() if not e.is_dir() and e.filename.lower().endswith(".png")]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as err:
+    except UNZIP_ERRORS as err:
         raise ValueError(f"{filename}: not a readable .zip ({err}); zip the folder of predicted label PNGs") from None
     if not entries:
         raise ValueError(f"{filename}: holds no PNG files; zip one label PNG per image, named like the image (X.png "
@@ -201,7 +205,7 @@ def _unpack_pngs(data: bytes, filename: str, folder: Path) -> None:
         try:
             with archive.open(entry) as stream:
                 content = stream.read(MAX_UNZIPPED_BYTES_PER_FILE + 1)   # a lying size header can't make it read more
-        except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError) as err:
+        except UNZIP_ERRORS as err:
             raise ValueError(f"{filename}: entry {entry.filename!r} can't be unzipped ({err})"[:300]) from None
         written += len(content)
         if len(content) > MAX_UNZIPPED_BYTES_PER_FILE or written > MAX_UNZIPPED_BYTES:

@@ -292,3 +292,51 @@ def test_home_imports_a_model_with_a_void_channel_chosen_in_the_form(tmp_path, m
     at.run()
     assert not at.exception and not texts(at, "error"), texts(at, "error")
     assert runs.open_run(tmp_path / "models" / "segnet12").meta["void_channel"] == 11
+
+
+def damaged_zip(name: str, method: int) -> bytes:
+    """A one-entry zip whose compressed bytes are damaged (its headers intact): unzipping the entry fails."""
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=method) as archive:
+        archive.writestr(name, b"\x89PNG" + bytes(range(256)) * 200)
+    data = bytearray(buffer.getvalue())
+    start = 30 + len(name) + (4 + 5 + 20 if method == zipfile.ZIP_LZMA else 0)    # past the headers
+    data[start:start + 8] = bytes(b ^ 0xFF for b in data[start:start + 8])
+    return bytes(data)
+
+
+@pytest.mark.parametrize("method", ["deflated", "lzma"])
+def test_a_zip_with_damaged_bytes_is_one_line_for_masks_and_logs(tmp_path, method):
+    import zipfile
+
+    from segcore.histories import HistoryError, read_history
+    from segcore.importing_upload import import_uploaded_predictions
+    compression = {"deflated": zipfile.ZIP_DEFLATED, "lzma": zipfile.ZIP_LZMA}[method]
+    with pytest.raises(ValueError, match="results.zip: entry 'a.png' can't be unzipped"):
+        import_uploaded_predictions(damaged_zip("a.png", compression), "results.zip", tmp_path / "models", "x",
+                                    schema="camvid11")
+    assert list((tmp_path / "models").iterdir()) == []
+    with pytest.raises(HistoryError, match="logs.zip: entry .* can't be unzipped"):
+        read_history(("logs.zip", damaged_zip("logs/train/events.out.tfevents.1.host", compression)))
+
+
+def test_an_onnx_file_whose_schema_is_nested_too_deep_says_nothing_of_itself(exported_bytes):
+    import onnx
+
+    from segcore.backends.onnx import METADATA_PREFIX
+    model = onnx.load_model_from_string(exported_bytes)
+    next(p for p in model.metadata_props if p.key == METADATA_PREFIX + "schema").value = "[" * 100000
+    assert export_summary(model.SerializeToString()) is None
+
+
+def test_an_upload_named_with_blanks_only_still_makes_a_usable_run(tmp_path, onnx_bytes):
+    from segcore.importing_upload import import_uploaded_predictions
+    models = tmp_path / "models"
+    model_run = runs.open_run(import_uploaded_model(onnx_bytes, "   .onnx", models, "m1", schema="camvid11",
+                                                    preprocess="raw"))
+    assert model_run.ok and model_run.meta["arch"].strip() == model_run.meta["arch"] != ""
+    predictions, _ = import_uploaded_predictions(zipped({"f001.png": _png([[3]])}), "   .zip", models, "p1",
+                                                 schema="camvid11")
+    assert runs.open_run(predictions).ok

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 import google_crc32c
 import pandas as pd
 
+from segcore.files import UNZIP_ERRORS
 from segcore.histories.frames import (MAX_BYTES, MAX_COLUMNS, MAX_ROWS, HistoryError, canonical_name, finish,
                                       nonfinite_warning, too_many_columns, too_many_rows)
 from segcore.limits import MAX_EVENT_FILES, MAX_ZIP_ENTRIES
@@ -69,7 +70,7 @@ def files_in_zip(data: bytes, label: str, max_bytes: int = MAX_BYTES) -> list[Ev
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+    except UNZIP_ERRORS as exc:
         raise HistoryError(f"{label}: not a readable .zip ({exc}); {_EXPECTED_FOLDER}, zipped") from None
     if len(entries) > MAX_ZIP_ENTRIES:
         raise HistoryError(f"{label}: {len(entries):,} entries, over the limit of {MAX_ZIP_ENTRIES:,} for a zipped "
@@ -97,7 +98,7 @@ def files_in_zip(data: bytes, label: str, max_bytes: int = MAX_BYTES) -> list[Ev
         try:
             with archive.open(entry) as stream:
                 content = stream.read(max_bytes - total + 1)     # a lying size header can't make this read more
-        except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
+        except UNZIP_ERRORS as exc:
             raise HistoryError(f"{label}: entry {entry.filename!r} can't be unzipped ({exc})") from None
         total += len(content)
         if total > max_bytes:
