@@ -207,7 +207,7 @@ def _record_rows(record, prefix: str = ""):
         number = f"{prefix}{i + 1}"
         if "steps" in r:
             picked = [f"{number}.{k + 1}" for k, child in enumerate(r["steps"]) if child["applied"]]
-            summary = "" if not r["applied"] else f"ran {', '.join(picked)}" if picked else "none of it fired"
+            summary = f"ran {', '.join(picked)}" if r["applied"] else ""     # a group fires when a member does
             yield {"step": number, "transform": r["name"], "applied": r["applied"], "sampled parameters": summary}
             yield from _record_rows(r["steps"], f"{number}.")
         else:
@@ -259,7 +259,8 @@ def stats_signature(steps, image: np.ndarray, mask, seed: int, draws: int) -> st
 
 
 def stats_tables(stats: dict) -> dict[str, pd.DataFrame]:
-    """augmentation_stats as tables: "steps" (p and fired share per step), "combinations" (each on/off
+    """augmentation_stats as tables: "steps" (p and fired share per step; a group fires when one of its members
+    does, so with members of p < 1 it fires less often than its own p), "combinations" (each on/off
     pattern with the steps that fired), "classes" (pixel share before and after, None without masks)."""
     keys = stats["steps"]
     steps = pd.DataFrame([{"step": _step_label(key), "p": stats["p"][key], "fired": stats["applied_rate"][key]}

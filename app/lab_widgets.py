@@ -171,7 +171,10 @@ def statistics_tab(steps, image, mask, seed: int, schema: LabelSchema) -> None:
         tables = computed[1]
         st.dataframe(tables["steps"], hide_index=True, column_config={
             "p": st.column_config.NumberColumn(format="%.2f"),
-            "fired": st.column_config.ProgressColumn("fired", format="percent", min_value=0.0, max_value=1.0)})
+            "fired": st.column_config.ProgressColumn(
+                "fired", format="percent", min_value=0.0, max_value=1.0,
+                help="Share of the draws in which the step changed the frame; a group counts when one of its "
+                     "members fired, so members with p < 1 make it fire less often than its own p")})
         patterns = len(tables["combinations"])
         st.markdown(f"**{patterns} of {2 ** len(steps)} on/off combinations** occurred (1 = the step fired).")
         st.dataframe(tables["combinations"], hide_index=True,

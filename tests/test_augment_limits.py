@@ -236,3 +236,38 @@ def test_coarse_dropout_holes_stay_shares_of_the_image_never_pixels():
     assert min(erased) > 0.2, erased
     with pytest.raises(aug.PipelineError, match="hole_height_range"):
         aug.validate_steps([{**step, "params": {**step["params"], "hole_height_range": (0.5, 1.0)}}])
+
+
+@pytest.mark.parametrize("name, text", [("empty.yaml", ""), ("null.json", "null"), ("list.json", "[]")])
+def test_an_empty_or_odd_pipeline_file_is_said_to_be_no_pipeline(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    for load in (lambda: aug.load_training_pipeline(path, mask_fill=11), lambda: aug.steps_from_pipeline(path)):
+        with pytest.raises(aug.PipelineError, match="not an albumentations pipeline: expected a mapping"):
+            load()
+
+
+def test_a_pipeline_file_saved_with_a_byte_order_mark_loads(tmp_path):
+    for suffix in (".json", ".yaml"):
+        path = tmp_path / f"bom{suffix}"
+        path.write_bytes(b"\xef\xbb\xbf" + SHIPPED.read_bytes())
+        assert aug.steps_from_pipeline(path) == aug.steps_from_pipeline(SHIPPED)
+        assert aug.load_training_pipeline(path, mask_fill=11) == aug.load_training_pipeline(SHIPPED, mask_fill=11)
+    assert aug.steps_from_pipeline("\ufeff" + SHIPPED.read_text()) == aug.steps_from_pipeline(SHIPPED)
+
+
+def test_a_some_of_group_asking_for_more_than_it_holds_is_refused_not_lowered(tmp_path):
+    group = {"__class_fullname__": "SomeOf", "p": 1.0, "n": 3, "replace": False,
+             "transforms": [{"__class_fullname__": "HorizontalFlip", "p": 1.0}]}
+    path = tmp_path / "someof.json"
+    path.write_text(json.dumps(document(group)))
+    for load in (lambda: aug.load_training_pipeline(path, mask_fill=11), lambda: aug.steps_from_pipeline(path)):
+        with pytest.raises(aug.PipelineError, match="SomeOf group's n is larger than the number of its transforms"):
+            load()
+
+
+def test_an_outer_compose_whose_p_is_text_is_named_as_text():
+    text = document({"__class_fullname__": "HorizontalFlip", "p": 1.0})
+    text["transform"]["p"] = "1"                     # text, not the number 1 the message asks for
+    with pytest.raises(aug.PipelineError, match="outer Compose has p='1';"):
+        aug.steps_from_pipeline(json.dumps(text))

@@ -81,9 +81,10 @@ def parse_pipeline_text(text: str | bytes, *, fmt: str | None = None, source: st
         raise PipelineError(f"{source} is {size:,} bytes; a pipeline file may be at most {MAX_PIPELINE_BYTES:,}")
     if isinstance(text, (bytes, bytearray)):
         try:
-            text = bytes(text).decode("utf-8")
+            text = bytes(text).decode("utf-8-sig")     # a byte-order mark, as Windows editors save, is no error
         except UnicodeDecodeError:
             raise PipelineError(f"{source} is not UTF-8 text; save the pipeline as JSON or YAML") from None
+    text = text.removeprefix("\ufeff")
     fmt = None if fmt is None else _format(fmt)
     try:
         if fmt == "json":
@@ -168,12 +169,13 @@ def _explain(transform: dict, error: Exception) -> str:
 
 
 def _document(source, fmt: str | None):
-    """The parsed document of a dict, text/bytes (parsed, never opened) or a pathlib.Path (read)."""
-    if isinstance(source, dict):
-        return source
+    """The parsed document of text/bytes (parsed, never opened) or a pathlib.Path (read); anything else is the
+    document itself (a dict, or what an empty or odd file parsed to, which `_check_document` refuses in words)."""
     if isinstance(source, Path):
         return read_pipeline_file(source)
-    return parse_pipeline_text(source, fmt=fmt)
+    if isinstance(source, (str, bytes, bytearray)):
+        return parse_pipeline_text(source, fmt=fmt)
+    return source
 
 
 def load_pipeline(source, *, fmt: str | None = None):
@@ -199,6 +201,9 @@ def load_pipeline(source, *, fmt: str | None = None):
         # silently dropped, so that warning becomes an error. Others pass on to the caller.
         if "are not valid for transform" in str(w.message):
             raise PipelineError(_one_line(f"invalid albumentations pipeline: {w.message}"))
+        if "is greater than number of transforms" in str(w.message):   # albumentations would lower n quietly
+            raise PipelineError("a SomeOf group's n is larger than the number of its transforms; lower n or set "
+                                "replace: true")
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     # Callers expect a Compose; a lone transform or OneOf is wrapped, keeping its own semantics.
     return pipeline if isinstance(pipeline, A.Compose) else A.Compose([pipeline])
@@ -283,7 +288,7 @@ def steps_from_pipeline(source) -> list[dict]:
                             f"{', '.join(CATALOGUE)}, in {' or '.join(COMPOSES)} groups")
     loaded = A.to_dict(load_pipeline(data))["transform"]                  # albumentations' checks, defaults
     if loaded.get("p", 1) != 1:         # the Lab and training run the outer Compose on every sample
-        raise PipelineError(f"the pipeline's outer Compose has p={loaded['p']}; the Lab and training apply it to "
+        raise PipelineError(f"the pipeline's outer Compose has p={loaded['p']!r}; the Lab and training apply it to "
                             "every sample: set its p to 1 and give each step its own p")
     children = loaded["transforms"]
     steps = validate_steps(_steps_from_children(children, "", in_group=False))
