@@ -165,7 +165,7 @@ def missing_data_message(result: dict, config: Settings) -> str:
 def calibration_and_edges(evaluations: dict[str, dict], level: str) -> None:
     """The reliability diagrams of the runs that stored calibration, and the trimap curves (scores near the
     ground-truth edges) of those that stored trimap counts."""
-    calibrated = {name: eval_records.calibration(result) for name, result in evaluations.items()}
+    calibrated = {name: eval_records.calibration(result, level) for name, result in evaluations.items()}
     if any(calibrated.values()):
         st.subheader("Calibration")
         for column, (name, bins) in zip(st.columns(2) * len(calibrated), calibrated.items()):

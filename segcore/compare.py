@@ -192,11 +192,11 @@ def per_image_table(evaluations: dict[str, dict], level: str = "class") -> pd.Da
                               dtype=float)
         columns[f"{run} mIoU %"] = scores["mean_iou"]
         columns[f"{run} pixel acc %"] = scores["pixel_accuracy"]
-    table = (100 * pd.DataFrame(columns)).round(1)
+    table = 100 * pd.DataFrame(columns)
     table.index.name = "frame"
-    miou = table[[c for c in table.columns if c.endswith(" mIoU %")]]
-    table.insert(0, "mean mIoU %", miou.mean(axis=1).round(1))
-    return table.sort_values("mean mIoU %", na_position="last", kind="stable")
+    table.insert(0, "mean mIoU %", table[[c for c in table.columns if c.endswith(" mIoU %")]].mean(axis=1))
+    # Mean and order from the unrounded scores: rounding first could rank a frame above a worse one.
+    return table.sort_values("mean mIoU %", na_position="last", kind="stable").round(1)
 
 
 def frames_for_confusion(evaluation: dict, level: str, true_id: int, pred_id: int) -> tuple[list[dict], bool]:

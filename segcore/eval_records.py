@@ -137,13 +137,22 @@ def mean_boundary_score(summary) -> float | None:
     return sum(scores) / len(scores) if scores else None
 
 
-def calibration(result: dict) -> dict | None:
+def calibration(result: dict, level: str | None = None) -> dict | None:
     """The stored calibration bins (for metrics.expected_calibration_error / reliability_curve), or None for a
-    run without scores (prediction folders), a format 2 file, or malformed bins."""
+    run without scores (prediction folders), a format 2 file, or malformed bins; with `level` ("class" or
+    "category", or its key), also None where they were measured at the other level (calibration_level)."""
     from segcore.calibration import read_calibration
 
     stored = result.get("calibration") if isinstance(result, dict) else None
+    if level is not None and isinstance(result, dict) and level_key(calibration_level(result)) != level_key(level):
+        return None
     return stored if read_calibration(stored) is not None else None
+
+
+def calibration_level(result: dict) -> str:
+    """The level an evaluation's calibration was measured at: its finest, the classes where the data is labelled
+    in the model's schema, else the categories both fold onto (segcore.evaluate)."""
+    return "class" if "class_level" in result else "category"
 
 
 def missing_predictions(result: dict) -> list[str]:

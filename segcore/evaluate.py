@@ -130,7 +130,7 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
             finest = next(iter(levels))
             finest_truth, finest_pred = maps[finest]
             single = matrix.update(finest_truth, finest_pred)
-            frame_boundary = {key: level.add_frame(*maps[key]) for key, level in levels.items()}[finest]
+            frame_boundary = {key: level.add_frame(*maps[key]) for key, level in levels.items()}
             instance_map = instance_map_path(sample.label) if objects is not None else None
             if instance_map is None:
                 objects = None
@@ -138,7 +138,9 @@ def evaluate_predictor(predictor, samples, *, progress: bool = False, on_image=N
                 objects.add(read_instance_map(instance_map, size=finest_truth.shape),
                             maps["class_level"][1] if same else None, maps["category_level"][1])
             record = {"name": sample.name, "image": where(sample.image), "label": where(sample.label),
-                      **_frame_scores(single, schema if same else None), "boundary_iou": _round(frame_boundary)}
+                      **_frame_scores(single, schema if same else None), "boundary_iou": _round(frame_boundary[finest])}
+            if same:     # the categories' own: a class border inside a category is no boundary there
+                record["category_boundary_iou"] = _round(frame_boundary["category_level"])
             if prediction.scaled_from is not None:          # a stored prediction of another size, scaled (nearest)
                 record["scaled_from"] = list(prediction.scaled_from)
             doubted = None                  # the pixels whose label the model rejects (label quality)

@@ -91,13 +91,18 @@ def build_index(evaluations: dict[str, dict], level: str = "class") -> FrameInde
             raise ValueError(f"{run} and {first_run} name their classes differently; browse at category level")
     by_run = {run: {r["name"]: r for r in result.get("per_image", []) if isinstance(r, dict) and "name" in r}
               for run, result in evaluations.items()}
+    # A frame's "boundary_iou" is at its evaluation's finest level; at category level, where that is the classes,
+    # the categories' own ("category_boundary_iou", NaN in evaluations made before it was stored).
+    boundary_key = {run: "category_boundary_iou" if level == "category" and "class_level" in result else
+                    "boundary_iou" for run, result in evaluations.items()}
     shared = set.intersection(*(set(records) for records in by_run.values()))
     frame_names = [name for name in by_run[first_run] if name in shared]
     columns, confusions, partial = {}, {}, {}
     for run, records in by_run.items():
         chosen = [records[name] for name in frame_names]
         for metric in METRICS:
-            columns[(metric, run)] = [_score(record.get(metric)) for record in chosen]
+            key = boundary_key[run] if metric == "boundary_iou" else metric
+            columns[(metric, run)] = [_score(record.get(key)) for record in chosen]
         if level == "category":             # stored per-frame scores are class level: these come from the matrices
             at_level = [frame_scores(record, level, len(class_names)) for record in chosen]
             columns[("mean_iou", run)] = [miou for miou, _ in at_level]

@@ -116,7 +116,7 @@ def extras_table(evaluations: dict[str, dict], level: str = "class") -> pd.DataF
         summary = result[key]
         miou = summary.get("mean_iou")
         boundary = eval_records.mean_boundary_score(summary)
-        calibration = eval_records.calibration(result)
+        calibration = eval_records.calibration(result, level)
         ece = None if calibration is None else expected_calibration_error(calibration)
         try:
             least_alike = stored_least_alike(result, key.removesuffix("_level"))
@@ -133,6 +133,10 @@ def extras_table(evaluations: dict[str, dict], level: str = "class") -> pd.DataF
 
 
 def _why_absent(result: dict) -> str:
+    if eval_records.calibration(result) is not None:     # stored, at the other level
+        measured = eval_records.calibration_level(result)
+        on = "classes" if measured == "class" else "7 categories"
+        return f"it was measured on the {on}: see it at {measured} level"
     if result.get("format", 0) < 3:
         return "evaluation format 2: " + stored.RERUN_HINT.format(what="it")
     return "a prediction folder gives no class scores"
@@ -153,7 +157,7 @@ def missing_extras(evaluations: dict[str, dict], level: str = "class") -> list[s
                      + stored.RERUN_HINT.format(what="them") + ".")
     by_reason: dict[str, list[str]] = {}
     for run, result in evaluations.items():
-        if eval_records.calibration(result) is None:
+        if eval_records.calibration(result, level) is None:
             by_reason.setdefault(_why_absent(result), []).append(run)
     lines += [f"Calibration is not stored for {', '.join(runs)} ({why})." for why, runs in by_reason.items()]
     with_distances = [run for run, result in evaluations.items() if "unlike_train" in result]

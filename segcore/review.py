@@ -312,7 +312,10 @@ def review_html(evaluations: dict[str, dict], metas: dict[str, dict] | None = No
     parts += ["<h2>Runs</h2>", _table(run_facts(metas or {}, evaluations), text=True)]
     for level in compare.shared_levels(evaluations):
         parts += _level_section(evaluations, level, figure_html)
-    calibrated = {run: eval_records.calibration(result) for run, result in evaluations.items()}
+    # Each run's calibration at the level it was measured at (its finest), named so where the runs differ.
+    measured = {run: eval_records.calibration_level(result) for run, result in evaluations.items()}
+    calibrated = {run if len(set(measured.values())) == 1 else f"{run} ({measured[run]} level)":
+                  eval_records.calibration(result) for run, result in evaluations.items()}
     if any(calibrated.values()):
         parts.append("<h2>Calibration</h2>")
         parts.append(_grid(figure_html(figures.reliability_diagram(bins, run).update_layout(width=560))

@@ -206,6 +206,14 @@ def test_per_image_table_and_find_record():
     assert compare.find_record(evaluations["b"], "f2") is None
 
 
+def test_frames_are_ranked_by_their_unrounded_mean():
+    scores = {"x": (0.5004, 0.5004, 0.5004), "y": (0.5006, 0.5006, 0.4996)}      # y's mean is the lower
+    evaluations = {run: {"per_image": [{"name": name, "mean_iou": values[k], "pixel_accuracy": 0.9}
+                                       for name, values in scores.items()]} for k, run in enumerate("abc")}
+    table = compare.per_image_table(evaluations)
+    assert list(table.index) == ["y", "x"] and table.loc["y", "mean mIoU %"] == 50.0
+
+
 def test_clickable_cells_cover_the_matrix_and_hover_like_it():
     from segcore.figures import confusion_heatmap
 

@@ -432,3 +432,21 @@ def test_malformed_stored_cells_are_one_line_errors():
     assert eval_records.boundary_scores({"names": ["a"], "boundary": {"intersection": [1], "union": "x"}}) is None
     assert eval_records.boundary_scores({"names": ["a", "b"], "boundary": {"intersection": [1, 0],
                                                                          "union": [2, 0]}}) == [0.5, None]
+
+
+def test_a_frames_boundary_iou_at_category_level_is_the_categories_own(camvid_run, tmp_path):
+    from segcore import frame_queries
+    road, pavement = CAMVID11.names.index("Road"), CAMVID11.names.index("Pavement")
+    truth = np.full((32, 48), road, np.uint8)
+    truth[:, 24:] = pavement                          # both are "flat": no border between categories
+    save_png(tmp_path / "data" / "images" / "val" / "f000.png", np.zeros((32, 48, 3), np.uint8))
+    save_png(tmp_path / "data" / "labels" / "val" / "f000.png", truth, "L")
+    shifted = truth.copy()
+    shifted[:, 24:28] = road                          # the class border 4 px off
+    result, _ = evaluate_run(camvid_run, tmp_path / "data", "val", out=tmp_path / "e.json",
+                             predictor=FolderPredictor(camvid_run, {"f000": shifted}))
+    [record] = result["per_image"]
+    assert record["boundary_iou"] < 0.9 and record["category_boundary_iou"] == 1.0
+    index = frame_queries.build_index({"run": result}, "category")
+    assert index.scores.at["f000", ("boundary_iou", "run")] == 1.0
+    assert frame_queries.build_index({"run": result}, "class").scores.at["f000", ("boundary_iou", "run")] < 0.9

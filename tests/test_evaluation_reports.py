@@ -108,6 +108,19 @@ def test_extras_table_and_the_lines_for_what_is_not_stored():
     assert reports.missing_extras({"new": new}) == []
 
 
+def test_calibration_is_shown_only_at_the_level_it_was_measured_at():
+    cal = calibration([0, 2, 8], [0.0, 1.0, 7.2], [0, 1, 7])
+    same_schema = {"format": 3, "class_level": summary(), "category_level": summary(), "calibration": cal}
+    other_schema = {"format": 3, "category_level": summary(), "calibration": cal}   # scored on categories only
+    evaluations = {"same": same_schema, "other": other_schema}
+    at_categories = reports.extras_table(evaluations, "category")
+    assert pd.isna(at_categories.loc["same", "ece"]) and at_categories.loc["other", "ece"] == pytest.approx(2.0)
+    assert reports.extras_table({"same": same_schema}, "class").loc["same", "ece"] == pytest.approx(2.0)
+    assert reports.extras_table({"same": same_schema}, "class_level").loc["same", "ece"] == pytest.approx(2.0)
+    assert reports.missing_extras(evaluations, "category")[-1] == (
+        "Calibration is not stored for same (it was measured on the classes: see it at class level).")
+
+
 def test_the_mean_of_frames_weighs_every_frame_the_same_whatever_its_pixels():
     # A large frame all right (class a) and a small one all wrong (b called a). Pooled: IoU a = 100/104, b = 0, so
     # mIoU 48.1 %; per frame: 1.0 (only a present) and 0.0 (a and b present, both 0), so their mean is 50 %.
