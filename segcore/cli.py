@@ -93,7 +93,7 @@ def cmd_evaluate(args) -> int:
     if args.merge:
         if not args.out or args.run or args.data or args.shard:
             raise ValueError("--merge takes the shard files and --out JSON only (no --run, --data or --shard)")
-        result, path = merge_files(args.merge, args.out)
+        result, path = merge_files(args.merge, args.out, overwrite=args.overwrite)
     else:
         if not (args.run and args.data):
             raise ValueError("give --run RUN and --data DIR (or --merge PARTS... --out JSON)")
@@ -252,7 +252,8 @@ def parser() -> argparse.ArgumentParser:
                                "predicted label map and thumbnail go to <its folder>/<dataset>-<fingerprint>-"
                                "<split>/")
     evaluate.add_argument("--overwrite", action="store_true",
-                          help="replace an existing evaluation of the same data set and split (refused otherwise)")
+                          help="replace an existing evaluation of the same data set and split, or the --merge "
+                               "--out file (refused otherwise)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.add_argument("--tta", default=None, choices=TTA_MODES, help=TTA_HELP)
     evaluate.set_defaults(func=cmd_evaluate)

@@ -44,7 +44,7 @@ def cmd_import(args) -> int:
 
 def cmd_export(args) -> int:
     from segcore.importing import export_onnx
-    path, agreement = export_onnx(args.run, args.out)
+    path, agreement = export_onnx(args.run, args.out, overwrite=args.overwrite)
     print(f"wrote {path} (onnxruntime's arg-max equals Keras' on {agreement:.2%} of a sample frame's pixels)")
     return 0
 
@@ -102,4 +102,5 @@ def add_import_export(sub, size_type) -> None:
     export.add_argument("--run", required=True, help="run folder, e.g. models/unet-camvid")
     export.add_argument("--format", default="onnx", choices=["onnx"], help="file format (only onnx)")
     export.add_argument("--out", required=True, help="file to write, e.g. unet-camvid.onnx")
+    export.add_argument("--overwrite", action="store_true", help="replace --out if it exists (refused otherwise)")
     export.set_defaults(func=cmd_export)

@@ -198,9 +198,13 @@ def merge_evaluations(parts) -> dict:
     return merged
 
 
-def merge_files(paths, out) -> tuple[dict, Path]:
-    """merge_evaluations over shard JSON files, written atomically to `out`."""
+def merge_files(paths, out, *, overwrite: bool = False) -> tuple[dict, Path]:
+    """merge_evaluations over shard JSON files, written atomically to `out` (an existing file only with
+    `overwrite`)."""
     from segcore.unlike_train import carry_distances
+    if Path(out).exists() and not overwrite:
+        raise ValueError(f"{out} exists; add --overwrite to replace it (a stored evaluation of the same frames keeps "
+                         "their distances to train), or choose another --out")
     parts = [(str(path), runs.read_json(Path(path))) for path in paths]
     result = merge_evaluations(parts)
     if Path(out).exists():          # a merge over a stored evaluation keeps its frames' distances to train

@@ -79,7 +79,8 @@ def import_model(source, out, *, schema: str | None = None, preprocess: str | No
                                                      else None)
     except ValueError as err:
         raise ValueError(f"{source}: its metadata's input_size is unusable ({err}); pass --input-size") from None
-    meta = {"kind": kind, "arch": _first_word(name, stored.get("arch"), source.stem, "model"), "schema": label_schema.to_dict(),
+    meta = {"kind": kind, "arch": _first_word(name, stored.get("arch"), source.stem, "model"),
+            "schema": label_schema.to_dict(),
             "input_size": size, "preprocess": mode, "source": str(source.resolve()),
             "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if stored.get("output_kind") in OUTPUT_KINDS:       # written by our export; else the back-end guesses
@@ -120,12 +121,15 @@ def _reason(message: str, run_name: str) -> str:
     return reason
 
 
-def export_onnx(run_path, out) -> tuple[Path, float]:
-    """The run's Keras model as ONNX at `out`, schema/preprocessing/input size in its metadata.
+def export_onnx(run_path, out, *, overwrite: bool = False) -> tuple[Path, float]:
+    """The run's Keras model as ONNX at `out`, schema/preprocessing/input size in its metadata; an existing `out`
+    is replaced only with `overwrite` (it may be another run's model).
 
     Returns (path, agreement): the share of a sample frame's pixels where onnxruntime's arg-max equals Keras'.
     The file is written only if that share is at least MIN_EXPORT_AGREEMENT.
     """
+    if Path(out).exists() and not overwrite:
+        raise ValueError(f"{out} exists; add --overwrite to replace it, or choose another --out")
     run = runs.open_run(run_path)
     if not run.ok:
         raise runs.RunError(run.error)

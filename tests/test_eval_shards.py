@@ -97,7 +97,8 @@ def test_a_shard_is_not_shown_as_an_evaluation(camvid_run, tmp_path):
     assert evaluation_problem(part, shard_ok=True) is None
 
 
-def test_a_merge_over_a_stored_evaluation_keeps_its_distances_to_train_for_the_same_frames_only(camvid_run, tmp_path):
+def test_a_merge_over_a_stored_evaluation_keeps_its_distances_to_train_for_the_same_frames_only(camvid_run, tmp_path,
+                                                                                                 capsys):
     data = make_camvid_like(tmp_path / "data", splits=(("val", 5),))
     stored = tmp_path / "stored.json"
     evaluate("--run", camvid_run, "--data", data, "--split", "val", "--out", stored)
@@ -109,11 +110,14 @@ def test_a_merge_over_a_stored_evaluation_keeps_its_distances_to_train_for_the_s
     other = tmp_path / "other.json"                  # the same names, but another data set's fingerprint
     other.write_text(json.dumps({**result, "dataset": {**result["dataset"], "fingerprint": "00000000"}}))
     parts = shards(camvid_run, data, tmp_path)
-    evaluate("--merge", *parts, "--out", stored)
+    before = stored.read_bytes()
+    assert "exists; add --overwrite" in one_error_line(capsys, ["evaluate", "--merge", *parts, "--out", stored])
+    assert stored.read_bytes() == before
+    evaluate("--merge", *parts, "--out", stored, "--overwrite")
     merged = json.loads(stored.read_text())
     assert merged["unlike_train"] == result["unlike_train"]
     assert [r["train_distance"] for r in merged["per_image"]] == [r["train_distance"] for r in result["per_image"]]
-    evaluate("--merge", *parts, "--out", other)
+    evaluate("--merge", *parts, "--out", other, "--overwrite")
     assert "unlike_train" not in json.loads(other.read_text())
 
 

@@ -241,6 +241,15 @@ def test_only_keras_runs_are_exported(tmp_path, capsys):
     assert "kind 'onnx' can't be exported" in err
 
 
+def test_an_export_never_replaces_a_file_unless_asked(tmp_path, capsys):
+    from segcore.importing import import_model
+    run = import_model(foreign_onnx(tmp_path / "m.onnx"), tmp_path / "run", schema="camvid11")
+    other_model = run / "model.onnx"                          # e.g. another run's model file
+    before = other_model.read_bytes()
+    err = one_error_line(capsys, ["export", "--run", run, "--out", other_model])
+    assert "model.onnx exists; add --overwrite to replace it" in err and other_model.read_bytes() == before
+
+
 # ------------------------------------------------------------------------------------------------ the app
 
 @pytest.fixture

@@ -96,7 +96,9 @@ def export(run: runs.Run, out: Path) -> None:
     forces after every rerun 0.15 s slower: docs/BENCHMARKS.md). RunError with the child's last line if it fails."""
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
-    command = [sys.executable, "-m", "segcore", "export", "--run", str(run.path), "--format", "onnx", "--out", str(out)]
+    # --overwrite: a cached export that failed to load is replaced (the cache is this module's own file).
+    command = [sys.executable, "-m", "segcore", "export", "--run", str(run.path), "--format", "onnx", "--out", str(out),
+               "--overwrite"]
     try:
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=EXPORT_TIMEOUT_S)
     except subprocess.TimeoutExpired:
