@@ -1,7 +1,7 @@
 """A compact copy of a CamVid-style data set, for a machine that takes a limited transfer (a lent GPU machine takes
 64 MiB with the repository): images re-encoded as JPEG, labels losslessly as PNG at the highest compression, the
-same names and layout, so `segcore train --data PACK` reads it as it reads the original. The labels are identical;
-the images differ by the JPEG error this reports (mean absolute difference per channel, 0-255).
+same names and layout, so `segcore train --data PACK` reads it as it reads the original. The labels read the same
+(each read as training reads it, so a colour mask is packed as the class ids it stands for); the images differ by the JPEG error this reports (mean absolute difference per channel, 0-255).
 """
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from segcore import files
-from segcore.datasets import DatasetError, detect_layout, list_pairs
-from segcore.imageio import read_image
+from segcore.datasets import DatasetError, detect_layout, list_pairs, schema_for
+from segcore.imageio import ImageError, read_image, read_mask
 
 PACK_INFO = "PACKED.json"
 
@@ -28,6 +27,9 @@ def pack(root, out, *, splits=("train", "val"), jpeg_quality: int = 88) -> dict:
         raise DatasetError(f"{root}: only CamVid-style folders (images/ + labels/) can be packed")
     if out.exists() and any(out.iterdir()):
         raise DatasetError(f"{out}: not empty; pack into a new folder")
+    if out.resolve().is_relative_to(root.resolve()):
+        raise DatasetError(f"{out}: inside the data set it packs, which would then hold the pack; pack into a folder "
+                           "outside it")
     splits = list(dict.fromkeys(splits))
     listed = {split: list_pairs(root, split) for split in splits}      # every split found before a file is written
     # Written beside `out`, then renamed: a pack that fails half-way leaves nothing that reads as a data set.
@@ -46,15 +48,17 @@ def pack(root, out, *, splits=("train", "val"), jpeg_quality: int = 88) -> dict:
 
 def _write(root: Path, out: Path, listed: dict, jpeg_quality: int) -> dict:
     frames, total_bytes, errors = 0, 0, []
+    schema = schema_for(root)       # CamVid style: label files hold the class ids (void 11) as they are read
     for split, samples in listed.items():
         for sample in samples:
-            rgb = read_image(sample.image)
+            try:
+                rgb = read_image(sample.image)
+                label = read_mask(sample.label, schema, size=rgb.shape[:2])
+            except (ImageError, OSError) as err:
+                raise DatasetError(f"{err}; check every file with `segcore data check {root}`") from None
             ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                                     [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-            with Image.open(sample.label) as opened:     # class indices, whether the PNG is grey (L) or palette (P)
-                label = np.asarray(opened)
-            ok_label, png = cv2.imencode(".png", label, [cv2.IMWRITE_PNG_COMPRESSION, 9]) if label.ndim == 2 \
-                else (False, None)
+            ok_label, png = cv2.imencode(".png", label, [cv2.IMWRITE_PNG_COMPRESSION, 9])
             if not (ok and ok_label):
                 raise DatasetError(f"{sample.label if ok else sample.image}: can't be re-encoded; check it with "
                                    f"`segcore data check {root}`")

@@ -61,3 +61,24 @@ def test_a_pack_that_fails_half_way_leaves_nothing_and_a_split_named_twice_is_pa
     assert [p.name for p in tmp_path.iterdir()] == ["data"]
     info = pack(data, tmp_path / "pack", splits=("train", "train"))
     assert info["frames"] == 2 and info["splits"] == ["train"]
+
+
+def test_labels_are_packed_as_training_reads_them_and_unreadable_ones_are_named(tmp_path):
+    from segcore.labels import CAMVID11
+    data = make_camvid_like(tmp_path / "data", splits=(("train", 2), ("val", 1)))
+    ids_path = data / "labels" / "train" / "f000.png"
+    ids = np.asarray(Image.open(ids_path))
+    Image.fromarray(CAMVID11.color_mask(ids)).save(ids_path)          # a colour mask, which training accepts
+    pack(data, tmp_path / "pack")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "pack" / "labels" / "train" / "f000.png")), ids)
+    Image.fromarray(ids > 2).convert("1").save(data / "labels" / "train" / "f001.png")   # mode 1: refused
+    with pytest.raises(DatasetError, match=r"f001.png.*segcore data check"):
+        pack(data, tmp_path / "pack2")
+    assert not (tmp_path / "pack2").exists()
+
+
+def test_a_pack_inside_the_data_set_is_refused(tmp_path):
+    data = make_camvid_like(tmp_path / "data", splits=(("train", 1), ("val", 1)))
+    with pytest.raises(DatasetError, match="inside the data set it packs"):
+        pack(data, data / "images" / "pk")
+    assert sorted(p.name for p in (data / "images").iterdir()) == ["train", "val"]
