@@ -56,6 +56,9 @@ def import_predictions(source, out, *, schema: str, name: str | None = None,
                          "images (for a model file, leave out --predictions)")
     if out.exists():
         raise ValueError(f"{out} already exists; choose a new --out folder for the imported run")
+    if out.resolve().is_relative_to(source.resolve()):
+        raise ValueError(f"{out}: inside the prediction folder it imports, whose next import would read it too; "
+                         "choose an --out folder outside it")
     if schema is None:
         raise ValueError(f"{source}: say which classes the predictions hold: pass --schema (a built-in name or a "
                          "schema JSON file)")

@@ -51,8 +51,11 @@ def predict_files(run, images: list, out, *, fmt: str = "labels", tta: str | Non
     if colours and fmt != "overlay":
         raise ValueError(f"class colours draw overlays only; a {fmt} file keeps the schema's own colours so that it "
                          "reads back as the same classes: use --format overlay, or leave out --class-colours")
-    # Before loading the model: refuse collisions cheaply.
+    # Before loading the model: refuse collisions cheaply, and any image that can't be read (decoding them twice
+    # costs little beside the model; a failure half-way would leave some outputs written and others not).
     targets = output_paths(images, out, fmt, overwrite=overwrite)
+    for path in images:
+        read_image(path)
     predictor = Predictor(run, tta=tta)
     if colours:
         class_colours.check(colours, [predictor.schema])

@@ -113,6 +113,9 @@ def subset_scores(result: dict, names: list[str], level: str = "class") -> dict:
 def stored_evaluation(run, identity: dict) -> dict:
     """A run's stored evaluation of the data set split `identity` names; ValueError saying how to make it."""
     from segcore.evaluations import evaluation_file, read_evaluation
+    from segcore.runs import META_FILE, open_run
+    if not (Path(run) / META_FILE).is_file():       # not a run folder at all: evaluating it is no advice
+        raise ValueError(open_run(run).error)
     path = evaluation_file(run, identity)
     if not path.is_file():
         raise ValueError(f"{run} has no stored evaluation of {identity['path']} {identity['split']}: run `segcore "

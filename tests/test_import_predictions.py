@@ -345,6 +345,13 @@ def test_ids_outside_the_schema_are_refused_naming_the_file(tmp_path, capsys):
     assert not (tmp_path / "run").exists()                     # nothing half-imported is left behind
 
 
+def test_a_run_inside_the_prediction_folder_is_refused(tmp_path, capsys):
+    save_png(tmp_path / "preds" / "f000_pred.png", random_prediction(1, (24, 40), 11), "L")
+    err = one_error_line(capsys, ["import", tmp_path / "preds", "--predictions", "--schema", "camvid11",
+                                  "--out", tmp_path / "preds" / "inner"])
+    assert "inside the prediction folder it imports" in err and not (tmp_path / "preds" / "inner").exists()
+
+
 @pytest.mark.parametrize("make, expected", [
     (lambda root: root.mkdir(), "holds no PNG files; put one label PNG per image in it"),
     (lambda root: (root.mkdir(), (root / "notes.txt").write_text("x")), "holds no PNG files"),

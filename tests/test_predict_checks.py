@@ -187,3 +187,12 @@ def test_an_earlier_prediction_is_kept_unless_overwrite_is_asked_for(tmp_path, c
     assert earlier.read_bytes() == before
     assert main(["predict", "--run", str(run), str(frame), "--out", str(tmp_path / "out"), "--overwrite"]) == 0
     assert earlier.read_bytes() != before
+
+
+def test_an_unreadable_image_among_several_writes_nothing(tmp_path, capsys):
+    run = make_run(tmp_path / "good", conv_model((16, 16, 3), 11))
+    good = save_png(tmp_path / "in" / "one.png", np.zeros((16, 16, 3), dtype=np.uint8))
+    bad = save_png(tmp_path / "in" / "two.png", np.zeros((16, 16, 3), dtype=np.uint8))
+    bad.write_bytes(bad.read_bytes()[:40])
+    err = one_error_line(capsys, ["predict", "--run", run, good, bad, "--out", tmp_path / "out"])
+    assert "two.png" in err and not (tmp_path / "out").exists()

@@ -113,8 +113,10 @@ def test_a_run_that_trained_on_the_scored_frames_is_marked_in_the_report(data, t
 
 
 def test_cli_says_how_to_make_a_missing_evaluation(data, tmp_path, capsys):
-    empty_run = tmp_path / "models" / "fresh"
+    empty_run = tmp_path / "models" / "fresh"          # a run, never evaluated
     empty_run.mkdir(parents=True)
+    (empty_run / "meta.json").write_text(json.dumps({"arch": "unet", "schema": CAMVID11.to_dict(),
+                                                     "input_size": [48, 64]}))
     assert main(["unlike-train", "--data", str(data), "--runs", str(empty_run)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
@@ -201,3 +203,13 @@ def test_a_damaged_evaluation_is_one_line_naming_the_file(data, tmp_path, capsys
     assert main(["unlike-train", "--data", str(data), "--runs", str(models / "unet-a")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and damaged.name in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_something_that_is_not_a_run_is_said_to_be_none(data, tmp_path, capsys, kind):
+    from test_hardening import one_error_line
+    target = tmp_path / "not-a-run.png"
+    if kind == "file":
+        target.write_bytes(b"\x89PNG")
+    err = one_error_line(capsys, ["unlike-train", "--data", data, "--runs", target])
+    assert ("no such run folder" if kind == "missing" else "not a run folder") in err and "segcore evaluate" not in err
