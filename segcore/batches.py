@@ -19,7 +19,7 @@ import numpy as np
 
 from segcore import frames
 from segcore.datasets import Sample
-from segcore.imageio import read_pair
+from segcore.imageio import ImageError, read_pair
 from segcore.labels import LabelSchema
 
 
@@ -51,6 +51,7 @@ class SampleLoader:
         self.size = tuple(size) if size else None
         self.seed = seed
         self._augmenter = None
+        self.failure: str | None = None     # the first frame that could not be read (tf.data hides the error)
         if augment is not None:
             from segcore import augment as aug
             if isinstance(augment, (str, Path)):
@@ -60,7 +61,11 @@ class SampleLoader:
             self._augmenter = aug.SeededAugmenter(augment)
 
     def __call__(self, image_path, label_path, *, epoch: int = 0, index: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        image, label = read_pair(image_path, label_path, self.schema)
+        try:
+            image, label = read_pair(image_path, label_path, self.schema)
+        except (ImageError, OSError) as err:
+            self.failure = self.failure or str(err)
+            raise
         if self._augmenter is not None:
             image, label = self._augmenter(image, label, draw_seed(self.seed, epoch, index))
         if self.size:   # the same resize-in as prediction and evaluation

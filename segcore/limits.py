@@ -10,6 +10,9 @@ from __future__ import annotations
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 # Images and masks: e.g. 8000 x 5000; a 20000 x 20000 bomb is refused from its header.
 MAX_IMAGE_PIXELS = 40_000_000
+# The largest model input (height x width) run or trained: a model declaring more is refused before warm-up
+# allocates its batch (the forward pass needs many times more). 2048 x 2048 covers a full Cityscapes frame.
+MAX_INPUT_PIXELS = 2048 * 2048
 
 # Training histories: Keras logs a handful of metric columns and one row per epoch.
 MAX_HISTORY_COLUMNS = 256

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from segcore import provenance, runs, train_backup
+from segcore import provenance, runs, train_backup, train_folder
 from segcore.datasets import dataset_name, frame_names_digest, hold_out_sequence, list_pairs, schema_for
-from segcore.imageio import read_mask
+from segcore.imageio import ImageError, read_mask
 from segcore.labels import LabelSchema
 from segcore.train_config import (RESUMABLE_CHANGES, TrainConfig, learning_rate_schedule,  # noqa: F401 - public here
                                    resume_differences, train_splits, trains_on_val,
@@ -106,6 +106,7 @@ def _check_folder(out: Path, resume: bool, config: TrainConfig, augment_dict, tr
     if not interrupted:
         if (out / runs.MODEL_FILE).exists():
             raise runs.RunError(f"{out} already holds a trained run; choose another --out or delete it")
+        train_folder.check_new_run_folder(out)
         return {}, None
     meta = runs.read_json(out / runs.META_FILE)
     if not isinstance(meta.get("config"), dict):
@@ -125,8 +126,13 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
     callbacks, run after the run folder's own."""
     from segcore.run_lock import RunLock
 
+    from segcore.models import check_options
+    check_options(config.arch, config.arch_options)      # before any folder is made
     strategy = strategy_named(config.strategy)
     out = Path(config.out)
+    if out.resolve().is_relative_to(Path(config.data).resolve()):
+        raise ValueError(f"{out}: inside the data set {config.data}, where a run folder would read as a split or "
+                         "stray files; give --out a folder outside it")
     schema = schema_for(config.data, config.schema)
     train_samples = _training_samples(config)
     if config.holdout_sequence:   # an honest recipe check: val frames from a sequence training never sees
@@ -152,13 +158,20 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
                         strategy, verbose, callbacks)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    with RunLock(out) as lock:
-        if lock.took_over:
-            print(f"segcore: took over the stale lock of {out} (pid {lock.took_over['pid']} on "
-                  f"{lock.took_over.get('host')} is no longer running)", file=sys.stderr)
-        meta, backup = _check_folder(out, resume, config, augment_dict, len(train_samples), len(val_samples))
-        return _fit(config, out, out, schema, train_samples, val_samples, augment_dict, meta, backup, strategy,
-                    verbose, callbacks)
+    created, new_run = not out.exists(), False
+    try:
+        with RunLock(out) as lock:
+            if lock.took_over:
+                print(f"segcore: took over the stale lock of {out} (pid {lock.took_over['pid']} on "
+                      f"{lock.took_over.get('host')} is no longer running)", file=sys.stderr)
+            meta, backup = _check_folder(out, resume, config, augment_dict, len(train_samples), len(val_samples))
+            new_run = not meta      # not a resume, and the folder is this process's from here on
+            return _fit(config, out, out, schema, train_samples, val_samples, augment_dict, meta, backup, strategy,
+                        verbose, callbacks)
+    except Exception:
+        if new_run:                 # a new run that failed: leave no half-made run behind
+            train_folder.remove_unstarted(out, created)
+        raise
 
 
 def _training_samples(config: TrainConfig) -> list:
@@ -341,8 +354,16 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
         # On JAX, Keras' IoU metric casts class ids to int64, which JAX (32-bit by default) truncates to int32 and
         # warns about at every compile: ids below 256 lose nothing.
         warnings.filterwarnings("ignore", message="Explicitly requested dtype int64", category=UserWarning)
-        model.fit(train_data, validation_data=val_data, epochs=config.epochs, initial_epoch=first_epoch,
-                  callbacks=[*callbacks, *extra_callbacks], verbose=verbose, steps_per_epoch=fit_steps, shuffle=False)
+        try:
+            model.fit(train_data, validation_data=val_data, epochs=config.epochs, initial_epoch=first_epoch,
+                      callbacks=[*callbacks, *extra_callbacks], verbose=verbose, steps_per_epoch=fit_steps,
+                      shuffle=False)
+        except Exception:               # tf.data wraps a frame's read error in a graph traceback: say the frame
+            failure = train_loader.failure or val_loader.failure
+            if failure is None:
+                raise
+            raise ImageError(f"{failure} (fix or remove that frame: `segcore data check {config.data}` lists every "
+                             "such file, then train again)") from None
     _wrap_up(out, meta)
     return run_folder
 

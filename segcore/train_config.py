@@ -7,6 +7,8 @@ import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
+from segcore.limits import MAX_INPUT_PIXELS
+
 LOSSES = ("ce", "ce+dice", "lovasz")     # segcore.models.objectives.LOSSES builds them
 
 
@@ -52,6 +54,9 @@ class TrainConfig:
         if not (isinstance(self.size, (tuple, list)) and len(self.size) == 2
                 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 8 for v in self.size)):
             raise ValueError(f"size (--size) must be height x width, each at least 8, got {self.size!r}")
+        if self.size[0] * self.size[1] > MAX_INPUT_PIXELS:
+            raise ValueError(f"size (--size) {self.size[0]}x{self.size[1]} is over {MAX_INPUT_PIXELS / 1e6:.1f} MP, "
+                             "the largest model input SegLab runs; train at a smaller size")
         self.size = tuple(self.size)
         splits = self.train_split.split("+") if isinstance(self.train_split, str) else []
         if not splits or not all(splits) or len(set(splits)) < len(splits):

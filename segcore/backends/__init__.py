@@ -14,6 +14,7 @@ import numpy as np
 
 from segcore import frames, runs
 from segcore.labels import LabelSchema
+from segcore.limits import MAX_INPUT_PIXELS
 
 # kind -> module holding `open(run) -> Backend`; modules are imported only when a run of that kind is opened
 # (the Keras one imports TensorFlow).
@@ -21,10 +22,6 @@ BACKENDS = {"keras": "segcore.backends.keras", "onnx": "segcore.backends.onnx",
             "predictions": "segcore.backends.stored"}
 KERAS_VIA_ONNX = "segcore.backends.keras_onnx"
 
-# The largest model input accepted (height x width). Warm-up allocates a batch of this size and the forward
-# pass needs many times more, so a model declaring more is refused before anything is allocated.
-# 2048 x 2048 covers a full-resolution Cityscapes frame (1024 x 2048).
-MAX_INPUT_PIXELS = 2048 * 2048
 MIN_INPUT_SIDE = 8
 
 

@@ -44,6 +44,32 @@ ARCHS: dict[str, Arch] = {
 }
 
 
+# What an option may be: whole numbers in these bounds (a width or a depth), or a positive multiplier (alpha).
+_OPTION_BOUNDS = {"base_filters": (1, 1024), "stem_filters": (1, 1024), "depth": (1, 6)}
+_MAX_ALPHA = 8.0
+
+
+def check_options(arch: str, options: Mapping) -> None:
+    """ValueError (one line, naming the option) unless `options` are the architecture's own, in bounds."""
+    import inspect
+    import math
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHS)}")
+    known = [name for name, param in inspect.signature(ARCHS[arch].body).parameters.items()
+             if param.kind is inspect.Parameter.KEYWORD_ONLY]
+    for name, value in options.items():
+        if name not in known:
+            raise ValueError(f"{arch} has no option {name!r}; its options are {', '.join(known)} (--option NAME=VALUE)")
+        if name == "alpha":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    math.isfinite(value) and 0 < value <= _MAX_ALPHA):
+                raise ValueError(f"option alpha must be a number above 0 and at most {_MAX_ALPHA:g}, got {value!r}")
+            continue
+        low, high = _OPTION_BOUNDS.get(name, (1, 1024))
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"option {name} must be a whole number from {low} to {high}, got {value!r}")
+
+
 def padding_for(size: tuple[int, int], stride: int) -> tuple[int, int]:
     """Rows and columns to add (bottom, right) so that both sides divide by the stride."""
     return (-size[0]) % stride, (-size[1]) % stride
@@ -53,6 +79,7 @@ def build(arch: str, num_classes: int, input_shape: tuple[int, int] | tuple[int,
           **options) -> keras.Model:
     if arch not in ARCHS:
         raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHS)}")
+    check_options(arch, options)
     spec = ARCHS[arch]
     height, width = int(input_shape[0]), int(input_shape[1])
     pad_h, pad_w = padding_for((height, width), spec.stride(**options))
