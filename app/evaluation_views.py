@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from app import cache_budget as budget
-from app import class_colours, frame_links, loaders, pickers
+from app import class_colours, frame_links, kept, loaders, pickers
 from app.confusion_clicks import cell_from_selection, clickable_cells
 from app.settings import Settings
 from segcore import compare, eval_records, figures
@@ -116,23 +116,25 @@ def evaluate_form(config: Settings, chosen: list[Run]) -> None:
 # ------------------------------------------------------------------------------------------------ stored results
 
 def pick_evaluation(chosen: list[Run], shared: list[str], default: str, widget_key: str, help: str) -> str:
-    """The sidebar's choice among the evaluations every chosen run has; a choice they don't share falls back to
-    `default`."""
-    if st.session_state.get(widget_key) not in shared:
-        st.session_state[widget_key] = default
+    """The sidebar's choice among the evaluations every chosen run has, kept across pages; a choice they don't
+    share falls back to `default`."""
+    kept.restore(widget_key, lambda key: key in shared, default)
     with st.sidebar:
-        return st.selectbox("Evaluation", shared, key=widget_key, format_func=partial(evaluation_label, chosen[0]),
-                            help=help)
+        picked = st.selectbox("Evaluation", shared, key=widget_key, format_func=partial(evaluation_label, chosen[0]),
+                              help=help)
+    kept.keep(widget_key)
+    return picked
 
 
 def pick_level(evaluations: dict[str, dict], widget_key: str, help: str | None = None) -> str:
     """The sidebar's level ("class" or "category") among those every evaluation has."""
     levels = compare.shared_levels(evaluations)
-    if st.session_state.get(widget_key) not in levels:
-        st.session_state.pop(widget_key, None)
+    kept.restore(widget_key, lambda level: level in levels, levels[0])
     with st.sidebar:
-        return st.radio("Level", levels, horizontal=True, key=widget_key,
-                        format_func={"class": "classes", "category": "7 categories"}.get, help=help)
+        picked = st.radio("Level", levels, horizontal=True, key=widget_key,
+                          format_func={"class": "classes", "category": "7 categories"}.get, help=help)
+    kept.keep(widget_key)
+    return picked
 
 
 def evaluation_label(run: Run, key: str) -> str:
@@ -230,8 +232,13 @@ def suggest_cell(summary: dict, level: str) -> None:
     suggested = compare.largest_confusion(summary) or (0, 0)
     sides = (len(summary["names"]), len(compare.predicted_names(summary)))      # the predicted side: NO_CLASS too
     for widget_key, value, count in zip((f"ev_truth_{level}", f"ev_pred_{level}"), suggested, sides):
-        if st.session_state.get(widget_key, count) >= count:
-            st.session_state[widget_key] = value
+        kept.restore(widget_key, lambda cell, count=count: isinstance(cell, int) and 0 <= cell < count, value)
+
+
+def keep_cell(level: str) -> None:
+    """Remember the picked cell of `level`, for when the page comes back to that level or from another page."""
+    kept.keep(f"ev_truth_{level}")
+    kept.keep(f"ev_pred_{level}")
 
 
 def frames_behind(evaluation: dict, level_name: str, true_id: int, pred_id: int) -> tuple[list[dict], bool]:

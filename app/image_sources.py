@@ -93,9 +93,13 @@ def folder_images(config: Settings) -> list[Shown]:
         st.error(f"{err}. Check the data folder with `segcore data check {data_dir}`.")
         return []
     names_key = f"sbs_frames_{split}"
-    if names_key in st.session_state:     # names from another data folder with the same split are dropped
-        st.session_state[names_key] = [name for name in st.session_state[names_key] if name in samples]
-    names = st.sidebar.multiselect("Frames", list(samples), default=list(samples)[:1], key=names_key)
+    # Names from another data folder with the same split are dropped; if that leaves none (not the user's
+    # emptying it), the folder's first frame, as on a first visit.
+    previous = st.session_state.get(names_key)
+    still_here = [name for name in previous or [] if name in samples]
+    st.session_state[names_key] = still_here if previous is not None and (still_here or not previous) \
+        else list(samples)[:1]
+    names = st.sidebar.multiselect("Frames", list(samples), key=names_key)
     images = []
     for name in names:
         try:

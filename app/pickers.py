@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import loaders
+from app import kept, loaders
 from app.settings import EVAL_MIOU, EVALUATED_ON, TRAINED_ON, Settings
 from segcore import runs
 from segcore.labels import CATEGORIES
@@ -95,6 +95,11 @@ def hidden_classes(chosen: list[runs.Run], level: str, key: str) -> list[str]:
     """The class names (categories at level "category") the visitor leaves out of every overlay."""
     names = list(CATEGORIES) if level == "category" else \
         list(dict.fromkeys(name for run in chosen for name in run.schema.names))
-    return st.sidebar.multiselect("Hide classes", names, key=f"{key}_{level}",
-                                  help="Their pixels show the photo in every overlay, so the others stand out; "
-                                       "scores, shares, label and colour-mask downloads keep every class")
+    widget_key = f"{key}_{level}"          # kept per level: switching levels and back keeps what was hidden
+    kept.restore(widget_key, lambda hidden: True, [])
+    st.session_state[widget_key] = [name for name in st.session_state[widget_key] if name in names]
+    hidden = st.sidebar.multiselect("Hide classes", names, key=widget_key,
+                                    help="Their pixels show the photo in every overlay, so the others stand out; "
+                                         "scores, shares, label and colour-mask downloads keep every class")
+    kept.keep(widget_key)
+    return hidden

@@ -116,6 +116,7 @@ predicted = compare.predicted_names(evaluations[model][level])        # with NO_
 true_id = middle.selectbox("Truth", range(len(names)), format_func=names.__getitem__, key=f"ev_truth_{level}")
 pred_id = right.selectbox("Predicted as", range(len(predicted)), format_func=predicted.__getitem__,
                           key=f"ev_pred_{level}")
+views.keep_cell(level)
 records, partial = views.frames_behind(evaluations[model], level_name, true_id, pred_id)
 pixels = sum(record["pixels"] for record in records)
 where = " among their 8 largest confusions (format 2 stores no more)" if partial else ""

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from app import loaders, shell
+from app import kept, loaders, shell
 from app.uploads import unique_name
 from segcore.exports import csv_bytes
 from segcore.figures_curves import (X_AXES, available_metrics, axis_title, curves_figure, run_colours,
@@ -17,8 +17,12 @@ st.caption("Solid lines are training, dashed lines validation; a star marks each
 # --- sources: every run folder's history (history.csv, else its TensorBoard logs/), plus uploads ----------------
 found = discover_histories(config.models_dir)
 with st.sidebar:
-    chosen = st.multiselect("Runs in the models folder", list(found), default=list(found),
+    # The choice survives reruns, other pages and new run folders (a training's own): first, every run.
+    kept.restore("curves_runs", lambda names: True, list(found))
+    st.session_state["curves_runs"] = [name for name in st.session_state["curves_runs"] if name in found]
+    chosen = st.multiselect("Runs in the models folder", list(found), key="curves_runs",
                             help=f"Every `<run>/history.csv` (or `<run>/logs/`) under {config.models_dir}")
+    kept.keep("curves_runs")
     uploads = st.file_uploader(
         "Add logs", accept_multiple_files=True, type=None,     # no type filter: event files have no extension
         help="Keras CSVLogger `.csv`, `History.history` `.json`, TensorBoard `events.out.tfevents.*` files, or a "
@@ -60,8 +64,9 @@ st.session_state["curve_colours"] = colours = run_colours(runs, keep=st.session_
 # --- the chart ------------------------------------------------------------------------------------------------
 metrics = available_metrics(runs)
 left, middle, x_column, right = st.columns([2, 2, 2, 1.5], vertical_alignment="bottom")
-metric = left.selectbox("Metric", metrics, index=metrics.index("mean_iou") if "mean_iou" in metrics else 0,
-                        format_func=axis_title)
+kept.restore("curves_metric", lambda name: name in metrics, "mean_iou" if "mean_iou" in metrics else metrics[0])
+metric = left.selectbox("Metric", metrics, key="curves_metric", format_func=axis_title)
+kept.keep("curves_metric")
 smoothing = middle.slider("Smoothing", 0.0, 0.99, 0.6, 0.01,
                           help="Debiased exponential moving average, as TensorBoard's (0 = raw values). The star "
                                "sits on the smoothed curve; its tooltip gives the raw value too.")
