@@ -156,7 +156,9 @@ def read_mask(source, schema: LabelSchema, *, size: tuple[int, int] | None = Non
                 raise ImageError(f"{name}: {err}; save the mask as single-channel class indices") from None
             return _check_size(labels, size, name)
     elif img.mode == "P":
-        raw = np.asarray(img)  # palette index = class id, as CamVid/VOC tools write them
+        raw = np.asarray(img)  # palette index = class id, as CamVid/VOC tools write them...
+        if _palette_shows_colours(img, raw, schema):     # ...unless it is a colour mask stored with a palette
+            return _check_size(schema.decode_color(np.asarray(img.convert("RGB"))), size, name)
     elif img.mode in ("L", "I", "I;16", "I;16B", "I;16L"):
         raw = np.asarray(img)
     else:
@@ -186,6 +188,38 @@ def read_pair(image_source, mask_source, schema: LabelSchema) -> tuple[np.ndarra
     image = read_image(image_source)
     mask = None if mask_source is None else read_mask(mask_source, schema, size=image.shape[:2])
     return image, mask
+
+
+def _voc_colormap(count: int) -> np.ndarray:
+    """The PASCAL VOC label colormap (labelme and many annotation tools save index masks with it)."""
+    colours = np.zeros((count, 3), dtype=np.uint8)
+    for index in range(count):
+        value, r, g, b = index, 0, 0, 0
+        for bit in range(8):
+            r |= ((value >> 0) & 1) << (7 - bit)
+            g |= ((value >> 1) & 1) << (7 - bit)
+            b |= ((value >> 2) & 1) << (7 - bit)
+            value >>= 3
+        colours[index] = (r, g, b)
+    return colours
+
+
+def _palette_shows_colours(img, indices: np.ndarray, schema: LabelSchema) -> bool:
+    """Whether a palette PNG is a colour mask (e.g. an RGB mask an optimiser stored with a palette, its indices in
+    any order): every colour it shows is one of the schema's, yet its indices are not the class ids those colours
+    mean. A palette of the schema's own class colours, or VOC's (labelme), is an index mask."""
+    palette = np.asarray(img.getpalette() or [], dtype=np.uint8).reshape(-1, 3)
+    used = np.flatnonzero(np.bincount(indices.ravel(), minlength=256))
+    if not len(used) or used.max() >= len(palette):
+        return False
+    shown = palette[used]
+    if np.array_equal(shown, _voc_colormap(int(used.max()) + 1)[used]):
+        return False
+    known = np.vstack([schema.colors, np.array([schema.void_color], dtype=np.uint8)])
+    if not all((known == colour).all(axis=1).any() for colour in shown):
+        return False
+    as_ids = [known[i] if i < schema.num_classes else known[-1] if i == schema.ignore_index else None for i in used]
+    return any(expected is None or not np.array_equal(expected, colour) for expected, colour in zip(as_ids, shown))
 
 
 def _check_size(labels: np.ndarray, size, name: str) -> np.ndarray:

@@ -120,3 +120,27 @@ def test_a_strip_far_longer_than_wide_is_refused_in_one_line():
     with pytest.raises(ImageError, match="1x4000"):
         read_mask(png_bytes(np.zeros((4000, 1), np.uint8), "L"), CAMVID11)
     assert read_image(png_bytes(np.zeros((10, 640, 3), np.uint8))).shape == (10, 640, 3)
+
+
+def saved(img: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_colour_mask_stored_with_a_palette_reads_as_its_colours_and_index_masks_stay_indices():
+    from segcore.imageio import _voc_colormap
+    ids = np.repeat(np.arange(12, dtype=np.uint8), 50).reshape(20, 30)        # 11: void
+    colour = CAMVID11.color_mask(ids)
+    expected = read_mask(png_bytes(colour), CAMVID11)
+    quantized = Image.fromarray(colour).quantize(colors=256)                  # as optipng or pngquant store it
+    assert not np.array_equal(np.asarray(quantized), ids)                     # its indices are not the class ids
+    assert np.array_equal(read_mask(saved(quantized), CAMVID11), expected)
+    palettes = {"CamVid's": np.vstack([CAMVID11.colors, [CAMVID11.void_color]]).astype(np.uint8),
+                "VOC's (labelme)": _voc_colormap(12),
+                "grey": np.repeat(np.arange(12, dtype=np.uint8), 3).reshape(12, 3)}
+    for labels in (ids, ids % 2):          # classes 0 and 1 only: VOC's black and maroon are CamVid colours too
+        for name, palette in palettes.items():
+            index_mask = Image.fromarray(labels, "P")
+            index_mask.putpalette(palette.ravel().tolist())
+            assert np.array_equal(read_mask(saved(index_mask), CAMVID11), labels), name
