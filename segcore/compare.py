@@ -183,7 +183,7 @@ def per_image_table(evaluations: dict[str, dict], level: str = "class") -> pd.Da
 
     Images are matched by name; an image one run has not scored stays blank for it.
     """
-    columns = {}
+    columns, mious = {}, []
     for run, result in evaluations.items():
         records = [r for r in result.get("per_image", []) if isinstance(r, dict) and r.get("name") is not None]
         classes = len(result.get(level_key(level), {}).get("names") or [])
@@ -192,11 +192,14 @@ def per_image_table(evaluations: dict[str, dict], level: str = "class") -> pd.Da
                               dtype=float)
         columns[f"{run} mIoU %"] = scores["mean_iou"]
         columns[f"{run} pixel acc %"] = scores["pixel_accuracy"]
+        mious.append(scores["mean_iou"])
     table = 100 * pd.DataFrame(columns)
     table.index.name = "frame"
-    table.insert(0, "mean mIoU %", table[[c for c in table.columns if c.endswith(" mIoU %")]].mean(axis=1))
-    # Mean and order from the unrounded scores: rounding first could rank a frame above a worse one.
-    return table.sort_values("mean mIoU %", na_position="last", kind="stable").round(1)
+    # Mean and order from the unrounded scores (rounding first could rank a frame above a worse one), and from
+    # the runs' own series, not column names: a run called "mean" has a column named like the mean's.
+    mean = 100 * pd.concat(mious, axis=1).reindex(table.index).mean(axis=1) if mious else pd.Series(dtype=float)
+    table.insert(0, "mean mIoU %", mean, allow_duplicates=True)
+    return table.loc[mean.sort_values(na_position="last", kind="stable").index].round(1)
 
 
 def frames_for_confusion(evaluation: dict, level: str, true_id: int, pred_id: int) -> tuple[list[dict], bool]:

@@ -216,7 +216,7 @@ def iou_bars(evaluations: dict[str, dict], level: str = "class_level", sort: str
     colours = run_colours(table.columns)
     fig = go.Figure()
     for run in table.columns:
-        fig.add_bar(x=list(table.index), y=table[run].tolist(), name=run, marker_color=colours[run],
+        fig.add_bar(x=list(table.index), y=table[run].tolist(), name=html.escape(run), marker_color=colours[run],
                     hovertemplate=f"{html.escape(run)}<br>%{{x}}: %{{y:.1f}}%<extra></extra>")
     fig.update_layout(barmode="group", legend_title_text="run", yaxis=dict(title="IoU (%)", range=[0, 100]),
                       xaxis=dict(title=level.replace("_level", ""), categoryorder="array",
@@ -236,7 +236,8 @@ def trimap_curves(evaluations: dict[str, dict], level: str = "class_level") -> g
         if scores is None:
             continue
         values = [None if v is None else 100 * v for v in scores["mean_iou"]]
-        fig.add_scatter(x=scores["widths"], y=values, name=run, mode="lines+markers", line_color=colours[run],
+        fig.add_scatter(x=scores["widths"], y=values, name=html.escape(run), mode="lines+markers",
+                        line_color=colours[run],
                         hovertemplate=f"{html.escape(run)}<br>within %{{x}} px of an edge: mIoU %{{y:.1f}}%"
                                       "<extra></extra>")
         if result[level].get("mean_iou") is not None:
@@ -269,7 +270,7 @@ def reliability_diagram(calibration, title: str = "") -> go.Figure:
         fig.add_scatter(x=[row["confidence"] for row in rows], y=[row["confidence"] for row in rows],
                         mode="markers", marker=dict(color=HIGHLIGHT_COLOR, size=7), name="mean confidence",
                         hovertemplate="mean confidence %{x:.1%}<extra></extra>")
-    heading = title + (f": ECE {100 * ece:.1f}%" if ece is not None else "")
+    heading = html.escape(title) + (f": ECE {100 * ece:.1f}%" if ece is not None else "")   # Plotly renders tags
     fig.update_layout(title=heading, height=360, bargap=0, legend=dict(orientation="h", y=-0.25),
                       xaxis=dict(title="confidence (top class probability)", range=[0, 1], tickformat=".0%"),
                       yaxis=dict(title="accuracy", range=[0, 1], tickformat=".0%"))
@@ -286,7 +287,8 @@ def coverage_curves(calibrations: dict[str, object]) -> go.Figure:
     for run, calibration in calibrations.items():
         rows = coverage_curve(calibration)
         if rows:
-            fig.add_scatter(x=[row["coverage"] for row in rows], y=[row["accuracy"] for row in rows], name=run,
+            fig.add_scatter(x=[row["coverage"] for row in rows], y=[row["accuracy"] for row in rows],
+                            name=html.escape(run),
                             mode="lines+markers", line_color=colours[run],
                             customdata=[row["threshold"] for row in rows],
                             hovertemplate=f"{html.escape(run)}<br>confidence above %{{customdata:.0%}}: %{{x:.1%}} of "

@@ -3,6 +3,8 @@ column shares, the pixels a prediction left without a class as a last column. Pa
 re-exports it)."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -100,7 +102,7 @@ def confusion_heatmap(summary: dict, normalize: str = "none", title: str = "",
         hovertext=np.array(hover, dtype=object).reshape(counts.shape), hovertemplate="%{hovertext}<extra></extra>",
         colorscale=CONFUSION_COLORSCALE, colorbar=colorbar, textfont={"size": 12 if size["cell"] >= 48 else 10},
         xgap=1, ygap=1, **scale))
-    fig.update_layout(title=title, width=size["width"], height=size["height"], margin=size["margin"],
+    fig.update_layout(title=html.escape(title), width=size["width"], height=size["height"], margin=size["margin"],
                       plot_bgcolor="white",
                       xaxis=dict(title="predicted", type="category", tickangle=-45, showgrid=False),
                       yaxis=dict(title="truth", type="category", autorange="reversed", showgrid=False))

@@ -6,6 +6,7 @@ Fractions (mIoU, accuracy, Dice) are drawn in percent; long histories are thinne
 """
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping
 
@@ -82,6 +83,7 @@ def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing:
     drawn_values = []
     for run, history in histories.items():
         colour = colours.get(run) or run_colours([run])[run]
+        named = html.escape(run)            # Plotly renders tags in legend text: a run is named as it is
         best = best_epoch(history) if show_best else None
         star = None                         # (epoch, x, drawn value, raw value, split) on the preferred curve
         for split, column in (("train", metric), ("val", f"val_{metric}")):
@@ -103,10 +105,10 @@ def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing:
             if smoothing > 0:
                 shown = drawn_points(raw, max_points, keep=at_best)
                 fig.add_scatter(x=x[shown], y=raw[shown], mode="lines", line=line, opacity=0.25,
-                                name=f"{run} · {split} (raw)", legendgroup=run, showlegend=False, hoverinfo="skip")
+                                name=f"{named} · {split} (raw)", legendgroup=run, showlegend=False, hoverinfo="skip")
             shown = drawn_points(y, max_points, keep=at_best)
             fig.add_scatter(x=x[shown], y=y[shown], customdata=epochs[shown], mode="lines", line=line,
-                            name=f"{run} · {split}", legendgroup=run,
+                            name=f"{named} · {split}", legendgroup=run,
                             hovertemplate=f"%{{y:.4g}}{unit}" + ("" if x_axis == "epoch" else " (epoch %{customdata})"))
             drawn_values.append(y[shown])
             if len(at_best) and math.isfinite(y[at_best[0]]):
@@ -116,7 +118,7 @@ def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing:
             value = f"{split} {metric_label(metric)} {raw_value:.4g}{unit}"
             if smoothing > 0:
                 value = f"{split} {metric_label(metric)} {drawn:.4g}{unit} smoothed ({raw_value:.4g}{unit} raw)"
-            fig.add_scatter(x=[star_x], y=[drawn], mode="markers", name=f"{run} · best epoch", legendgroup=run,
+            fig.add_scatter(x=[star_x], y=[drawn], mode="markers", name=f"{named} · best epoch", legendgroup=run,
                             showlegend=False,
                             marker=dict(symbol="star", size=14, color=colour, line=dict(width=1, color="white")),
                             hovertemplate=f"best epoch {epoch} ({best.chosen_by}): {value}<extra></extra>")

@@ -22,6 +22,8 @@ SHOWN_SIDE = 1280                # pictures sent to an interactive view are at m
 HOVER_SIDE = 120                 # the hover grid's longer side: class names per cell travel to the browser
 MAX_LABEL_BYTES = 16 * 2**20
 MAX_LABEL_PIXELS = 40_000_000
+# What PIL raises for a damaged or hostile file: OSError mostly, SyntaxError for a broken chunk, its bomb error.
+UNREADABLE = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:
@@ -171,7 +173,7 @@ def read_label_map(path) -> np.ndarray:
                 raise ImageError(f"{path.name}: stored prediction is a {img.mode} image, not one channel of "
                                  "train ids; evaluate the run again with --overwrite")
             return np.asarray(img, dtype=np.uint8)
-    except OSError as err:
+    except UNREADABLE as err:      # PIL says a damaged PNG chunk with SyntaxError, a header bomb with its own
         raise ImageError(f"{path.name}: stored prediction can't be read ({err}); evaluate the run again with "
                          "--overwrite") from None
 
@@ -190,5 +192,5 @@ def read_thumbnail(path, side: int = 256) -> np.ndarray:
             img = img.convert("RGB")
             img.thumbnail((side, side))
             return np.asarray(img)
-    except OSError as err:
+    except UNREADABLE as err:
         raise ImageError(f"{Path(path).name}: can't be read ({err})") from None

@@ -359,6 +359,8 @@ def write_review(runs_to_review, out, key: str | None = None, data=None,
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"{out}: a review is an HTML file; name it REVIEW.html")
+    if out.is_dir():
+        raise ValueError(f"{out}: is a folder; give --out a file name, e.g. {out / 'review.html'}")
     names = [run.name for run in runs_to_review]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:

@@ -202,6 +202,36 @@ def test_a_damaged_stored_prediction_is_named_and_the_rest_still_drawn(models, t
     assert re.search(rf'<p class="note">{RUNS[1]}: {damaged["name"]}\.png: stored prediction can&#x27;t be read', text)
 
 
+@pytest.mark.parametrize("damage", ["chunk", "bomb"])
+def test_a_stored_prediction_broken_in_its_header_is_named_and_the_rest_still_drawn(models, tmp_path, damage):
+    copy = shutil.copytree(models, tmp_path / "models")
+    result = json.loads(eval_json(copy, RUNS[1]).read_text())
+    damaged = result["per_image"][0]
+    path = eval_json(copy, RUNS[1]).parent / damaged["prediction"]
+    png = bytearray(path.read_bytes())
+    if damage == "chunk":
+        png[11] = 12                                             # IHDR's length one short: PIL's ValueError
+    else:
+        png[16:24] = (60000).to_bytes(4, "big") * 2             # IHDR says 60000 x 60000
+    path.write_bytes(bytes(png))
+    page, _ = review.write_review(opened(copy), tmp_path / "review.html")
+    assert re.search(rf'<p class="note">{RUNS[1]}: {damaged["name"]}\.png: ', page.read_text(encoding="utf-8"))
+
+
+def test_a_run_called_mean_and_a_run_name_with_markup_are_shown_as_named(models, tmp_path):
+    copy = shutil.copytree(models, tmp_path / "models")
+    (copy / RUNS[0]).rename(copy / "mean")
+    table = compare.per_image_table({"mean": json.loads(eval_json(copy, "mean").read_text())})
+    assert list(table.columns[:2]) == ["mean mIoU %", "mean mIoU %"]      # the mean's column, then the run's
+    figure = figures.iou_bars({"x<br>y": json.loads(eval_json(copy, "mean").read_text())}, "class_level")
+    assert figure.data[0].name == "x&lt;br&gt;y"                           # Plotly shows it as typed
+    with pytest.raises(ValueError, match="is a folder; give --out a file name"):
+        (tmp_path / "folder.html").mkdir()
+        review.write_review(opened(copy, ["mean", RUNS[1]]), tmp_path / "folder.html")
+    page, _ = review.write_review(opened(copy, ["mean", RUNS[1]]), tmp_path / "review.html")
+    assert "mean" in page.read_text(encoding="utf-8")
+
+
 def test_the_runs_table_says_what_each_run_trained_on_and_which_weights_it_kept():
     meta = {"arch": "unet", "parameters": 958843, "input_size": [360, 480], "epochs_completed": 150,
             "dataset": {"name": "camvid"}, "config": {"train_split": "train+val"},
