@@ -9,8 +9,9 @@ from pathlib import Path
 import streamlit as st
 
 from app import cache_budget as budget
-from app import class_colours, loaders
+from app import class_colours, loaders, pickers
 from app.frame_links import FramesRequest
+from app.shell import plain
 from segcore import frame_queries as queries
 from segcore import evaluations as stored
 from segcore.frame_queries import FrameIndex, FrameQuery
@@ -35,6 +36,9 @@ def apply_request(request: FramesRequest) -> None:
     """Point the page's widgets at a request from another page (app.frame_links.open_frames)."""
     st.session_state.update({"fr_runs": list(request.runs), "fr_key": request.key, "fr_level": request.level,
                              "fr_pending": request})
+    # The request's runs are the page's: a run brought in on Home must not join them (pickers.pick_runs).
+    joined = st.session_state.setdefault(f"fr_runs_{pickers.BROUGHT}", set())
+    joined.update(st.session_state.get(pickers.BROUGHT, []))
     st.session_state.pop("fr_open", None)
 
 
@@ -86,8 +90,9 @@ def partial_message(index: FrameIndex) -> str | None:
     if not old:
         return None
     return (f"{', '.join(old)}: evaluation format 2 stores only each frame's 8 largest confusions, so the class "
-            "and confusion filters see those cells only (a confusion outside them is not found), and it stores no "
-            f"predictions or thumbnails. Re-run {RERUN_HINT} to store them.")
+            "and confusion filters see those cells only (a confusion outside them is not found), "
+            "\"Class missed\" finds nothing (no correct pixels are stored), and it stores no predictions or "
+            f"thumbnails. Re-run {RERUN_HINT} to store them.")
 
 
 # ------------------------------------------------------------------------------------------------ query widgets
@@ -202,7 +207,7 @@ def show_grid(index: FrameIndex, names: list[str], runs: dict[str, Run], key: st
                 picture, stand_in = None, ""
             caption = queries.frame_label(index, name) + (f" · picture: {stand_in}" if stand_in else "")
             if picture is None:
-                column.markdown(f"`{name}`  \n{caption.removeprefix(name + ' · ')}")
+                column.markdown(f"{plain(name)}  \n{plain(caption.removeprefix(name + ' · '))}")
             else:
                 column.image(picture, caption=caption, width="stretch")
             if column.button("Open", key=f"fr_open_{name}", icon=":material/open_in_full:"):

@@ -13,6 +13,7 @@ import streamlit as st
 from app import class_colours, loaders
 from app.frame_browser import RERUN_HINT
 from app.image_compare import image_compare
+from app.shell import plain
 from segcore import evaluations as stored
 from segcore import frame_views as views
 from segcore.datasets import DatasetError
@@ -117,7 +118,7 @@ def show_viewer(name: str, listed: list[str], index: FrameIndex, evaluations: di
         if column.button(label, key=f"fr_step_{step}", disabled=position < 0 or not 0 <= target < len(listed)):
             st.session_state["fr_open"] = listed[target]
             st.rerun()
-    top[3].markdown(f"**{name}**" + (f" ({position + 1} of {len(listed)} listed)" if position >= 0 else ""))
+    top[3].markdown(f"**{plain(name)}**" + (f" ({position + 1} of {len(listed)} listed)" if position >= 0 else ""))
     frame = load_frame(name, index, evaluations, runs, key, records, data_root)
     for note in frame.notes:
         st.info(note, icon=":material/info:")

@@ -144,7 +144,10 @@ def present_mask(index: FrameIndex, class_id: int) -> np.ndarray:
 
 
 def missed_mask(index: FrameIndex, class_id: int, run: str) -> np.ndarray:
-    """Frames where `run` predicted no pixel of class `class_id` right although the truth holds it (IoU 0)."""
+    """Frames where `run` predicted no pixel of class `class_id` right although the truth holds it (IoU 0); none
+    for a format-2 evaluation, which stores no diagonal (every class it lists would look missed)."""
+    if index.partial.get(run):
+        return np.zeros(len(index.names), dtype=bool)
     matrix = index.confusions[run]
     return (matrix[:, class_id, :].sum(axis=1) > 0) & (matrix[:, class_id, class_id] == 0)
 
@@ -201,7 +204,7 @@ def _sort_keys(index: FrameIndex, query: FrameQuery) -> np.ndarray:
         return np.array(order[::-1] if not query.ascending else order, dtype=np.int64)
     runs = index.runs if query.sort_run is None else [query.sort_run]
     if query.sort_by == CONFUSED:
-        values = np.stack([confusion_pixels(index, *query.confusion, run) for run in runs]).astype(float).max(axis=0)
+        values = np.stack([confusion_pixels(index, *query.confusion, run) for run in runs]).astype(float).mean(axis=0)
     else:
         table = index.scores[query.sort_by][runs].to_numpy()
         counted = (~np.isnan(table)).sum(axis=1)
@@ -292,5 +295,5 @@ def frame_label(index: FrameIndex, name: str) -> str:
     parts = [name]
     for run in index.runs:
         value = index.scores.at[name, ("mean_iou", run)]
-        parts.append(f"{run} {'–' if np.isnan(value) else f'{100 * value:.1f}'}")
+        parts.append(f"{run} {'–' if np.isnan(value) else f'{round(100 * value, 1):.1f}'}")   # as the table rounds
     return " · ".join(parts)

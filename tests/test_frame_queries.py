@@ -147,6 +147,37 @@ def test_present_and_missed_classes(stored):
     assert fq.select_frames(index, fq.FrameQuery(missed=CAR, sort_by="name")) == with_car     # any run
 
 
+def test_a_format_2_index_never_calls_a_class_missed(stored):
+    index = fq.build_index(stored[2], "class")        # no diagonal stored: every listed class would look missed
+    for run in index.runs:
+        assert not fq.missed_mask(index, CAR, run).any() and not fq.missed_mask(index, ROAD, run).any()
+
+
+def tiny_index(confused: dict[str, list[int]], miou=0.5) -> fq.FrameIndex:
+    """Two classes, frames "a" and "b", and per run the pixels of truth 0 predicted as 1 in each frame."""
+    import pandas as pd
+    runs = list(confused)
+    confusions = {}
+    for run, pixels in confused.items():
+        matrix = np.zeros((len(pixels), 2, 3), dtype=np.int64)
+        matrix[:, 0, 0], matrix[:, 0, 1] = 100, pixels
+        confusions[run] = matrix
+    scores = pd.DataFrame({(metric, run): [miou] * 2 for metric in fq.METRICS for run in runs}, index=["a", "b"])
+    scores.columns = pd.MultiIndex.from_tuples(scores.columns, names=["metric", "run"])
+    return fq.FrameIndex("class", ["x", "y"], ["a", "b"], runs, scores, confusions, {run: False for run in runs})
+
+
+def test_sorting_by_the_confused_pixels_of_the_mean_of_the_runs_uses_their_mean():
+    index = tiny_index({"r1": [88, 72], "r2": [0, 52]})             # means 44 and 62; largest run 88 and 72
+    order = fq.select_frames(index, fq.FrameQuery(confusion=(0, 1), sort_by=fq.CONFUSED, ascending=False))
+    assert order == ["b", "a"]
+
+
+def test_a_caption_rounds_as_the_table_does():
+    index = tiny_index({"r": [0, 0]}, miou=0.7555)
+    assert fq.frame_label(index, "a") == "a · r 75.6"
+
+
 def test_miou_range_and_sorting(stored):
     index = fq.build_index(stored[3], "class")
     miou = index.scores[("mean_iou", "segnet-b")]

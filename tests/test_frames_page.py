@@ -342,3 +342,27 @@ def test_layers_fill_at_the_chosen_opacity():
     road = np.array(CAMVID11.classes[CAMVID11.names.index("Road")].color)
     assert (layers(frame, "fill", None, 1.0)[TRUTH] == road).all()
     assert (layers(frame, "fill", None, 0.5)[TRUTH] == np.rint(road * 0.5)).all()
+
+
+def test_a_request_from_evaluation_keeps_a_run_brought_in_on_home_out_of_its_runs():
+    def script():
+        import streamlit as st
+
+        from app.frame_browser import apply_request
+        from app.frame_links import FramesRequest
+        st.session_state["runs_brought"] = ["brought-on-home"]
+        apply_request(FramesRequest("key", ("asked",), "class", (0, 1)))
+
+    at = AppTest.from_function(script)
+    at.run(timeout=30)
+    assert at.session_state["fr_runs"] == ["asked"]
+    assert "brought-on-home" in at.session_state["fr_runs_runs_brought"]      # pickers.pick_runs won't add it
+
+
+def test_names_are_shown_as_they_are_in_markdown():
+    from app.shell import plain
+    assert plain("seqA_00004") == "seqA_00004"                               # nothing to escape: as it was
+    for name in ("x*y [z](q)_00002", "..\\..\\etc_4", "a$b$ :red[c]", "`tick`", "_lead_"):
+        escaped = plain(name)
+        assert all(escaped[i - 1] == "\\" for i, ch in enumerate(escaped) if ch in "*[]$:`" and i)
+        assert escaped.replace("\\", "") == name.replace("\\", "")
