@@ -3,8 +3,6 @@ the catalogue), and the statistics, cost and export tabs. State lives in st.sess
 the step list's logic is in app.lab."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import streamlit as st
 
@@ -112,7 +110,10 @@ def step_editor(items: list[dict], path: tuple[int, ...], isolated: int | None) 
     group = items[path[0]]["name"] if len(path) > 1 else None
     spec = augment.COMPOSES.get(item["name"]) or augment.CATALOGUE[item["name"]]
     uid = item["uid"]
-    item["p"] = st.session_state.get(f"lab-{uid}-p", item["p"])   # so the title shows this run's p
+    item["p"] = st.session_state.get(f"lab-{uid}-p", item["p"])   # so the title shows this run's p (and n)
+    if item["name"] == "SomeOf" and f"lab-{uid}-n" in st.session_state:
+        replace = st.session_state.get(f"lab-{uid}-replace", item["params"]["replace"])
+        item["params"]["n"] = min(st.session_state[f"lab-{uid}-n"], 16 if replace else len(item["items"]))
     alone = len(path) == 1 and path[0] == isolated
     number = ".".join(str(n + 1) for n in path)
     # keyed, so the step stays open while its title changes (p is in it)
@@ -175,6 +176,8 @@ def statistics_tab(steps, image, mask, seed: int, schema: LabelSchema) -> None:
                 "fired", format="percent", min_value=0.0, max_value=1.0,
                 help="Share of the draws in which the step changed the frame; a group counts when one of its "
                      "members fired, so members with p < 1 make it fire less often than its own p")})
+        st.caption(f"{n_draws} draws of this frame, seeds derived from seed {seed} (other draws than the grid's, "
+                   "which uses seed, seed + 1, ...)")
         patterns = len(tables["combinations"])
         st.markdown(f"**{patterns} of {2 ** len(steps)} on/off combinations** occurred (1 = the step fired).")
         st.dataframe(tables["combinations"], hide_index=True,
@@ -187,8 +190,8 @@ def statistics_tab(steps, image, mask, seed: int, schema: LabelSchema) -> None:
 
 
 def cost_tab(steps, image, mask) -> None:
-    """Timings on demand, kept until the pipeline or the image's size changes."""
-    signature = json.dumps([steps, image.shape], default=str)
+    """Timings on demand, kept until the pipeline, the frame or its mask changes."""
+    signature = lab.stats_signature(steps, image, mask, 0, 0)
     if st.button("Measure", icon=":material/timer:", disabled=not steps):
         try:
             st.session_state["lab_cost"] = (signature, lab.cost_table(augment.time_steps(steps, image, mask)))

@@ -48,7 +48,10 @@ with preview:
     try:
         aug_image, aug_mask, record = augment.draw(shown, image, mask, seed=seed, mask_fill=fill)
     except ValueError as err:  # PipelineError, or albumentations rejecting a combination of values
-        st.error(f"This pipeline can't run: {err}. Change that step's values or remove it.")
+        advice = "" if "this frame has none" in str(err) else " Change that step's values or remove it."
+        st.error(f"This pipeline can't run on this frame: {err}.{advice}")
+        with st.expander("Export / import", expanded=True, icon=":material/download:"):   # still fine for training
+            widgets.export_tab(steps, fill)
         st.stop()
     before, after = st.columns(2)
     before.image(image, caption=f"original {image.shape[1]}x{image.shape[0]}")

@@ -271,3 +271,10 @@ def test_an_outer_compose_whose_p_is_text_is_named_as_text():
     text["transform"]["p"] = "1"                     # text, not the number 1 the message asks for
     with pytest.raises(aug.PipelineError, match="outer Compose has p='1';"):
         aug.steps_from_pipeline(json.dumps(text))
+
+
+def test_a_grid_distortion_folding_every_cell_is_refused():
+    step = {"name": "GridDistortion", "params": {"num_steps": 5, "distort_limit": (-1.0, -1.0), "normalized": True},
+            "p": 1.0}
+    with pytest.raises(aug.PipelineError, match="distort_limit"):
+        aug.validate_steps([step])

@@ -144,3 +144,24 @@ def test_a_crop_larger_than_the_frame_without_padding_is_a_one_line_error(folder
     _with_items(at, [{**item, "p": 1.0}])
     [error] = at.error
     assert "can't be drawn on this" in error.value and "\n" not in error.value, error.value
+
+
+def test_a_pipeline_that_cant_run_on_this_frame_names_its_step_and_still_exports(folders):
+    at = run_page(LAB)
+    item = lab.new_item("RandomCrop")
+    item["params"].update(height=4096, width=4096, pad_if_needed=False)
+    _with_items(at, [lab.new_item("HorizontalFlip"), {**item, "p": 1.0}])
+    [error] = at.error
+    assert "step 2 (RandomCrop)" in error.value and "seed " in error.value
+    exported = [button for button in at.get("download_button") if "JSON" in button.proto.label]
+    assert exported, "the Export / import section is gone"
+
+
+def test_a_some_of_groups_title_shows_the_n_just_chosen(folders):
+    at = run_page(LAB)
+    group = lab.new_group("SomeOf", [lab.new_item(name) for name in ("GaussNoise", "Blur", "HorizontalFlip")])
+    _with_items(at, [group])
+    uid = at.session_state["lab_items"][0]["uid"]
+    next(widget for widget in at.number_input if widget.key == f"lab-{uid}-n").set_value(3)
+    at.run()
+    assert "n = 3" in at.main.expander[0].label

@@ -268,8 +268,26 @@ def draw(steps, image, mask=None, *, seed: int, mask_fill: int = 0):
     _check_mask_needs(steps, mask)
     pipeline = build_pipeline(steps, replay=True, seed=seed, mask_fill=mask_fill)
     data = {"image": image} if mask is None else {"image": image, "mask": mask}
-    out = _run(pipeline, data)
+    try:
+        out = _run(pipeline, data)
+    except PipelineError as err:
+        raise PipelineError(f"seed {seed}{_failing_step(steps, data, seed, mask_fill)}: {err}") from None
     return out["image"], out.get("mask"), [_record(r) for r in out["replay"]["transforms"]]
+
+
+def _failing_step(steps, data: dict, seed: int, mask_fill: int) -> str:
+    """", step 2.1 (RandomRain)": the first step (a group's member by itself) that fails alone at p = 1 on this
+    frame with this seed; "" where none does alone."""
+    candidates = []
+    for i, step in enumerate(steps):
+        members = step.get("steps") or []
+        candidates += [(f"{i + 1}.{k + 1}", member) for k, member in enumerate(members)] or [(f"{i + 1}", step)]
+    for number, step in candidates:
+        try:
+            _run(build_pipeline([{**step, "p": 1.0}], seed=seed, mask_fill=mask_fill), data)
+        except PipelineError:
+            return f", step {number} ({step['name']})"
+    return ""
 
 
 def draw_grid(steps, image, mask, *, n: int, seed: int, mask_fill: int = 0):

@@ -183,7 +183,8 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
         params=(
             ParamSpec(name="num_steps", kind="int", default=5, min=1, max=20, step=1,
                       help="Grid cells per side."),
-            ParamSpec(name="distort_limit", kind="float_range", default=(-0.3, 0.3), min=-1.0, max=1.0, step=0.05,
+            # -1 folds every cell to nothing: a black frame, every mask pixel ignored.
+            ParamSpec(name="distort_limit", kind="float_range", default=(-0.3, 0.3), min=-0.95, max=1.0, step=0.05,
                       help="How far each grid line moves, share of a cell."),
             ParamSpec(name="normalized", kind="bool", default=True, help="Keep the distortion inside the frame."),
         )),
