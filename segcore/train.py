@@ -124,9 +124,9 @@ def _check_folder(out: Path, resume: bool, config: TrainConfig, augment_dict, tr
 def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = None, callbacks=()) -> Path:
     """Train `config` into its run folder (or resume it); returns the folder. `callbacks` are extra Keras
     callbacks, run after the run folder's own."""
+    from segcore.models import check_options
     from segcore.run_lock import RunLock
 
-    from segcore.models import check_options
     check_options(config.arch, config.arch_options)      # before any folder is made
     strategy = strategy_named(config.strategy)
     out = Path(config.out)
