@@ -18,7 +18,7 @@ import streamlit as st
 from app import cache_budget as budget
 from app.settings import Settings
 from segcore import runs
-from segcore.confidence import ConfidenceMaps, confidence_maps
+from segcore.confidence import ConfidenceMaps, confidence_maps, drawn_confidence
 from segcore.files import changed_stamp
 from segcore.label_quality import mask_doubts
 
@@ -81,8 +81,8 @@ def predict_all(chosen: list[runs.Run], shown: list[tuple[np.ndarray, tuple | No
     return outcomes
 
 
-# One label map's worth of bytes keeps the caches within cache_budget.CACHES_BYTES; float16 maps and a bool doubts mask
-# (5 bytes a pixel) fit a few 2 MP images, which is what a visitor looks at, at a time.
+# One label map's worth of bytes keeps the caches within cache_budget.CACHES_BYTES; the maps (float32 confidence,
+# float16 entropy) and a bool doubts mask (7 bytes a pixel) fit a few 2 MP images, what a visitor looks at at a time.
 @st.cache_data(show_spinner=False, max_entries=16, max_size=budget.CONFIDENCE_BYTES)
 def _scored_prediction(run_path: str, stamp: tuple, tta: str | None, digest: str, truth_digest: str, level: str,
                        _image: np.ndarray, _truth: tuple | None):
@@ -94,10 +94,14 @@ def _scored_prediction(run_path: str, stamp: tuple, tta: str | None, digest: str
     probabilities = predictor.probabilities(result.scores)
     at_level = probabilities @ predictor.schema.category_fold() if level == "category" else probabilities
     maps = confidence_maps(at_level, _image.shape[:2], void=predictor.no_class is not None)
+    if level == "category":     # the drawn category's probability, not the most probable category's
+        drawn = predictor.schema.to_categories(result.labels)
+        maps = dataclasses.replace(maps, confidence=drawn_confidence(at_level, drawn, maps.confidence))
     doubts = None if _truth is None else mask_doubts(probabilities, _truth[1], _truth[0], predictor.schema,
                                                      level=level)
     return (dataclasses.replace(result, scores=None),
-            ConfidenceMaps(maps.confidence.astype(np.float16), maps.entropy.astype(np.float16)), doubts)
+            # float32 confidence: float16 rounds 0.29996 up to 0.3, across a threshold the visitor set
+            ConfidenceMaps(maps.confidence.astype(np.float32), maps.entropy.astype(np.float16)), doubts)
 
 
 def _scored(run: runs.Run, image: np.ndarray, truth: tuple | None, tta: str | None, level: str = "class"):

@@ -41,8 +41,10 @@ def _named(data: bytes, name: str) -> io.BytesIO:
 
 
 def unique_name(name: str, taken) -> str:
-    """`name`, or `name (2)`, `name (3)`, ... if it is already taken (two uploads may share a file stem)."""
+    """`name`, or `name (2)`, `name (3)`, ... before its extension if it is already taken (two uploads may share a
+    file name: `x (2).png`, whose stem names its downloads and pairs it with `x_mask (2).png`)."""
+    stem, dot, extension = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
     label, n = name, 2
     while label in taken:
-        label, n = f"{name} ({n})", n + 1
+        label, n = f"{stem} ({n}){dot}{extension}", n + 1
     return label

@@ -87,7 +87,7 @@ def show_model(run, image, truth, index: int, stem: str, prediction):
                          f"pixels it confidently rejects, by {doubts.level} (magenta)")
     downloads(view, f"{stem}_{run.name}", key=f"sbs_dl_{index}_{run.name}")
     row = {"model": run.name, "model_ms": prediction.model_ms, "total_ms": prediction.total_ms, **(view.scores or {}),
-           **({"label_quality": doubts.quality} if doubts else {})}
+           **({"label_quality": doubts.quality} if doubts and doubts.level == level else {})}   # one level a column
     return view, row, doubts
 
 
@@ -107,7 +107,7 @@ def show_image(index: int, name: str, image, truth, outcomes: dict):
     left.dataframe(compare.scores_table(rows), placeholder="–")
     if any("mean_iou" in row for row in rows):
         left.caption("Scores against this image's ground truth, at the image's own resolution; model inputs: "
-                     + ", ".join(f"{run.name} {run.input_size[0]}x{run.input_size[1]}" for run in chosen))
+                     + ", ".join(f"{run.name} {run.input_size[1]}×{run.input_size[0]}" for run in chosen))
     with right.expander("Pixel share per class (%)"):
         st.dataframe(compare.shares_table(views), placeholder="–")
 
@@ -135,7 +135,7 @@ def show_image(index: int, name: str, image, truth, outcomes: dict):
         for column, (run_name, view) in zip(columns[1:], scored.items()):
             column.image(view.errors, width="stretch", caption=f"{run_name}: mIoU {view.scores['mean_iou']:.1%}, "
                                                                f"pixel acc {view.scores['pixel_accuracy']:.1%}")
-    shared = doubted_by_all([found.contradicted for found in doubts.values() if found])
+    shared = doubted_by_all([found.contradicted for found in doubts.values() if found and found.level == level])
     if shared is not None and shared.any():
         st.image(doubt_layer(image, shared), width=480, caption="label doubts of every model: the mask's pixels all "
                  f"of them reject (magenta, {shared.mean():.2%} of the image), likelier label errors than one's")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from segcore import class_colours, figures
 from segcore.eval_records import frame_scores, level_key
-from segcore.labels import LabelSchema, category_schema
+from segcore.labels import VOID, LabelSchema, category_schema
 from segcore.metrics import NO_CLASS, top_confusions
 
 LEVELS = {"class": "class_level", "category": "category_level"}
@@ -83,6 +83,8 @@ def shares_table(views: dict[str, ModelView]) -> pd.DataFrame:
     if not views:
         return pd.DataFrame(index=pd.Index([], name="class"))
     long = pd.concat([view.shares.reset_index().assign(model=name) for name, view in views.items()])
+    # Void is one row whatever each schema's ignore index (11 for CamVid, 255 for Cityscapes): it sorts last.
+    long["id"] = long["id"].where(long["class"] != VOID, 1 << 16)
     # Rows in schema order (by id), void last, as the legends list them.
     table = long.pivot_table(index=["id", "class"], columns="model", values="share", sort=True).fillna(0.0)
     table = (100 * table).round(1).droplevel("id")[list(views)]

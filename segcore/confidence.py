@@ -49,6 +49,24 @@ def confidence_maps(probabilities: np.ndarray, image_size: tuple[int, int], *, v
     return ConfidenceMaps(top.clip(0, 1), spread.clip(0, 1))
 
 
+def drawn_confidence(probabilities: np.ndarray, drawn: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """(H, W) float32: the probability of the label `drawn` at each pixel (at `drawn`'s size), which need not be
+    the top one: at category level a pixel shows the category of its top class, not always the most probable
+    category. Each plane is resized bilinearly, as frames.top_class resizes it; a pixel drawn with no label of
+    `probabilities` (void) keeps `top`."""
+    probabilities = np.asarray(probabilities, dtype=np.float32)
+    height, width = drawn.shape
+    out = np.array(top, dtype=np.float32, copy=True)
+    for label in range(probabilities.shape[2]):
+        where = drawn == label
+        if where.any():
+            plane = probabilities[..., label]
+            if plane.shape != (height, width):
+                plane = cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
+            out[where] = plane[where]
+    return out.clip(0, 1)
+
+
 def unsure(confidence: np.ndarray, threshold: float) -> np.ndarray:
     """(H, W) bool: the pixels whose top probability is below `threshold` (0..1)."""
     if not 0 <= threshold <= 1:

@@ -9,6 +9,7 @@ train ids, not its raw label ids (holds_train_ids).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 IMAGE_SUFFIXES = ("_leftImg8bit", "_image", "_img", "_rgb")
@@ -52,10 +53,14 @@ def _stem(name: str) -> str:
 
 
 def _without(stem: str, suffixes: tuple[str, ...]) -> str:
+    """`stem` less a known suffix, kept before a copy's number: 'x_mask (2)' -> 'x (2)' (two uploads of one name)."""
+    copy = re.search(r" \(\d+\)$", stem)
+    number = copy.group(0) if copy else ""
+    stem = stem[: len(stem) - len(number)]
     for suffix in suffixes:
         if len(stem) > len(suffix) and stem.lower().endswith(suffix.lower()):
-            return stem[: -len(suffix)]
-    return stem
+            return stem[: -len(suffix)] + number
+    return stem + number
 
 
 def image_key(name: str) -> str:

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -158,19 +159,23 @@ def test_with_confidence_a_masks_label_doubts_and_quality_show_per_model_and_for
                for c in captions(at))
 
 
-def test_at_category_level_a_pixels_confidence_is_its_categorys_probability(models):
+def test_at_category_level_a_pixels_confidence_is_the_drawn_categorys_probability(models):
+    import cv2
     from app import predictions
-    from segcore.confidence import confidence_maps
     from segcore.predict import Predictor
     from segcore.runs import open_run
     predictor, run_ = Predictor(models / "onnx-a"), open_run(models / "onnx-a")
     image = sample_image(9, SIZE)
-    probabilities = predictor.probabilities(predictor.predict(image, keep_scores=True).scores)
-    by_class = predictions.confidence(run_, image)[0].confidence.astype(np.float32)
-    by_category = predictions.confidence(run_, image, level="category")[0].confidence.astype(np.float32)
-    expected = confidence_maps(probabilities @ CAMVID11.category_fold(), SIZE).confidence
-    np.testing.assert_allclose(by_category, expected, atol=2e-3)                # float16 maps
-    assert (by_category >= by_class - 2e-3).all() and (by_category > by_class + 0.01).any()
+    prediction = predictor.predict(image, keep_scores=True)
+    categories = predictor.probabilities(prediction.scores) @ CAMVID11.category_fold()
+    drawn = CAMVID11.to_categories(prediction.labels)        # the category of the top class, as the overlay shows
+    planes = cv2.resize(categories, SIZE[::-1], interpolation=cv2.INTER_LINEAR).reshape(*SIZE, -1)
+    expected = np.take_along_axis(planes, drawn[..., None].astype(np.int64), axis=-1)[..., 0]
+    by_class = predictions.confidence(run_, image)[0].confidence
+    by_category = predictions.confidence(run_, image, level="category")[0].confidence
+    np.testing.assert_allclose(by_category, expected, atol=1e-5)
+    assert (planes.max(axis=-1) > expected + 0.01).any()     # the drawn category is not always the most probable
+    assert (by_category > by_class + 0.01).any()             # a category sums its classes' probabilities
 
 
 def test_test_time_augmentation_is_chosen_for_every_model_and_named_beside_its_timing(models):
@@ -273,3 +278,19 @@ def test_uploads_past_the_pixel_budget_are_named_and_not_run(models, monkeypatch
     shown = [e.value for e in at.subheader]
     assert shown == ["f0.png", "f1.png"], shown
     assert "Not shown: f2.png and the uploads after it" in texts(at, "warning")
+
+
+def test_label_quality_of_a_model_of_another_schema_is_not_put_beside_class_level_ones(models, tmp_path):
+    import_model(foreign_onnx(tmp_path / "wide.onnx", classes=19), models / "onnx-cs", schema="cityscapes",
+                 preprocess="torch")
+    at = run(AppTest.from_file(SIDE))
+    at.multiselect(key="sbs_runs").set_value(["onnx-a", "onnx-cs"])
+    at = upload(run(at), "Images", png("street.png", sample_image(7, SIZE)))
+    at = upload(at, "Ground-truth", png("street_mask.png", np.zeros(SIZE, np.uint8)))
+    at.toggle(key="sbs_confidence").set_value(True)
+    table = run(at).dataframe[0].value
+    assert not pd.isna(table.loc["onnx-a", "label quality %"])
+    assert pd.isna(table.loc["onnx-cs", "label quality %"])      # measured on the categories: not this column
+    from segcore.runs import open_run
+    height, width = open_run(models / "onnx-a").input_size
+    assert height != width and f"model inputs: onnx-a {width}×{height}" in texts(at, "caption")   # as the image's

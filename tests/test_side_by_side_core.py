@@ -134,3 +134,26 @@ def test_heat_map_is_rgb_and_ordered():
     picture = heat_map(np.array([[0.0, 1.0]], np.float32))
     assert picture.shape == (1, 2, 3) and picture.dtype == np.uint8
     assert picture[0, 1].sum() > picture[0, 0].sum()                          # viridis: dark low, bright high
+
+
+def test_two_uploads_of_one_name_keep_their_extension_and_pair_copy_with_copy():
+    from app.uploads import unique_name
+    images = ["x.png", unique_name("x.png", {"x.png"})]
+    masks = ["x_mask.png", unique_name("x_mask.png", {"x_mask.png"})]
+    assert images[1] == "x (2).png" and masks[1] == "x_mask (2).png"
+    assert pair_by_name(images, masks).pairs == [("x.png", "x_mask.png"), ("x (2).png", "x_mask (2).png")]
+    assert unique_name("unet", {"unet"}) == "unet (2)"                      # a run name has no extension
+
+
+def test_void_is_one_row_of_the_shares_whatever_each_schemas_ignore_index():
+    import pandas as pd
+    from types import SimpleNamespace
+
+    from segcore import compare
+
+    def view(ignore_index, void_share):
+        return SimpleNamespace(shares=pd.DataFrame({"share": [1 - void_share, void_share]},
+                                                   index=pd.MultiIndex.from_tuples([(0, "road"), (ignore_index, "void")],
+                                                                                   names=["id", "class"])))
+    table = compare.shares_table({"camvid": view(11, 0.455), "cityscapes": view(255, 0.551)})
+    assert list(table.index) == ["road", "void"] and table.loc["void"].tolist() == [45.5, 55.1]
