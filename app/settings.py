@@ -114,8 +114,9 @@ def describe_models_dir(path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     Scores are in % (1 decimal), as every page shows them. "mIoU % (evaluation)" comes from the run's stored
     evaluation of a val split (class level, at label resolution): of the data set most runs were evaluated on where
     it has several, so that the column compares like with like; "evaluated on" names that data set and its
-    fingerprint. The training-log value is the best epoch's Keras val mIoU, measured at the model's input size. table.attrs["notes"]
-    holds caveats for the scores shown (CamVid val). A broken run shows only its name and why it is broken.
+    fingerprint. The training-log value is the best epoch's Keras val mIoU, measured at the model's input size.
+    table.attrs["notes"] holds caveats for the scores shown (CamVid val). A broken run shows only its name and why
+    it is broken.
     """
     rows, broken, notes = [], [], []
     found = runs.discover_runs(path)

@@ -1,7 +1,8 @@
 """A compact copy of a CamVid-style data set, for a machine that takes a limited transfer (a lent GPU machine takes
 64 MiB with the repository): images re-encoded as JPEG, labels losslessly as PNG at the highest compression, the
 same names and layout, so `segcore train --data PACK` reads it as it reads the original. The labels read the same
-(each read as training reads it, so a colour mask is packed as the class ids it stands for); the images differ by the JPEG error this reports (mean absolute difference per channel, 0-255).
+(each read as training reads it, so a colour mask is packed as the class ids it stands for); the images differ by
+the JPEG error this reports (mean absolute difference per channel, 0-255).
 """
 from __future__ import annotations
 

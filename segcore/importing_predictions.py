@@ -79,7 +79,8 @@ def import_predictions(source, out, *, schema: str, name: str | None = None,
                 classless[stem] = void
             write_png(folder / f"{stem}{PREDICTION_SUFFIX}", labels)
         (height, width), _ = sizes.most_common(1)[0]
-        meta = {"kind": runs.PREDICTIONS, "arch": (name or "").strip() or source.resolve().name.strip() or "predictions", "schema": label_schema.to_dict(),
+        arch = (name or "").strip() or source.resolve().name.strip() or "predictions"     # a name of blanks: none
+        meta = {"kind": runs.PREDICTIONS, "arch": arch, "schema": label_schema.to_dict(),
                 "input_size": [int(height), int(width)], "predictions": len(files),
                 "source": str(source.resolve()), "source_ids": "label ids" if label_ids else "train ids",
                 "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}

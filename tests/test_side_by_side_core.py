@@ -152,8 +152,7 @@ def test_void_is_one_row_of_the_shares_whatever_each_schemas_ignore_index():
     from segcore import compare
 
     def view(ignore_index, void_share):
-        return SimpleNamespace(shares=pd.DataFrame({"share": [1 - void_share, void_share]},
-                                                   index=pd.MultiIndex.from_tuples([(0, "road"), (ignore_index, "void")],
-                                                                                   names=["id", "class"])))
+        rows = pd.MultiIndex.from_tuples([(0, "road"), (ignore_index, "void")], names=["id", "class"])
+        return SimpleNamespace(shares=pd.DataFrame({"share": [1 - void_share, void_share]}, index=rows))
     table = compare.shares_table({"camvid": view(11, 0.455), "cityscapes": view(255, 0.551)})
     assert list(table.index) == ["road", "void"] and table.loc["void"].tolist() == [45.5, 55.1]
