@@ -14,7 +14,10 @@ RUN_FILES = {LOCK_FILE, runs.META_FILE, runs.HISTORY_FILE, runs.AUGMENT_FILE, "l
 
 def check_new_run_folder(out: Path) -> None:
     """RunError if `out` holds anything but RUN_FILES (and TensorBoard files under logs/): a new run replaces an
-    old run's logs, and anything else in the folder is someone's, and stays so."""
+    old run's logs, and anything else in the folder is someone's, and stays so. A folder not made yet holds nothing
+    (a multi-worker run's other workers check it before its chief has made it)."""
+    if not out.is_dir():
+        return
     foreign = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES or (
         p.name == "logs" and any(f.is_file() and "tfevents" not in f.name for f in p.rglob("*"))))
     if foreign:

@@ -56,3 +56,9 @@ def test_a_frame_that_cant_be_read_is_named_in_one_line_and_no_run_is_left(data,
 def test_a_run_inside_the_data_set_is_refused(data, capsys):
     err = one_error_line(capsys, train_args(data, data / "images" / "run", *TINY))
     assert "inside the data set" in err and not (data / "images" / "run").exists()
+
+
+def test_a_folder_not_made_yet_holds_nothing_foreign(tmp_path):
+    from segcore.train_folder import check_new_run_folder
+    check_new_run_folder(tmp_path / "not-yet")           # a multi-worker run's other worker, before the chief made it
+    assert not (tmp_path / "not-yet").exists()
