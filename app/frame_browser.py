@@ -11,7 +11,7 @@ import streamlit as st
 from app import cache_budget as budget
 from app import class_colours, loaders, pickers
 from app.frame_links import FramesRequest
-from app.shell import plain
+from app.text import plain
 from segcore import frame_queries as queries
 from segcore import evaluations as stored
 from segcore.frame_queries import FrameIndex, FrameQuery

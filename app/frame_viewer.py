@@ -13,7 +13,7 @@ import streamlit as st
 from app import class_colours, loaders
 from app.frame_browser import RERUN_HINT
 from app.image_compare import image_compare
-from app.shell import plain
+from app.text import plain
 from segcore import evaluations as stored
 from segcore import frame_views as views
 from segcore.datasets import DatasetError

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from app.text import plain
 from segcore import evaluations, run_lock, runs
 from segcore.datasets import DatasetError, detect_layout, list_splits, pairs_with_problems
 from segcore.train_config import trains_on_val
@@ -86,13 +87,14 @@ def _flag(value: str | None) -> bool:
 def describe_data_dir(path) -> tuple[bool, str, str | None, dict[str, int]]:
     """(ok, message, layout, {split: image/label pairs}) for the data folder, with what to do when it is unusable."""
     path = Path(path)
+    shown = plain(path)         # the message is Markdown: the folder's name as it is
     hint = f"set {DATA_ENV} to a data set folder, or run `make sample` to generate the sample scenes"
     if not path.exists():
-        return False, f"The data folder {path} does not exist; {hint}.", None, {}
+        return False, f"The data folder {shown} does not exist; {hint}.", None, {}
     if not path.is_dir():
-        return False, f"{path} is a file, not a folder; {hint}.", None, {}
+        return False, f"{shown} is a file, not a folder; {hint}.", None, {}
     if not any(p for p in path.iterdir() if not p.name.startswith(".")):
-        return False, f"The data folder {path} is empty; {hint}.", None, {}
+        return False, f"The data folder {shown} is empty; {hint}.", None, {}
     try:
         layout = detect_layout(path)
     except DatasetError as err:
@@ -100,10 +102,10 @@ def describe_data_dir(path) -> tuple[bool, str, str | None, dict[str, int]]:
     counts = {split: len(pairs_with_problems(path, split, layout)[0]) for split in list_splits(path, layout)}
     if not counts or not any(counts.values()):
         found = ", ".join(counts) or "no split folders"
-        return False, (f"{path} looks like a {layout} layout but holds no image/label pairs ({found}); "
+        return False, (f"{shown} looks like a {layout} layout but holds no image/label pairs ({found}); "
                        f"put matching images and labels in, or {hint}."), layout, counts
     summary = ", ".join(f"{split}: {n} pairs" for split, n in counts.items())
-    return True, f"{path} ({layout} layout) - {summary}", layout, counts
+    return True, f"{shown} ({layout} layout) - {summary}", layout, counts
 
 
 # ---------------------------------------------------------------------------------------------- models folder

@@ -1,7 +1,6 @@
 """The dashboard's shell: the page registry, navigation over pages/, and the settings every page reads first."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,9 +74,3 @@ def _run_through_entry_script() -> None:
         PagesManager.uses_pages_directory = False
         st.rerun()
 
-
-def plain(text: str) -> str:
-    """`text` (a file or run name) for st.markdown, shown as it is: Markdown, LaTeX ($) and colour (:red[...])
-    syntax escaped; an underscore inside a word (frame_0001) needs none and gets none."""
-    escaped = re.sub(r"([\\`*\[\]$:~<>|#])", r"\\\1", str(text))
-    return re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", escaped)

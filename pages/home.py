@@ -5,6 +5,7 @@ import streamlit as st
 
 from app import loaders, model_upload, shell
 from app.settings import EVAL_MIOU, EVAL_TTA, EVALUATED_ON, LOG_MIOU
+from app.text import plain
 
 config = shell.settings()
 
@@ -49,7 +50,7 @@ else:
     for note in table.attrs.get("notes", []):
         st.info(note, icon=":material/info:")
 for name, reason in broken:
-    st.warning(f"**{name}** can't be used: {reason}", icon=":material/error:")
+    st.warning(f"**{plain(name)}** can't be used: {plain(reason)}", icon=":material/error:")
 model_upload.bring_a_model(config)
 
 st.subheader("Data")

@@ -360,7 +360,7 @@ def test_a_request_from_evaluation_keeps_a_run_brought_in_on_home_out_of_its_run
 
 
 def test_names_are_shown_as_they_are_in_markdown():
-    from app.shell import plain
+    from app.text import plain
     assert plain("seqA_00004") == "seqA_00004"                               # nothing to escape: as it was
     for name in ("x*y [z](q)_00002", "..\\..\\etc_4", "a$b$ :red[c]", "`tick`", "_lead_"):
         escaped = plain(name)

@@ -230,3 +230,17 @@ def test_evaluation_problem_accepts_what_evaluate_writes():
     from segcore.evaluations import evaluation_problem
     assert evaluation_problem(stored_evaluation()) is None
     assert evaluation_problem([]) == "not a JSON object"
+
+
+def test_run_and_data_folder_names_are_shown_as_they_are(setup, tmp_path, monkeypatch):
+    _, _, _, models = setup
+    broken = models / "br_*oken*_[x](x.com)"
+    broken.mkdir()
+    (broken / "meta.json").write_text("{not json")
+    odd_data = tmp_path / "d_*x*"
+    odd_data.mkdir()
+    monkeypatch.setenv("SEGLAB_DATA_DIR", str(odd_data))
+    at = run_page(AppTest.from_file(HOME))
+    warnings = texts(at, "warning")
+    assert r"br\_\*oken\*\_\[x\](x.com)" in warnings and "[x](x.com)" not in warnings.replace(r"\[x\]", "")
+    assert r"d\_\*x\*" in warnings
