@@ -7,6 +7,7 @@ limit is stricter, so it never fires for an image we accept.
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -190,8 +191,10 @@ def read_pair(image_source, mask_source, schema: LabelSchema) -> tuple[np.ndarra
     return image, mask
 
 
+@functools.lru_cache(maxsize=4)
 def _voc_colormap(count: int) -> np.ndarray:
-    """The PASCAL VOC label colormap (labelme and many annotation tools save index masks with it)."""
+    """The PASCAL VOC label colormap (labelme and many annotation tools save index masks with it); cached: every
+    palette mask training reads asks for it. Read-only."""
     colours = np.zeros((count, 3), dtype=np.uint8)
     for index in range(count):
         value, r, g, b = index, 0, 0, 0
@@ -201,6 +204,7 @@ def _voc_colormap(count: int) -> np.ndarray:
             b |= ((value >> 2) & 1) << (7 - bit)
             value >>= 3
         colours[index] = (r, g, b)
+    colours.flags.writeable = False
     return colours
 
 
@@ -213,7 +217,7 @@ def _palette_shows_colours(img, indices: np.ndarray, schema: LabelSchema) -> boo
     if not len(used) or used.max() >= len(palette):
         return False
     shown = palette[used]
-    if np.array_equal(shown, _voc_colormap(int(used.max()) + 1)[used]):
+    if np.array_equal(shown, _voc_colormap(256)[used]):
         return False
     known = np.vstack([schema.colors, np.array([schema.void_color], dtype=np.uint8)])
     if not all((known == colour).all(axis=1).any() for colour in shown):
