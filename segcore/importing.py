@@ -79,7 +79,7 @@ def import_model(source, out, *, schema: str | None = None, preprocess: str | No
                                                      else None)
     except ValueError as err:
         raise ValueError(f"{source}: its metadata's input_size is unusable ({err}); pass --input-size") from None
-    meta = {"kind": kind, "arch": _first_word(name, stored.get("arch"), source.stem, "model"),
+    meta = {"kind": kind, "arch": first_name(name, stored.get("arch"), source.stem, "model"),
             "schema": label_schema.to_dict(),
             "input_size": size, "preprocess": mode, "source": str(source.resolve()),
             "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
@@ -189,6 +189,6 @@ def _agreement(run: runs.Run, keras_backend, exported: Path) -> float:
     return float(np.mean(ours == keras_backend.forward(batch).argmax(-1)))
 
 
-def _first_word(*names) -> str:
+def first_name(*names) -> str:
     """The first of `names` that is more than blanks, stripped (a name of spaces would make a broken run)."""
     return next(str(n).strip() for n in names if n is not None and str(n).strip())

@@ -18,7 +18,7 @@ import numpy as np
 
 from segcore import runs
 from segcore.backends.stored import PREDICTION_SUFFIX, read_prediction
-from segcore.importing import load_schema
+from segcore.importing import first_name, load_schema
 from segcore.imageio import write_png
 
 MAX_PREDICTION_FILES = 100_000       # a Cityscapes test split has 1,525 frames; this bounds a mistaken folder
@@ -79,8 +79,8 @@ def import_predictions(source, out, *, schema: str, name: str | None = None,
                 classless[stem] = void
             write_png(folder / f"{stem}{PREDICTION_SUFFIX}", labels)
         (height, width), _ = sizes.most_common(1)[0]
-        arch = (name or "").strip() or source.resolve().name.strip() or "predictions"     # a name of blanks: none
-        meta = {"kind": runs.PREDICTIONS, "arch": arch, "schema": label_schema.to_dict(),
+        meta = {"kind": runs.PREDICTIONS, "arch": first_name(name, source.resolve().name, "predictions"),
+                "schema": label_schema.to_dict(),
                 "input_size": [int(height), int(width)], "predictions": len(files),
                 "source": str(source.resolve()), "source_ids": "label ids" if label_ids else "train ids",
                 "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
