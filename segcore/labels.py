@@ -150,11 +150,23 @@ class LabelSchema:
         return category_schema()
 
     def to_categories(self, label_map: np.ndarray) -> np.ndarray:
-        """Train-id map -> category-id map (ignore -> the category schema's ignore index)."""
+        """Train-id map -> category-id map (ignore -> the category schema's ignore index).
+
+        Raises ValueError for an id that is neither a class nor the ignore index (a cast would wrap 256 to 0).
+        """
+        label_map = np.asarray(label_map)
         cat = category_schema()
-        table = np.full(256, cat.ignore_index, dtype=np.uint8)
+        table = np.full(256, -1, dtype=np.int16)       # -1: no class of this schema
+        table[self.ignore_index] = cat.ignore_index
         table[: self.num_classes] = self.category_ids()
-        return table[np.asarray(label_map, dtype=np.uint8)]
+        if label_map.size and label_map.dtype != np.uint8 and (label_map.min() < 0 or label_map.max() > 255):
+            raise ValueError(f"label map holds ids outside 0-255, which no {self.name} class has")
+        folded = table[label_map.astype(np.uint8, copy=False)]
+        if folded.size and folded.min() < 0:
+            bad = sorted({int(v) for v in np.unique(label_map[folded < 0])[:5]})
+            raise ValueError(f"label map holds ids {bad} that are neither a {self.name} class (0-{self.num_classes - 1}) "
+                             f"nor its ignore index {self.ignore_index}")
+        return folded.astype(np.uint8)
 
     # --- colour masks ------------------------------------------------------------------------------------
     def decode_color(self, rgb: np.ndarray) -> np.ndarray:

@@ -66,6 +66,14 @@ def test_to_categories_folds_and_keeps_void():
     assert [CATEGORIES[i] if i < 7 else "void" for i in cats[0]] == ["sky", "flat", "flat", "void"]
 
 
+@pytest.mark.parametrize("ids, said", [([256, 1], "outside 0-255"), ([-1], "outside 0-255"),
+                                        ([20, 3], "ids [20]"), ([12], "ids [12]")])
+def test_to_categories_refuses_ids_no_class_has(ids, said):
+    # A uint8 cast would fold 256 into Sky and 20 into void: an impossible id must not score as a category.
+    with pytest.raises(ValueError, match=said.replace("[", r"\[").replace("]", r"\]")):
+        CAMVID11.to_categories(np.array(ids, dtype=np.int64))
+
+
 def test_schema_validation():
     with pytest.raises(ValueError, match="unknown label schema"):
         get_schema("nope")
