@@ -70,7 +70,7 @@ def _model_form(config: Settings) -> None:
                           key=f"mu_from_file_{upload.file_id if upload else ''}",
                           help="For an ONNX file SegLab exported (`segcore export`): it carries its classes, input "
                                "size and preprocessing")
-    schema = preprocess = void = None   # None: as the file says
+    schema = preprocess = void = input_size = None   # None: as the file says
     if not from_file:                   # hidden when on: greyed boxes would show values the file may contradict
         left, right = st.columns(2)
         schema = left.selectbox("Classes it predicts", list(SCHEMAS), key="mu_schema",
@@ -82,12 +82,15 @@ def _model_form(config: Settings) -> None:
         void = channels[st.radio("Void channel", list(channels), horizontal=True, key=f"mu_void_{schema}",
                                  help="A model with one output more than the classes, meaning void (a 12-class "
                                       "CamVid model's Unlabelled): where that output wins, the pixel gets no class")]
+        input_size = st.text_input("Input size (height x width)", key="mu_input_size", placeholder="e.g. 360x480",
+                                   help="The size to feed a model whose height and width are free (most PyTorch "
+                                        "exports); leave it empty for a model with a fixed input size")
     name, problem = _name_box(config, upload, "model")
     if st.button("Add to the runs", key="mu_add", icon=":material/add:",
                  disabled=not upload or not name or problem is not None):
         def imported() -> tuple[str, str, tuple]:
             run = import_uploaded_model(upload.getvalue(), upload.name, config.models_dir, name, schema=schema,
-                                        preprocess=preprocess, void=void)
+                                        preprocess=preprocess, void=void, input_size=input_size)
             return run.name, f"Added {upload.name} as run **{run.name}**, chosen on these pages:", ("Side by Side",
                                                                                                    "Evaluation")
         _add(upload, imported)

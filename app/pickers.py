@@ -46,7 +46,8 @@ def evaluated_scores(models_dir: Path) -> dict[str, float]:
     on, however many there are."""
     table, _ = loaders.runs_overview(models_dir)
     scored = table.dropna(subset=[EVAL_MIOU])
-    scored = scored[~scored[EVALUATED_ON].str.contains(TRAINED_ON, regex=False)]
+    # astype(str): with no run scored the column holds only NaN floats, which have no .str
+    scored = scored[~scored[EVALUATED_ON].astype(str).str.contains(TRAINED_ON, regex=False)]
     if scored.empty:
         return {}
     common = scored[EVALUATED_ON].mode().iloc[0]

@@ -114,7 +114,8 @@ def import_model(source, out, *, schema: str | None = None, preprocess: str | No
 
 
 def _reason(message: str, run_name: str) -> str:
-    reason = message.removeprefix(f"{run_name}: ")
+    # The import's message names the user's file, not the run folder's copy of it.
+    reason = message.removeprefix(f"{run_name}: ").removeprefix(f"{runs.MODEL_FILE} ")
     if "Lambda" in reason or "safe_mode" in reason:
         return ("needs custom code to load (a Lambda layer); SegLab loads models in safe mode and never executes "
                 "code from a model file: rebuild it from built-in layers, or export it to ONNX and import that")

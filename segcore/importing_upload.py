@@ -21,9 +21,10 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from segcore import runs
-from segcore.backends import VOID_ADVICE
+from segcore.backends import FREE_SIZE_SAID, VOID_ADVICE
 from segcore.backends.onnx import our_keys
 from segcore.files import UNZIP_ERRORS
+from segcore.frames import parse_size
 from segcore.importing import MODEL_SUFFIXES, NO_SCHEMA_SAID
 from segcore.importing_predictions import MAX_FOLDER_DEPTH, MAX_PREDICTION_FILES, import_predictions
 from segcore.labels import LabelSchema
@@ -76,20 +77,24 @@ def export_summary(data: bytes) -> str | None:
 
 
 def import_uploaded_model(data: bytes, filename: str, models_dir, name: str, *, schema: str | None,
-                          preprocess: str | None, void: int | None = None) -> Path:
+                          preprocess: str | None, void: int | None = None, input_size: str | None = None) -> Path:
     """Import the model file `data` (named `filename`, .onnx or .keras) as run `name` in `models_dir`, predicting
     the classes of the built-in `schema` from input preprocessed by `preprocess`; returns the run folder. None for
     both: as the file says (`segcore export` writes them into an ONNX file). `void`: the output channel that means
     void, where the model has one beyond the schema's classes. A one-line ValueError (or RunError) where the name,
-    the file or the model can't be used."""
+    the file or the model can't be used. `input_size`: "HxW" to feed a model whose height and width are free."""
     suffix = Path(filename).suffix.lower()
     if suffix not in MODEL_SUFFIXES:
         raise ValueError(f"{filename}: not a model file this can import; give a .onnx or .keras file")
+    if input_size:
+        height, width = parse_size(input_size)          # a one-line ValueError for text that is not HxW
+        if height < 8 or width < 8:
+            raise ValueError(f"input size {height}x{width}: both sides must be at least 8 pixels")
     with _building(models_dir, name, filename) as (scratch, built):
         # Named as uploaded (other characters as '-'), so the import's messages name the user's file.
         source = scratch / (re.sub(r"[^\w .()-]+", "-", Path(filename).stem)[:100] + suffix)
         source.write_bytes(data)
-        _import_in_child(source, built, schema, preprocess, filename, void)
+        _import_in_child(source, built, schema, preprocess, filename, void, input_size or None)
     return Path(models_dir) / name
 
 
@@ -126,11 +131,12 @@ def _remove_abandoned_scratch(models_dir: Path) -> None:
 
 
 def _import_in_child(source: Path, out: Path, schema: str | None, preprocess: str | None, filename: str,
-                     void: int | None = None) -> None:
+                     void: int | None = None, input_size: str | None = None) -> None:
     package_root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
     told = [*(["--schema", schema] if schema else []), *(["--preprocess", preprocess] if preprocess else []),
-            *(["--void-channel", str(void)] if void is not None else [])]
+            *(["--void-channel", str(void)] if void is not None else []),
+            *(["--input-size", input_size] if input_size else [])]
     # No --name: the architecture is the one a SegLab export names, else the file's name (`source` is named so).
     command = [sys.executable, "-m", "segcore", "import", str(source), *told, "--out", str(out)]
     try:
@@ -146,6 +152,9 @@ def _import_in_child(source: Path, out: Path, schema: str | None, preprocess: st
         if VOID_ADVICE in reason:               # the CLI's advice, in the form's words
             reason = reason.split(f"; {VOID_ADVICE}")[0] + (f"; {VOID_ADVICE}, choose it under \"Void channel\", "
                                                            "else choose its classes")
+        if FREE_SIZE_SAID in reason:            # the CLI's advice (--input-size) in the form's words
+            reason = (f"{filename}: the model {FREE_SIZE_SAID}; give the size to feed it under \"Input size\" "
+                      "(e.g. 360x480, the size it was trained at)")
         raise runs.RunError(reason.replace(str(source), source.name))
 
 

@@ -222,5 +222,10 @@ def load_model(run: Run | str | os.PathLike):
     try:
         return keras.models.load_model(run.model_path, safe_mode=True, compile=False)
     except Exception as err:  # Keras raises many types for corrupt or unsafe files; all mean "can't use it"
+        custom = re.search(r"Could not locate (?:class|function) '([\w.>]+)'", str(err))
+        if custom:          # Keras' first line blames from_config(); the layer it can't find is the cause
+            raise RunError(f"{run.name}: {MODEL_FILE} uses {custom.group(1)}, a custom layer or function that is not "
+                           "part of Keras or segcore, so it can't be loaded: rebuild the model from built-in Keras "
+                           "layers, or export it to ONNX and import that") from None
         raise RunError(f"{run.name}: {MODEL_FILE} can't be loaded safely ({type(err).__name__}: "
                        f"{str(err).splitlines()[0][:300]})") from None

@@ -127,12 +127,28 @@ def _home(tmp_path, monkeypatch, read_only: bool = False) -> AppTest:
     return at
 
 
+def test_home_imports_a_model_with_free_sides_at_the_input_size_given(tmp_path, monkeypatch):
+    from test_onnx_refusals import onnx_graph
+    at = _home(tmp_path, monkeypatch)
+    labelled(at.file_uploader, "Model file").set_value(
+        ("free.onnx", onnx_graph(tmp_path / "free.onnx", "fixed-add").read_bytes(), "application/octet-stream"))
+    at.run()
+    labelled(at.button, "Add to the runs").click()
+    at.run()
+    assert 'accepts any input size; give the size to feed it under "Input size"' in texts(at, "error")
+    labelled(at.text_input, "Input size (height x width)").set_value("16x20")
+    labelled(at.button, "Add to the runs").click()
+    at.run()
+    assert not at.exception and "Added free.onnx as run **free**" in texts(at, "success"), texts(at, "error")
+    assert runs.open_run(tmp_path / "models" / "free").meta["input_size"] == [16, 20]
+
+
 def test_home_adds_an_uploaded_model_to_the_runs_and_refuses_a_broken_one(tmp_path, monkeypatch, onnx_bytes):
     at = _home(tmp_path, monkeypatch)
     uploader = labelled(at.file_uploader, "Model file")
     uploader.set_value(("pixel-classifier.onnx", onnx_bytes, "application/octet-stream"))
     at.run()
-    assert at.text_input[0].value == "pixel-classifier"
+    assert labelled(at.text_input, "Run name").value == "pixel-classifier"
     labelled(at.selectbox, "Input it expects").select("torch")
     labelled(at.button, "Add to the runs").click()
     at.run()

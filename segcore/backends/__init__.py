@@ -140,6 +140,7 @@ def check_output_shape(name: str, shape, schema: LabelSchema, channels: int | No
                             f"; {void_advice(shape[3], schema)}")
 
 
+FREE_SIZE_SAID = "accepts any input size"     # the import's words the upload form translates
 VOID_ADVICE = "if one of its channels means void"     # the upload form words this advice its own way
 
 

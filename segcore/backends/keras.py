@@ -6,7 +6,7 @@ import threading
 import numpy as np
 
 from segcore import runs
-from segcore.backends import check_input_size, check_output_shape, output_channels
+from segcore.backends import FREE_SIZE_SAID, check_input_size, check_output_shape, output_channels
 from segcore.backends.preprocessing import check_mode, preprocess
 from segcore.models import output_kind
 
@@ -29,7 +29,12 @@ class KerasBackend:
         self.output_kind = output_kind(self.model)     # from the graph: a softmax at the end means probabilities
         self._lock = threading.Lock()
         # The first call traces the graph (slow); do it here so reported latencies are the steady state.
-        self.forward(np.zeros((1, *self.input_size, 3), dtype=np.float32))
+        try:
+            self.forward(np.zeros((1, *self.input_size, 3), dtype=np.float32))
+        except Exception as err:  # TensorFlow raises many types for a size the graph can't take
+            raise runs.RunError(f"{run.name}: the model can't run at {self.input_size[0]}x{self.input_size[1]} "
+                                f"({type(err).__name__}: {str(err).splitlines()[0][:160]}); give an input size "
+                                "(HxW) it accepts, e.g. the one it was trained at or multiples of 32") from None
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
@@ -76,7 +81,7 @@ def model_input_size(model, run: runs.Run) -> tuple[int, int]:
         trained = run.meta.get("input_size")
         if not (isinstance(trained, list) and len(trained) == 2
                 and all(isinstance(v, int) and not isinstance(v, bool) for v in trained)):
-            raise runs.RunError(f"{run.name}: the model accepts any input size and meta.json has no valid "
+            raise runs.RunError(f"{run.name}: the model {FREE_SIZE_SAID} and meta.json has no valid "
                                 f"input_size (got {trained!r}); add e.g. \"input_size\": [240, 320]")
         declared = tuple(t if d is None else d for d, t in zip(declared, trained))
     height, width = (int(v) for v in declared)

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from segcore import runs
-from segcore.backends import check_input_size, output_channels, void_advice
+from segcore.backends import FREE_SIZE_SAID, check_input_size, output_channels, void_advice
 from segcore.backends.preprocessing import check_mode, preprocess
 from segcore.frames import LOGITS, OUTPUT_KINDS, PROBABILITIES
 
@@ -87,7 +87,7 @@ def input_layout(name: str, shape, trained) -> tuple[str, tuple[int, int]]:
         elif isinstance(trained, list) and len(trained) == 2 and all(isinstance(v, int) for v in trained):
             sides.append(trained[side])
         else:
-            raise runs.RunError(f"{name}: the model accepts any input size and meta.json has no valid input_size; "
+            raise runs.RunError(f"{name}: the model {FREE_SIZE_SAID} and meta.json has no valid input_size; "
                                 "import it with --input-size HxW")
     return layout, check_input_size(name, int(sides[0]), int(sides[1]))
 
@@ -110,6 +110,11 @@ class OnnxBackend:
         if inputs[0].type != "tensor(float)":
             raise runs.RunError(f"{run.name}: the model takes {inputs[0].type}; expected a float32 image tensor "
                                 "(tensor(float)); export it with a float32 input")
+        outputs = self.session.get_outputs()
+        if len(outputs) != 1:     # run(None) would return them all and [0] might be an auxiliary head
+            raise runs.RunError(f"{run.name}: the model has {len(outputs)} outputs "
+                                f"({', '.join(o.name for o in outputs)[:120]}); SegLab reads one map of class "
+                                "scores: export it with the main head's output only")
         self.input_name = inputs[0].name
         self.layout, self.input_size = input_layout(run.name, inputs[0].shape, run.meta.get("input_size"))
         declared = inputs[0].shape[2:4] if self.layout == "NCHW" else inputs[0].shape[1:3]
@@ -118,7 +123,15 @@ class OnnxBackend:
         self.batch_size = batch if _fixed(batch) else None     # a fixed batch (usually 1) is fed image by image
         self.class_axis = None
         sample = np.full((1, *self.input_size, 3), 128, dtype=np.float32)
-        scores = self._run(sample)                         # warm-up, and the output's layout
+        try:
+            scores = self._run(sample)                     # warm-up, and the output's layout
+        except Exception as err:  # onnxruntime raises its own exception types for shapes the graph can't take
+            size = f"{self.input_size[0]}x{self.input_size[1]}"
+            raise runs.RunError(f"{run.name}: the ONNX model can't run at {size} ({type(err).__name__}: "
+                                f"{str(err).splitlines()[0][:160]}); give an input size (HxW) it accepts, "
+                                "e.g. the one it was exported at or multiples of 32") from None
+        if np.issubdtype(scores.dtype, np.integer):
+            raise runs.RunError(label_map_advice(run.name))
         self.class_axis = class_axis(run.name, scores.shape, self.schema, output_channels(run), self.layout)
         stated = run.meta.get("output_kind") or our_metadata(self.session).get("output_kind")
         self.output_kind = stated if stated in OUTPUT_KINDS else guess_output_kind(self._channels_last(scores))
@@ -153,14 +166,14 @@ class OnnxBackend:
         if not self.free_size:
             raise runs.RunError(f"{self.name}: the ONNX model declares a fixed input size "
                                 f"{self.input_size[0]}x{self.input_size[1]}; multi-scale prediction needs free "
-                                "height and width (export it with dynamic axes), or use --tta flip")
+                                "height and width (export it with dynamic axes), or use test-time flip only")
         resized = copy.copy(self)          # the same session, fed another size
         resized.input_size = check_input_size(self.name, *size)
         try:
             resized.forward(np.full((1, *resized.input_size, 3), 128, dtype=np.float32))
         except Exception as err:  # onnxruntime raises its own exception types for shapes the graph can't take
             raise runs.RunError(f"{self.name}: the ONNX model can't run at {size[0]}x{size[1]} "
-                                f"({type(err).__name__}: {str(err).splitlines()[0][:200]}); use --tta flip") from None
+                                f"({type(err).__name__}: {str(err).splitlines()[0][:200]}); use test-time flip only") from None
         return resized
 
 
@@ -168,6 +181,8 @@ def class_axis(name: str, shape, schema, channels: int | None = None, input_layo
     """1 (NCHW) or 3 (NHWC): the axis of (batch, ., ., .) scores whose length is `channels` (default: the schema's
     class count). Where both are that long (a stride-8 NCHW model 88 pixels wide has 11 columns), the output is
     taken to share the input's layout."""
+    if len(shape) == 3:
+        raise runs.RunError(label_map_advice(name))
     if len(shape) != 4:
         raise runs.RunError(f"{name}: the model outputs {tuple(shape)}; expected one (batch, classes, height, width) "
                             "or (batch, height, width, classes) map of class scores")
@@ -179,9 +194,16 @@ def class_axis(name: str, shape, schema, channels: int | None = None, input_layo
     if shape[1] == count:
         return 1
     found = shape[1] if shape[1] < shape[3] else shape[3]   # classes are the short axis of a score map
+    if found == 1:
+        raise runs.RunError(label_map_advice(name))
     void = " and a void channel" if count > schema.num_classes else ""
     raise runs.RunError(f"{name}: model outputs {found} classes but schema {schema.name} has "
                         f"{schema.num_classes}{void}; {void_advice(found, schema)}")
+
+
+def label_map_advice(name: str) -> str:
+    return (f"{name}: the model outputs a label map (one class id per pixel), not class scores; export it without "
+            "its final ArgMax, so that it ends in one score per class")
 
 
 def guess_output_kind(scores: np.ndarray) -> str:
