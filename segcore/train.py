@@ -26,7 +26,7 @@ from segcore.datasets import dataset_name, frame_names_digest, hold_out_sequence
 from segcore.imageio import ImageError, read_mask
 from segcore.labels import LabelSchema
 from segcore.train_config import (RESUMABLE_CHANGES, TrainConfig, learning_rate_schedule,  # noqa: F401 - public here
-                                   resume_differences, train_splits, trains_on_val,
+                                   pipeline_to_resume, resume_differences, train_splits, trains_on_val,
                                    validation_source)
 from segcore.train_distribute import build_without_a_batch, is_chief, strategy_named
 from segcore.train_history import fill_clock, fill_learning_rate, history_logger, trim_history
@@ -146,6 +146,8 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | None = No
     if config.augment:   # validated exactly as the Lab validates a pipeline (catalogue limits included)
         from segcore.augment import load_training_pipeline
         augment_dict = load_training_pipeline(config.augment, mask_fill=schema.ignore_index)
+        if resume and (out / runs.AUGMENT_FILE).is_file():
+            augment_dict = pipeline_to_resume(runs.read_json(out / runs.AUGMENT_FILE), augment_dict)
         _check_augmentation(schema, config, augment_dict, train_samples[0])
 
     if not is_chief(strategy):

@@ -149,3 +149,17 @@ def resume_differences(meta: dict, config: TrainConfig, augment_dict: dict | Non
         if split in counts and counts[split] != count:
             differences.append(f"{split} images: {counts[split]} -> {count}")
     return differences
+
+
+def pipeline_to_resume(run_augment: dict | None, augment_dict: dict | None) -> dict | None:
+    """The pipeline a resume trains with: the run's own augment.json where its catalogue steps are the ones asked
+    for (SegLab's managed arguments, such as a mask interpolation, may have changed since the run began: the run
+    goes on as it began), else `augment_dict`, which resume_differences then compares."""
+    if run_augment is None or augment_dict is None:
+        return augment_dict
+    from segcore.augment import PipelineError, steps_from_pipeline
+    try:
+        same = steps_from_pipeline(run_augment) == steps_from_pipeline(augment_dict)
+    except PipelineError:          # a step the catalogue no longer offers: the two differ
+        same = False
+    return run_augment if same else augment_dict

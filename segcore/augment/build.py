@@ -22,11 +22,18 @@ from segcore.augment.catalogue import CATALOGUE, COMPOSES, PipelineError
 from segcore.augment.steps import validate_steps
 
 
+# The catalogue's transforms that resize with cv2.resize (frames.resize_label's reason for INTER_NEAREST_EXACT).
+RESIZING = frozenset({"RandomResizedCrop", "RandomSizedCrop", "RandomScale", "CropAndPad", "SmallestMaxSize",
+                      "LongestMaxSize"})
+
+
 def managed_arguments(name: str, mask_fill: int) -> dict:
     """The arguments SegLab sets itself for catalogue transform `name` (the Lab does not expose them).
 
-    Labels are class ids: interpolating between them invents classes, so masks move nearest-neighbour; pixels
-    a warp uncovers or padding adds get the ignore label (`mask_fill`) so they count as no class; and
+    Labels are class ids: interpolating between them invents classes, so masks move nearest-neighbour (the
+    exact variant where the transform resizes: OpenCV's plain INTER_NEAREST shifts a resized mask up to 1.5
+    source pixels up and left of its image; the warps accept only the plain one and are within half a pixel);
+    pixels a warp uncovers or padding adds get the ignore label (`mask_fill`) so they count as no class; and
     CropNonEmptyMaskIfExists does not centre a crop on ignored pixels.
     """
     if not CATALOGUE[name].geometric:
@@ -34,7 +41,7 @@ def managed_arguments(name: str, mask_fill: int) -> dict:
     accepted = inspect.signature(getattr(A, name)).parameters
     managed = {}
     if "mask_interpolation" in accepted:
-        managed["mask_interpolation"] = cv2.INTER_NEAREST
+        managed["mask_interpolation"] = cv2.INTER_NEAREST_EXACT if name in RESIZING else cv2.INTER_NEAREST
     if "fill_mask" in accepted:
         managed["fill_mask"] = mask_fill
     if "ignore_values" in accepted:
@@ -343,8 +350,9 @@ def pipeline_code(steps, *, mask_fill: int = 0) -> str:
     lines = [line for step in validate_steps(steps) for line in _code_lines(step, mask_fill, "    ")]
     body = "\n" + "\n".join(lines) + "\n" if lines else ""
     code = f"import albumentations as A\n\npipeline = A.Compose([{body}])\n"
-    if "mask_interpolation=0" in code:
-        code += "# mask_interpolation=0 is cv2.INTER_NEAREST: class ids must not be blended.\n"
+    if "mask_interpolation=" in code:
+        code += ("# mask_interpolation 0 is cv2.INTER_NEAREST, 6 cv2.INTER_NEAREST_EXACT (aligned where a step "
+                 "resizes): class ids must not be blended.\n")
     if lines:
         code += ("# Seed it with segcore.augment.seed_pipeline(pipeline, seed), not Compose(seed=...): albumentations "
                  "2.0.8 gives every step that same seed, so the steps fire all together or not at all.\n")

@@ -56,7 +56,7 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
         name="RandomSunFlare", group="weather",
         description="Lens flare from a bright sun in the upper half of the frame.",
         params=(
-            ParamSpec(name="src_radius", kind="int", default=150, min=10, max=1000, step=10,
+            ParamSpec(name="src_radius", kind="int", default=150, min=10, max=1000, step=1,
                       help="Sun radius in pixels."),
             ParamSpec(name="src_color", kind="rgb", default=(255, 255, 255)),
             ParamSpec(name="angle_range", kind="float_range", default=(0.0, 1.0), min=0.0, max=1.0, step=0.05,
@@ -187,16 +187,6 @@ CATALOGUE: dict[str, TransformSpec] = {t.name: t for t in (
             ParamSpec(name="distort_limit", kind="float_range", default=(-0.3, 0.3), min=-0.95, max=1.0, step=0.05,
                       help="How far each grid line moves, share of a cell."),
             ParamSpec(name="normalized", kind="bool", default=True, help="Keep the distortion inside the frame."),
-        )),
-    TransformSpec(
-        name="GridElasticDeform", group="geometric", geometric=True,
-        description="Move the corners of a coarse grid at random and warp each cell with them: a smooth, "
-                    "local deformation that leaves no uncovered border.",
-        params=(
-            ParamSpec(name="num_grid_xy", kind="int_pair", default=(4, 4), min=1, max=32, step=1,
-                      help="Grid cells across and down."),
-            ParamSpec(name="magnitude", kind="int", default=10, min=1, max=100, step=1,
-                      help="Largest corner shift in pixels."),
         )),
     TransformSpec(
         name="ThinPlateSpline", group="geometric", geometric=True,
