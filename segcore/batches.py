@@ -52,6 +52,7 @@ class SampleLoader:
         self.seed = seed
         self._augmenter = None
         self.failure: str | None = None     # the first frame that could not be read (tf.data hides the error)
+        self.augment_failure: str | None = None     # the first frame the pipeline could not be drawn on
         if augment is not None:
             from segcore import augment as aug
             if isinstance(augment, (str, Path)):
@@ -67,7 +68,11 @@ class SampleLoader:
             self.failure = self.failure or str(err)
             raise
         if self._augmenter is not None:
-            image, label = self._augmenter(image, label, draw_seed(self.seed, epoch, index))
+            try:
+                image, label = self._augmenter(image, label, draw_seed(self.seed, epoch, index))
+            except ValueError as err:          # PipelineError: a step that can't be drawn on this frame
+                self.augment_failure = self.augment_failure or f"{image_path}: {err}"
+                raise
         if self.size:   # the same resize-in as prediction and evaluation
             return frames.model_input(image, self.size), frames.resize_label(label, self.size).astype(np.int32)
         return image.astype(np.float32), label.astype(np.int32)

@@ -362,6 +362,9 @@ def _fit(config, run_folder: Path, out: Path, schema, train_samples, val_samples
                       shuffle=False)
         except Exception:               # tf.data wraps a frame's read error in a graph traceback: say the frame
             failure = train_loader.failure or val_loader.failure
+            if failure is None and train_loader.augment_failure:
+                raise ValueError(f"{train_loader.augment_failure} (change that step of {config.augment} so it "
+                                 "fits every training frame, then train again)") from None
             if failure is None:
                 raise
             raise ImageError(f"{failure} (fix or remove that frame: `segcore data check {config.data}` lists every "

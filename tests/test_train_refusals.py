@@ -62,3 +62,23 @@ def test_a_folder_not_made_yet_holds_nothing_foreign(tmp_path):
     from segcore.train_folder import check_new_run_folder
     check_new_run_folder(tmp_path / "not-yet")           # a multi-worker run's other worker, before the chief made it
     assert not (tmp_path / "not-yet").exists()
+
+
+@pytest.mark.slow    # builds and starts fitting a tiny model
+def test_a_step_that_cant_be_drawn_on_one_frame_is_named_in_one_line(data, tmp_path, capsys):
+    import json
+
+    import albumentations as A
+    from PIL import Image
+
+    from segcore import augment
+    from segcore.augment.files import portable
+    small = sorted((data / "images" / "train").iterdir())[1]     # the first frame, which train checks up front, fits
+    for path in (small, data / "labels" / "train" / small.name):
+        Image.open(path).crop((0, 0, 20, 20)).save(path)
+    pipeline = tmp_path / "crop.json"
+    steps = [{"name": "RandomCrop", "params": {"height": 24, "width": 24, "pad_if_needed": False}, "p": 1.0}]
+    pipeline.write_text(json.dumps(portable(A.to_dict(augment.build_pipeline(steps, mask_fill=11)))))
+    err = one_error_line(capsys, train_args(data, tmp_path / "run", "--augment", pipeline, *TINY))
+    assert small.name in err and "a step can't be drawn on this 20x20 frame" in err and "crop.json" in err, err
+    assert not (tmp_path / "run").exists()
