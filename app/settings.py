@@ -99,12 +99,17 @@ def describe_data_dir(path) -> tuple[bool, str, str | None, dict[str, int]]:
         layout = detect_layout(path)
     except DatasetError as err:
         return False, f"{err}. Or {hint}.", None, {}
-    counts = {split: len(pairs_with_problems(path, split, layout)[0]) for split in list_splits(path, layout)}
+    found = {split: pairs_with_problems(path, split, layout) for split in list_splits(path, layout)}
+    counts = {split: len(pairs) for split, (pairs, _) in found.items()}
+    left_out = {split: len({file for file, _ in problems}) for split, (_, problems) in found.items()}
     if not counts or not any(counts.values()):
         found = ", ".join(counts) or "no split folders"
         return False, (f"{shown} looks like a {layout} layout but holds no image/label pairs ({found}); "
                        f"put matching images and labels in, or {hint}."), layout, counts
-    summary = ", ".join(f"{split}: {n} pairs" for split, n in counts.items())
+    def said(split: str) -> str:
+        n = left_out[split]
+        return f" ({n} file{'s' if n > 1 else ''} left out: `segcore data check` lists them)" if n else ""
+    summary = ", ".join(f"{split}: {n} pairs{said(split)}" for split, n in counts.items())
     return True, f"{shown} ({layout} layout) - {summary}", layout, counts
 
 

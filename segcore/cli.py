@@ -41,8 +41,21 @@ def cmd_data_check(args) -> int:
     return 0 if report.ok else 1
 
 
+def say_left_out(data, splits) -> None:
+    """A note on stderr for each split whose unpaired files a command leaves out (it reads only the pairs)."""
+    from segcore.datasets import DatasetError, left_out_note
+    for split in dict.fromkeys(splits):
+        try:
+            note = left_out_note(data, split)
+        except (DatasetError, OSError):      # a missing split or folder: the command itself says so
+            continue
+        if note:
+            print(f"segcore: note: {note}", file=sys.stderr)
+
+
 def cmd_data_pack(args) -> int:
     from segcore.datapack import pack
+    say_left_out(args.dir, args.split or ("train", "val"))
     info = pack(args.dir, args.out, splits=tuple(args.split or ("train", "val")), jpeg_quality=args.jpeg_quality)
     print(f"packed {info['frames']} frames into {args.out}: {info['bytes'] / 1e6:.1f} MB, JPEG quality "
           f"{info['jpeg_quality']} (mean absolute error {info['mean_abs_error']:.2f} of 255), labels unchanged")
@@ -83,7 +96,11 @@ def train_config(args):
 
 def cmd_train(args) -> int:
     from segcore.train import train
-    out = train(train_config(args), resume=args.resume)
+    from segcore.train_config import train_splits
+    config = train_config(args)
+    say_left_out(config.data, [*train_splits({"train_split": config.train_split}),
+                               *([] if config.holdout_sequence else [config.val_split])])
+    out = train(config, resume=args.resume)
     print(f"run saved in {out}")
     return 0
 
@@ -98,6 +115,7 @@ def cmd_evaluate(args) -> int:
         if not (args.run and args.data):
             raise ValueError("give --run RUN and --data DIR (or --merge PARTS... --out JSON)")
         shard = parse_shard(args.shard) if args.shard else None
+        say_left_out(args.data, [args.split])
         result, path = evaluate_run(args.run, args.data, args.split, schema=args.schema, out=args.out,
                                     progress=not args.quiet, overwrite=args.overwrite, level=args.level,
                                     shard=shard, tta=args.tta)

@@ -56,7 +56,8 @@ def _write(root: Path, out: Path, listed: dict, jpeg_quality: int) -> dict:
                 rgb = read_image(sample.image)
                 label = read_mask(sample.label, schema, size=rgb.shape[:2])
             except (ImageError, OSError) as err:
-                raise DatasetError(f"{err}; check every file with `segcore data check {root}`") from None
+                raise DatasetError(f"{err}; a pack holds {schema.name} labels only (check every file with "
+                                   f"`segcore data check {root}`)") from None
             ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                                     [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
             ok_label, png = cv2.imencode(".png", label, [cv2.IMWRITE_PNG_COMPRESSION, 9])

@@ -94,6 +94,7 @@ def list_splits(root, layout: str | None = None) -> list[str]:
         names = {d.name for d in (root / "leftImg8bit").iterdir() if d.is_dir()}
     else:
         names = {d.name for d in root.iterdir() if d.is_dir() and (root / f"{d.name}annot").is_dir()}
+    names = {name for name in names if not name.startswith(".")}      # .ipynb_checkpoints and the like
     order = {"train": 0, "val": 1, "test": 2}
     return sorted(names, key=lambda s: (order.get(s, 9), s))
 
@@ -135,11 +136,20 @@ def _by_stem(paths) -> tuple[dict, list[tuple[str, str]]]:
     return found, problems
 
 
+def _nested(folder: Path, where: str) -> list[tuple[str, str]]:
+    """A problem for each visible sub-folder of a split folder: frames in them are not read."""
+    if not folder.is_dir():
+        return []
+    return [(str(sub), f"a sub-folder: frames are read only from {where}, not from folders in it; move them up "
+                       "or out") for sub in sorted(folder.iterdir()) if sub.is_dir() and not sub.name.startswith(".")]
+
+
 def _folder_pairs(image_dir: Path, label_dir: Path) -> tuple[list[Sample], list[tuple[str, str]]]:
     images, twin_images = _by_stem(_images(image_dir)) if image_dir.is_dir() else ({}, [])
     labels, twin_labels = _by_stem(_images(label_dir)) if label_dir.is_dir() else ({}, [])
     samples, problems = _match(images, labels, label_dir)
-    return samples, twin_images + twin_labels + problems
+    nested = _nested(image_dir, str(image_dir)) + _nested(label_dir, str(label_dir))
+    return samples, twin_images + twin_labels + problems + nested
 
 
 def _match(images: dict, labels: dict, label_dir: Path) -> tuple[list[Sample], list[tuple[str, str]]]:
@@ -154,12 +164,21 @@ def _match(images: dict, labels: dict, label_dir: Path) -> tuple[list[Sample], l
 
 
 def _cityscapes_pairs(root: Path, split: str):
-    images, labels = {}, {}
+    images, labels, problems = {}, {}, []
     for path in sorted((root / "leftImg8bit" / split).glob(f"*/*{CITYSCAPES_IMAGE}.png")):
-        images[f"{path.parent.name}/{path.name[: -len(CITYSCAPES_IMAGE + '.png')]}"] = path
+        if not path.name.startswith("."):       # macOS' ._ companions match the pattern too
+            images[f"{path.parent.name}/{path.name[: -len(CITYSCAPES_IMAGE + '.png')]}"] = path
     for path in sorted((root / "gtFine" / split).glob(f"*/*{CITYSCAPES_LABEL}.png")):
-        labels[f"{path.parent.name}/{path.name[: -len(CITYSCAPES_LABEL + '.png')]}"] = path
-    return _match(images, labels, root / "gtFine" / split)
+        if not path.name.startswith("."):
+            labels[f"{path.parent.name}/{path.name[: -len(CITYSCAPES_LABEL + '.png')]}"] = path
+    for top in ("leftImg8bit", "gtFine"):       # frames outside a city folder are not read
+        folder = root / top / split
+        loose = sorted(folder.iterdir()) if folder.is_dir() else []
+        problems += [(str(path), f"not in a city folder: Cityscapes frames are read from {folder}/<city>/; move it "
+                                 "into one") for path in loose
+                     if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES]
+    samples, unpaired = _match(images, labels, root / "gtFine" / split)
+    return samples, unpaired + problems
 
 
 def pairs_with_problems(root, split: str, layout: str | None = None):
@@ -173,6 +192,18 @@ def pairs_with_problems(root, split: str, layout: str | None = None):
     if layout == "segnet":
         return _folder_pairs(root / split, root / f"{split}annot")
     return _cityscapes_pairs(root, split)
+
+
+def left_out_note(root, split: str, layout: str | None = None) -> str | None:
+    """One line saying how many files of a split pair with nothing (or can't be read as frames) and so are left
+    out, for the commands that read the split; None where none are."""
+    _, problems = pairs_with_problems(root, split, layout)
+    if not problems:
+        return None
+    count = len({file for file, _ in problems})
+    return (f"{count} file{'s' if count > 1 else ''} of the {split} split of {root} {'are' if count > 1 else 'is'} "
+            f"left out (no image or label to pair with, or not where frames are read); `segcore data check {root}` "
+            "lists them")
 
 
 def list_pairs(root, split: str, layout: str | None = None) -> list[Sample]:

@@ -141,6 +141,9 @@ def read_mask(source, schema: LabelSchema, *, size: tuple[int, int] | None = Non
     """
     name = _label(source)
     img = _load(_open(source, max_bytes=max_bytes, max_pixels=max_pixels), name)
+    if img.format == "JPEG":    # lossy: class ids come back blurred into other classes at every edge
+        raise ImageError(f"{name}: a JPEG label; JPEG changes the class ids at every edge, so labels must be lossless: "
+                         "save it as PNG from the original labels")
     if img.mode in ("RGB", "RGBA"):
         arr = np.asarray(img.convert("RGB"))
         if (arr[..., 0] == arr[..., 1]).all() and (arr[..., 1] == arr[..., 2]).all():

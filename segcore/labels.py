@@ -44,6 +44,8 @@ class LabelSchema:
     void_color: tuple[int, int, int] = (0, 0, 0)
     raw_to_train: dict[int, int] = field(default_factory=dict)
     shown_colors: tuple[tuple[int, int, int], ...] = field(default=(), compare=False, repr=False)
+    # Colours a colour mask may use for void besides void_color (Cityscapes' parking, ground, ... have no train id).
+    void_colors: tuple[tuple[int, int, int], ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self):
         ids = [c.train_id for c in self.classes]
@@ -173,10 +175,11 @@ class LabelSchema:
         """RGB colour mask -> train ids via the palette. Raises ValueError if a colour is not in the palette."""
         rgb = np.asarray(rgb, dtype=np.uint8)[..., :3]
         key = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
-        palette = np.vstack([self.colors, np.array([self.void_color], dtype=np.uint8)]).astype(np.int64)
-        ids = np.append(np.arange(self.num_classes), self.ignore_index)
+        voids = np.array([self.void_color, *self.void_colors], dtype=np.uint8)
+        palette = np.vstack([self.colors, voids]).astype(np.int64)
+        ids = np.append(np.arange(self.num_classes), [self.ignore_index] * len(voids))
         pkeys = (palette[:, 0] << 16) | (palette[:, 1] << 8) | palette[:, 2]
-        # Duplicate colours (e.g. Cityscapes pole/polegroup) keep the first class.
+        # Duplicate colours (e.g. Cityscapes pole/polegroup) keep the first: a class before void.
         pkeys, first = np.unique(pkeys, return_index=True)
         uniq, inverse = np.unique(key, return_inverse=True)
         pos = np.clip(np.searchsorted(pkeys, uniq), 0, len(pkeys) - 1)
@@ -196,6 +199,7 @@ class LabelSchema:
                         for c in self.classes],
             "raw_to_train": {str(k): v for k, v in sorted(self.raw_to_train.items())},
             "categories": list(CATEGORIES),
+            **({"void_colors": [list(c) for c in self.void_colors]} if self.void_colors else {}),
         }
 
     @classmethod
@@ -233,6 +237,10 @@ class LabelSchema:
             classes.append(ClassInfo(_int(row["id"], f"{where} ({class_name}) id", 0, 255), class_name,
                                      _color(row["color"], f"{where} ({class_name}) color"), row["category"]))
         void_color = _color(data.get("void_color", [0, 0, 0]), "void_color")
+        void_colors = data.get("void_colors", [])
+        if not isinstance(void_colors, list) or len(void_colors) > 256:
+            raise ValueError("not a label schema: 'void_colors' must be a list of at most 256 [r, g, b] colours")
+        void_colors = tuple(_color(c, f"void_colors[{i}]") for i, c in enumerate(void_colors))
         raw_to_train = data.get("raw_to_train", {})
         if not isinstance(raw_to_train, dict):
             raise ValueError("not a label schema: 'raw_to_train' must be an object of raw value -> train id")
@@ -252,7 +260,7 @@ class LabelSchema:
             mapping[raw_value] = train_value
         try:
             return cls(name=name, classes=tuple(classes), ignore_index=ignore_index, void_color=void_color,
-                       raw_to_train=mapping)
+                       raw_to_train=mapping, void_colors=void_colors)
         except ValueError as err:   # ids out of order, ignore colliding, unknown category
             raise ValueError(f"not a label schema: {err}") from None
 
@@ -345,6 +353,7 @@ CITYSCAPES = _schema(
     [(n, color, cat) for n, _, t, cat, color in sorted(CITYSCAPES_LABELS, key=lambda r: r[2]) if t != 255],
     ignore_index=255,
     raw_to_train={label_id: train_id for _, label_id, train_id, _, _ in CITYSCAPES_LABELS},
+    void_colors=tuple(dict.fromkeys(color for _, _, t, _, color in CITYSCAPES_LABELS if t == 255)),
 )
 
 

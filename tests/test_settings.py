@@ -69,7 +69,10 @@ def test_camvid_folder_is_described(tmp_path):
     ok, message, layout, counts = describe_data_dir(root)
     assert ok and layout == "camvid"
     assert counts == {"train": 3, "val": 2, "test": 1}
-    assert "train: 3 pairs" in message and str(root) in message
+    assert "train: 3 pairs, val: 2 pairs, test: 1 pairs" in message and str(root) in message
+    (root / "labels" / "val" / "f000.png").unlink()                        # an image without its label
+    ok, message, _, counts = describe_data_dir(root)
+    assert ok and counts["val"] == 1 and "val: 1 pairs (1 file left out: `segcore data check` lists them)" in message
 
 
 def _run(root: Path, name: str, meta: dict | None, model=True, evaluation=None) -> Path:
