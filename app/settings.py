@@ -86,7 +86,14 @@ def _flag(value: str | None) -> bool:
 
 def describe_data_dir(path) -> tuple[bool, str, str | None, dict[str, int]]:
     """(ok, message, layout, {split: image/label pairs}) for the data folder, with what to do when it is unusable."""
-    path = Path(path)
+    try:
+        return _describe_data_dir(Path(path))
+    except OSError as err:          # the folder, or one in it, the app may not read
+        where = plain(err.filename or path)
+        return False, f"{where} can't be read ({err.strerror or err}); check its permissions.", None, {}
+
+
+def _describe_data_dir(path: Path) -> tuple[bool, str, str | None, dict[str, int]]:
     shown = plain(path)         # the message is Markdown: the folder's name as it is
     hint = f"set {DATA_ENV} to a data set folder, or run `make sample` to generate the sample scenes"
     if not path.exists():
@@ -97,9 +104,9 @@ def describe_data_dir(path) -> tuple[bool, str, str | None, dict[str, int]]:
         return False, f"The data folder {shown} is empty; {hint}.", None, {}
     try:
         layout = detect_layout(path)
+        found = {split: pairs_with_problems(path, split, layout) for split in list_splits(path, layout)}
     except DatasetError as err:
         return False, f"{err}. Or {hint}.", None, {}
-    found = {split: pairs_with_problems(path, split, layout) for split in list_splits(path, layout)}
     counts = {split: len(pairs) for split, (pairs, _) in found.items()}
     left_out = {split: len({file for file, _ in problems}) for split, (_, problems) in found.items()}
     if not counts or not any(counts.values()):

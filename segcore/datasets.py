@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segcore import files
 from segcore.files import is_regular_file
 from segcore.imageio import ImageError, read_image, read_mask
 from segcore.instance_iou import instance_map_path
@@ -226,7 +227,8 @@ def dataset_name(root) -> str:
     import json
     root = Path(root).resolve()
     try:
-        info = json.loads((root / "PACKED.json").read_text(encoding="utf-8"))
+        # A regular file of a few bytes: a FIFO named PACKED.json must not hang the app.
+        info = json.loads(files.read_regular_bytes(root / "PACKED.json", max_bytes=65536).decode("utf-8"))
         source, quality = Path(str(info["source"])).name, int(info["jpeg_quality"])
     except (OSError, UnicodeDecodeError, ValueError, RecursionError, KeyError, TypeError):
         return root.name

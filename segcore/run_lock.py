@@ -13,6 +13,7 @@ import socket
 import time
 from pathlib import Path
 
+from segcore import files
 from segcore.runs import Run, RunError
 
 LOCK_FILE = ".lock"
@@ -39,8 +40,9 @@ def _alive(pid: int) -> bool:
 
 def _read(path: Path) -> dict | None:
     try:
-        owner = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        # Regular files only, a few bytes: a FIFO or a link to /dev/zero named .lock must not hang a page.
+        owner = json.loads(files.read_regular_bytes(path, max_bytes=4096, what="lock file"))
+    except (OSError, ValueError):        # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
     return owner if isinstance(owner, dict) and isinstance(owner.get("pid"), int) else None
 

@@ -21,6 +21,7 @@ MODEL_FILE = "model.keras"
 PREDICTIONS = "predictions"
 MODEL_FILES = {"keras": MODEL_FILE, "onnx": "model.onnx", PREDICTIONS: "predictions"}
 META_FILE = "meta.json"
+MAX_META_BYTES = 2 ** 20      # a run's metadata is a few kB: a larger file is refused, not parsed at every rerun
 HISTORY_FILE = "history.csv"
 AUGMENT_FILE = "augment.json"
 EVAL_DIR = "eval"
@@ -97,10 +98,10 @@ def write_json(path, obj) -> Path:
     return files.write_json(path, obj)
 
 
-def read_json(path) -> dict:
+def read_json(path, *, max_bytes: int = files.MAX_JSON_BYTES) -> dict:
     """A JSON object from a regular file of bounded size; anything else is a RunError naming the file."""
     try:
-        data = files.read_json(path)
+        data = files.read_json(path, max_bytes=max_bytes)
     except ValueError as err:
         raise RunError(str(err)) from None
     if not isinstance(data, dict):
@@ -168,7 +169,7 @@ def open_run(path) -> Run:
         if not (path / META_FILE).exists():
             raise RunError(f"{path}: not a run folder (no {META_FILE}); give a folder segcore train or segcore "
                            "import wrote")
-        run.meta = read_json(path / META_FILE)
+        run.meta = read_json(path / META_FILE, max_bytes=MAX_META_BYTES)
         check_meta(run.meta, f"{path.name}/{META_FILE}")
         if run.kind == PREDICTIONS:
             if not run.model_path.is_dir():
@@ -178,6 +179,8 @@ def open_run(path) -> Run:
             raise RunError(f"{path.name}: no {run.model_path.name}; train it or copy the model file in")
     except (RunError, ValueError, TypeError) as err:
         run.error = str(err)
+    except OSError as err:          # an unreadable folder or file (permissions): broken, never a crashed page
+        run.error = f"{path.name}: can't be read ({err.strerror or err}); check its permissions"
     return run
 
 
@@ -189,21 +192,42 @@ def discover_runs(models_dir) -> list[Run]:
     writes only inside the folder its operator configured.
     """
     models_dir = Path(models_dir)
-    if not models_dir.is_dir():
-        return []
+    try:
+        if not models_dir.is_dir():
+            return []
+        folders = sorted(models_dir.iterdir())
+    except OSError as err:
+        return [Run(models_dir, error=f"the models folder {models_dir} can't be read ({err.strerror or err}); check "
+                                      "its permissions")]
     root = models_dir.resolve()
     found = []
-    for folder in sorted(models_dir.iterdir()):
-        if folder.name.startswith(".") or not (folder.is_dir() and ((folder / META_FILE).exists()
-                                                                   or (folder / MODEL_FILE).exists())):
+    for folder in folders:
+        try:
+            if folder.name.startswith(".") or not (folder.is_dir() and ((folder / META_FILE).exists()
+                                                                       or (folder / MODEL_FILE).exists())):
+                continue
+            outside = linked_outside(folder, root)
+        except OSError as err:
+            found.append(Run(folder, error=f"{folder.name}: can't be read ({err.strerror or err}); check its "
+                                           "permissions"))
             continue
-        target = folder.resolve()
-        if target.is_relative_to(root):
-            found.append(open_run(folder))
+        if outside == folder:
+            found.append(Run(folder, error=f"links outside the models folder to {folder.resolve()}; move or copy the "
+                                           f"run into {root} to use it"))
+        elif outside:
+            found.append(Run(folder, error=f"its {outside.name} links outside the models folder to "
+                                           f"{outside.resolve()}; move or copy it into the run folder to use the run"))
         else:
-            found.append(Run(folder, error=f"links outside the models folder to {target}; move or copy the run "
-                                           f"into {root} to use it"))
+            found.append(open_run(folder))
     return found
+
+
+def linked_outside(folder: Path, root: Path) -> Path | None:
+    """The run folder, or the first file or folder directly in it, that resolves outside `root` (a link): the app
+    reads and writes only inside the models folder, model files, evaluations and caches included."""
+    if not folder.resolve().is_relative_to(root):
+        return folder
+    return next((entry for entry in sorted(folder.iterdir()) if not entry.resolve().is_relative_to(root)), None)
 
 
 def load_model(run: Run | str | os.PathLike):

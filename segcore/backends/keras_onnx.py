@@ -67,7 +67,7 @@ def open(run: runs.Run, *, write_cache: bool = True):  # noqa: A001 - the name e
 def _cached(run: runs.Run):
     """The back-end on the cached export, or None where there is none or it can't be loaded (then re-exported)."""
     cached = cache_path(run)
-    if not cached.is_file():
+    if cached.parent.is_symlink() or cached.is_symlink() or not cached.is_file():   # never read from outside the run
         return None
     try:
         return _onnx_backend(run, cached)
@@ -111,7 +111,11 @@ def export(run: runs.Run, out: Path) -> None:
 
 
 def _writable_folder(folder: Path) -> bool:
-    """Makes the cache folder where it can; False in a read-only run folder (a read-only mount, say)."""
+    """Makes the cache folder where it can; False in a read-only run folder (a read-only mount, say) and where the
+    folder is a link: exports are written, and stale ones deleted, only inside the run folder."""
+    if folder.is_symlink():
+        log.warning("%s is a link: the ONNX export is not cached there", folder)
+        return False
     try:
         folder.mkdir(exist_ok=True)
     except OSError:
@@ -123,7 +127,7 @@ def _remove_stale_exports(current: Path) -> None:
     """Exports of the run's earlier model files: nothing loads them again (a server that has one open holds it in
     memory), and each is as large as the model."""
     for stale in current.parent.glob("model-*.onnx"):
-        if stale != current:
+        if stale != current and stale.is_file() and not stale.is_symlink():
             try:
                 stale.unlink()
             except OSError as err:

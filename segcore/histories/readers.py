@@ -242,11 +242,19 @@ def discover_histories(models_dir) -> dict[str, Path]:
         return {}
     found, inside = {}, root.resolve()
     # As segcore.runs.discover_runs: no hidden folder (an import being built), nothing linked in from outside.
-    for run in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not run.resolve().is_relative_to(inside):
+    try:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:         # an unreadable models folder: Home says so (segcore.runs.discover_runs)
+        return {}
+    for run in folders:
+        try:
+            if not run.resolve().is_relative_to(inside):
+                continue
+            history, logs = run / HISTORY_FILE, run / LOGS_DIR
+            if history.is_file() and history.resolve().is_relative_to(inside):
+                found[run.name] = history
+            elif logs.is_dir() and logs.resolve().is_relative_to(inside) and next(logs.rglob("*tfevents*"), None):
+                found[run.name] = logs
+        except OSError:     # an unreadable run folder: listed as broken with its reason by discover_runs
             continue
-        if (run / HISTORY_FILE).is_file():
-            found[run.name] = run / HISTORY_FILE
-        elif (run / LOGS_DIR).is_dir() and next((run / LOGS_DIR).rglob("*tfevents*"), None):
-            found[run.name] = run / LOGS_DIR
     return found
