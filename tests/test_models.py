@@ -100,3 +100,8 @@ def test_count_flops_by_hand():
     x = layers.SeparableConv2D(5, 3, padding="same")(x)          # 8*8*4*(9+5)
     model = keras.Model(inputs, x)
     assert count_flops(model) == 2 * (8 * 8 * 3 * 4 * 9 + 8 * 8 * 4 * (9 + 5))
+    # A depth multiplier: depthwise 4 -> 8 channels (8*8*8*9), then pointwise 8 -> 5 (8*8*8*5).
+    doubled = keras.Model(inputs, layers.SeparableConv2D(5, 3, padding="same", depth_multiplier=2)(inputs))
+    assert count_flops(doubled) == 2 * 8 * 8 * 3 * 2 * (9 + 5)
+    depthwise = keras.Model(inputs, layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2)(inputs))
+    assert count_flops(depthwise) == 2 * 8 * 8 * 6 * 9

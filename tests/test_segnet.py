@@ -65,6 +65,8 @@ def test_round_trip_shapes_with_dynamic_batch(channels):
     restored = MaxUnpooling2D(name="unpool")([pooled, mask], output_shape=inputs)
     model = keras.Model(inputs, [pooled, restored])
     assert model.output_shape == [(None, 4, 6, channels), (None, 8, 12, channels)]
+    for given in ((8, 12), (8, 12, channels)):        # the size alone, or with its channels
+        assert MaxUnpooling2D()([pooled, mask], output_shape=given).shape == (None, 8, 12, channels)
     x = np.random.default_rng(1).normal(size=(3, 8, 12, channels)).astype("float32")
     small, back = model.predict_on_batch(x)
     assert small.shape == (3, 4, 6, channels) and back.shape == x.shape

@@ -138,10 +138,10 @@ def count_flops(model) -> int:
         _, height, width, channels_out = layer.output.shape
         channels_in = layer.input.shape[-1]
         kh, kw = layer.kernel_size
-        if isinstance(layer, layers.SeparableConv2D):
-            macs = height * width * channels_in * (kh * kw + channels_out)
-        elif isinstance(layer, layers.DepthwiseConv2D):
-            macs = height * width * channels_in * kh * kw
+        if isinstance(layer, layers.SeparableConv2D):     # depthwise to channels_in * dm, then pointwise
+            macs = height * width * channels_in * layer.depth_multiplier * (kh * kw + channels_out)
+        elif isinstance(layer, layers.DepthwiseConv2D):   # channels_out = channels_in * depth_multiplier
+            macs = height * width * channels_out * kh * kw
         else:
             macs = height * width * channels_in * channels_out * kh * kw
         total += 2 * macs

@@ -87,7 +87,8 @@ class MaxUnpooling2D(layers.Layer):
         p = self.pool_size
         _, h, w, c = ops.shape(x)
         if output_shape is not None:
-            expected = tuple(getattr(output_shape, "shape", output_shape))[-3:-1]
+            shape = tuple(getattr(output_shape, "shape", output_shape))
+            expected = shape[-3:-1] if len(shape) >= 3 else shape      # (H, W) alone, or with channels (and batch)
             if expected != tuple(mask.shape[1:3]):
                 raise ValueError(f"output_shape {expected} does not match the argmax mask {tuple(mask.shape)}")
         # Broadcast each pooled value over its window; the mask keeps it only at the argmax.
