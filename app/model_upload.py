@@ -7,6 +7,7 @@ import streamlit as st
 from app import shell
 from app.pickers import BROUGHT
 from app.settings import Settings
+from app.text import plain
 from segcore.backends.preprocessing import PREPROCESS_IN_WORDS, PREPROCESS_MODES
 from segcore import runs
 from segcore.importing_predictions import no_class_note
@@ -91,7 +92,7 @@ def _model_form(config: Settings) -> None:
         def imported() -> tuple[str, str, tuple]:
             run = import_uploaded_model(upload.getvalue(), upload.name, config.models_dir, name, schema=schema,
                                         preprocess=preprocess, void=void, input_size=input_size)
-            return run.name, f"Added {upload.name} as run **{run.name}**, chosen on these pages:", ("Side by Side",
+            return run.name, f"Added {plain(upload.name)} as run **{run.name}**, chosen on these pages:", ("Side by Side",
                                                                                                    "Evaluation")
         _add(upload, imported)
 
@@ -119,7 +120,7 @@ def _masks_form(config: Settings) -> None:
             run, count = import_uploaded_predictions(upload.getvalue(), upload.name, config.models_dir, name,
                                                      schema=schema, label_ids=label_ids)
             note = no_class_note(runs.read_json(run / runs.META_FILE))
-            return run.name, (f"Added the {count} predicted mask{'' if count == 1 else 's'} of {upload.name} as "
+            return run.name, (f"Added the {count} predicted mask{'' if count == 1 else 's'} of {plain(upload.name)} as "
                               f"run **{run.name}**{f' ({note})' if note else ''}: score it with Evaluate on… "
                               "here:"), ("Evaluation",)
         _add(upload, imported)
@@ -132,10 +133,10 @@ def _add(upload, do_import) -> None:
         try:
             name, said, pages = do_import()
         except ValueError as err:       # RunError is a ValueError: name, file or model unusable
-            st.error(f"{err}", icon=":material/error:")
+            st.error(plain(str(err)), icon=":material/error:")
             return
         except OSError as err:          # the models folder: full, read-only, a name the file system refuses
-            st.error(f"{upload.name} could not be written into the models folder ({err.strerror or err}); "
+            st.error(f"{plain(upload.name)} could not be written into the models folder ({err.strerror or err}); "
                      "check its space and permissions, or set SEGLAB_READ_ONLY=1", icon=":material/error:")
             return
     st.session_state[DONE] = said, pages

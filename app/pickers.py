@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import kept, loaders
 from app.settings import EVAL_MIOU, EVALUATED_ON, TRAINED_ON, Settings
+from app.text import plain
 from segcore import runs
 from segcore.labels import CATEGORIES
 
@@ -79,7 +80,7 @@ def pick_runs(models_dir: Path, key: str, models_only: bool = False) -> list[run
         if broken:
             with st.expander(f"{len(broken)} run(s) can't be used"):
                 for run in broken:
-                    st.markdown(f"**{run.name}**: {run.error}")
+                    st.markdown(f"**{plain(run.name)}**: {plain(run.error)}")
     st.session_state[kept] = chosen
     if stored:
         st.info(f"Not offered here: {', '.join(stored)} (stored predictions can't label new images; see them on "

@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from app import kept, loaders, shell
+from app.text import plain
 from app.uploads import unique_name
 from segcore.exports import csv_bytes
 from segcore.figures_curves import (X_AXES, available_metrics, axis_title, curves_figure, run_colours,
@@ -48,13 +49,13 @@ for upload in uploads or []:
     runs[unique_name(history.attrs["name"], runs)] = history
 
 for problem in problems:
-    st.error(f"Skipped: {problem}", icon=":material/error:")
+    st.error(f"Skipped: {plain(problem)}", icon=":material/error:")
 if loose_events > 1:
     st.info("Event files uploaded one by one lose their `train/` and `validation/` folders, so each is read as a "
             "run of its own, labelled train. Zip the log folder and upload the `.zip` to read it as one run.")
 for name, history in runs.items():
     for warning in history.attrs.get("warnings", []):
-        st.warning(f"{name}: {warning}")
+        st.warning(plain(f"{name}: {warning}"))
 if not runs:
     st.stop()
 

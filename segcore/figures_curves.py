@@ -86,7 +86,9 @@ def curves_figure(histories: dict[str, pd.DataFrame], metric: str, *, smoothing:
         named = html.escape(run)            # Plotly renders tags in legend text: a run is named as it is
         best = best_epoch(history) if show_best else None
         star = None                         # (epoch, x, drawn value, raw value, split) on the preferred curve
-        for split, column in (("train", metric), ("val", f"val_{metric}")):
+        # A final model's val curve is of frames it trains on: its name says so (docs/MODELS.md).
+        val_name = "val (val split, also trained on)" if history.attrs.get("keeps_last_epoch") else "val"
+        for split, column in (("train", metric), (val_name, f"val_{metric}")):
             if column not in history.columns:
                 continue
             where = _x_values(history, x_axis)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import zlib
 from pathlib import Path
 
@@ -14,6 +15,11 @@ CAMVID = Path(os.environ.get("SEGLAB_CAMVID", ROOT.parent / "shared" / "data" / 
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def as_shown(markdown: str) -> str:
+    """Markdown text as a reader sees it: the backslash escapes app.text.plain adds to names removed."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def save_png(path: Path, array: np.ndarray, mode: str | None = None) -> Path:

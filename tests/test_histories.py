@@ -352,6 +352,13 @@ def two_runs() -> dict[str, pd.DataFrame]:
     return {"unet": hand_made(), "segnet": other, "no-iou": hand_made()[["epoch", "loss"]]}
 
 
+def test_a_final_models_val_curve_says_it_is_of_frames_it_trains_on():
+    final = hand_made()
+    final.attrs["keeps_last_epoch"] = True          # meta.json: trained on train + val
+    names = [t.name for t in curves_figure({"final": final, "unet": hand_made()}, "mean_iou").data if t.mode == "lines"]
+    assert names == ["final · train", "final · val (val split, also trained on)", "unet · train", "unet · val"]
+
+
 def test_available_metrics():
     assert available_metrics({"a": hand_made().assign(dice=0.1, learning_rate=0.001)}) == \
         ["loss", "mean_iou", "dice", "learning_rate"]

@@ -291,6 +291,21 @@ def test_an_epochs_train_and_val_rows_of_their_own_are_joined():
     assert history.attrs["warnings"] == []
 
 
+def test_lightning_rows_logged_at_several_steps_are_one_epoch_each():
+    steps = read_history(("steps.csv", b"epoch,step,train_loss,val_loss\n0,49,0.9,\n0,99,0.8,\n0,99,,0.85\n"
+                                       b"1,149,0.7,\n1,199,0.6,\n1,199,,0.65\n"))
+    assert steps[["epoch", "loss", "val_loss"]].to_numpy().ravel().tolist() == pytest.approx([0, .85, .85, 1, .65, .65])
+    assert steps.attrs["warnings"] == ["loss logged at several steps of an epoch: each epoch shows the mean of its "
+                                       "logged values, as Lightning's epoch aggregate does"]
+    # on_step and on_epoch: the per-step column goes, the epoch aggregate is the metric.
+    both = read_history(("both.csv", b"epoch,step,train_loss_step,train_loss_epoch,val_loss\n0,49,0.9,,\n"
+                                      b"0,99,0.8,,\n0,99,,,0.85\n0,99,,0.82,\n1,149,0.7,,\n1,199,,,0.65\n1,199,,0.7,\n"
+                                      b"1,149,0.69,,\n1,199,,0.68,\n1,199,,,0.64\n"))          # epoch 1 again: resumed
+    assert list(both.columns) == ["epoch", "loss", "val_loss"]
+    assert both[["loss", "val_loss"]].to_numpy().ravel().tolist() == pytest.approx([0.82, 0.85, 0.68, 0.64])
+    assert "1 earlier row(s) of epoch 1 left out" in both.attrs["warnings"][0]
+
+
 def test_a_log_that_restarts_its_epochs_says_which_rows_it_left_out():
     history = read_history(("appended.csv", b"epoch,loss\n0,1\n1,.9\n2,.8\n0,.7\n1,.6\n"))
     assert history["loss"].tolist() == pytest.approx([0.7, 0.6])

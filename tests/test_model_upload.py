@@ -9,6 +9,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import as_shown
 from segcore import runs
 from segcore.importing_upload import export_summary, import_uploaded_model, run_name_problem, suggested_name
 from test_app_pages import HOME, labelled, make_data_dir, texts
@@ -162,7 +163,7 @@ def test_home_adds_an_uploaded_model_to_the_runs_and_refuses_a_broken_one(tmp_pa
     at.run()
     labelled(at.button, "Add to the runs").click()
     at.run()
-    error = texts(at, "error")
+    error = as_shown(texts(at, "error"))
     assert error.startswith("broken.onnx: model.onnx can't be loaded") and "\n" not in error
     assert sorted(folder.name for folder in (tmp_path / "models").iterdir()) == ["pixel-classifier"]
 
@@ -298,7 +299,7 @@ def test_home_imports_a_model_with_a_void_channel_chosen_in_the_form(tmp_path, m
     at.run()
     labelled(at.button, "Add to the runs").click()
     at.run()
-    error = texts(at, "error")                  # the CLI's advice, in the form's words
+    error = as_shown(texts(at, "error"))        # the CLI's advice, in the form's words
     assert error == ("segnet12.onnx: model outputs 12 classes but schema camvid11 has 11; if one of its channels "
                      "means void, choose it under \"Void channel\", else choose its classes"), error
     void = labelled(at.radio, "Void channel")

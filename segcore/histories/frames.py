@@ -54,6 +54,7 @@ def canonical_name(raw: str) -> str:
             name, is_val = name[len(prefix):], True
     if not is_val:          # Lightning and others say "train_loss" for what Keras calls "loss"
         name = name.removeprefix("training_").removeprefix("train_")
+    name = name.removesuffix("_epoch")      # Lightning's epoch aggregate of a metric logged per step too
     # Keras suffixes a metric's name with _1, _2 when it is instantiated twice ("mean_io_u_1").
     for candidate in (name, re.sub(r"_\d+$", "", name)):
         known = _ALIASES.get(candidate) or _FOLDED.get(candidate.replace("_", ""))
@@ -105,9 +106,10 @@ def metric_columns(history: pd.DataFrame) -> list[str]:
 
 
 def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] | None = None,
-           notes: tuple[str, ...] = ()) -> pd.DataFrame:
+           notes: tuple[str, ...] = (), steps: np.ndarray | None = None) -> pd.DataFrame:
     """Validate epochs, canonicalise and merge metric columns; of a resumed log, the rows training continued from.
-    `warnings`: the reader's own (default: the NaN/inf values found here); `notes`: more, said before them."""
+    `warnings`: the reader's own (default: the NaN/inf values found here); `notes`: more, said before them;
+    `steps`: the log's step column (Lightning's CSVLogger): an epoch's rows are one epoch (_epoch_rows)."""
     frame = frame.dropna(how="all")            # a spreadsheet's trailing rows of bare separators
     if not len(frame):
         raise HistoryError(f"{label}: no rows; {expected}")
@@ -115,7 +117,8 @@ def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] |
     if not (np.isfinite(epoch).all() and (epoch == epoch.round()).all() and (epoch >= 0).all()
             and (epoch <= MAX_EPOCH).all()):
         raise HistoryError(f"{label}: column 'epoch' must hold whole numbers from 0 to {MAX_EPOCH:,}; {expected}")
-    metrics = [c for c in frame.columns if is_metric(c)]
+    # Lightning's per-step values ("train_loss_step") beside their epoch aggregate ("train_loss_epoch"): the latter.
+    metrics = [c for c in frame.columns if is_metric(c) and not canonical_name(c).endswith("_step")]
     if not metrics:
         raise HistoryError(f"{label}: no metric columns; {expected}")
     merged: dict[str, pd.Series] = {}
@@ -123,10 +126,17 @@ def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] |
         key = canonical_name(column)
         merged[key] = merged[key].combine_first(frame[column]) if key in merged else frame[column]
     clocks = {column: frame[column] for column in CLOCK_COLUMNS if column in frame.columns}
-    out = _join_split_rows(pd.DataFrame({"epoch": epoch.astype(int), **clocks, **merged}))   # one step, not inserts
+    joined = pd.DataFrame({"epoch": epoch.astype(int), **clocks, **merged})     # one step, not inserts
+    notes = list(notes)
+    if steps is not None:
+        out, averaged = _epoch_rows(joined, steps[frame.index.to_numpy()])
+        if averaged:
+            notes.append(f"{', '.join(averaged)} logged at several steps of an epoch: each epoch shows the mean of "
+                         "its logged values, as Lightning's epoch aggregate does")
+    else:
+        out = _join_split_rows(joined)
     # A resumed run logs again from the epoch it went back to: in file order, a row is kept only if no later row
     # goes back to its epoch or before (the rows of the abandoned epochs go, not only the repeated ones).
-    notes = list(notes)
     later_min = np.minimum.accumulate(out["epoch"].to_numpy()[::-1])[::-1]
     abandoned = np.append(out["epoch"].to_numpy()[:-1] >= later_min[1:], False)
     if abandoned.any():
@@ -145,6 +155,19 @@ def finish(frame: pd.DataFrame, label: str, expected: str, warnings: list[str] |
         warnings = nonfinite_warnings(out, metric_columns(out))
     out.attrs["warnings"] = [*notes, *warnings]
     return out
+
+
+def _epoch_rows(frame: pd.DataFrame, steps: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
+    """A log with a step column (Lightning's CSVLogger) as one row per run of rows of the same epoch: train
+    values logged at each step, the val row and the epoch aggregates joined, a value logged at several steps
+    averaged (its column named in the list). A run resumed from a checkpoint logs its step count again from an
+    earlier step: a new run of rows, so the resume rule keeps the later one."""
+    step = pd.Series(steps, index=frame.index)
+    block = ((frame["epoch"] != frame["epoch"].shift()) | (step < step.shift())).cumsum()
+    grouped = frame.groupby(block, sort=False)
+    averaged = [c for c in frame.columns[1:] if c not in CLOCK_COLUMNS and grouped[c].count().gt(1).any()]
+    rows = grouped.agg({c: ("last" if c in CLOCK_COLUMNS or c == "epoch" else "mean") for c in frame.columns})
+    return rows.reset_index(drop=True), averaged
 
 
 def _join_split_rows(frame: pd.DataFrame) -> pd.DataFrame:

@@ -186,7 +186,9 @@ def _read_csv(text: str, label: str) -> pd.DataFrame:
     notes = tuple(f"{column}: one value per class at each epoch, not drawn (a curve needs one number per epoch)"
                   for column in vectors)
     # One frame in one step: inserting columns one by one was quadratic in the column count.
-    return finish(pd.DataFrame(columns), label, _CSV_EXPECTED, notes=notes)
+    step = [position for position, column in enumerate(frame.columns) if column.lower() == "step"]
+    steps = pd.to_numeric(frame.iloc[:, step[0]], errors="coerce").to_numpy(dtype=float) if step else None
+    return finish(pd.DataFrame(columns), label, _CSV_EXPECTED, notes=notes, steps=steps)
 
 
 def _is_vector(cell) -> bool:
