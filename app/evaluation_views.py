@@ -191,13 +191,22 @@ def calibration_and_edges(evaluations: dict[str, dict], level: str) -> None:
 def clicked_cell(evaluations: dict[str, dict], level: str) -> tuple[str, int, int] | None:
     """The (run, truth, predicted) cell a click on a matrix selected, read from the charts' state before they are
     drawn again, so the outline follows the click in the same rerun."""
-    clicked = None
+    # Each chart keeps its own selection: the chart whose selection changed since the last rerun is the click (a
+    # click on a cell already outlined changes no figure, so another chart may still hold an older selection).
+    seen = st.session_state.setdefault("ev_seen_cells", {})
+    selected, changed = [], None
     for name, result in evaluations.items():
-        state = st.session_state.get(chart_key(name, level)) or {}
+        key = chart_key(name, level)
+        state = st.session_state.get(key) or {}
         points = (state.get("selection") or {}).get("points") if hasattr(state, "get") else None
         cell = cell_from_selection(points, compare.predicted_names(result[level]))
-        clicked = (name, *cell) if cell else clicked
-    return clicked
+        cell = (name, *cell) if cell else None
+        if cell and seen.get(key) != cell:
+            changed = cell
+        seen[key] = cell
+        selected += [cell] if cell else []
+    previous = st.session_state.get("ev_clicked")
+    return changed or (previous if previous in selected else (selected[-1] if selected else None))
 
 
 def chart_key(name: str, level: str) -> str:

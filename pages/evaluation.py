@@ -47,7 +47,7 @@ with st.sidebar:
 level = compare.LEVELS[level_name]
 class_colours.runs_editor(chosen)
 
-st.subheader("Scores (%)")
+st.subheader(f"Scores (%), {'classes' if level_name == 'class' else '7 categories'}")
 scores = reports.scores_table(evaluations, level)
 st.dataframe(scores.style.format("{:.1f}"), placeholder="–",       # –: not stored (said below the table)
              column_config={metric: st.column_config.NumberColumn(reports.SCORE_LABELS[metric],

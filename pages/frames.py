@@ -45,7 +45,8 @@ browser.apply_pending(index)
 class_colours.runs_editor(chosen, [level, *{"class", "category"} - {level}])
 
 first = evaluations[index.runs[0]]
-st.caption(f"{stored.label(first)}: {len(index.names)} frames scored by {', '.join(index.runs)}, "
+scored_by = ", ".join(f"{run} ({stored.how_predicted(evaluations[run])})" for run in index.runs)
+st.caption(f"{stored.label(first)}: {len(index.names)} frames scored by {scored_by}, "
            f"at {'class' if level == 'class' else 'category'} level. Scores are stored ones; no model runs here.")
 note = browser.partial_message(index)
 if note:

@@ -171,6 +171,14 @@ def tta_in_words(result: dict, none: str = "none") -> str:
     return TTA_SHORT.get(tta, tta[:40])
 
 
+def how_predicted(result: dict) -> str:
+    """What made an evaluation's labels, in two or three words: "stored predictions", "test-time flip",
+    "multi-scale + flip" or "no test-time augmentation"."""
+    if result.get("kind") == "predictions":
+        return "stored predictions"
+    return tta_in_words(result, none="no test-time augmentation")
+
+
 def scored_at(result: dict) -> str:
     """Where and how the scores were computed, in words, e.g. for a caption next to them."""
     size = result.get("input_size")
@@ -180,6 +188,8 @@ def scored_at(result: dict) -> str:
         model = f", stored predictions (no model run{f'; {scaled}' if scaled else ''})"
     elif result.get("tta") in TTA_WORDS:
         model += f", with {TTA_WORDS[result['tta']]}"
+    else:
+        model += ", no test-time augmentation"
     images = f", {result['images']} images" if isinstance(result.get("images"), int) else ""
     return f"{label(result)}{images}, scored at each label's own resolution{model}"
 

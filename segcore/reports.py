@@ -136,7 +136,8 @@ def _why_absent(result: dict) -> str:
     if eval_records.calibration(result) is not None:     # stored, at the other level
         measured = eval_records.calibration_level(result)
         on = "classes" if measured == "class" else "7 categories"
-        return f"it was measured on the {on}: see it at {measured} level"
+        return (f"it was measured on the {on}: see it at {measured} level"
+                + (", offered where every run chosen predicts the same classes" if measured == "class" else ""))
     if result.get("format", 0) < 3:
         return "evaluation format 2: " + stored.RERUN_HINT.format(what="it")
     return "a prediction folder gives no class scores"

@@ -99,7 +99,7 @@ def test_shipped_evaluations_are_in_the_portable_format(name):
     assert evaluations.optimism_note(result) == evaluations.CAMVID_VAL_NOTE
     assert "45.7" in evaluations.CAMVID_VAL_NOTE and "43.7" in evaluations.CAMVID_VAL_NOTE
     assert evaluations.scored_at(result) == ("camvid val, 101 images, scored at each label's own resolution, "
-                                             "model input 240x320 (height x width)")
+                                             "model input 240x320 (height x width), no test-time augmentation")
 
 
 @needs_camvid()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from evaluation_fixtures import FRAMES, RUNS, eval_json, make_data, make_models
+from evaluation_fixtures import BUILDING, FRAMES, ROAD, RUNS, SKY, eval_json, make_data, make_models
 from streamlit.testing.v1 import AppTest
 
 from segcore import compare
@@ -217,3 +217,23 @@ def test_stored_trimap_counts_draw_the_curves_near_the_edges(monkeypatch, data, 
     assert "Near the edges (trimap)" in texts(at, "subheader")
     titles = [spec["layout"].get("xaxis", {}).get("title", {}).get("text", "") for spec in charts(at)]
     assert any("from a ground-truth edge" in title for title in titles), titles
+
+
+def test_a_click_on_one_matrix_counts_while_another_still_holds_an_older_selection(monkeypatch, data, format3):
+    at = open_page(monkeypatch, data, format3)
+    at.selectbox(key="ev_model").set_value("segnet-b")
+    at.selectbox(key="ev_truth_class_level").set_value(ROAD)
+    at.selectbox(key="ev_pred_class_level").set_value(SKY)
+    at.run()
+    # A click on segnet-b's outlined cell: its figure does not change, so its chart keeps that selection...
+    at.session_state["ev_cm_segnet-b_class_level"] = {"selection": {"points": [{"x": "Sky", "y": "Road"}]}}
+    at.run()
+    # ...while a click on unet-a's matrix must still move the picker there.
+    at.session_state["ev_cm_unet-a_class_level"] = {"selection": {"points": [{"x": "Road", "y": "Building"}]}}
+    at.run()
+    assert not at.exception
+    picked = (at.selectbox(key="ev_model").value, at.selectbox(key="ev_truth_class_level").value,
+              at.selectbox(key="ev_pred_class_level").value)
+    assert picked == ("unet-a", BUILDING, ROAD)
+    at.run()                                     # nothing clicked since: the picker stays
+    assert at.selectbox(key="ev_model").value == "unet-a"

@@ -118,7 +118,8 @@ def test_calibration_is_shown_only_at_the_level_it_was_measured_at():
     assert reports.extras_table({"same": same_schema}, "class").loc["same", "ece"] == pytest.approx(2.0)
     assert reports.extras_table({"same": same_schema}, "class_level").loc["same", "ece"] == pytest.approx(2.0)
     assert reports.missing_extras(evaluations, "category")[-1] == (
-        "Calibration is not stored for same (it was measured on the classes: see it at class level).")
+        "Calibration is not stored for same (it was measured on the classes: see it at class level, offered where "
+        "every run chosen predicts the same classes).")
 
 
 def test_the_mean_of_frames_weighs_every_frame_the_same_whatever_its_pixels():

@@ -71,7 +71,8 @@ def test_grid_shows_every_frame_with_its_scores(folders):
     scores = json.loads(next((folders[1] / "segnet-b" / "eval").glob("*.json")).read_text())["per_image"][0]
     assert f"segnet-b {100 * scores['mean_iou']:.1f}" in caption and "unet-a " in caption
     assert len([b for b in at.button if b.label == "Open"]) == len(FRAMES)
-    assert "14 frames scored by unet-a, segnet-b" in texts(at, "caption")
+    assert ("14 frames scored by unet-a (no test-time augmentation), segnet-b (no test-time augmentation)"
+            in texts(at, "caption"))
     assert not at.warning                      # format 3: nothing partial to warn about
     assert not at.info
 
