@@ -92,8 +92,8 @@ def _model_form(config: Settings) -> None:
         def imported() -> tuple[str, str, tuple]:
             run = import_uploaded_model(upload.getvalue(), upload.name, config.models_dir, name, schema=schema,
                                         preprocess=preprocess, void=void, input_size=input_size)
-            return run.name, f"Added {plain(upload.name)} as run **{run.name}**, chosen on these pages:", ("Side by Side",
-                                                                                                   "Evaluation")
+            said = f"Added {plain(upload.name)} as run **{run.name}**, chosen on these pages:"
+            return run.name, said, ("Side by Side", "Evaluation")
         _add(upload, imported)
 
 

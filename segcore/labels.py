@@ -166,8 +166,8 @@ class LabelSchema:
         folded = table[label_map.astype(np.uint8, copy=False)]
         if folded.size and folded.min() < 0:
             bad = sorted({int(v) for v in np.unique(label_map[folded < 0])[:5]})
-            raise ValueError(f"label map holds ids {bad} that are neither a {self.name} class (0-{self.num_classes - 1}) "
-                             f"nor its ignore index {self.ignore_index}")
+            raise ValueError(f"label map holds ids {bad} that are neither a {self.name} class "
+                             f"(0-{self.num_classes - 1}) nor its ignore index {self.ignore_index}")
         return folded.astype(np.uint8)
 
     # --- colour masks ------------------------------------------------------------------------------------

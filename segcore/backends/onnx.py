@@ -172,8 +172,8 @@ class OnnxBackend:
         try:
             resized.forward(np.full((1, *resized.input_size, 3), 128, dtype=np.float32))
         except Exception as err:  # onnxruntime raises its own exception types for shapes the graph can't take
-            raise runs.RunError(f"{self.name}: the ONNX model can't run at {size[0]}x{size[1]} "
-                                f"({type(err).__name__}: {str(err).splitlines()[0][:200]}); use test-time flip only") from None
+            raise runs.RunError(f"{self.name}: the ONNX model can't run at {size[0]}x{size[1]} ({type(err).__name__}: "
+                                f"{str(err).splitlines()[0][:200]}); use test-time flip only") from None
         return resized
 
 
