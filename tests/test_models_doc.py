@@ -69,3 +69,19 @@ def test_the_trimap_table_states_what_the_stored_counts_give(name):
     row = rows.get(f"`{name}`") or rows[f"`{name}` ({stored['tta']})"]
     near = trimap_scores(stored["class_level"])
     assert row == [*map(percent, near["mean_iou"]), percent(stored["class_level"]["mean_iou"])]
+
+
+def test_the_final_unets_entry_states_its_stored_scores_as_of_frames_it_trained_on():
+    from segcore import eval_records
+    run = runs.open_run(ROOT / "models" / "unet-camvid-final")
+    stored = run.evaluation("camvid-val")
+    assert stored["trained_on_split"] is True
+    entry = DOC.read_text().split("- `unet-camvid-final` (since")[1].split("\n- ")[0]
+    entry = " ".join(entry.split())                     # the bullet's lines as one
+    classes, categories = stored["class_level"], stored["category_level"]
+    assert (f"{percent(classes['mean_iou'])} mIoU with flip, category {percent(categories['mean_iou'])}, pixel "
+            f"accuracy {percent(classes['pixel_accuracy'])}, boundary mIoU "
+            f"{percent(eval_records.mean_boundary_score(classes))}") in entry
+    per_class = ", ".join(f"{name} {percent(scores['iou'])}" for name, scores in classes["per_class"].items())
+    assert f"per class {per_class}." in entry
+    assert f"{run.meta['parameters']:,} parameters" in entry and "frames it trained on" in entry

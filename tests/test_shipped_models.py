@@ -9,6 +9,8 @@ from segcore import runs
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ["unet-camvid", "segnet-camvid", "unet-camvid-full", "segnet-camvid-full"]
+# Trained on train + val with unet-camvid-full's recipe: val can't choose its epoch or rank it (it trained on val).
+FINAL = "unet-camvid-final"
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -29,7 +31,7 @@ def test_the_best_shipped_model_reaches_60_miou():
 
 
 @needs_camvid()
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", [*SHIPPED, FINAL])
 def test_evaluate_reproduces_the_committed_json(name, tmp_path):
     """Re-evaluation matches the committed JSON within float tolerance, never exactly.
 
@@ -76,7 +78,7 @@ def test_each_shipped_run_says_its_best_epoch_was_chosen_on_val(name):
     assert runs.open_run(ROOT / "models" / name).meta["best"]["selected_by"] == "highest val_mean_iou on the val split"
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", [*SHIPPED, FINAL])
 def test_each_shipped_history_logs_the_learning_rate_its_recorded_schedule_gives(name):
     """The column was added to the histories written before it was logged (segcore.train_history.
     fill_learning_rate): it must be what the run's own config makes the optimizer use, epoch by epoch."""
@@ -96,7 +98,7 @@ def test_each_shipped_history_logs_the_learning_rate_its_recorded_schedule_gives
     assert logged[-1] == pytest.approx(0.02 * config.learning_rate, rel=1e-3)      # the cosine ends at 2 %
 
 
-@pytest.mark.parametrize("name", ["unet-camvid-full", "segnet-camvid-full"])
+@pytest.mark.parametrize("name", ["unet-camvid-full", "segnet-camvid-full", FINAL])
 def test_the_full_resolution_histories_say_when_each_epoch_ended(name):
     """Rebuilt from the runs' TensorBoard event files (one per session, pauses left out): the training time climbs
     to meta.json's total, which the trainer counted on its own clock."""
@@ -107,7 +109,7 @@ def test_the_full_resolution_histories_say_when_each_epoch_ended(name):
     assert history["relative_time"].iloc[-1] == pytest.approx(run.meta["wall_time_s"], rel=0.01)
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", [*SHIPPED, FINAL])
 def test_a_shipped_history_lacks_only_the_rows_the_docs_say_were_lost(name):
     """One row per epoch; an epoch whose metrics were lost has an empty row, never a made-up one, and the best
     epoch's row is always there."""
@@ -120,8 +122,23 @@ def test_a_shipped_history_lacks_only_the_rows_the_docs_say_were_lost(name):
     assert run.meta["best"]["epoch"] not in empty
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", [*SHIPPED, FINAL])
 def test_each_shipped_run_says_what_it_trained_on(name):
     from segcore.histories.readers import describe_hardware
     said = describe_hardware(runs.open_run(ROOT / "models" / name).meta["hardware"])
     assert said == ("NVIDIA H200, Keras on jax" if name == "segnet-camvid-full" else "CPU, 2 cores, Keras on tensorflow")
+
+
+def test_the_final_unet_repeats_the_full_unets_recipe_on_train_and_val():
+    final, full = (runs.open_run(ROOT / "models" / name) for name in (FINAL, "unet-camvid-full"))
+    assert final.ok, final.error
+    recipe = ("arch", "size", "epochs", "batch", "class_weights", "learning_rate", "loss", "warmup_epochs",
+              "arch_options", "seed", "init_from")
+    assert {k: final.meta["config"][k] for k in recipe} == {k: full.meta["config"].get(k) for k in recipe}
+    assert Path(final.meta["config"]["augment"]).name == Path(full.meta["config"]["augment"]).name
+    assert (final.meta["config"]["train_split"], final.meta["dataset"]["train"]) == ("train+val", 367 + 101)
+    assert final.meta["epochs_completed"] == 150 and final.meta["best"]["epoch"] == 149
+    assert final.meta["best"]["selected_by"] == "the last epoch (no selection: the val split is trained on)"
+    assert (final.meta["input_size"], final.meta["tta"]) == ([360, 480], "flip")
+    stored = final.evaluation("camvid-val")
+    assert stored["trained_on_split"] is True and stored["images"] == 101
