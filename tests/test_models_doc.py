@@ -83,5 +83,5 @@ def test_the_final_unets_entry_states_its_stored_scores_as_of_frames_it_trained_
             f"accuracy {percent(classes['pixel_accuracy'])}, boundary mIoU "
             f"{percent(eval_records.mean_boundary_score(classes))}") in entry
     per_class = ", ".join(f"{name} {percent(scores['iou'])}" for name, scores in classes["per_class"].items())
-    assert f"per class {per_class}." in entry
+    assert f"per class {per_class} " in entry
     assert f"{run.meta['parameters']:,} parameters" in entry and "frames it trained on" in entry
