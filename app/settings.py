@@ -104,15 +104,16 @@ def _describe_data_dir(path: Path) -> tuple[bool, str, str | None, dict[str, int
         return False, f"The data folder {shown} is empty; {hint}.", None, {}
     try:
         layout = detect_layout(path)
-        found = {split: pairs_with_problems(path, split, layout) for split in list_splits(path, layout)}
+        paired = {split: pairs_with_problems(path, split, layout) for split in list_splits(path, layout)}
     except DatasetError as err:
         return False, f"{err}. Or {hint}.", None, {}
-    counts = {split: len(pairs) for split, (pairs, _) in found.items()}
-    left_out = {split: len({file for file, _ in problems}) for split, (_, problems) in found.items()}
+    counts = {split: len(pairs) for split, (pairs, _) in paired.items()}
+    left_out = {split: len({file for file, _ in problems}) for split, (_, problems) in paired.items()}
     if not counts or not any(counts.values()):
         found = ", ".join(counts) or "no split folders"
         return False, (f"{shown} looks like a {layout} layout but holds no image/label pairs ({found}); "
                        f"put matching images and labels in, or {hint}."), layout, counts
+
     def said(split: str) -> str:
         n = left_out[split]
         return f" ({n} file{'s' if n > 1 else ''} left out: `segcore data check` lists them)" if n else ""
