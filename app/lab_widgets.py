@@ -3,6 +3,8 @@ the catalogue), and the statistics, cost and export tabs. State lives in st.sess
 the step list's logic is in app.lab."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import streamlit as st
 
@@ -37,17 +39,44 @@ def choose_source(config: Settings) -> tuple[np.ndarray, np.ndarray | None, Labe
                 if image_file is None:
                     st.info("Upload a PNG or JPEG image to start.")
                     st.stop()
-                image, mask = uploads.decode_pair(image_file, mask_file, schema)
+                image, mask = _decode_upload(image_file, mask_file, schema)
         except ImageError as err:
             st.error(f"{err}", icon=":material/broken_image:")
             st.stop()
     return image, mask, schema
 
 
+def _decode_upload(image_file, mask_file, schema):
+    """The uploaded image and mask; where only the mask can't be used, its error and the image alone (the editor
+    and export stay on the page)."""
+    try:
+        return uploads.decode_pair(image_file, mask_file, schema)
+    except ImageError as err:
+        if mask_file is None:
+            raise
+        image, _ = uploads.decode_pair(image_file, None, schema)      # the image's own error, if it has one
+        st.error(f"{err}; previewing the image without its mask", icon=":material/broken_image:")
+        return image, None
+
+
 # ------------------------------------------------------------------------------------------------ step editors
 
 def edit(new_items) -> None:
     st.session_state["lab_items"] = new_items
+
+
+def replace_pipeline(new_items, said: str) -> None:
+    """Replace the whole pipeline (Clear, an import), keeping the one it replaces for Undo: nothing is lost."""
+    undo = st.session_state.setdefault("lab_undo", [])
+    undo.append((copy.deepcopy(st.session_state.get("lab_items", [])), said))
+    del undo[:-10]
+    edit(new_items)
+
+
+def undo() -> None:
+    """Put back the pipeline the last Clear or import replaced."""
+    if st.session_state.get("lab_undo"):
+        edit(st.session_state["lab_undo"].pop()[0])
 
 
 def isolate(uid) -> None:
@@ -215,8 +244,8 @@ def export_tab(steps, fill: int) -> None:
     if saved is not None and st.session_state.get("lab_imported") != saved.file_id:
         st.session_state["lab_imported"] = saved.file_id      # import once, not on every rerun
         try:
-            edit(lab.items_from_steps(lab.steps_from_upload(saved.name, saved.getvalue())))
+            imported = lab.items_from_steps(lab.steps_from_upload(saved.name, saved.getvalue()))
+            replace_pipeline(imported, f"import of {saved.name}")
             st.rerun()
         except augment.PipelineError as err:
-            st.error(f"{saved.name}: {err}. Only pipelines of catalogue transforms, with OneOf/SomeOf groups one "
-                     "level deep, can be edited here.")
+            st.error(f"{saved.name}: {err}")

@@ -20,10 +20,14 @@ items = st.session_state.setdefault("lab_items", lab.default_items())
 isolated = lab.isolated_index(items, st.session_state.get("lab_only"))
 editor, preview = st.columns([2, 3], gap="large")
 with editor:
-    title, clear_col = st.columns([2, 1], vertical_alignment="bottom")
+    title, undo_col, clear_col = st.columns([2, 1, 1], vertical_alignment="bottom")
     title.subheader("Pipeline")
+    replaced = st.session_state.get("lab_undo")
+    undo_col.button("Undo", key="lab_undo_button", disabled=not replaced, width="stretch", on_click=widgets.undo,
+                    help=f"Put back the pipeline the {replaced[-1][1]} replaced" if replaced else "Nothing to undo")
     clear_col.button("Clear", key="lab_clear", disabled=not items, width="stretch",
-                 on_click=widgets.edit, args=([],), help="Remove every step and start from an empty pipeline")
+                     on_click=widgets.replace_pipeline, args=([], "Clear"),
+                     help="Remove every step and start from an empty pipeline (Undo puts it back)")
     widgets.add_row(items)
     widgets.step_list(items, isolated)
     if not items:

@@ -267,7 +267,10 @@ def test_lab_upload_source_reports_bad_files(folders):
     labelled(at.button, "New draw").click().run()        # a rerun reads the uploads again
     assert not at.exception and not at.error and at.number_input(key="lab_seed").value == 1
     labelled(at.file_uploader, "Mask (optional)").set_value(("small.png", encode_png(labels[:8]), "image/png")).run()
-    assert "image's size" in texts(at, "error")
+    assert "image's size" in texts(at, "error") and "previewing the image without its mask" in texts(at, "error")
+    # The mask's error leaves the editor, the preview and the export on the page.
+    assert labelled(at.button, "Clear") and at.get("download_button")
+    assert any(i.captions[0].startswith("augmented") for i in at.get("image"))
 
 
 # ------------------------------------------------------------------------------------------------ curves

@@ -165,3 +165,20 @@ def test_a_some_of_groups_title_shows_the_n_just_chosen(folders):
     next(widget for widget in at.number_input if widget.key == f"lab-{uid}-n").set_value(3)
     at.run()
     assert "n = 3" in at.main.expander[0].label
+
+
+def test_clear_and_import_can_be_undone_with_the_edits_they_replaced(folders):
+    at = run_page(LAB)
+    first = at.session_state["lab_items"][0]["uid"]
+    at.slider(key=f"lab-{first}-p").set_value(0.35).run()
+    edited = lab.steps_of(at.session_state["lab_items"])
+    assert edited[0]["p"] == 0.35 and labelled(at.button, "Undo").disabled
+    labelled(at.button, "Clear").click().run()
+    assert at.session_state["lab_items"] == [] and not labelled(at.button, "Undo").disabled
+    labelled(at.button, "Undo").click().run()
+    assert lab.steps_of(at.session_state["lab_items"]) == edited
+    assert at.slider(key=f"lab-{first}-p").value == 0.35              # the widget shows the value put back
+    _import(at, "flip.json", augment.dumps_pipeline([augment.default_step("HorizontalFlip")], "json").encode())
+    assert [i["name"] for i in at.session_state["lab_items"]] == ["HorizontalFlip"]
+    labelled(at.button, "Undo").click().run()
+    assert lab.steps_of(at.session_state["lab_items"]) == edited and labelled(at.button, "Undo").disabled
