@@ -55,7 +55,8 @@ def uploaded_images(schemas: dict[str, LabelSchema]) -> list[Shown]:
         try:
             image = uploads.decode_image(file.getvalue(), file.name)
         except ImageError as err:
-            st.error(f"Skipped {file.name}: {err}", icon=":material/broken_image:")
+            said = str(err) if str(err).startswith(f"{file.name}:") else f"{file.name}: {err}"   # named once
+            st.error(f"Skipped {said}", icon=":material/broken_image:")
             continue
         pixels += image.shape[0] * image.shape[1]
         if images and pixels > MAX_SHOWN_PIXELS:

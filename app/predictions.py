@@ -119,3 +119,14 @@ def confidence(run: runs.Run, image: np.ndarray, truth: tuple | None = None, tta
 
 def _digest(image: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(image).data).hexdigest() + str(image.shape)
+
+
+def scores_caption(chosen: list[runs.Run], mask_schema, level: str, tta: str | None) -> str:
+    """What Side by Side's scores were computed on: the mask's schema, the level, each model's input and test-time
+    augmentation (the one asked for, or the run's own)."""
+    from segcore.evaluations import TTA_SHORT
+    models = ", ".join(f"{run.name} input {run.input_size[1]}×{run.input_size[0]}, "
+                       f"{TTA_SHORT.get(predictor(run, tta).tta, 'no test-time augmentation')}" for run in chosen)
+    level_words = "class level" if level == "class" else "7-category level"
+    return (f"Scores against this image's ground truth (mask read as {mask_schema.name}), at {level_words} and the "
+            f"image's own resolution; models: {models}")

@@ -106,9 +106,8 @@ def show_image(index: int, name: str, image, truth, outcomes: dict):
     left, right = st.columns([3, 2])
     left.dataframe(compare.scores_table(rows), placeholder="–")
     if any("mean_iou" in row for row in rows):
-        left.caption("Scores against this image's ground truth, at the image's own resolution; model inputs: "
-                     + ", ".join(f"{run.name} {run.input_size[1]}×{run.input_size[0]}" for run in chosen))
-    with right.expander("Pixel share per class (%)"):
+        left.caption(predictions.scores_caption(chosen, truth[0], level, tta))
+    with right.expander(f"Pixel share per {level} (%)"):
         st.dataframe(compare.shares_table(views), placeholder="–")
 
     if len(compared) == 2 and all(run_name in views for run_name in compared):
@@ -133,8 +132,8 @@ def show_image(index: int, name: str, image, truth, outcomes: dict):
         truth_view = next(iter(scored.values()))
         columns[0].image(truth_view.schema.colorize(truth_view.truth), caption="ground truth", width="stretch")
         for column, (run_name, view) in zip(columns[1:], scored.items()):
-            column.image(view.errors, width="stretch", caption=f"{run_name}: mIoU {view.scores['mean_iou']:.1%}, "
-                                                               f"pixel acc {view.scores['pixel_accuracy']:.1%}")
+            column.image(view.errors, width="stretch", caption=f"{run_name}: {level} mIoU "
+                         f"{view.scores['mean_iou']:.1%}, pixel acc {view.scores['pixel_accuracy']:.1%}")
     shared = doubted_by_all([found.contradicted for found in doubts.values() if found and found.level == level])
     if shared is not None and shared.any():
         st.image(doubt_layer(image, shared), width=480, caption="label doubts of every model: the mask's pixels all "

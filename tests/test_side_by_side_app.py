@@ -112,6 +112,9 @@ def test_a_mask_of_another_schema_scores_at_category_level_only(models):
     table = at.dataframe[0].value
     assert table.loc["onnx-a", "pixel acc %"] == pytest.approx(100.0)            # same categories everywhere
     assert "only the 7 categories" not in texts(at, "caption")
+    said = texts(at, "caption")                  # the scores say what they were computed on
+    assert "(mask read as cityscapes), at 7-category level" in said and any(
+        c.startswith("onnx-a: category mIoU 100.0%") for c in captions(at))
 
 
 def test_confidence_view_and_threshold_grey_out_pixels(models):
@@ -293,4 +296,5 @@ def test_label_quality_of_a_model_of_another_schema_is_not_put_beside_class_leve
     assert pd.isna(table.loc["onnx-cs", "label quality %"])      # measured on the categories: not this column
     from segcore.runs import open_run
     height, width = open_run(models / "onnx-a").input_size
-    assert height != width and f"model inputs: onnx-a {width}×{height}" in texts(at, "caption")   # as the image's
+    assert height != width                                              # the input's sides, as the image's
+    assert f"onnx-a input {width}×{height}, no test-time augmentation" in texts(at, "caption")
