@@ -19,6 +19,7 @@ from app import cache_budget as budget
 from app.settings import Settings
 from segcore import runs
 from segcore.confidence import ConfidenceMaps, confidence_maps, drawn_confidence
+from segcore.evaluations import TTA_SHORT
 from segcore.files import changed_stamp
 from segcore.label_quality import mask_doubts
 
@@ -124,7 +125,6 @@ def _digest(image: np.ndarray) -> str:
 def scores_caption(chosen: list[runs.Run], mask_schema, level: str, tta: str | None) -> str:
     """What Side by Side's scores were computed on: the mask's schema, the level, each model's input and test-time
     augmentation (the one asked for, or the run's own)."""
-    from segcore.evaluations import TTA_SHORT
     models = ", ".join(f"{run.name} input {run.input_size[1]}×{run.input_size[0]}, "
                        f"{TTA_SHORT.get(predictor(run, tta).tta, 'no test-time augmentation')}" for run in chosen)
     level_words = "class level" if level == "class" else "7-category level"

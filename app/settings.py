@@ -19,7 +19,7 @@ import pandas as pd
 
 from app.text import plain
 from segcore import evaluations, run_lock, runs
-from segcore.datasets import DatasetError, detect_layout, list_splits, pairs_with_problems
+from segcore.datasets import DatasetError, detect_layout, left_out_count, list_splits, pairs_with_problems
 from segcore.train_config import trains_on_val
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,7 +108,7 @@ def _describe_data_dir(path: Path) -> tuple[bool, str, str | None, dict[str, int
     except DatasetError as err:
         return False, f"{err}. Or {hint}.", None, {}
     counts = {split: len(pairs) for split, (pairs, _) in paired.items()}
-    left_out = {split: len({file for file, _ in problems}) for split, (_, problems) in paired.items()}
+    left_out = {split: left_out_count(problems) for split, (_, problems) in paired.items()}
     if not counts or not any(counts.values()):
         found = ", ".join(counts) or "no split folders"
         return False, (f"{shown} looks like a {layout} layout but holds no image/label pairs ({found}); "

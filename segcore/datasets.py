@@ -195,13 +195,17 @@ def pairs_with_problems(root, split: str, layout: str | None = None):
     return _cityscapes_pairs(root, split)
 
 
+def left_out_count(problems: list[tuple[str, str]]) -> int:
+    """How many files a split's problems (pairs_with_problems) leave out: a file may have several problems."""
+    return len({file for file, _ in problems})
+
+
 def left_out_note(root, split: str, layout: str | None = None) -> str | None:
     """One line saying how many files of a split pair with nothing (or can't be read as frames) and so are left
     out, for the commands that read the split; None where none are."""
-    _, problems = pairs_with_problems(root, split, layout)
-    if not problems:
+    count = left_out_count(pairs_with_problems(root, split, layout)[1])
+    if not count:
         return None
-    count = len({file for file, _ in problems})
     return (f"{count} file{'s' if count > 1 else ''} of the {split} split of {root} {'are' if count > 1 else 'is'} "
             f"left out (no image or label to pair with, or not where frames are read); `segcore data check {root}` "
             "lists them")
